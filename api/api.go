@@ -1,0 +1,310 @@
+// Package api is Belong's HTTP interface: a gin router that journey platforms call in
+// real time (which communities fit this member, what fits this profile) and batch
+// exports post members and events to. Errors are JSON {"error":{"code","message"}}
+// with a stable code; bad input is a 4xx and writes nothing.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/migrations"
+)
+
+// Config wires the API to its dependencies.
+type Config struct {
+	DB       *pgxpool.Pool
+	Embedder embeddings.Embedder
+	Logger   *slog.Logger
+	// MaxBatch caps the records of one batch request; 10,000 when zero.
+	MaxBatch int
+	// QueryTimeout bounds each request's database work; 5 s when zero.
+	QueryTimeout time.Duration
+}
+
+// Limits on request bodies.
+const (
+	maxBatchBody = 32 << 20
+	maxJSONBody  = 1 << 20
+)
+
+type server struct {
+	db       *pgxpool.Pool
+	embedder embeddings.Embedder
+	logger   *slog.Logger
+	maxBatch int
+	timeout  time.Duration
+}
+
+// New returns the router. gin's mode is the caller's choice (gin.SetMode).
+func New(cfg Config) *gin.Engine {
+	s := &server{db: cfg.DB, embedder: cfg.Embedder, logger: cfg.Logger, maxBatch: cfg.MaxBatch, timeout: cfg.QueryTimeout}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.maxBatch <= 0 {
+		s.maxBatch = 10_000
+	}
+	if s.timeout <= 0 {
+		s.timeout = 5 * time.Second
+	}
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(s.recover, s.accessLog)
+	r.NoRoute(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": Error{Code: "route_not_found", Message: "no such endpoint: " + c.Request.URL.Path}})
+	})
+	r.NoMethod(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, gin.H{"error": Error{Code: "method_not_allowed", Message: c.Request.Method + " is not allowed here"}})
+	})
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.ready)
+
+	v1 := r.Group("/v1")
+	// `\:` is gin's escape for a literal colon (custom methods in the AIP-136 style).
+	v1.POST(`/members\:batch`, s.membersBatch)
+	v1.POST(`/events\:batch`, s.eventsBatch)
+	v1.GET("/members/:id/communities", s.memberCommunities)
+	v1.POST("/match", s.match)
+	v1.GET("/communities", s.listCommunities)
+	v1.GET("/communities/:id", s.getCommunity)
+	return r
+}
+
+func (s *server) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.writeError(c, fmt.Errorf("panic: %v", v))
+		}
+	}()
+	c.Next()
+}
+
+func (s *server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	level := slog.LevelInfo
+	if c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz" {
+		level = slog.LevelDebug
+	}
+	s.logger.Log(c.Request.Context(), level, "http request", slog.String("method", c.Request.Method),
+		slog.String("route", c.FullPath()), slog.Int("status", c.Writer.Status()),
+		slog.Duration("duration", time.Since(start)))
+}
+
+func (s *server) ctx(c *gin.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Request.Context(), s.timeout)
+}
+
+func (s *server) ready(c *gin.Context) {
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	notReady := func(code, msg string) {
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"error": Error{Code: code, Message: msg}})
+	}
+	if err := s.db.Ping(ctx); err != nil {
+		notReady("database_unavailable", "the database does not answer")
+		return
+	}
+	if err := migrations.Check(ctx, s.db); err != nil {
+		notReady("migrations_pending", err.Error())
+		return
+	}
+	run, err := matching.CurrentRun(ctx, s.db)
+	if errors.Is(err, matching.ErrNoRun) {
+		notReady("no_cluster_run", err.Error())
+		return
+	}
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "run_id": strconv.FormatInt(run, 10)})
+}
+
+func (s *server) membersBatch(c *gin.Context) {
+	ms, err := members.DecodeMembers(http.MaxBytesReader(c.Writer, c.Request.Body, maxBatchBody), s.maxBatch)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	res, err := members.Upsert(ctx, s.db, ms)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+func (s *server) eventsBatch(c *gin.Context) {
+	es, lines, err := members.DecodeEvents(http.MaxBytesReader(c.Writer, c.Request.Body, maxBatchBody), s.maxBatch)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	res, err := members.InsertEvents(ctx, s.db, es, lines)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+// communitiesResponse is the answer of both match endpoints.
+type communitiesResponse struct {
+	MemberID    string           `json:"member_id,omitempty"`
+	RunID       string           `json:"run_id"`
+	Communities []matching.Match `json:"communities"`
+}
+
+func (s *server) memberCommunities(c *gin.Context) {
+	limit, err := intParam(c, "limit", 3, 1, 20)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	id := c.Param("id")
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	run, ms, err := matching.MemberCommunities(ctx, s.db, id, limit)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, communitiesResponse{MemberID: id, RunID: strconv.FormatInt(run, 10), Communities: ms})
+}
+
+// MatchRequest is the body of POST /v1/match.
+type MatchRequest struct {
+	Profile members.Profile `json:"profile"`
+	Limit   int             `json:"limit"`
+}
+
+// DecodeMatchRequest reads and validates a match request; limit defaults to 3.
+func DecodeMatchRequest(r io.Reader) (MatchRequest, error) {
+	var req MatchRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return req, err
+	}
+	if err := req.Profile.Normalize(); err != nil {
+		return req, badRequest("invalid_profile", "profile."+err.Error())
+	}
+	if len(req.Profile.Interests)+len(req.Profile.Causes) == 0 && req.Profile.SkillLevel == "" {
+		return req, badRequest("invalid_profile", "profile needs at least one interest, cause or skill_level")
+	}
+	switch {
+	case req.Limit == 0:
+		req.Limit = 3
+	case req.Limit < 1 || req.Limit > 20:
+		return req, badRequest("invalid_limit", "limit must be between 1 and 20")
+	}
+	return req, nil
+}
+
+func (s *server) match(c *gin.Context) {
+	req, err := DecodeMatchRequest(http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBody))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	p := req.Profile
+	vecs, err := s.embedder.Embed(ctx, []embeddings.Profile{{Interests: p.Interests, Causes: p.Causes, SkillLevel: p.SkillLevel}})
+	if err != nil {
+		s.writeError(c, fmt.Errorf("embed profile: %w", err))
+		return
+	}
+	run, ms, err := matching.MatchVector(ctx, s.db, vecs[0], req.Limit)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, communitiesResponse{RunID: strconv.FormatInt(run, 10), Communities: ms})
+}
+
+func (s *server) listCommunities(c *gin.Context) {
+	limit, err := intParam(c, "limit", 50, 1, 500)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	run, cs, err := matching.ListCommunities(ctx, s.db, c.Query("after"), limit)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	body := gin.H{"run_id": strconv.FormatInt(run, 10), "communities": cs}
+	if len(cs) == limit {
+		body["next_after"] = cs[len(cs)-1].ID
+	}
+	c.JSON(http.StatusOK, body)
+}
+
+func (s *server) getCommunity(c *gin.Context) {
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	cm, err := matching.GetCommunity(ctx, s.db, c.Param("id"))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, cm)
+}
+
+func intParam(c *gin.Context, name string, def, lo, hi int) (int, error) {
+	raw, ok := c.GetQuery(name)
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < lo || n > hi {
+		return 0, badRequest("invalid_"+name, fmt.Sprintf("%s must be an integer between %d and %d", name, lo, hi))
+	}
+	return n, nil
+}
+
+// decodeJSON reads exactly one JSON object with no unknown fields.
+func decodeJSON(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var me *http.MaxBytesError
+		if errors.As(err, &me) {
+			return err
+		}
+		if errors.Is(err, io.EOF) {
+			return badRequest("invalid_json", "the request body is empty")
+		}
+		msg := strings.TrimPrefix(err.Error(), "json: ")
+		return badRequest("invalid_json", "the request body is not valid: "+msg)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return badRequest("invalid_json", "the request body must hold exactly one JSON object")
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/members"
+)
+
+// Error is the body of every error response: {"error":{"code":...,"message":...}}.
+// Code is stable and meant for programs; Message is for people.
+type Error struct {
+	Code    string              `json:"code"`
+	Message string              `json:"message"`
+	Details []members.LineError `json:"details,omitempty"`
+}
+
+// apiError is an error that already knows its status and code.
+type apiError struct {
+	status int
+	body   Error
+}
+
+func (e *apiError) Error() string { return e.body.Message }
+
+func badRequest(code, msg string) *apiError {
+	return &apiError{http.StatusBadRequest, Error{Code: code, Message: msg}}
+}
+
+// errorTable maps the packages' errors to HTTP statuses and codes: the one place that
+// decides what a client sees.
+var errorTable = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{members.ErrEmpty, http.StatusBadRequest, "empty_batch"},
+	{members.ErrTooLarge, http.StatusRequestEntityTooLarge, "batch_too_large"},
+	{matching.ErrMemberNotFound, http.StatusNotFound, "member_not_found"},
+	{matching.ErrNotFound, http.StatusNotFound, "community_not_found"},
+	{matching.ErrNoRun, http.StatusServiceUnavailable, "no_cluster_run"},
+}
+
+// writeError answers with err's status and code. Unknown errors are a 500 whose
+// details go to the log only.
+func (s *server) writeError(c *gin.Context, err error) {
+	var (
+		ae *apiError
+		be *members.BatchError
+		me *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &ae):
+		c.AbortWithStatusJSON(ae.status, gin.H{"error": ae.body})
+		return
+	case errors.As(err, &be):
+		msg := "the batch has bad lines; nothing was written"
+		if be.More > 0 {
+			msg += " (the first 20 are listed)"
+		}
+		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, gin.H{"error": Error{Code: "invalid_batch", Message: msg, Details: be.Lines}})
+		return
+	case errors.As(err, &me):
+		c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, gin.H{"error": Error{Code: "body_too_large",
+			Message: "the request body is larger than the limit"}})
+		return
+	}
+	for _, e := range errorTable {
+		if errors.Is(err, e.err) {
+			c.AbortWithStatusJSON(e.status, gin.H{"error": Error{Code: e.code, Message: err.Error()}})
+			return
+		}
+	}
+	if c.Request.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		// The client went away; nobody reads this answer.
+		c.AbortWithStatus(499)
+		return
+	}
+	s.logger.ErrorContext(c.Request.Context(), "request failed", slog.String("method", c.Request.Method),
+		slog.String("route", c.FullPath()), slog.String("error", err.Error()))
+	c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": Error{Code: "internal", Message: "internal error; it has been logged"}})
+}

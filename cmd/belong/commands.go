@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/belong-loyalty/belong/api"
+	"github.com/belong-loyalty/belong/demo"
+	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/generation"
+	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/migrations"
+)
+
+func runMigrate(ctx context.Context, e *env, args []string) error {
+	if err := newFlags("migrate", e).Parse(args); err != nil {
+		return err
+	}
+	pool, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	ran, err := migrations.Up(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if len(ran) == 0 {
+		fmt.Fprintln(e.stdout, "migrate: up to date")
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "migrate: applied %v\n", ran)
+	return nil
+}
+
+func runIngest(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("ingest", e)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 || (fs.Arg(0) != "members" && fs.Arg(0) != "events") {
+		return errors.New("usage: belong ingest members|events FILE|-")
+	}
+	in, err := openInput(e, fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	pool, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrations.Check(ctx, pool); err != nil {
+		return err
+	}
+	if fs.Arg(0) == "members" {
+		ms, err := members.DecodeMembers(in, 0)
+		if err != nil {
+			return fmt.Errorf("%s: %w", fs.Arg(1), err)
+		}
+		res, err := members.Upsert(ctx, pool, ms)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "ingest: %d members inserted, %d updated\n", res.Inserted, res.Updated)
+		return nil
+	}
+	es, lines, err := members.DecodeEvents(in, 0)
+	if err != nil {
+		return fmt.Errorf("%s: %w", fs.Arg(1), err)
+	}
+	res, err := members.InsertEvents(ctx, pool, es, lines)
+	if err != nil {
+		return fmt.Errorf("%s: %w", fs.Arg(1), err)
+	}
+	fmt.Fprintf(e.stdout, "ingest: %d events inserted, %d already stored\n", res.Inserted, res.Duplicates)
+	return nil
+}
+
+func runEmbed(ctx context.Context, e *env, args []string) error {
+	if err := newFlags("embed", e).Parse(args); err != nil {
+		return err
+	}
+	pool, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrations.Check(ctx, pool); err != nil {
+		return err
+	}
+	b := &embeddings.Backfill{DB: pool, Embedder: embeddings.NewLocal(), Logger: e.logger}
+	res, err := b.RunOnce(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "embed: %d embedded, %d unchanged, %d removed (no consent)\n", res.Embedded, res.Unchanged, res.Removed)
+	return nil
+}
+
+func runCluster(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("cluster", e)
+	target := fs.Int("target-size", 50, "members per community that k is chosen for")
+	seed := fs.Uint64("seed", 1, "random seed: the same data and seed give the same communities")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *target < 2 {
+		return errors.New("-target-size must be at least 2")
+	}
+	pool, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrations.Check(ctx, pool); err != nil {
+		return err
+	}
+	job := &matching.Job{DB: pool, Logger: e.logger, Config: matching.JobConfig{
+		Model: embeddings.LocalModel, TargetSize: *target, Seed: *seed}}
+	res, err := job.RunOnce(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "cluster: run %d published: %d members in %d communities (sizes %d–%d, median %d), cohesion %.3f, %s\n",
+		res.RunID, res.Members, res.Communities, res.MinSize, res.MaxSize, res.MedianSize, res.Cohesion,
+		res.Duration.Round(time.Millisecond))
+	return nil
+}
+
+func runGenerate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("generate", e)
+	locales := fs.String("locales", "en,sv,it", "comma-separated locales to draft")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pool, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrations.Check(ctx, pool); err != nil {
+		return err
+	}
+	n, err := generation.DraftCommunities(ctx, pool, generation.Template{}, splitList(*locales), e.logger)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "generate: %d drafts written for review\n", n)
+	return nil
+}
+
+func runDemo(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("demo", e)
+	n := fs.Int("members", 5000, "members to generate")
+	seed := fs.Uint64("seed", 1, "random seed")
+	ifEmpty := fs.Bool("if-empty", false, "do nothing when the database already has members")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *n < 1 {
+		return errors.New("-members must be at least 1")
+	}
+	pool, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrations.Check(ctx, pool); err != nil {
+		return err
+	}
+	if *ifEmpty {
+		count, err := members.Count(ctx, pool)
+		if err != nil {
+			return err
+		}
+		if count > 0 {
+			fmt.Fprintf(e.stdout, "demo: %d members already stored; nothing loaded\n", count)
+			return nil
+		}
+	}
+	b := demo.Generate(demo.Config{Members: *n, Seed: *seed, Now: time.Now().UTC().Truncate(24 * time.Hour), NoConsentShare: 0.05})
+	mres, err := members.Upsert(ctx, pool, b.Members)
+	if err != nil {
+		return err
+	}
+	eres, err := members.InsertEvents(ctx, pool, b.Events, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "demo: %d members (%d new), %d events (%d new) from %d personas\n",
+		len(b.Members), mres.Inserted, len(b.Events), eres.Inserted, len(demo.Personas))
+	return nil
+}
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("serve", e)
+	addr := fs.String("addr", e.cfg.Addr, "listen address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pool, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrations.Check(ctx, pool); err != nil {
+		return err
+	}
+	gin.SetMode(gin.ReleaseMode)
+	handler := api.New(api.Config{DB: pool, Embedder: embeddings.NewLocal(), Logger: e.logger})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	fmt.Fprintf(e.stdout, "serve: listening on http://%s\n", ln.Addr())
+	e.logger.InfoContext(ctx, "server started", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	e.logger.InfoContext(ctx, "server stopped")
+	return nil
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belong-loyalty/belong/database"
+)
+
+// Config is everything belong reads from the environment.
+type Config struct {
+	DatabaseURL string
+	Addr        string
+	LogLevel    slog.Level
+}
+
+// loadConfig reads the environment, with defaults.
+func loadConfig(getenv func(string) string) (Config, error) {
+	cfg := Config{
+		DatabaseURL: getenv("DATABASE_URL"),
+		Addr:        cmp.Or(getenv("BELONG_ADDR"), "127.0.0.1:8080"),
+	}
+	if lvl := getenv("BELONG_LOG_LEVEL"); lvl != "" {
+		if err := cfg.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
+			return cfg, fmt.Errorf("BELONG_LOG_LEVEL: %w", err)
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate reports a configuration that cannot work.
+func (c Config) Validate() error {
+	if c.DatabaseURL == "" {
+		return errors.New("DATABASE_URL is not set (make run and make test set it for the local database)")
+	}
+	return nil
+}
+
+// env is what every subcommand gets.
+type env struct {
+	cfg    Config
+	stdin  io.Reader
+	stdout io.Writer
+	logger *slog.Logger
+}
+
+func (e *env) open(ctx context.Context) (*pgxpool.Pool, error) {
+	return database.Open(ctx, e.cfg.DatabaseURL)
+}
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+var commands = map[string]command{
+	"migrate":  {"apply pending database migrations", runMigrate},
+	"ingest":   {"ingest members|events FILE|- (JSONL; - reads stdin)", runIngest},
+	"embed":    {"embed consenting members whose profile changed", runEmbed},
+	"cluster":  {"cluster members into micro-communities and publish the run", runCluster},
+	"generate": {"draft names and descriptions for new communities", runGenerate},
+	"demo":     {"generate and load a synthetic demo brand", runDemo},
+	"serve":    {"serve the HTTP API", runServe},
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: belong COMMAND [flags]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nenvironment: DATABASE_URL (required), BELONG_ADDR, BELONG_LOG_LEVEL")
+}
+
+// run is main without the process: tests call it to start the real program.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		return nil
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		usage(stderr)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	return cmd.run(ctx, &env{cfg: cfg, stdin: stdin, stdout: stdout, logger: logger}, args[1:])
+}
+
+func newFlags(name string, e *env) *flag.FlagSet {
+	fs := flag.NewFlagSet("belong "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stdout)
+	return fs
+}
+
+// openInput opens FILE, or stdin for "-".
+func openInput(e *env, name string) (io.ReadCloser, error) {
+	if name == "-" {
+		return io.NopCloser(e.stdin), nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,213 @@
+package members
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Member is one member's profile as ingested.
+type Member struct {
+	ID         string         `json:"id"`
+	Name       string         `json:"name,omitempty"`
+	Locale     string         `json:"locale,omitempty"`
+	Timezone   string         `json:"timezone,omitempty"`
+	JoinedAt   *time.Time     `json:"joined_at,omitempty"`
+	Interests  []string       `json:"interests,omitempty"`
+	Causes     []string       `json:"causes,omitempty"`
+	SkillLevel string         `json:"skill_level,omitempty"`
+	Attributes map[string]any `json:"attributes,omitempty"`
+	Consent    Consent        `json:"consent"`
+}
+
+// Consent records what a member agreed to. Without Personalization a member is never
+// embedded or matched; absent consent is no consent.
+type Consent struct {
+	Personalization bool `json:"personalization"`
+	Community       bool `json:"community"`
+}
+
+// Event is one thing a member did.
+type Event struct {
+	ID       string         `json:"id"`
+	MemberID string         `json:"member_id"`
+	Type     string         `json:"type"`
+	At       time.Time      `json:"at"`
+	Props    map[string]any `json:"props,omitempty"`
+}
+
+// SkillLevels are the accepted skill levels, lowest first.
+var SkillLevels = []string{"beginner", "intermediate", "advanced", "expert"}
+
+// Limits on what one member or event may carry.
+const (
+	MaxIDLen       = 128
+	MaxTextLen     = 200
+	MaxListLen     = 64
+	MaxPropsBytes  = 8 << 10
+	maxEventTypeLn = 64
+)
+
+var (
+	localeRe    = regexp.MustCompile(`^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$`)
+	eventTypeRe = regexp.MustCompile(`^[a-z][a-z0-9_.:-]*$`)
+)
+
+// FieldError names the field that is wrong and why.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return e.Msg
+	}
+	return fmt.Sprintf("%s: %s", e.Field, e.Msg)
+}
+
+func fieldErr(field, format string, args ...any) *FieldError {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+func checkID(field, id string) *FieldError {
+	switch {
+	case id == "":
+		return fieldErr(field, "is required")
+	case len(id) > MaxIDLen:
+		return fieldErr(field, "is longer than %d bytes", MaxIDLen)
+	case !utf8.ValidString(id) || strings.IndexFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return fieldErr(field, "must be printable with no spaces")
+	}
+	return nil
+}
+
+func checkText(field, s string) *FieldError {
+	if len(s) > MaxTextLen {
+		return fieldErr(field, "is longer than %d bytes", MaxTextLen)
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return fieldErr(field, "must not contain control characters")
+	}
+	return nil
+}
+
+// normTerms lower-cases, trims and de-duplicates interest or cause phrases.
+func normTerms(field string, in []string) ([]string, *FieldError) {
+	if len(in) > MaxListLen {
+		return nil, fieldErr(field, "has more than %d entries", MaxListLen)
+	}
+	out := make([]string, 0, len(in))
+	seen := make(map[string]bool, len(in))
+	for i, t := range in {
+		t = strings.Join(strings.Fields(strings.ToLower(t)), " ")
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if t == "" {
+			return nil, fieldErr(f, "is empty")
+		}
+		if err := checkText(f, t); err != nil {
+			return nil, err
+		}
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// Normalize validates m and puts it in canonical form (trimmed, lower-cased terms).
+func (m *Member) Normalize() error {
+	if err := checkID("id", m.ID); err != nil {
+		return err
+	}
+	m.Name = strings.TrimSpace(m.Name)
+	if err := checkText("name", m.Name); err != nil {
+		return err
+	}
+	if m.Locale != "" && !localeRe.MatchString(m.Locale) {
+		return fieldErr("locale", "%q is not a language tag such as sv-SE", m.Locale)
+	}
+	if m.Timezone != "" {
+		if _, err := time.LoadLocation(m.Timezone); err != nil || len(m.Timezone) > 64 {
+			return fieldErr("timezone", "%q is not an IANA time zone such as Europe/Stockholm", m.Timezone)
+		}
+	}
+	p := Profile{Interests: m.Interests, Causes: m.Causes, SkillLevel: m.SkillLevel}
+	if err := p.Normalize(); err != nil {
+		return err
+	}
+	m.Interests, m.Causes, m.SkillLevel = p.Interests, p.Causes, p.SkillLevel
+	if m.Attributes != nil {
+		b, _ := json.Marshal(m.Attributes)
+		if len(b) > MaxPropsBytes {
+			return fieldErr("attributes", "is larger than %d bytes", MaxPropsBytes)
+		}
+	}
+	return nil
+}
+
+// Profile is the part of a member that says who they are: what matching looks at.
+type Profile struct {
+	Interests  []string `json:"interests,omitempty"`
+	Causes     []string `json:"causes,omitempty"`
+	SkillLevel string   `json:"skill_level,omitempty"`
+}
+
+// Normalize validates p and puts it in canonical form: terms lower-cased, trimmed and
+// de-duplicated; the skill level one of SkillLevels or empty.
+func (p *Profile) Normalize() error {
+	var err *FieldError
+	if p.Interests, err = normTerms("interests", p.Interests); err != nil {
+		return err
+	}
+	if p.Causes, err = normTerms("causes", p.Causes); err != nil {
+		return err
+	}
+	p.SkillLevel = strings.ToLower(strings.TrimSpace(p.SkillLevel))
+	if p.SkillLevel != "" && SkillRank(p.SkillLevel) < 0 {
+		return fieldErr("skill_level", "%q is not one of %s", p.SkillLevel, strings.Join(SkillLevels, ", "))
+	}
+	return nil
+}
+
+// SkillRank is the position of level in SkillLevels, or -1.
+func SkillRank(level string) int {
+	for i, l := range SkillLevels {
+		if l == level {
+			return i
+		}
+	}
+	return -1
+}
+
+// Normalize validates e and puts it in canonical form.
+func (e *Event) Normalize() error {
+	if err := checkID("id", e.ID); err != nil {
+		return err
+	}
+	if err := checkID("member_id", e.MemberID); err != nil {
+		return err
+	}
+	e.Type = strings.TrimSpace(e.Type)
+	if e.Type == "" {
+		return fieldErr("type", "is required")
+	}
+	if len(e.Type) > maxEventTypeLn || !eventTypeRe.MatchString(e.Type) {
+		return fieldErr("type", "%q must be lower-case snake_case such as class_completed", e.Type)
+	}
+	if e.At.IsZero() {
+		return fieldErr("at", "is required (RFC 3339 time)")
+	}
+	if e.Props != nil {
+		b, _ := json.Marshal(e.Props)
+		if len(b) > MaxPropsBytes {
+			return fieldErr("props", "is larger than %d bytes", MaxPropsBytes)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+// Package migrations holds Belong's numbered SQL migrations, embedded in the binary.
+//
+// Each file NNNN_name.sql runs once, in its own transaction, and is recorded in
+// schema_migrations. Up takes an advisory lock so two processes never migrate at once,
+// and is safe to run again. Migrations run in the first schema of the connection's
+// search_path; the pgvector extension must be visible on it.
+package migrations
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+//go:embed *.sql
+var files embed.FS
+
+// lockKey is the advisory lock that keeps two migrators apart ("belong" in ASCII).
+const lockKey = 0x62656c6f6e67
+
+// Migration is one numbered SQL file.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// All returns the embedded migrations in version order.
+func All() ([]Migration, error) {
+	entries, err := fs.ReadDir(files, ".")
+	if err != nil {
+		return nil, err
+	}
+	var out []Migration
+	for _, e := range entries {
+		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration %q: name must be NNNN_name.sql", e.Name())
+		}
+		body, err := files.ReadFile(e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Migration{Version: v, Name: name, SQL: string(body)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	for i := 1; i < len(out); i++ {
+		if out[i].Version == out[i-1].Version {
+			return nil, fmt.Errorf("two migrations numbered %d", out[i].Version)
+		}
+	}
+	return out, nil
+}
+
+// Up applies every migration not yet recorded and returns the versions it applied.
+func Up(ctx context.Context, pool *pgxpool.Pool) ([]int, error) {
+	all, err := All()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
+		return nil, fmt.Errorf("migrate: lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockKey) //nolint:errcheck
+
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version integer PRIMARY KEY,
+		name text NOT NULL,
+		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return nil, fmt.Errorf("migrate: version table: %w", err)
+	}
+	done, err := applied(ctx, conn.Conn())
+	if err != nil {
+		return nil, err
+	}
+	var ran []int
+	for _, m := range all {
+		if done[m.Version] {
+			continue
+		}
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name)
+			return err
+		})
+		if err != nil {
+			return ran, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
+		}
+		ran = append(ran, m.Version)
+	}
+	return ran, nil
+}
+
+// ErrPending means the database is behind the binary: run `belong migrate`.
+var ErrPending = errors.New("database has pending migrations: run `belong migrate`")
+
+// Check reports ErrPending unless every embedded migration has been applied.
+func Check(ctx context.Context, pool *pgxpool.Pool) error {
+	all, err := All()
+	if err != nil {
+		return err
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("check migrations: %w", err)
+	}
+	defer conn.Release()
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
+		return fmt.Errorf("check migrations: %w", err)
+	}
+	if !exists {
+		return ErrPending
+	}
+	done, err := applied(ctx, conn.Conn())
+	if err != nil {
+		return err
+	}
+	for _, m := range all {
+		if !done[m.Version] {
+			return fmt.Errorf("%w (missing %04d_%s)", ErrPending, m.Version, m.Name)
+		}
+	}
+	return nil
+}
+
+func applied(ctx context.Context, conn *pgx.Conn) (map[int]bool, error) {
+	rows, err := conn.Query(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	done := make(map[int]bool, len(versions))
+	for _, v := range versions {
+		done[v] = true
+	}
+	return done, nil
+}
