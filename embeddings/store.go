@@ -43,8 +43,12 @@ type pending struct {
 }
 
 // RunOnce embeds what changed, in batches of BatchSize members.
-func (b *Backfill) RunOnce(ctx context.Context) (BackfillResult, error) {
-	var res BackfillResult
+//
+// When most members have no vector yet (a first load, a model change) it drops the
+// vector indexes, loads, and builds them again: building an HNSW index over loaded
+// rows is many times faster than inserting into it row by row. Peer queries fall back
+// to exact search while the index is being rebuilt.
+func (b *Backfill) RunOnce(ctx context.Context) (res BackfillResult, err error) {
 	now := time.Now
 	if b.Now != nil {
 		now = b.Now
@@ -64,6 +68,19 @@ func (b *Backfill) RunOnce(ctx context.Context) (BackfillResult, error) {
 		return res, fmt.Errorf("remove vectors without consent: %w", err)
 	}
 	res.Removed = int(tag.RowsAffected())
+
+	rebuild, err := b.dropIndexesForBulk(ctx)
+	if err != nil {
+		return res, err
+	}
+	if rebuild != nil {
+		// However the load ends, the indexes come back.
+		defer func() {
+			if rerr := rebuild(context.WithoutCancel(ctx)); rerr != nil && err == nil {
+				err = rerr
+			}
+		}()
+	}
 
 	at := now()
 	after := ""
@@ -95,6 +112,57 @@ func (b *Backfill) RunOnce(ctx context.Context) (BackfillResult, error) {
 	}
 	return res, nil
 }
+
+// dropIndexesForBulk drops member_vectors' vector indexes when at least half of the
+// consenting members lack a current vector, and returns the function that recreates
+// them from their saved definitions (the migrations stay the one place they are
+// defined). It returns nil when the indexes stay.
+func (b *Backfill) dropIndexesForBulk(ctx context.Context) (func(context.Context) error, error) {
+	var stored, wanted int
+	if err := b.DB.QueryRow(ctx, `SELECT (SELECT count(*) FROM member_vectors WHERE model = $1),
+		(SELECT count(*) FROM members WHERE consent_personalization)`, b.Embedder.Model()).Scan(&stored, &wanted); err != nil {
+		return nil, fmt.Errorf("count vectors: %w", err)
+	}
+	if wanted < bulkMinRows || stored*2 > wanted {
+		return nil, nil
+	}
+	rows, err := b.DB.Query(ctx, `SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+		FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+		JOIN pg_class ix ON ix.oid = i.indexrelid JOIN pg_am am ON am.oid = ix.relam
+		WHERE t.oid = 'member_vectors'::regclass AND am.amname IN ('hnsw', 'ivfflat')`)
+	if err != nil {
+		return nil, fmt.Errorf("read vector indexes: %w", err)
+	}
+	type index struct{ name, def string }
+	defs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (index, error) {
+		var ix index
+		err := r.Scan(&ix.name, &ix.def)
+		return ix, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read vector indexes: %w", err)
+	}
+	if len(defs) == 0 {
+		return nil, nil
+	}
+	for _, ix := range defs {
+		if _, err := b.DB.Exec(ctx, "DROP INDEX IF EXISTS "+ix.name); err != nil {
+			return nil, fmt.Errorf("drop %s for bulk load: %w", ix.name, err)
+		}
+	}
+	return func(ctx context.Context) error {
+		for _, ix := range defs {
+			if _, err := b.DB.Exec(ctx, ix.def); err != nil {
+				return fmt.Errorf("rebuild %s: %w", ix.name, err)
+			}
+		}
+		return nil
+	}, nil
+}
+
+// bulkMinRows is the membership below which indexes are never dropped: small loads
+// are fast either way.
+const bulkMinRows = 1000
 
 // readBatch reads the next batch of consenting members after id `after`, with their
 // recency-decayed activity, and returns those whose vector is stale.

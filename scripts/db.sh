@@ -111,6 +111,7 @@ maintenance_work_mem = 512MB
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+jit = off
 EOF
   fi
   if ! run_pg "$pgbin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -41,6 +42,19 @@ var unsafe = regexp.MustCompile(`[^a-z0-9]+`)
 // test ends.
 func Schema(tb testing.TB) *pgxpool.Pool {
 	tb.Helper()
+	pool, _ := schema(tb)
+	return pool
+}
+
+// SchemaURL is Schema for tests that start the real program: it returns a connection
+// URL that selects the fresh, migrated schema (search_path as a startup parameter).
+func SchemaURL(tb testing.TB) string {
+	tb.Helper()
+	_, u := schema(tb)
+	return u
+}
+
+func schema(tb testing.TB) (*pgxpool.Pool, string) {
 	ctx := context.Background()
 	url := URL(tb)
 
@@ -86,5 +100,12 @@ func Schema(tb testing.TB) *pgxpool.Pool {
 	if _, err := migrations.Up(ctx, pool); err != nil {
 		tb.Fatalf("migrate test schema: %v", err)
 	}
-	return pool
+	u, err := neturl.Parse(url)
+	if err != nil {
+		tb.Fatalf("parse test database url: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema+",public")
+	u.RawQuery = q.Encode()
+	return pool, u.String()
 }
