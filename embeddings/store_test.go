@@ -1,0 +1,105 @@
+package embeddings_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/migrations/dbtest"
+)
+
+func TestBackfillEmbedsConsentingMembersOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	ms, err := members.DecodeMembers(strings.NewReader(`{"id":"m-1","interests":["yoga"],"consent":{"personalization":true}}
+{"id":"m-2","interests":["padel"],"consent":{"personalization":true}}
+{"id":"m-3","interests":["surfing"],"consent":{"personalization":false}}`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := members.Upsert(ctx, pool, ms); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	b := &embeddings.Backfill{DB: pool, Embedder: embeddings.NewLocal(), Now: func() time.Time { return now }, BatchSize: 1}
+
+	res, err := b.RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res != (embeddings.BackfillResult{Embedded: 2}) {
+		t.Fatalf("first run %+v, want 2 embedded", res)
+	}
+	vecs, err := embeddings.Load(ctx, pool, embeddings.LocalModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vecs) != 2 || vecs[0].MemberID != "m-1" || vecs[1].MemberID != "m-2" || len(vecs[0].Vec) != embeddings.Dim {
+		t.Fatalf("stored vectors: %d (%v)", len(vecs), vecs)
+	}
+
+	res, err = b.RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res != (embeddings.BackfillResult{Unchanged: 2}) {
+		t.Fatalf("re-run %+v, want 2 unchanged", res)
+	}
+
+	// New activity changes the profile; withdrawn consent removes the vector.
+	es, lines, _ := members.DecodeEvents(strings.NewReader(`{"id":"e-1","member_id":"m-1","type":"class_completed","at":"2026-11-19T07:00:00Z","props":{"category":"yoga"}}`), 0)
+	if _, err := members.InsertEvents(ctx, pool, es, lines); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "UPDATE members SET consent_personalization = false WHERE id = 'm-2'"); err != nil {
+		t.Fatal(err)
+	}
+	res, err = b.RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res != (embeddings.BackfillResult{Embedded: 1, Removed: 1}) {
+		t.Fatalf("after changes %+v, want 1 embedded, 1 removed", res)
+	}
+	var model string
+	if err := pool.QueryRow(ctx, "SELECT model FROM member_vectors WHERE member_id = 'm-1'").Scan(&model); err != nil || model != embeddings.LocalModel {
+		t.Fatalf("stored model %q (err %v)", model, err)
+	}
+}
+
+func TestBulkBackfillKeepsTheIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	var b strings.Builder
+	for i := 0; i < 1200; i++ {
+		fmt.Fprintf(&b, `{"id":"m-%d","interests":["yoga","hiking"],"consent":{"personalization":true}}`+"\n", i)
+	}
+	ms, err := members.DecodeMembers(strings.NewReader(b.String()), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := members.Upsert(ctx, pool, ms); err != nil {
+		t.Fatal(err)
+	}
+	res, err := (&embeddings.Backfill{DB: pool, Embedder: embeddings.NewLocal()}).RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Embedded != 1200 {
+		t.Fatalf("embedded %d, want 1200", res.Embedded)
+	}
+	var def string
+	if err := pool.QueryRow(ctx, `SELECT indexdef FROM pg_indexes
+		WHERE schemaname = current_schema() AND indexname = 'member_vectors_embedding_idx'`).Scan(&def); err != nil {
+		t.Fatalf("HNSW index missing after a bulk load: %v", err)
+	}
+	if !strings.Contains(def, "hnsw") || !strings.Contains(def, "vector_cosine_ops") {
+		t.Fatalf("index rebuilt as %q", def)
+	}
+}

@@ -1,0 +1,214 @@
+package matching_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belong-loyalty/belong/demo"
+	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/migrations/dbtest"
+)
+
+// loadDemo stores a demo brand and embeds it, returning the brand (with its truth).
+func loadDemo(t *testing.T, pool *pgxpool.Pool, n int) demo.Brand {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	b := demo.Generate(demo.Config{Members: n, Seed: 1, Now: now, NoConsentShare: 0.05})
+	if _, err := members.Upsert(ctx, pool, b.Members); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := members.InsertEvents(ctx, pool, b.Events, nil); err != nil {
+		t.Fatal(err)
+	}
+	bf := &embeddings.Backfill{DB: pool, Embedder: embeddings.NewLocal(), Now: func() time.Time { return now }}
+	if _, err := bf.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// primaries reads each member's primary community in the current run.
+func primaries(t *testing.T, pool *pgxpool.Pool) map[string]string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT member_id, community_id FROM memberships
+		WHERE run_id = (SELECT run_id FROM current_run) AND rank = 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var m, c string
+		if err := rows.Scan(&m, &c); err != nil {
+			t.Fatal(err)
+		}
+		out[m] = c
+	}
+	return out
+}
+
+// recovery scores the current run's primaries against the planted personas.
+func recovery(t *testing.T, pool *pgxpool.Pool, b demo.Brand) (nmi, purity float64, clustered int) {
+	t.Helper()
+	prim := primaries(t, pool)
+	ids := map[string]int{}
+	var assign, truth []int
+	for i, m := range b.Members {
+		c, ok := prim[m.ID]
+		if !ok {
+			continue
+		}
+		if _, ok := ids[c]; !ok {
+			ids[c] = len(ids)
+		}
+		assign = append(assign, ids[c])
+		truth = append(truth, b.Persona[i])
+	}
+	return matching.NMI(assign, truth), matching.Purity(assign, truth), len(assign)
+}
+
+func TestJobRecoversDemoPersonas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	b := loadDemo(t, pool, 5000)
+	consenting := 0
+	for _, m := range b.Members {
+		if m.Consent.Personalization {
+			consenting++
+		}
+	}
+
+	// Micro-communities: many more groups than personas, each should be pure.
+	job := &matching.Job{DB: pool, Config: matching.JobConfig{TargetSize: 50, Seed: 1}}
+	res, err := job.RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Members != consenting {
+		t.Fatalf("clustered %d members, want the %d who consented", res.Members, consenting)
+	}
+	nmi, purity, n := recovery(t, pool, b)
+	t.Logf("micro-communities: k=%d, NMI %.3f, purity %.3f over %d members", res.Communities, nmi, purity, n)
+	if n != consenting {
+		t.Fatalf("%d members have a primary community, want %d", n, consenting)
+	}
+	if purity < 0.9 {
+		t.Fatalf("purity %.3f: micro-communities mix personas", purity)
+	}
+	prim := primaries(t, pool)
+	for _, m := range b.Members {
+		if _, ok := prim[m.ID]; ok != m.Consent.Personalization {
+			t.Fatalf("member %s (consent %v) in a community: %v", m.ID, m.Consent.Personalization, ok)
+		}
+	}
+	var unlabelled int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM communities WHERE run_id = $1 AND cardinality(labels) = 0", res.RunID).Scan(&unlabelled); err != nil {
+		t.Fatal(err)
+	}
+	if unlabelled > res.Communities/10 {
+		t.Fatalf("%d of %d communities have no label", unlabelled, res.Communities)
+	}
+
+	// One community per persona: the partition should match the personas closely.
+	job.Config.TargetSize = consenting / len(demo.Personas)
+	res2, err := job.RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nmi, purity, _ = recovery(t, pool, b)
+	t.Logf("persona-sized: k=%d, NMI %.3f, purity %.3f", res2.Communities, nmi, purity)
+	if nmi < 0.85 {
+		t.Fatalf("NMI %.3f with one community per persona, want ≥ 0.85", nmi)
+	}
+	if run, err := matching.CurrentRun(ctx, pool); err != nil || run != res2.RunID {
+		t.Fatalf("current run %d (err %v), want the newest %d", run, err, res2.RunID)
+	}
+}
+
+func TestNoConsentMemberIsNotMatched(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	b := loadDemo(t, pool, 400)
+	if _, err := (&matching.Job{DB: pool, Config: matching.JobConfig{TargetSize: 40}}).RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var withConsent, without string
+	for _, m := range b.Members {
+		if m.Consent.Personalization && withConsent == "" {
+			withConsent = m.ID
+		}
+		if !m.Consent.Personalization && without == "" {
+			without = m.ID
+		}
+	}
+	if without == "" {
+		t.Fatal("demo brand has no member without consent")
+	}
+	_, ms, err := matching.MemberCommunities(ctx, pool, without, 3)
+	if err != nil || len(ms) != 0 {
+		t.Fatalf("member without consent matched: %v (err %v)", ms, err)
+	}
+	_, ms, err = matching.MemberCommunities(ctx, pool, withConsent, 3)
+	if err != nil || len(ms) == 0 || !ms[0].Primary || len(ms[0].Labels) == 0 {
+		t.Fatalf("consenting member: %+v (err %v), want a labelled primary community", ms, err)
+	}
+	// Consent withdrawn after the run takes effect at once.
+	if _, err := pool.Exec(ctx, "UPDATE members SET consent_personalization = false WHERE id = $1", withConsent); err != nil {
+		t.Fatal(err)
+	}
+	if _, ms, _ = matching.MemberCommunities(ctx, pool, withConsent, 3); len(ms) != 0 {
+		t.Fatalf("withdrawn consent still matched: %v", ms)
+	}
+	if _, _, err := matching.MemberCommunities(ctx, pool, "nobody", 3); !errors.Is(err, matching.ErrMemberNotFound) {
+		t.Fatalf("unknown member: %v", err)
+	}
+}
+
+func TestConcurrentRunIsRefusedAndLastRunKeepsServing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	loadDemo(t, pool, 300)
+	job := &matching.Job{DB: pool, Config: matching.JobConfig{TargetSize: 30}}
+	first, err := job.RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	// Another run in progress holds the lock (the key is the job's, "cluster" in ASCII).
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(0x636c7573746572)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := job.RunOnce(ctx); !errors.Is(err, matching.ErrRunning) {
+		t.Fatalf("second run while locked: %v, want ErrRunning", err)
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", int64(0x636c7573746572)); err != nil {
+		t.Fatal(err)
+	}
+	if run, err := matching.CurrentRun(ctx, pool); err != nil || run != first.RunID {
+		t.Fatalf("current run %d (err %v), want %d", run, err, first.RunID)
+	}
+
+	// A run that fails part-way is recorded as failed and publishes nothing.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := job.RunOnce(cctx); err == nil {
+		t.Fatal("run with a cancelled context succeeded")
+	}
+	if run, err := matching.CurrentRun(ctx, pool); err != nil || run != first.RunID {
+		t.Fatalf("after a failed run, current run %d (err %v), want %d", run, err, first.RunID)
+	}
+}

@@ -1,0 +1,151 @@
+package members_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/belong-loyalty/belong/members"
+)
+
+const goodMember = `{"id":"m-1042","name":"Ana","locale":"sv-SE","joined_at":"2024-03-01T00:00:00Z","interests":["Trail Running","ocean clean-ups"],"causes":["sustainability"],"skill_level":"beginner","attributes":{"tier":"gold","city":"Lisbon"},"consent":{"personalization":true,"community":true}}`
+
+func TestDecodeMembersNormalizes(t *testing.T) {
+	ms, err := members.DecodeMembers(strings.NewReader(goodMember+"\n\n"+`{"id":"m-2"}`+"\n"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 2 {
+		t.Fatalf("got %d members, want 2", len(ms))
+	}
+	if got := ms[0].Interests[0]; got != "trail running" {
+		t.Errorf("interest not normalized: %q", got)
+	}
+	if !ms[0].Consent.Personalization || ms[1].Consent.Personalization {
+		t.Errorf("consent: got %+v and %+v", ms[0].Consent, ms[1].Consent)
+	}
+}
+
+func TestDecodeMembersLaterLineWins(t *testing.T) {
+	ms, err := members.DecodeMembers(strings.NewReader(`{"id":"m-1","name":"A"}`+"\n"+`{"id":"m-1","name":"B"}`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 || ms[0].Name != "B" {
+		t.Fatalf("got %+v, want one member named B", ms)
+	}
+}
+
+func TestDecodeMembersNamesBadLines(t *testing.T) {
+	cases := []struct {
+		name, line, field string
+	}{
+		{"missing id", `{"name":"Ana"}`, "id"},
+		{"bad time", `{"id":"m-1","joined_at":"yesterday"}`, ""},
+		{"wrong type", `{"id":"m-1","interests":"running"}`, "interests"},
+		{"unknown field", `{"id":"m-1","intrests":["x"]}`, "intrests"},
+		{"bad skill", `{"id":"m-1","skill_level":"guru"}`, "skill_level"},
+		{"bad locale", `{"id":"m-1","locale":"sweden!"}`, "locale"},
+		{"bad time zone", `{"id":"m-1","timezone":"Mars/Olympus"}`, "timezone"},
+		{"empty interest", `{"id":"m-1","interests":["yoga",""]}`, "interests[1]"},
+		{"not an object", `["m-1"]`, ""},
+		{"two objects", `{"id":"m-1"} {"id":"m-2"}`, ""},
+		{"broken json", `{"id":"m-1"`, ""},
+		{"id with space", `{"id":"m 1"}`, "id"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := goodMember + "\n" + tc.line + "\n" + `{"id":"m-9"}`
+			_, err := members.DecodeMembers(strings.NewReader(in), 0)
+			var be *members.BatchError
+			if !errors.As(err, &be) {
+				t.Fatalf("err = %v, want *BatchError", err)
+			}
+			if len(be.Lines) != 1 || be.Lines[0].Line != 2 || be.Lines[0].Field != tc.field {
+				t.Fatalf("got %+v, want one error on line 2, field %q", be.Lines, tc.field)
+			}
+			if be.Lines[0].Msg == "" {
+				t.Fatal("error has no message")
+			}
+		})
+	}
+}
+
+func TestDecodeLimits(t *testing.T) {
+	if _, err := members.DecodeMembers(strings.NewReader("\n \n"), 0); !errors.Is(err, members.ErrEmpty) {
+		t.Errorf("empty batch: err = %v", err)
+	}
+	in := strings.Repeat(`{"id":"m-1"}`+"\n", 3)
+	if _, err := members.DecodeMembers(strings.NewReader(in), 2); !errors.Is(err, members.ErrTooLarge) {
+		t.Errorf("3 records with max 2: err = %v", err)
+	}
+	long := `{"id":"m-1","name":"` + strings.Repeat("x", members.MaxLineBytes) + `"}`
+	_, err := members.DecodeMembers(strings.NewReader(long), 0)
+	var be *members.BatchError
+	if !errors.As(err, &be) || be.Lines[0].Line != 1 {
+		t.Errorf("over-long line: err = %v", err)
+	}
+}
+
+func TestDecodeEventsKeepsLineNumbers(t *testing.T) {
+	in := `{"id":"e-1","member_id":"m-1","type":"class_completed","at":"2026-11-01T07:00:00Z","props":{"category":"yoga"}}
+
+{"id":"e-1","member_id":"m-1","type":"class_completed","at":"2026-11-01T07:00:00Z"}
+{"id":"e-2","member_id":"m-2","type":"run_logged","at":"2026-11-02T07:00:00Z"}`
+	es, lines, err := members.DecodeEvents(strings.NewReader(in), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 2 || lines[0] != 1 || lines[1] != 4 {
+		t.Fatalf("events %d, lines %v; want 2 events on lines [1 4]", len(es), lines)
+	}
+	_, _, err = members.DecodeEvents(strings.NewReader(in+"\n"+`{"id":"e-3","member_id":"m-1","type":"Class Completed","at":"2026-11-02T07:00:00Z"}`), 0)
+	var be *members.BatchError
+	if !errors.As(err, &be) || be.Lines[0].Line != 5 || be.Lines[0].Field != "type" {
+		t.Fatalf("bad type: err = %v", err)
+	}
+	_, _, err = members.DecodeEvents(strings.NewReader(`{"id":"e-3","member_id":"m-1","type":"x"}`), 0)
+	if !errors.As(err, &be) || be.Lines[0].Field != "at" {
+		t.Fatalf("missing at: err = %v", err)
+	}
+}
+
+// The decoders take outside input: whatever the bytes, they return members or an
+// error, never panic, and what they return is valid.
+func FuzzDecodeMembers(f *testing.F) {
+	f.Add(goodMember)
+	f.Add(`{"id":"m-1","interests":["a","A"," a "]}`)
+	f.Add("{\"id\":\"\u0000\"}\n{}")
+	f.Add(`{"id":"m-1","attributes":{"a":[1,2,{"b":null}]}}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		ms, err := members.DecodeMembers(strings.NewReader(in), 100)
+		if err != nil {
+			return
+		}
+		for _, m := range ms {
+			again := m
+			if err := again.Normalize(); err != nil {
+				t.Fatalf("decoded member fails validation: %v", err)
+			}
+		}
+	})
+}
+
+func FuzzDecodeEvents(f *testing.F) {
+	f.Add(`{"id":"e-9","member_id":"m-1042","type":"class_completed","at":"2026-11-01T07:00:00Z","props":{"category":"trail running","minutes":45}}`)
+	f.Add(`{"id":"e-9","member_id":"m-1042","type":"a","at":"0001-01-01T00:00:00Z"}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		es, lines, err := members.DecodeEvents(strings.NewReader(in), 100)
+		if err != nil {
+			return
+		}
+		if len(es) != len(lines) {
+			t.Fatalf("%d events but %d line numbers", len(es), len(lines))
+		}
+		for _, e := range es {
+			if err := e.Normalize(); err != nil {
+				t.Fatalf("decoded event fails validation: %v", err)
+			}
+		}
+	})
+}
