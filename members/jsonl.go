@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // MaxLineBytes is the longest JSONL line accepted.
@@ -162,10 +163,36 @@ func strictUnmarshal(line []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if fe := timeFieldError(line); fe != nil {
+			return fe
+		}
 		return err
 	}
 	if dec.More() {
 		return &FieldError{Msg: "each line must hold exactly one JSON object"}
+	}
+	return nil
+}
+
+// timeFields are the fields of either format that hold times.
+var timeFields = []string{"joined_at", "at"}
+
+// timeFieldError names the time field that does not parse: encoding/json reports a
+// time's own error without the field it came from.
+func timeFieldError(line []byte) *FieldError {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(line, &obj) != nil {
+		return nil
+	}
+	for _, f := range timeFields {
+		raw, ok := obj[f]
+		if !ok || string(raw) == "null" {
+			continue
+		}
+		var t time.Time
+		if err := json.Unmarshal(raw, &t); err != nil {
+			return fieldErr(f, "must be an RFC 3339 time such as 2026-11-01T07:00:00Z")
+		}
 	}
 	return nil
 }
@@ -187,9 +214,6 @@ func toLineError(line int, err error) LineError {
 	msg := err.Error()
 	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
 		return LineError{Line: line, Field: strings.Trim(f, `"`), Msg: "is not a known field"}
-	}
-	if strings.Contains(msg, "parsing time") {
-		return LineError{Line: line, Msg: "times must be RFC 3339, such as 2026-11-01T07:00:00Z"}
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return LineError{Line: line, Msg: "invalid JSON: unexpected end of line"}

@@ -41,7 +41,8 @@ func TestDecodeMembersNamesBadLines(t *testing.T) {
 		name, line, field string
 	}{
 		{"missing id", `{"name":"Ana"}`, "id"},
-		{"bad time", `{"id":"m-1","joined_at":"yesterday"}`, ""},
+		{"bad time", `{"id":"m-1","joined_at":"yesterday"}`, "joined_at"},
+		{"time as number", `{"id":"m-1","joined_at":12}`, "joined_at"},
 		{"wrong type", `{"id":"m-1","interests":"running"}`, "interests"},
 		{"unknown field", `{"id":"m-1","intrests":["x"]}`, "intrests"},
 		{"bad skill", `{"id":"m-1","skill_level":"guru"}`, "skill_level"},

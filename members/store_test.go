@@ -10,7 +10,6 @@ import (
 	"github.com/belong-loyalty/belong/migrations/dbtest"
 )
 
-
 func TestUpsertInsertsThenReplaces(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
