@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/belong-loyalty/belong/demo"
+	"github.com/belong-loyalty/belong/migrations/dbtest"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine to write while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// belong runs the real program in-process with the given environment.
+func belong(t *testing.T, getenv func(string) string, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, getenv, strings.NewReader(stdin), &out, &errOut)
+	return out.String(), err
+}
+
+// TestEndToEnd drives the whole path the README promises: migrate, demo, embed,
+// cluster, generate, then serve on a free port and ask for a member's communities.
+func TestEndToEnd(t *testing.T) {
+	url := dbtest.SchemaURL(t)
+	getenv := func(k string) string {
+		if k == "DATABASE_URL" {
+			return url
+		}
+		return ""
+	}
+	steps := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"migrate"}, "up to date"},
+		{[]string{"demo", "-members", "700", "-if-empty"}, "700 members (700 new)"},
+		{[]string{"demo", "-if-empty"}, "nothing loaded"},
+		{[]string{"embed"}, "embedded"},
+		{[]string{"embed"}, "0 embedded"},
+		{[]string{"cluster", "-target-size", "35"}, "published"},
+		{[]string{"generate", "-locales", "en,sv"}, "drafts written"},
+		{[]string{"generate", "-locales", "en,sv"}, "0 drafts"},
+	}
+	for _, s := range steps {
+		out, err := belong(t, getenv, "", s.args...)
+		if err != nil {
+			t.Fatalf("belong %v: %v", s.args, err)
+		}
+		if !strings.Contains(out, s.want) {
+			t.Fatalf("belong %v printed %q, want %q", s.args, out, s.want)
+		}
+	}
+
+	// Ingest from stdin and from a file; a bad file names its line and writes nothing.
+	if out, err := belong(t, getenv, `{"id":"m-new","interests":["padel"],"consent":{"personalization":true}}`, "ingest", "members", "-"); err != nil || !strings.Contains(out, "1 members inserted") {
+		t.Fatalf("ingest members from stdin: %q %v", out, err)
+	}
+	bad := filepath.Join(t.TempDir(), "events.jsonl")
+	os.WriteFile(bad, []byte(`{"id":"e-x1","member_id":"m-new","type":"match_played","at":"2026-11-01T07:00:00Z"}
+{"id":"e-x2","member_id":"m-new","type":"match_played"}
+`), 0o644)
+	if _, err := belong(t, getenv, "", "ingest", "events", bad); err == nil || !strings.Contains(err.Error(), "line 2: at:") {
+		t.Fatalf("bad events file: err = %v, want line 2 named", err)
+	}
+	if out, err := belong(t, getenv, "", "ingest", "events", "/no/such/file"); err == nil {
+		t.Fatalf("missing file accepted: %q", out)
+	}
+	if _, err := belong(t, getenv, "", "frobnicate"); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+	if _, err := belong(t, func(string) string { return "" }, "", "migrate"); err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
+		t.Fatalf("no DATABASE_URL: %v", err)
+	}
+
+	// Serve on :0, read the address it prints, and call it like the README does.
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0"}, getenv, strings.NewReader(""), stdout, io.Discard)
+	}()
+	var base string
+	for deadline := time.Now().Add(10 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		sc := bufio.NewScanner(strings.NewReader(stdout.String()))
+		for sc.Scan() {
+			if a, ok := strings.CutPrefix(sc.Text(), "serve: listening on "); ok {
+				base = a
+			}
+		}
+	}
+	if base == "" {
+		cancel()
+		t.Fatalf("server did not start: %q", stdout.String())
+	}
+	// The same seed gives the same members as `demo` loaded: pick one who consented.
+	var member string
+	for _, m := range demo.Generate(demo.Config{Members: 700, Seed: 1, NoConsentShare: 0.05}).Members {
+		if m.Consent.Personalization {
+			member = m.ID
+			break
+		}
+	}
+	resp, err := http.Get(base + "/v1/members/" + member + "/communities")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		RunID       string `json:"run_id"`
+		Communities []struct {
+			Name    string   `json:"name"`
+			Primary bool     `json:"primary"`
+			Labels  []string `json:"labels"`
+		} `json:"communities"`
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || body.RunID == "" || len(body.Communities) == 0 {
+		t.Fatalf("member %s communities: %d %+v", member, resp.StatusCode, body)
+	}
+	if c := body.Communities[0]; !c.Primary || len(c.Labels) == 0 || c.Name == "" {
+		t.Fatalf("first community %+v: want a named, labelled primary", c)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after shutdown", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop on cancel")
+	}
+}
