@@ -24,7 +24,7 @@ run: build
 	bin/belong migrate; \
 	bin/belong demo -if-empty; \
 	bin/belong embed; \
-	bin/belong cluster; \
+	bin/belong cluster -if-changed; \
 	bin/belong generate; \
 	scripts/try.sh; \
 	exec bin/belong serve

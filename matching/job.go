@@ -63,6 +63,27 @@ var ErrNoVectors = errors.New("no member vectors to cluster: run `belong embed` 
 // runLockKey keeps two cluster runs apart ("cluster" in ASCII).
 const runLockKey = 0x636c7573746572
 
+// Stale reports whether the vectors of model changed since the current run started:
+// true when there is no run, a vector was written after it began, or the number of
+// clusterable members differs from what it clustered.
+func Stale(ctx context.Context, db database.DBTX, model string) (bool, error) {
+	var stale bool
+	err := db.QueryRow(ctx, `
+		SELECT r.id IS NULL
+			OR r.model <> $1
+			OR EXISTS (SELECT 1 FROM member_vectors v WHERE v.embedded_at >= r.started_at)
+			OR (r.metrics->>'members')::bigint IS DISTINCT FROM (
+				SELECT count(*) FROM member_vectors v JOIN members m ON m.id = v.member_id
+				WHERE v.model = $1 AND m.consent_personalization)
+		FROM (SELECT 1) AS one
+		LEFT JOIN current_run c ON true
+		LEFT JOIN cluster_runs r ON r.id = c.run_id`, model).Scan(&stale)
+	if err != nil {
+		return false, fmt.Errorf("check for changes since the last run: %w", err)
+	}
+	return stale, nil
+}
+
 // RunOnce clusters the current vectors and publishes the result as the current run.
 // The previous run keeps serving until the new one is fully written; a failed run is
 // recorded as failed and changes nothing that readers see.

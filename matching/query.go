@@ -32,7 +32,7 @@ type Match struct {
 // Community is one published micro-community.
 type Community struct {
 	ID     string   `json:"id"`
-	RunID  int64    `json:"run_id"`
+	RunID  int64    `json:"run_id,string"`
 	Name   string   `json:"name"`
 	Size   int      `json:"size"`
 	Labels []string `json:"labels"`

@@ -110,6 +110,7 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("cluster", e)
 	target := fs.Int("target-size", 50, "members per community that k is chosen for")
 	seed := fs.Uint64("seed", 1, "random seed: the same data and seed give the same communities")
+	ifChanged := fs.Bool("if-changed", false, "do nothing when no vector changed since the current run")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -123,6 +124,16 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 	defer pool.Close()
 	if err := migrations.Check(ctx, pool); err != nil {
 		return err
+	}
+	if *ifChanged {
+		stale, err := matching.Stale(ctx, pool, embeddings.LocalModel)
+		if err != nil {
+			return err
+		}
+		if !stale {
+			fmt.Fprintln(e.stdout, "cluster: nothing changed since the current run; nothing to do")
+			return nil
+		}
 	}
 	job := &matching.Job{DB: pool, Logger: e.logger, Config: matching.JobConfig{
 		Model: embeddings.LocalModel, TargetSize: *target, Seed: *seed}}

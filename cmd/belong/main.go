@@ -5,7 +5,7 @@
 //	belong migrate
 //	belong ingest members|events FILE|-
 //	belong embed
-//	belong cluster [-target-size 50] [-seed 1]
+//	belong cluster [-target-size 50] [-seed 1] [-if-changed]
 //	belong generate [-locales en,sv,it]
 //	belong demo [-members 5000] [-seed 1] [-if-empty]
 //	belong serve [-addr 127.0.0.1:8080]

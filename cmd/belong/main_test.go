@@ -63,7 +63,8 @@ func TestEndToEnd(t *testing.T) {
 		{[]string{"demo", "-if-empty"}, "nothing loaded"},
 		{[]string{"embed"}, "embedded"},
 		{[]string{"embed"}, "0 embedded"},
-		{[]string{"cluster", "-target-size", "35"}, "published"},
+		{[]string{"cluster", "-target-size", "35", "-if-changed"}, "published"},
+		{[]string{"cluster", "-target-size", "35", "-if-changed"}, "nothing to do"},
 		{[]string{"generate", "-locales", "en,sv"}, "drafts written"},
 		{[]string{"generate", "-locales", "en,sv"}, "0 drafts"},
 	}
