@@ -36,6 +36,9 @@ type Config struct {
 	QueryTimeout time.Duration
 }
 
+// embedTimeout bounds embedding a profile on the request path.
+const embedTimeout = 2 * time.Second
+
 // Limits on request bodies.
 const (
 	maxBatchBody = 32 << 20
@@ -232,9 +235,15 @@ func (s *server) match(c *gin.Context) {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	p := req.Profile
-	vecs, err := s.embedder.Embed(ctx, []embeddings.Profile{{Interests: p.Interests, Causes: p.Causes, SkillLevel: p.SkillLevel}})
+	// A remote embedder gets a short leash on the request path; the profile cannot be
+	// matched in another model's space, so a failure is a 503, not a fallback.
+	ectx, ecancel := context.WithTimeout(ctx, embedTimeout)
+	vecs, err := s.embedder.Embed(ectx, []embeddings.Profile{{Interests: p.Interests, Causes: p.Causes, SkillLevel: p.SkillLevel}})
+	ecancel()
 	if err != nil {
-		s.writeError(c, fmt.Errorf("embed profile: %w", err))
+		s.logger.WarnContext(ctx, "profile embedding failed", slog.String("model", s.embedder.Model()), slog.String("error", err.Error()))
+		s.writeError(c, &apiError{http.StatusServiceUnavailable, Error{Code: "embedder_unavailable",
+			Message: "the embedding model did not answer in time; retry later"}})
 		return
 	}
 	run, ms, err := matching.MatchVector(ctx, s.db, vecs[0], req.Limit)

@@ -298,3 +298,21 @@ func FuzzDecodeMatchRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestMatchAnswers503WhenTheEmbedderIsDown(t *testing.T) {
+	t.Parallel()
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":{"message":"overloaded"}}`, http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	emb, err := embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: down.URL + "/v1", Model: "text-embedding-3-small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(api.Config{DB: dbtest.Schema(t), Embedder: emb}))
+	defer srv.Close()
+	code, body := call(t, "POST", srv.URL+"/v1/match", `{"profile":{"interests":["yoga"]}}`)
+	if code != 503 || errCode(body) != "embedder_unavailable" {
+		t.Fatalf("match with the embedder down: %d %v", code, body)
+	}
+}

@@ -97,7 +97,11 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 	if err := migrations.Check(ctx, pool); err != nil {
 		return err
 	}
-	b := &embeddings.Backfill{DB: pool, Embedder: embeddings.NewLocal(), Logger: e.logger}
+	emb, err := e.embedder()
+	if err != nil {
+		return err
+	}
+	b := &embeddings.Backfill{DB: pool, Embedder: emb, Logger: e.logger}
 	res, err := b.RunOnce(ctx)
 	if err != nil {
 		return err
@@ -125,8 +129,12 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 	if err := migrations.Check(ctx, pool); err != nil {
 		return err
 	}
+	emb, err := e.embedder()
+	if err != nil {
+		return err
+	}
 	if *ifChanged {
-		stale, err := matching.Stale(ctx, pool, embeddings.LocalModel)
+		stale, err := matching.Stale(ctx, pool, emb.Model())
 		if err != nil {
 			return err
 		}
@@ -136,7 +144,7 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	job := &matching.Job{DB: pool, Logger: e.logger, Config: matching.JobConfig{
-		Model: embeddings.LocalModel, TargetSize: *target, Seed: *seed}}
+		Model: emb.Model(), TargetSize: *target, Seed: *seed}}
 	res, err := job.RunOnce(ctx)
 	if err != nil {
 		return err
@@ -226,8 +234,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := migrations.Check(ctx, pool); err != nil {
 		return err
 	}
+	emb, err := e.embedder()
+	if err != nil {
+		return err
+	}
 	gin.SetMode(gin.ReleaseMode)
-	handler := api.New(api.Config{DB: pool, Embedder: embeddings.NewLocal(), Logger: e.logger})
+	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

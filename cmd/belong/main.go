@@ -11,7 +11,8 @@
 //	belong serve [-addr 127.0.0.1:8080]
 //
 // Configuration comes from the environment: DATABASE_URL (required), BELONG_ADDR,
-// BELONG_LOG_LEVEL (debug, info, warn, error).
+// BELONG_LOG_LEVEL (debug, info, warn, error), BELONG_EMBEDDER (local, the default, or
+// openai), OPENAI_BASE_URL, OPENAI_API_KEY and BELONG_EMBEDDING_MODEL.
 package main
 
 import (

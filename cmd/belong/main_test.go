@@ -98,6 +98,15 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := belong(t, func(string) string { return "" }, "", "migrate"); err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
 		t.Fatalf("no DATABASE_URL: %v", err)
 	}
+	badEmbedder := func(k string) string {
+		if k == "BELONG_EMBEDDER" {
+			return "word2vec"
+		}
+		return getenv(k)
+	}
+	if _, err := belong(t, badEmbedder, "", "embed"); err == nil || !strings.Contains(err.Error(), "BELONG_EMBEDDER") {
+		t.Fatalf("unknown embedder: %v", err)
+	}
 
 	// Serve on :0, read the address it prints, and call it like the README does.
 	ctx, cancel := context.WithCancel(context.Background())

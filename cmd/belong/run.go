@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/embeddings"
 )
 
 // Config is everything belong reads from the environment.
@@ -22,6 +23,12 @@ type Config struct {
 	DatabaseURL string
 	Addr        string
 	LogLevel    slog.Level
+	// Embedder is "local" (the default, offline) or "openai" (any OpenAI-compatible
+	// /v1/embeddings endpoint).
+	Embedder       string
+	OpenAIBaseURL  string
+	OpenAIAPIKey   string // a secret: never logged or printed
+	EmbeddingModel string
 }
 
 // loadConfig reads the environment, with defaults.
@@ -29,6 +36,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	cfg := Config{
 		DatabaseURL: getenv("DATABASE_URL"),
 		Addr:        cmp.Or(getenv("BELONG_ADDR"), "127.0.0.1:8080"),
+
+		Embedder:       cmp.Or(getenv("BELONG_EMBEDDER"), "local"),
+		OpenAIBaseURL:  cmp.Or(getenv("OPENAI_BASE_URL"), "https://api.openai.com/v1"),
+		OpenAIAPIKey:   getenv("OPENAI_API_KEY"),
+		EmbeddingModel: cmp.Or(getenv("BELONG_EMBEDDING_MODEL"), "text-embedding-3-small"),
 	}
 	if lvl := getenv("BELONG_LOG_LEVEL"); lvl != "" {
 		if err := cfg.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
@@ -43,6 +55,9 @@ func (c Config) Validate() error {
 	if c.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is not set (make run and make test set it for the local database)")
 	}
+	if c.Embedder != "local" && c.Embedder != "openai" {
+		return fmt.Errorf("BELONG_EMBEDDER is %q; want local or openai", c.Embedder)
+	}
 	return nil
 }
 
@@ -56,6 +71,15 @@ type env struct {
 
 func (e *env) open(ctx context.Context) (*pgxpool.Pool, error) {
 	return database.Open(ctx, e.cfg.DatabaseURL)
+}
+
+// embedder is the configured Embedder.
+func (e *env) embedder() (embeddings.Embedder, error) {
+	if e.cfg.Embedder == "openai" {
+		return embeddings.NewOpenAI(embeddings.OpenAIConfig{
+			BaseURL: e.cfg.OpenAIBaseURL, APIKey: e.cfg.OpenAIAPIKey, Model: e.cfg.EmbeddingModel})
+	}
+	return embeddings.NewLocal(), nil
 }
 
 type command struct {
@@ -83,7 +107,8 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nenvironment: DATABASE_URL (required), BELONG_ADDR, BELONG_LOG_LEVEL")
+	fmt.Fprintln(w, "\nenvironment: DATABASE_URL (required), BELONG_ADDR, BELONG_LOG_LEVEL,")
+	fmt.Fprintln(w, "  BELONG_EMBEDDER (local|openai), OPENAI_BASE_URL, OPENAI_API_KEY, BELONG_EMBEDDING_MODEL")
 }
 
 // run is main without the process: tests call it to start the real program.

@@ -1,0 +1,144 @@
+package embeddings_test
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/belong-loyalty/belong/embeddings"
+)
+
+// fakeEmbeddings is an httptest server that speaks OpenAI's /v1/embeddings JSON. Each
+// vector is derived from its input text so tests can tell inputs apart, and is
+// returned unnormalized and in reverse order, as a server may.
+func fakeEmbeddings(t *testing.T, dims int, status int) (*httptest.Server, *atomic.Int32, *atomic.Value) {
+	t.Helper()
+	var calls atomic.Int32
+	var lastAuth atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		lastAuth.Store(r.Header.Get("Authorization"))
+		if r.URL.Path != "/v1/embeddings" || r.Method != http.MethodPost {
+			http.NotFound(w, r)
+			return
+		}
+		if status != http.StatusOK {
+			w.WriteHeader(status)
+			json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": "overloaded", "type": "server_error"}})
+			return
+		}
+		var req struct {
+			Input      []string `json:"input"`
+			Model      string   `json:"model"`
+			Dimensions int      `json:"dimensions"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Model == "" || req.Dimensions != 256 {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		var data []map[string]any
+		for i := len(req.Input) - 1; i >= 0; i-- {
+			v := make([]float32, dims)
+			for j, c := range req.Input[i] {
+				v[(j*31+int(c))%dims] += 3
+			}
+			data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": v})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"object": "list", "model": req.Model, "data": data,
+			"usage": map[string]any{"prompt_tokens": 1, "total_tokens": 1}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &calls, &lastAuth
+}
+
+func TestOpenAIEmbedder(t *testing.T) {
+	srv, calls, auth := fakeEmbeddings(t, 256, http.StatusOK)
+	e, err := embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: srv.URL + "/v1", APIKey: "sk-test", Model: "text-embedding-3-small", BatchSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := []embeddings.Profile{
+		{Interests: []string{"yoga"}},
+		{Interests: []string{"padel"}, SkillLevel: "expert"},
+		{Causes: []string{"ocean conservation"}},
+	}
+	vs, err := e.Embed(context.Background(), ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 3 || calls.Load() != 2 {
+		t.Fatalf("%d vectors in %d calls, want 3 in 2 batches", len(vs), calls.Load())
+	}
+	if auth.Load() != "Bearer sk-test" {
+		t.Fatalf("Authorization %q", auth.Load())
+	}
+	single, err := e.Embed(context.Background(), ps[1:2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range vs {
+		var n float64
+		for _, f := range vs[i] {
+			n += float64(f) * float64(f)
+		}
+		if math.Abs(n-1) > 1e-5 {
+			t.Fatalf("vector %d has |v|² = %f, want 1", i, n)
+		}
+	}
+	// The answer came back reversed; vectors must still line up with their inputs.
+	for j := range single[0] {
+		if single[0][j] != vs[1][j] {
+			t.Fatal("vector 1 does not belong to profile 1: response order not restored")
+		}
+	}
+	if e.Model() != "openai:text-embedding-3-small" || e.Dim() != embeddings.Dim {
+		t.Fatalf("model %q dim %d", e.Model(), e.Dim())
+	}
+}
+
+func TestOpenAIEmbedderFailsClearly(t *testing.T) {
+	wrongDim, _, _ := fakeEmbeddings(t, 1536, http.StatusOK)
+	e, _ := embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: wrongDim.URL + "/v1", Model: "m"})
+	if _, err := e.Embed(context.Background(), []embeddings.Profile{{Interests: []string{"yoga"}}}); err == nil || !strings.Contains(err.Error(), "1536 dimensions") {
+		t.Fatalf("wrong dimensions: %v", err)
+	}
+	down, _, _ := fakeEmbeddings(t, 256, http.StatusServiceUnavailable)
+	e, _ = embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: down.URL + "/v1", Model: "m"})
+	if _, err := e.Embed(context.Background(), []embeddings.Profile{{Interests: []string{"yoga"}}}); err == nil {
+		t.Fatal("server error: no error")
+	}
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(2 * time.Second):
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	e, _ = embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: slow.URL + "/v1", Model: "m", Timeout: 100 * time.Millisecond})
+	start := time.Now()
+	if _, err := e.Embed(context.Background(), []embeddings.Profile{{Interests: []string{"yoga"}}}); err == nil {
+		t.Fatal("slow server: no error")
+	}
+	if time.Since(start) > 1500*time.Millisecond {
+		t.Fatal("the timeout did not cut the request short")
+	}
+	if _, err := embeddings.NewOpenAI(embeddings.OpenAIConfig{Model: "m"}); err == nil {
+		t.Fatal("no base URL accepted")
+	}
+}
+
+func TestProfileText(t *testing.T) {
+	p := embeddings.Profile{Interests: []string{"trail running"}, Causes: []string{"sustainability"}, SkillLevel: "beginner",
+		Activity: []embeddings.Activity{{Type: "run_logged", Category: "trail running", Weight: 6.25}, {Type: "class_booked", Weight: 9}}}
+	want := "Interests: trail running. Causes: sustainability. Skill level: beginner. Recent activity: class booked ×9, run logged (trail running) ×6.3."
+	if got := p.Text(); got != want {
+		t.Fatalf("Text() = %q\nwant     %q", got, want)
+	}
+}
