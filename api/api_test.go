@@ -49,7 +49,7 @@ func setup(t *testing.T, n int) fixture {
 		if _, err := (&embeddings.Backfill{DB: pool, Embedder: embeddings.NewLocal(), Now: func() time.Time { return now }}).RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := (&matching.Job{DB: pool, Config: matching.JobConfig{TargetSize: 40, Seed: 1}}).RunOnce(ctx); err != nil {
+		if _, err := (&matching.Job{DB: pool, Config: matching.JobConfig{Cluster: matching.ClusterConfig{TargetSize: 40, Seed: 1}}}).RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}

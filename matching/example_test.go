@@ -1,6 +1,7 @@
 package matching_test
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/belong-loyalty/belong/matching"
@@ -9,7 +10,7 @@ import (
 func ExampleSphericalKMeans() {
 	// Two tight groups of directions on the unit circle.
 	x := [][]float32{{1, 0}, {0.99, 0.14}, {0.98, -0.2}, {0, 1}, {0.1, 0.99}, {-0.14, 0.99}}
-	res, err := matching.SphericalKMeans(x, matching.KMeansConfig{K: 2, Seed: 1})
+	res, err := matching.SphericalKMeans(context.Background(), x, matching.KMeansConfig{K: 2, Seed: 1})
 	if err != nil {
 		panic(err)
 	}

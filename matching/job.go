@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,16 +21,17 @@ import (
 type JobConfig struct {
 	// Model picks whose vectors to cluster.
 	Model string
-	// TargetSize is the community size k is chosen for: k = round(members/TargetSize).
-	// 50 when zero.
-	TargetSize int
-	// Seed makes runs reproducible.
-	Seed uint64
-	// MaxIter bounds k-means iterations; 50 when zero.
-	MaxIter int
-	// Alternatives is how many communities beyond the primary each member is ranked
-	// against; 2 when zero.
-	Alternatives int
+	// Cluster holds the partition's knobs: target, min and max size, seed, stickiness.
+	Cluster ClusterConfig
+	// Secondary is how many secondary communities a member may have besides the
+	// primary; 2 when zero, none when negative.
+	Secondary int
+	// SecondaryMin is the least cosine similarity for a secondary community; 0.75.
+	SecondaryMin float32
+	// SilhouetteSample is how many members the silhouette is measured on; 2,000.
+	SilhouetteSample int
+	// Progress, when set, hears what the run is doing: stage, done and total units.
+	Progress func(stage string, done, total int)
 }
 
 // Job is the nightly cluster run: load vectors, cluster, label, publish.
@@ -43,19 +43,12 @@ type Job struct {
 
 // RunResult is what a published run produced.
 type RunResult struct {
-	RunID       int64         `json:"run_id"`
-	Members     int           `json:"members"`
-	Communities int           `json:"communities"`
-	Iterations  int           `json:"iterations"`
-	Cohesion    float64       `json:"cohesion"`
-	MinSize     int           `json:"min_size"`
-	MedianSize  int           `json:"median_size"`
-	MaxSize     int           `json:"max_size"`
-	Duration    time.Duration `json:"-"`
+	RunID int64 `json:"run_id,string"`
+	Metrics
 }
 
 // ErrRunning means another cluster run holds the lock.
-var ErrRunning = errors.New("another cluster run is in progress")
+var ErrRunning = errors.New("another cluster run is in progress; try again when it has finished")
 
 // ErrNoVectors means there is nothing to cluster: run `belong embed` first.
 var ErrNoVectors = errors.New("no member vectors to cluster: run `belong embed` first")
@@ -84,17 +77,22 @@ func Stale(ctx context.Context, db database.DBTX, model string) (bool, error) {
 	return stale, nil
 }
 
+func (j *Job) progress(stage string, done, total int) {
+	if j.Config.Progress != nil {
+		j.Config.Progress(stage, done, total)
+	}
+}
+
 // RunOnce clusters the current vectors and publishes the result as the current run.
-// The previous run keeps serving until the new one is fully written; a failed run is
-// recorded as failed and changes nothing that readers see.
+// The previous run keeps serving until the new one is fully written; a failed or
+// cancelled run is recorded as failed, with its error, and changes nothing readers see.
 func (j *Job) RunOnce(ctx context.Context) (RunResult, error) {
 	started := time.Now()
 	cfg := j.Config
-	cfg.TargetSize = cmp.Or(cfg.TargetSize, 50)
-	cfg.Alternatives = cmp.Or(cfg.Alternatives, 2)
-	if cfg.Model == "" {
-		cfg.Model = embeddings.LocalModel
-	}
+	cfg.Model = cmp.Or(cfg.Model, embeddings.LocalModel)
+	cfg.Secondary = cmp.Or(cfg.Secondary, 2)
+	cfg.SecondaryMin = cmp.Or(cfg.SecondaryMin, 0.75)
+	cfg.SilhouetteSample = cmp.Or(cfg.SilhouetteSample, 2000)
 
 	conn, err := j.DB.Acquire(ctx)
 	if err != nil {
@@ -110,6 +108,101 @@ func (j *Job) RunOnce(ctx context.Context) (RunResult, error) {
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", runLockKey) //nolint:errcheck
 
+	var runID int64
+	if err := conn.QueryRow(ctx, `INSERT INTO cluster_runs (status, model, params)
+		VALUES ('running', $1, $2) RETURNING id`, cfg.Model, paramsOf(cfg)).Scan(&runID); err != nil {
+		return RunResult{}, fmt.Errorf("cluster run: record: %w", err)
+	}
+	res, err := j.run(ctx, conn, runID, cfg)
+	if err != nil {
+		// Recorded on a fresh context: ctx may be why the run failed.
+		_, ferr := conn.Exec(context.WithoutCancel(ctx), `UPDATE cluster_runs SET status = 'failed', finished_at = now(),
+			metrics = jsonb_build_object('error', $2::text) WHERE id = $1`, runID, err.Error())
+		return RunResult{}, errors.Join(err, ferr)
+	}
+	res.RunID = runID
+	res.DurationMS = time.Since(started).Milliseconds()
+	if _, err := conn.Exec(ctx, "UPDATE cluster_runs SET metrics = $2 WHERE id = $1", runID, res.Metrics); err != nil {
+		return res, fmt.Errorf("record run metrics: %w", err)
+	}
+	if j.Logger != nil {
+		j.Logger.InfoContext(ctx, "cluster run published", slog.Int64("run_id", runID),
+			slog.Int("members", res.Members), slog.Int("communities", res.Communities), slog.Int("tribes", res.Tribes),
+			slog.Float64("cohesion", res.Cohesion), slog.Float64("silhouette", res.Silhouette),
+			slog.Float64("churn", res.Churn), slog.Int("births", res.Births), slog.Int("deaths", res.Deaths),
+			slog.Int64("duration_ms", res.DurationMS))
+	}
+	return res, nil
+}
+
+func paramsOf(cfg JobConfig) map[string]any {
+	c := cfg.Cluster.withDefaults()
+	return map[string]any{"target_size": c.TargetSize, "min_size": c.MinSize, "max_size": c.MaxSize,
+		"seed": c.Seed, "max_iter": c.MaxIter, "sticky_margin": c.StickyMargin, "match_min": c.MatchMin,
+		"tribe_size": c.TribeSize, "secondary": cfg.Secondary, "secondary_min": cfg.SecondaryMin}
+}
+
+// previousRun is what the current run left for this one to continue from.
+type previousRun struct {
+	ids, tribeIDs             []string
+	centroids, tribeCentroids [][]float32
+	primary                   map[string]string
+}
+
+func loadPrevious(ctx context.Context, db database.DBTX, model string) (previousRun, error) {
+	var p previousRun
+	var run int64
+	err := db.QueryRow(ctx, `SELECT r.id FROM current_run c JOIN cluster_runs r ON r.id = c.run_id
+		WHERE r.model = $1`, model).Scan(&run)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, nil
+	}
+	if err != nil {
+		return p, fmt.Errorf("read previous run: %w", err)
+	}
+	read := func(table string, ids *[]string, cents *[][]float32) error {
+		rows, err := db.Query(ctx, "SELECT id, centroid FROM "+table+" WHERE run_id = $1 ORDER BY id", run)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				id string
+				v  pgvector.Vector
+			)
+			if err := rows.Scan(&id, &v); err != nil {
+				return err
+			}
+			*ids = append(*ids, id)
+			*cents = append(*cents, v.Slice())
+		}
+		return rows.Err()
+	}
+	if err := read("communities", &p.ids, &p.centroids); err != nil {
+		return p, fmt.Errorf("read previous communities: %w", err)
+	}
+	if err := read("tribes", &p.tribeIDs, &p.tribeCentroids); err != nil {
+		return p, fmt.Errorf("read previous tribes: %w", err)
+	}
+	rows, err := db.Query(ctx, "SELECT member_id, community_id FROM memberships WHERE run_id = $1 AND rank = 1", run)
+	if err != nil {
+		return p, fmt.Errorf("read previous memberships: %w", err)
+	}
+	defer rows.Close()
+	p.primary = map[string]string{}
+	for rows.Next() {
+		var m, c string
+		if err := rows.Scan(&m, &c); err != nil {
+			return p, fmt.Errorf("read previous memberships: %w", err)
+		}
+		p.primary[m] = c
+	}
+	return p, rows.Err()
+}
+
+func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobConfig) (RunResult, error) {
+	j.progress("load", 0, 1)
 	vecs, err := embeddings.Load(ctx, conn, cfg.Model)
 	if err != nil {
 		return RunResult{}, err
@@ -117,116 +210,125 @@ func (j *Job) RunOnce(ctx context.Context) (RunResult, error) {
 	if len(vecs) == 0 {
 		return RunResult{}, ErrNoVectors
 	}
-	k := max(1, int(math.Round(float64(len(vecs))/float64(cfg.TargetSize))))
-
-	var runID int64
-	if err := conn.QueryRow(ctx, `INSERT INTO cluster_runs (status, model, params)
-		VALUES ('running', $1, $2) RETURNING id`, cfg.Model,
-		map[string]any{"k": k, "target_size": cfg.TargetSize, "seed": cfg.Seed, "max_iter": cfg.MaxIter}).Scan(&runID); err != nil {
-		return RunResult{}, fmt.Errorf("cluster run: record: %w", err)
-	}
-	res, err := j.fitAndPublish(ctx, conn, runID, k, cfg, vecs)
-	if err != nil {
-		// The run is marked failed on a fresh context: ctx may be why it failed.
-		_, ferr := conn.Exec(context.WithoutCancel(ctx), `UPDATE cluster_runs SET status = 'failed', finished_at = now(),
-			metrics = jsonb_build_object('error', $2::text) WHERE id = $1`, runID, err.Error())
-		return RunResult{}, errors.Join(err, ferr)
-	}
-	res.Duration = time.Since(started)
-	if j.Logger != nil {
-		j.Logger.InfoContext(ctx, "cluster run published", slog.Int64("run_id", res.RunID),
-			slog.Int("members", res.Members), slog.Int("communities", res.Communities),
-			slog.Int("iterations", res.Iterations), slog.Float64("cohesion", res.Cohesion),
-			slog.Duration("duration", res.Duration))
-	}
-	return res, nil
-}
-
-func (j *Job) fitAndPublish(ctx context.Context, conn *pgxpool.Conn, runID int64, k int, cfg JobConfig, vecs []embeddings.Vector) (RunResult, error) {
-	x := make([][]float32, len(vecs))
-	for i, v := range vecs {
-		x[i] = v.Vec
-	}
-	km, err := SphericalKMeans(x, KMeansConfig{K: k, Seed: cfg.Seed, MaxIter: cfg.MaxIter})
+	prev, err := loadPrevious(ctx, conn, cfg.Model)
 	if err != nil {
 		return RunResult{}, err
+	}
+	j.progress("load", 1, 1)
+
+	x := make([][]float32, len(vecs))
+	prevPrimary := make([]string, len(vecs))
+	for i, v := range vecs {
+		x[i] = v.Vec
+		prevPrimary[i] = prev.primary[v.MemberID]
+	}
+	cc := cfg.Cluster
+	maxIter := cc.withDefaults().MaxIter
+	cc.Progress = func(it, _ int) { j.progress("k-means", it, maxIter) }
+	cl, err := Cluster(ctx, x, Previous{IDs: prev.ids, Centroids: prev.centroids, Primary: prevPrimary}, cc)
+	if err != nil {
+		return RunResult{}, err
+	}
+	j.progress("k-means", maxIter, maxIter)
+	k := len(cl.Centroids)
+
+	j.progress("tribes", 0, 1)
+	tribeOf, tribeCents, err := Tribes(ctx, cl.Centroids, cc.withDefaults().TribeSize, cc.Seed)
+	if err != nil {
+		return RunResult{}, err
+	}
+	memberTribe := make([]int, len(x))
+	for i, c := range cl.Assign {
+		memberTribe[i] = tribeOf[c]
 	}
 	terms, err := memberTerms(ctx, conn, vecs)
 	if err != nil {
 		return RunResult{}, err
 	}
-	labels := Label(terms, km.Assign, k, LabelConfig{})
+	labels := Label(terms, cl.Assign, k, LabelConfig{})
+	tribeLabels := Label(terms, memberTribe, len(tribeCents), LabelConfig{Max: 3})
+	j.progress("tribes", 1, 1)
 
-	sizes := make([]int, k)
-	for _, c := range km.Assign {
-		sizes[c]++
+	j.progress("memberships", 0, 1)
+	near, sims, err := Nearest(x, cl.Centroids, 1+max(cfg.Secondary, 0))
+	if err != nil {
+		return RunResult{}, err
 	}
-	// Clusters can come out empty only when k-means re-seeding loses a race with
-	// duplicates; such a cluster is not published.
-	live := make([]int, 0, k)
-	for c := 0; c < k; c++ {
-		if sizes[c] > 0 {
-			live = append(live, c)
-		}
-	}
-	res := RunResult{RunID: runID, Members: len(vecs), Communities: len(live), Iterations: km.Iterations}
+	m := Metrics{Members: len(x), Communities: k, Tribes: len(tribeCents), Iterations: cl.Iterations,
+		Splits: cl.Splits, Dissolved: cl.Dissolved}
 	var cohesion float64
-	for _, s := range km.Score {
+	for _, s := range cl.Score {
 		cohesion += float64(s)
 	}
-	res.Cohesion = round3(cohesion / float64(len(vecs)))
-	sorted := make([]int, 0, len(live))
-	for _, c := range live {
-		sorted = append(sorted, sizes[c])
-	}
-	sort.Ints(sorted)
-	res.MinSize, res.MedianSize, res.MaxSize = sorted[0], sorted[len(sorted)/2], sorted[len(sorted)-1]
+	m.Cohesion = round3(cohesion / float64(len(x)))
+	m.Silhouette = round3(Silhouette(x, cl.Assign, k, cfg.SilhouetteSample, cc.Seed))
+	m.MinSize, m.MedianSize, m.MaxSize = sizeStats(cl.Sizes)
+	j.progress("memberships", 1, 1)
 
+	j.progress("publish", 0, 1)
 	err = database.InTx(ctx, conn, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, "SELECT 'c-' || nextval('community_seq') FROM generate_series(1, $1)", len(live))
+		ids, births, err := continueIDs(ctx, tx, "c-", "community_seq", cl.PrevIndex, prev.ids)
 		if err != nil {
-			return fmt.Errorf("allocate community ids: %w", err)
+			return err
 		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		m.Births, m.Deaths = births, len(prev.ids)-(k-births)
+		tribeIDs, _, err := continueIDs(ctx, tx, "t-", "tribe_seq", matchCentroids(tribeCents, prev.tribeCentroids, cc.withDefaults().MatchMin), prev.tribeIDs)
 		if err != nil {
-			return fmt.Errorf("allocate community ids: %w", err)
+			return err
 		}
-		idOf := make(map[int]string, len(live))
-		comm := make([][]any, len(live))
-		liveCentroids := make([][]float32, len(live))
-		for i, c := range live {
-			idOf[i] = ids[i]
-			liveCentroids[i] = km.Centroids[c]
-			comm[i] = []any{runID, ids[i], pgvector.NewVector(km.Centroids[c]), int32(sizes[c]), nonNil(labels[c]), Name(labels[c])}
+		tribeSize := make([]int, len(tribeCents))
+		tribeCount := make([]int, len(tribeCents))
+		for c, t := range tribeOf {
+			tribeSize[t] += cl.Sizes[c]
+			tribeCount[t]++
+		}
+		trows := make([][]any, len(tribeCents))
+		for t := range tribeCents {
+			trows[t] = []any{runID, tribeIDs[t], pgvector.NewVector(tribeCents[t]), int32(tribeSize[t]), int32(tribeCount[t]),
+				nonNil(tribeLabels[t]), Name(tribeLabels[t])}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tribes"},
+			[]string{"run_id", "id", "centroid", "size", "communities", "labels", "name"}, pgx.CopyFromRows(trows)); err != nil {
+			return fmt.Errorf("write tribes: %w", err)
+		}
+		crows := make([][]any, k)
+		for c := range cl.Centroids {
+			crows[c] = []any{runID, ids[c], pgvector.NewVector(cl.Centroids[c]), int32(cl.Sizes[c]),
+				nonNil(labels[c]), Name(labels[c]), tribeIDs[tribeOf[c]]}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"communities"},
-			[]string{"run_id", "id", "centroid", "size", "labels", "name"}, pgx.CopyFromRows(comm)); err != nil {
+			[]string{"run_id", "id", "centroid", "size", "labels", "name", "tribe_id"}, pgx.CopyFromRows(crows)); err != nil {
 			return fmt.Errorf("write communities: %w", err)
 		}
-		liveIndex := make(map[int]int, len(live))
-		for i, c := range live {
-			liveIndex[c] = i
-		}
-		ms := make([][]any, 0, len(vecs)*(1+cfg.Alternatives))
+		var moved, both int
+		ms := make([][]any, 0, len(x)*2)
 		for i, v := range vecs {
-			primary := liveIndex[km.Assign[i]]
-			ms = append(ms, []any{runID, v.MemberID, idOf[primary], int16(1), km.Score[i]})
-			top, sims := TopK(v.Vec, liveCentroids, cfg.Alternatives+1)
+			primary := cl.Assign[i]
+			ms = append(ms, []any{runID, v.MemberID, ids[primary], int16(1), cl.Score[i]})
 			rank := int16(2)
-			for t, c := range top {
-				if c == primary || int(rank) > cfg.Alternatives+1 {
+			for t, c := range near[i] {
+				if c == primary || sims[i][t] < cfg.SecondaryMin || int(rank) > 1+cfg.Secondary {
 					continue
 				}
-				ms = append(ms, []any{runID, v.MemberID, idOf[c], rank, sims[t]})
+				ms = append(ms, []any{runID, v.MemberID, ids[c], rank, sims[i][t]})
 				rank++
 			}
+			if p := prevPrimary[i]; p != "" {
+				both++
+				if p != ids[primary] {
+					moved++
+				}
+			}
+		}
+		if both > 0 {
+			m.Churn = round3(float64(moved) / float64(both))
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"memberships"},
 			[]string{"run_id", "member_id", "community_id", "rank", "score"}, pgx.CopyFromRows(ms)); err != nil {
 			return fmt.Errorf("write memberships: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE cluster_runs SET status = 'published', finished_at = now(), metrics = $2
-			WHERE id = $1`, runID, res); err != nil {
+			WHERE id = $1`, runID, m); err != nil {
 			return fmt.Errorf("mark run published: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO current_run (run_id) VALUES ($1)
@@ -238,16 +340,63 @@ func (j *Job) fitAndPublish(ctx context.Context, conn *pgxpool.Conn, runID int64
 	if err != nil {
 		return RunResult{}, err
 	}
-	return res, nil
+	j.progress("publish", 1, 1)
+	return RunResult{Metrics: m}, nil
 }
 
-// memberTerms reads the interests and causes of the clustered members, in vecs order.
+// continueIDs gives each new group the id of the previous group it continues, or a
+// fresh one from seq; it returns the ids and how many were fresh.
+func continueIDs(ctx context.Context, tx pgx.Tx, prefix, seq string, prevIndex []int, prevIDs []string) ([]string, int, error) {
+	ids := make([]string, len(prevIndex))
+	fresh := 0
+	for i, p := range prevIndex {
+		if p >= 0 {
+			ids[i] = prevIDs[p]
+		} else {
+			fresh++
+		}
+	}
+	if fresh == 0 {
+		return ids, 0, nil
+	}
+	rows, err := tx.Query(ctx, "SELECT $1 || nextval($2::regclass) FROM generate_series(1, $3)", prefix, seq, fresh)
+	if err != nil {
+		return nil, 0, fmt.Errorf("allocate ids: %w", err)
+	}
+	next, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, 0, fmt.Errorf("allocate ids: %w", err)
+	}
+	for i := range ids {
+		if ids[i] == "" {
+			ids[i], next = next[0], next[1:]
+		}
+	}
+	return ids, fresh, nil
+}
+
+// Tribes groups community centroids into about len/size coarse tribes by spherical
+// k-means and returns each community's tribe and the tribes' centroids.
+func Tribes(ctx context.Context, centroids [][]float32, size int, seed uint64) ([]int, [][]float32, error) {
+	t := max(1, int(math.Round(float64(len(centroids))/float64(max(size, 1)))))
+	km, err := SphericalKMeans(ctx, centroids, KMeansConfig{K: min(t, len(centroids)), Seed: seed})
+	if err != nil {
+		return nil, nil, fmt.Errorf("tribes: %w", err)
+	}
+	return km.Assign, km.Centroids, nil
+}
+
+// memberTerms reads the interests, causes and activity categories of the clustered
+// members, in vecs order.
 func memberTerms(ctx context.Context, db database.DBTX, vecs []embeddings.Vector) ([][]string, error) {
 	ids := make([]string, len(vecs))
 	for i, v := range vecs {
 		ids[i] = v.MemberID
 	}
-	rows, err := db.Query(ctx, `SELECT m.interests || m.causes FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)
+	rows, err := db.Query(ctx, `SELECT m.interests || m.causes || coalesce(
+			(SELECT array_agg(DISTINCT e.props->>'category') FROM member_events e
+			 WHERE e.member_id = m.id AND e.props ? 'category'), '{}')
+		FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)
 		JOIN members m ON m.id = u.id ORDER BY u.ord`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read member interests: %w", err)

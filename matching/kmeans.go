@@ -1,12 +1,16 @@
 package matching
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 
-	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
 )
 
 // KMeansConfig tunes SphericalKMeans.
@@ -19,6 +23,15 @@ type KMeansConfig struct {
 	// Tol stops the fit once fewer than this fraction of points change cluster in an
 	// iteration; 0.001 when zero.
 	Tol float64
+	// Init warm-starts the fit from these unit centroids (last night's, say); when
+	// fewer than K are given, the rest are seeded by k-means++, and extras are ignored.
+	Init [][]float32
+	// Sample, when above zero and below the number of points, fits the centroids on a
+	// random sample of that many points and then assigns every point once: for very
+	// large memberships.
+	Sample int
+	// Progress, when set, is called after every iteration.
+	Progress func(iteration, changed int)
 }
 
 // KMeansResult is a fitted clustering.
@@ -33,26 +46,50 @@ type KMeansResult struct {
 	Iterations int
 }
 
-// chunkRows bounds the similarity block computed at once: chunkRows × K float64s.
-const chunkRows = 2048
+// matrix is a dense row-major float32 matrix.
+type matrix struct {
+	rows, cols int
+	data       []float32
+}
 
-// SphericalKMeans clusters unit vectors by cosine similarity: k-means whose centroids
-// are re-normalized to unit length after every update. Seeding is k-means++ on a
-// sample of at most 32·K points, so it costs less than one assignment pass. Each
-// assignment step is a matrix product (points × centroidsᵀ) through gonum's BLAS.
-func SphericalKMeans(x [][]float32, cfg KMeansConfig) (KMeansResult, error) {
-	n := len(x)
-	if n == 0 {
-		return KMeansResult{}, errors.New("kmeans: no points")
-	}
-	if cfg.K < 1 || cfg.K > n {
-		return KMeansResult{}, fmt.Errorf("kmeans: k=%d must be between 1 and the %d points", cfg.K, n)
+func (m matrix) row(i int) []float32 { return m.data[i*m.cols : (i+1)*m.cols] }
+
+func (m matrix) general(lo, hi int) blas32.General {
+	return blas32.General{Rows: hi - lo, Cols: m.cols, Stride: m.cols, Data: m.data[lo*m.cols : hi*m.cols]}
+}
+
+func newMatrix(x [][]float32) (matrix, error) {
+	if len(x) == 0 {
+		return matrix{}, errors.New("kmeans: no points")
 	}
 	d := len(x[0])
+	m := matrix{rows: len(x), cols: d, data: make([]float32, len(x)*d)}
 	for i, v := range x {
 		if len(v) != d {
-			return KMeansResult{}, fmt.Errorf("kmeans: point %d has %d dimensions, want %d", i, len(v), d)
+			return matrix{}, fmt.Errorf("kmeans: point %d has %d dimensions, want %d", i, len(v), d)
 		}
+		copy(m.row(i), v)
+	}
+	return m, nil
+}
+
+// SphericalKMeans clusters unit vectors by cosine similarity: k-means whose centroids
+// are re-normalized to unit length after every update.
+//
+// Seeding is k-means++ on a sample of at most 16·K points, with each round's
+// similarities computed as one matrix-vector product, so it costs less than an
+// assignment pass. Each assignment step is a matrix product (points × centroidsᵀ,
+// float32) through gonum's BLAS interface, in blocks of rows spread over the cores;
+// the arg-max and the centroid update run in parallel too. The fit stops early when
+// ctx is cancelled.
+func SphericalKMeans(ctx context.Context, x [][]float32, cfg KMeansConfig) (KMeansResult, error) {
+	X, err := newMatrix(x)
+	if err != nil {
+		return KMeansResult{}, err
+	}
+	n := X.rows
+	if cfg.K < 1 || cfg.K > n {
+		return KMeansResult{}, fmt.Errorf("kmeans: k=%d must be between 1 and the %d points", cfg.K, n)
 	}
 	maxIter := cfg.MaxIter
 	if maxIter <= 0 {
@@ -64,193 +101,305 @@ func SphericalKMeans(x [][]float32, cfg KMeansConfig) (KMeansResult, error) {
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))
 
-	X := mat.NewDense(n, d, nil)
-	for i, v := range x {
-		row := X.RawRowView(i)
-		for j, f := range v {
-			row[j] = float64(f)
+	fit := X
+	if cfg.Sample > 0 && cfg.Sample < n && cfg.Sample >= cfg.K {
+		idx := rng.Perm(n)[:cfg.Sample]
+		fit = matrix{rows: len(idx), cols: X.cols, data: make([]float32, len(idx)*X.cols)}
+		for i, p := range idx {
+			copy(fit.row(i), X.row(p))
 		}
 	}
-	C := seedPlusPlus(X, cfg.K, rng)
+	C := seed(fit, cfg.K, cfg.Init, rng)
 
-	assign := make([]int, n)
+	assign := make([]int, fit.rows)
 	for i := range assign {
 		assign[i] = -1
 	}
-	score := make([]float64, n)
-	sums := mat.NewDense(cfg.K, d, nil)
-	counts := make([]int, cfg.K)
+	score := make([]float32, fit.rows)
 	res := KMeansResult{}
 	for it := 1; it <= maxIter; it++ {
+		if err := ctx.Err(); err != nil {
+			return KMeansResult{}, fmt.Errorf("kmeans: %w", err)
+		}
 		res.Iterations = it
-		changed := assignAll(X, C, assign, score)
-		// Update: centroid = normalized sum of its members.
-		sums.Zero()
-		clear(counts)
-		for i := 0; i < n; i++ {
-			c := assign[i]
-			counts[c]++
-			floatsAdd(sums.RawRowView(c), X.RawRowView(i))
+		changed := assignAll(fit, C, assign, score)
+		changed += update(fit, C, assign, score)
+		if cfg.Progress != nil {
+			cfg.Progress(it, changed)
 		}
-		for c := 0; c < cfg.K; c++ {
-			if counts[c] == 0 {
-				// An empty cluster takes the point worst served by its centroid.
-				worst := 0
-				for i := 1; i < n; i++ {
-					if score[i] < score[worst] {
-						worst = i
-					}
-				}
-				copy(sums.RawRowView(c), X.RawRowView(worst))
-				score[worst] = math.Inf(1)
-				changed++
-			}
-			row := sums.RawRowView(c)
-			if normalize64(row) {
-				copy(C.RawRowView(c), row)
-			}
-		}
-		if float64(changed) < tol*float64(n) {
+		if float64(changed) < tol*float64(fit.rows) {
 			break
 		}
+	}
+	if fit.rows != n {
+		assign = make([]int, n)
+		score = make([]float32, n)
 	}
 	assignAll(X, C, assign, score)
 
 	res.Assign = assign
-	res.Score = make([]float32, n)
-	for i, s := range score {
-		res.Score[i] = float32(s)
-	}
+	res.Score = score
 	res.Centroids = make([][]float32, cfg.K)
 	for c := range res.Centroids {
-		res.Centroids[c] = toFloat32(C.RawRowView(c))
+		res.Centroids[c] = append([]float32(nil), C.row(c)...)
 	}
 	return res, nil
 }
 
-// assignAll moves each point to its most similar centroid and returns how many moved.
-func assignAll(X, C *mat.Dense, assign []int, score []float64) int {
-	n, _ := X.Dims()
-	k, _ := C.Dims()
-	changed := 0
-	var S mat.Dense
-	for lo := 0; lo < n; lo += chunkRows {
-		hi := min(lo+chunkRows, n)
-		S.Reset()
-		S.Mul(X.Slice(lo, hi, 0, X.RawMatrix().Cols), C.T())
-		for i := lo; i < hi; i++ {
-			row := S.RawRowView(i - lo)
-			best, bs := 0, row[0]
-			for c := 1; c < k; c++ {
-				if row[c] > bs {
-					best, bs = c, row[c]
-				}
+// chunkRows bounds the similarity block computed at once: chunkRows × K float32s.
+const chunkRows = 4096
+
+// blocks computes X·Cᵀ a block of rows at a time and hands each block to fn, split
+// across the cores: fn(i, sims) gets point i's similarities to every centroid.
+func blocks(X, C matrix, fn func(i int, sims []float32)) {
+	k := C.rows
+	S := make([]float32, chunkRows*k)
+	workers := runtime.GOMAXPROCS(0)
+	for lo := 0; lo < X.rows; lo += chunkRows {
+		hi := min(lo+chunkRows, X.rows)
+		out := blas32.General{Rows: hi - lo, Cols: k, Stride: k, Data: S[:(hi-lo)*k]}
+		blas32.Gemm(blas.NoTrans, blas.Trans, 1, X.general(lo, hi), C.general(0, k), 0, out)
+		parallel(hi-lo, workers, func(a, b int) {
+			for r := a; r < b; r++ {
+				fn(lo+r, S[r*k:(r+1)*k])
 			}
-			if assign[i] != best {
-				changed++
-				assign[i] = best
-			}
-			score[i] = bs
-		}
+		})
 	}
+}
+
+// parallel splits [0,n) into up to w contiguous parts and runs fn on each at once.
+func parallel(n, w int, fn func(lo, hi int)) {
+	if w <= 1 || n < 256 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	step := (n + w - 1) / w
+	for lo := 0; lo < n; lo += step {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			fn(lo, hi)
+		}(lo, min(lo+step, n))
+	}
+	wg.Wait()
+}
+
+// assignAll moves each point to its most similar centroid and returns how many moved.
+func assignAll(X, C matrix, assign []int, score []float32) int {
+	var mu sync.Mutex
+	changed := 0
+	blocks(X, C, func(i int, sims []float32) {
+		best, bs := 0, sims[0]
+		for c := 1; c < len(sims); c++ {
+			if sims[c] > bs {
+				best, bs = c, sims[c]
+			}
+		}
+		if assign[i] != best {
+			mu.Lock()
+			changed++
+			mu.Unlock()
+			assign[i] = best
+		}
+		score[i] = bs
+	})
 	return changed
 }
 
-// seedPlusPlus picks k initial centroids by k-means++ (distance = 1 - cosine) over a
-// random sample of the points.
-func seedPlusPlus(X *mat.Dense, k int, rng *rand.Rand) *mat.Dense {
-	n, d := X.Dims()
-	m := min(n, max(32*k, 1024))
-	sample := rng.Perm(n)[:m]
-	C := mat.NewDense(k, d, nil)
-	first := sample[rng.IntN(m)]
-	copy(C.RawRowView(0), X.RawRowView(first))
-	dist := make([]float64, m)
-	for i := range dist {
-		dist[i] = math.Inf(1)
+// update moves each centroid to the normalized mean of its points. An empty cluster
+// takes the point worst served by its centroid; the count of such moves is returned
+// so the caller does not stop while clusters are being re-seeded.
+func update(X, C matrix, assign []int, score []float32) int {
+	k, d := C.rows, C.cols
+	// Each worker sums its own range of points into its own accumulators; the
+	// partial sums are added up afterwards.
+	workers := min(runtime.GOMAXPROCS(0), max(1, X.rows/1024))
+	partSums := make([][]float64, workers)
+	partCounts := make([][]int, workers)
+	var wg sync.WaitGroup
+	step := (X.rows + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			sums, counts := make([]float64, k*d), make([]int, k)
+			for i := w * step; i < min((w+1)*step, X.rows); i++ {
+				c := assign[i]
+				counts[c]++
+				s := sums[c*d : (c+1)*d]
+				for j, f := range X.row(i) {
+					s[j] += float64(f)
+				}
+			}
+			partSums[w], partCounts[w] = sums, counts
+		}(w)
 	}
-	for c := 1; c < k; c++ {
-		prev := C.RawRowView(c - 1)
-		total := 0.0
-		for i, p := range sample {
-			dd := math.Max(0, 1-dot64(X.RawRowView(p), prev))
-			if dd < dist[i] {
+	wg.Wait()
+	sums, counts := partSums[0], partCounts[0]
+	for w := 1; w < workers; w++ {
+		for j, f := range partSums[w] {
+			sums[j] += f
+		}
+		for c, n := range partCounts[w] {
+			counts[c] += n
+		}
+	}
+	reseeded := 0
+	for c := 0; c < k; c++ {
+		s := sums[c*d : (c+1)*d]
+		if counts[c] == 0 {
+			worst := 0
+			for i := 1; i < len(score); i++ {
+				if score[i] < score[worst] {
+					worst = i
+				}
+			}
+			for j, f := range X.row(worst) {
+				s[j] = float64(f)
+			}
+			score[worst] = float32(math.Inf(1))
+			reseeded++
+		}
+		var norm float64
+		for _, f := range s {
+			norm += f * f
+		}
+		if norm == 0 {
+			continue
+		}
+		inv := 1 / math.Sqrt(norm)
+		row := C.row(c)
+		for j, f := range s {
+			row[j] = float32(f * inv)
+		}
+	}
+	return reseeded
+}
+
+// seed returns k initial centroids: the warm-start ones first, then k-means++
+// (distance = 1 - cosine) over a random sample of the points.
+func seed(X matrix, k int, init [][]float32, rng *rand.Rand) matrix {
+	d := X.cols
+	C := matrix{rows: k, cols: d, data: make([]float32, k*d)}
+	m := min(X.rows, max(16*k, 1024))
+	perm := rng.Perm(X.rows)[:m]
+	S := matrix{rows: m, cols: d, data: make([]float32, m*d)}
+	for i, p := range perm {
+		copy(S.row(i), X.row(p))
+	}
+	dist := make([]float32, m)
+	for i := range dist {
+		dist[i] = float32(math.Inf(1))
+	}
+	sims := make([]float32, m)
+	// lower folds centroid c into every sample point's distance to its nearest centroid.
+	lower := func(c int) float64 {
+		blas32.Gemv(blas.NoTrans, 1, S.general(0, m), blas32.Vector{N: d, Inc: 1, Data: C.row(c)}, 0,
+			blas32.Vector{N: m, Inc: 1, Data: sims})
+		var total float64
+		for i, s := range sims {
+			if dd := max(0, 1-s); dd < dist[i] {
 				dist[i] = dd
 			}
-			total += dist[i]
+			total += float64(dist[i])
 		}
-		pick := sample[rng.IntN(m)]
+		return total
+	}
+	c := 0
+	for ; c < k && c < len(init); c++ {
+		if len(init[c]) != d {
+			break
+		}
+		copy(C.row(c), init[c])
+	}
+	if c == 0 {
+		copy(C.row(0), S.row(rng.IntN(m)))
+		c = 1
+	}
+	total := 0.0
+	for j := 0; j < c; j++ {
+		total = lower(j)
+	}
+	for ; c < k; c++ {
+		pick := rng.IntN(m)
 		if total > 0 {
 			r := rng.Float64() * total
-			for i, p := range sample {
-				r -= dist[i]
+			for i, dd := range dist {
+				r -= float64(dd)
 				if r <= 0 {
-					pick = p
+					pick = i
 					break
 				}
 			}
 		}
-		copy(C.RawRowView(c), X.RawRowView(pick))
+		copy(C.row(c), S.row(pick))
+		total = lower(c)
 	}
 	return C
 }
 
-func dot64(a, b []float64) float64 {
-	var s float64
-	for i := range a {
-		s += a[i] * b[i]
+// Nearest returns, for every point, the indexes and cosine similarities of its n most
+// similar centroids, best first, computed by the same blocked matrix product as the fit.
+func Nearest(x, centroids [][]float32, n int) ([][]int, [][]float32, error) {
+	X, err := newMatrix(x)
+	if err != nil {
+		return nil, nil, err
 	}
-	return s
+	C, err := newMatrix(centroids)
+	if err != nil {
+		return nil, nil, err
+	}
+	if C.cols != X.cols {
+		return nil, nil, fmt.Errorf("nearest: centroids have %d dimensions, points %d", C.cols, X.cols)
+	}
+	n = min(n, C.rows)
+	idx := make([][]int, X.rows)
+	sim := make([][]float32, X.rows)
+	blocks(X, C, func(i int, sims []float32) {
+		idx[i], sim[i] = topK(sims, n)
+	})
+	return idx, sim, nil
 }
 
-func floatsAdd(dst, src []float64) {
-	for i := range dst {
-		dst[i] += src[i]
+// topK returns the positions and values of the k largest of sims, largest first.
+func topK(sims []float32, k int) ([]int, []float32) {
+	idx := make([]int, 0, k)
+	val := make([]float32, 0, k)
+	for c, s := range sims {
+		if len(idx) == k && s <= val[k-1] {
+			continue
+		}
+		pos := len(idx)
+		if pos == k {
+			pos--
+		} else {
+			idx = append(idx, 0)
+			val = append(val, 0)
+		}
+		for pos > 0 && val[pos-1] < s {
+			idx[pos], val[pos] = idx[pos-1], val[pos-1]
+			pos--
+		}
+		idx[pos], val[pos] = c, s
 	}
-}
-
-func normalize64(v []float64) bool {
-	n := math.Sqrt(dot64(v, v))
-	if n == 0 {
-		return false
-	}
-	for i := range v {
-		v[i] /= n
-	}
-	return true
-}
-
-func toFloat32(v []float64) []float32 {
-	out := make([]float32, len(v))
-	for i, f := range v {
-		out[i] = float32(f)
-	}
-	return out
+	return idx, val
 }
 
 // TopK returns the indexes and cosine similarities of the k centroids most similar to
 // v, best first.
 func TopK(v []float32, centroids [][]float32, k int) ([]int, []float32) {
-	k = min(k, len(centroids))
-	idx := make([]int, 0, k+1)
-	sims := make([]float32, 0, k+1)
+	sims := make([]float32, len(centroids))
 	for c, cv := range centroids {
-		var s float32
-		for j := range v {
-			s += v[j] * cv[j]
-		}
-		pos := len(idx)
-		for pos > 0 && sims[pos-1] < s {
-			pos--
-		}
-		if pos >= k {
-			continue
-		}
-		idx = append(idx[:pos], append([]int{c}, idx[pos:]...)...)
-		sims = append(sims[:pos], append([]float32{s}, sims[pos:]...)...)
-		if len(idx) > k {
-			idx, sims = idx[:k], sims[:k]
-		}
+		sims[c] = dot(v, cv)
 	}
-	return idx, sims
+	return topK(sims, min(k, len(centroids)))
+}
+
+func dot(a, b []float32) float32 {
+	var s float32
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
 }

@@ -1,6 +1,7 @@
 package matching_test
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -40,7 +41,7 @@ func blobs(n, k, dim int, noise float64, seed uint64) ([][]float32, []int) {
 
 func TestSphericalKMeansRecoversBlobs(t *testing.T) {
 	x, truth := blobs(3000, 12, 64, 0.6, 1)
-	res, err := matching.SphericalKMeans(x, matching.KMeansConfig{K: 12, Seed: 3})
+	res, err := matching.SphericalKMeans(context.Background(), x, matching.KMeansConfig{K: 12, Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,11 +66,11 @@ func TestSphericalKMeansRecoversBlobs(t *testing.T) {
 
 func TestSphericalKMeansIsDeterministic(t *testing.T) {
 	x, _ := blobs(500, 5, 16, 1.5, 2)
-	a, err := matching.SphericalKMeans(x, matching.KMeansConfig{K: 7, Seed: 9})
+	a, err := matching.SphericalKMeans(context.Background(), x, matching.KMeansConfig{K: 7, Seed: 9})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := matching.SphericalKMeans(x, matching.KMeansConfig{K: 7, Seed: 9})
+	b, _ := matching.SphericalKMeans(context.Background(), x, matching.KMeansConfig{K: 7, Seed: 9})
 	for i := range a.Assign {
 		if a.Assign[i] != b.Assign[i] {
 			t.Fatalf("same seed, point %d assigned %d then %d", i, a.Assign[i], b.Assign[i])
@@ -80,15 +81,15 @@ func TestSphericalKMeansIsDeterministic(t *testing.T) {
 func TestSphericalKMeansRejectsBadInput(t *testing.T) {
 	x, _ := blobs(10, 2, 4, 0.1, 1)
 	for _, k := range []int{0, 11} {
-		if _, err := matching.SphericalKMeans(x, matching.KMeansConfig{K: k}); err == nil {
+		if _, err := matching.SphericalKMeans(context.Background(), x, matching.KMeansConfig{K: k}); err == nil {
 			t.Errorf("k=%d with 10 points: no error", k)
 		}
 	}
-	if _, err := matching.SphericalKMeans(nil, matching.KMeansConfig{K: 1}); err == nil {
+	if _, err := matching.SphericalKMeans(context.Background(), nil, matching.KMeansConfig{K: 1}); err == nil {
 		t.Error("no points: no error")
 	}
 	x[3] = x[3][:2]
-	if _, err := matching.SphericalKMeans(x, matching.KMeansConfig{K: 2}); err == nil {
+	if _, err := matching.SphericalKMeans(context.Background(), x, matching.KMeansConfig{K: 2}); err == nil {
 		t.Error("ragged dimensions: no error")
 	}
 }
@@ -132,7 +133,7 @@ func BenchmarkSphericalKMeans(b *testing.B) {
 	x, _ := blobs(20000, 200, 256, 1.0, 1)
 	b.ResetTimer()
 	for range b.N {
-		if _, err := matching.SphericalKMeans(x, matching.KMeansConfig{K: 200, Seed: 1, MaxIter: 10}); err != nil {
+		if _, err := matching.SphericalKMeans(context.Background(), x, matching.KMeansConfig{K: 200, Seed: 1, MaxIter: 10}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -10,22 +10,56 @@ import (
 
 // LabelConfig tunes Label.
 type LabelConfig struct {
-	// Max labels per community; 3 when zero.
-	Max int
+	// Min and Max labels per community: 2 and 4 when zero. Terms shared by at least
+	// MinShare of a community are taken first; when fewer than Min qualify, the next
+	// best are added so every community can be told apart.
+	Min, Max int
 	// MinShare is the least fraction of a community that must share a term for it to
-	// label the community; 0.2 when zero.
+	// qualify; 0.2 when zero.
 	MinShare float64
+}
+
+// TermKey folds the ways people write one interest into one key, so "Trail running",
+// "trail-running" and "trail runs" count as one term: lower case, hyphens and
+// underscores as spaces, and each word stripped of a plural or -ing ending.
+func TermKey(t string) string {
+	t = strings.ToLower(strings.NewReplacer("-", " ", "_", " ", "/", " ").Replace(t))
+	words := strings.Fields(t)
+	for i, w := range words {
+		words[i] = stem(w)
+	}
+	return strings.Join(words, " ")
+}
+
+func stem(w string) string {
+	switch {
+	case len(w) > 5 && strings.HasSuffix(w, "ing"):
+		w = w[:len(w)-3]
+		// running → runn → run; swimming → swim
+		if n := len(w); n > 2 && w[n-1] == w[n-2] && !strings.ContainsRune("aeiouls", rune(w[n-1])) {
+			w = w[:n-1]
+		}
+	case len(w) > 4 && strings.HasSuffix(w, "ies"):
+		w = w[:len(w)-3] + "y"
+	case len(w) > 3 && strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") && !strings.HasSuffix(w, "us"):
+		w = w[:len(w)-1]
+	}
+	return w
 }
 
 // Label finds each cluster's most distinctive terms by class-based TF-IDF: a term
 // scores high in a cluster when many of its members share it (tf) and few clusters
 // elsewhere do (idf = log(1 + average cluster term mass / the term's total count)).
-// terms[i] are point i's terms (interests and causes), assign[i] its cluster; the
-// result has k entries, each best first.
+// Terms are compared by TermKey and shown in their most common written form.
+// terms[i] are point i's terms (interests, causes, activity categories), assign[i]
+// its cluster; the result has k entries, each best first.
 func Label(terms [][]string, assign []int, k int, cfg LabelConfig) [][]string {
-	maxLabels := cfg.Max
+	minLabels, maxLabels := cfg.Min, cfg.Max
 	if maxLabels <= 0 {
-		maxLabels = 3
+		maxLabels = 4
+	}
+	if minLabels <= 0 {
+		minLabels = min(2, maxLabels)
 	}
 	minShare := cfg.MinShare
 	if minShare <= 0 {
@@ -35,37 +69,56 @@ func Label(terms [][]string, assign []int, k int, cfg LabelConfig) [][]string {
 	sizes := make([]int, k)
 	mass := make([]int, k)
 	total := map[string]int{}
+	forms := map[string]map[string]int{}
 	for i, ts := range terms {
 		c := assign[i]
 		if counts[c] == nil {
 			counts[c] = map[string]int{}
 		}
 		sizes[c]++
+		seen := map[string]bool{}
 		for _, t := range ts {
-			counts[c][t]++
+			key := TermKey(t)
+			if key == "" || seen[key] {
+				continue
+			}
+			seen[key] = true
+			if forms[key] == nil {
+				forms[key] = map[string]int{}
+			}
+			forms[key][strings.ToLower(strings.TrimSpace(t))]++
+			counts[c][key]++
 			mass[c]++
-			total[t]++
+			total[key]++
 		}
+	}
+	display := make(map[string]string, len(forms))
+	for key, fs := range forms {
+		best, bn := "", -1
+		for f, n := range fs {
+			if n > bn || n == bn && f < best {
+				best, bn = f, n
+			}
+		}
+		display[key] = best
 	}
 	var avgMass float64
 	for _, m := range mass {
 		avgMass += float64(m)
 	}
-	avgMass /= float64(k)
+	avgMass /= float64(max(k, 1))
 
 	out := make([][]string, k)
 	type scored struct {
 		term  string
+		share float64
 		score float64
 	}
 	for c := 0; c < k; c++ {
 		var cand []scored
 		for t, n := range counts[c] {
 			share := float64(n) / float64(sizes[c])
-			if share < minShare {
-				continue
-			}
-			cand = append(cand, scored{t, share * math.Log(1+avgMass/float64(total[t]))})
+			cand = append(cand, scored{t, share, share * math.Log(1+avgMass/float64(total[t]))})
 		}
 		sort.Slice(cand, func(i, j int) bool {
 			if cand[i].score != cand[j].score {
@@ -73,8 +126,19 @@ func Label(terms [][]string, assign []int, k int, cfg LabelConfig) [][]string {
 			}
 			return cand[i].term < cand[j].term
 		})
-		for i := 0; i < len(cand) && i < maxLabels; i++ {
-			out[c] = append(out[c], cand[i].term)
+		var rest []scored
+		for _, s := range cand {
+			if len(out[c]) < maxLabels && s.share >= minShare {
+				out[c] = append(out[c], display[s.term])
+			} else {
+				rest = append(rest, s)
+			}
+		}
+		for _, s := range rest {
+			if len(out[c]) >= minLabels {
+				break
+			}
+			out[c] = append(out[c], display[s.term])
 		}
 	}
 	return out

@@ -113,13 +113,15 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 func runCluster(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("cluster", e)
 	target := fs.Int("target-size", 50, "members per community that k is chosen for")
+	minSize := fs.Int("min-size", 12, "smallest community: smaller ones are dissolved into their members' next best")
+	maxSize := fs.Int("max-size", 150, "largest community: larger ones are split")
 	seed := fs.Uint64("seed", 1, "random seed: the same data and seed give the same communities")
 	ifChanged := fs.Bool("if-changed", false, "do nothing when no vector changed since the current run")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *target < 2 {
-		return errors.New("-target-size must be at least 2")
+	if *minSize < 1 || *maxSize < 2**minSize || *target < *minSize || *target > *maxSize {
+		return errors.New("sizes must satisfy 1 ≤ -min-size ≤ -target-size ≤ -max-size, with -max-size ≥ 2 × -min-size")
 	}
 	pool, err := e.open(ctx)
 	if err != nil {
@@ -143,15 +145,23 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 			return nil
 		}
 	}
+	prog := newProgress(e)
 	job := &matching.Job{DB: pool, Logger: e.logger, Config: matching.JobConfig{
-		Model: emb.Model(), TargetSize: *target, Seed: *seed}}
+		Model:    emb.Model(),
+		Cluster:  matching.ClusterConfig{TargetSize: *target, MinSize: *minSize, MaxSize: *maxSize, Seed: *seed},
+		Progress: prog.report,
+	}}
 	res, err := job.RunOnce(ctx)
+	prog.done()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "cluster: run %d published: %d members in %d communities (sizes %d–%d, median %d), cohesion %.3f, %s\n",
-		res.RunID, res.Members, res.Communities, res.MinSize, res.MaxSize, res.MedianSize, res.Cohesion,
-		res.Duration.Round(time.Millisecond))
+	m := res.Metrics
+	fmt.Fprintf(e.stdout, "cluster: run %d published in %s\n", res.RunID, (time.Duration(m.DurationMS) * time.Millisecond).String())
+	fmt.Fprintf(e.stdout, "  members %d, communities %d (sizes %d / %d / %d min / median / max), tribes %d\n",
+		m.Members, m.Communities, m.MinSize, m.MedianSize, m.MaxSize, m.Tribes)
+	fmt.Fprintf(e.stdout, "  cohesion %.3f, silhouette %.3f, churn %.1f%%, births %d, deaths %d, splits %d, dissolved %d\n",
+		m.Cohesion, m.Silhouette, 100*m.Churn, m.Births, m.Deaths, m.Splits, m.Dissolved)
 	return nil
 }
 

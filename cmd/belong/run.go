@@ -66,6 +66,7 @@ type env struct {
 	cfg    Config
 	stdin  io.Reader
 	stdout io.Writer
+	stderr io.Writer
 	logger *slog.Logger
 }
 
@@ -127,7 +128,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	return cmd.run(ctx, &env{cfg: cfg, stdin: stdin, stdout: stdout, logger: logger}, args[1:])
+	return cmd.run(ctx, &env{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr, logger: logger}, args[1:])
 }
 
 func newFlags(name string, e *env) *flag.FlagSet {

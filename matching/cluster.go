@@ -1,0 +1,325 @@
+package matching
+
+import (
+	"context"
+	"math"
+	"sort"
+)
+
+// ClusterConfig tunes Cluster, the pure core of a nightly run.
+type ClusterConfig struct {
+	// TargetSize is the community size k is chosen for (k = members/TargetSize); 50.
+	TargetSize int
+	// MinSize and MaxSize bound every community: 12 and 150 (Dunbar's number).
+	MinSize, MaxSize int
+	// Seed makes runs reproducible.
+	Seed uint64
+	// MaxIter bounds k-means iterations; 50.
+	MaxIter int
+	// Sample fits centroids on a sample of this many members when there are more;
+	// 0 fits on everyone.
+	Sample int
+	// StickyMargin is how much better (in cosine) a new community must fit a member
+	// than their previous one for them to move; 0.03.
+	StickyMargin float32
+	// MatchMin is the least cosine between a new centroid and a previous one for the
+	// community to keep the previous id; 0.6.
+	MatchMin float32
+	// TribeSize is how many communities a tribe gathers on average; 10.
+	TribeSize int
+	// Progress, when set, hears about each k-means iteration.
+	Progress func(iteration, changed int)
+}
+
+func (c ClusterConfig) withDefaults() ClusterConfig {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.TargetSize, 50)
+	def(&c.MinSize, 12)
+	def(&c.MaxSize, 150)
+	def(&c.MaxIter, 50)
+	def(&c.TribeSize, 10)
+	if c.StickyMargin <= 0 {
+		c.StickyMargin = 0.03
+	}
+	if c.MatchMin <= 0 {
+		c.MatchMin = 0.6
+	}
+	c.MaxSize = max(c.MaxSize, 2*c.MinSize) // a split must be able to yield two legal halves
+	c.TargetSize = min(max(c.TargetSize, c.MinSize), c.MaxSize)
+	return c
+}
+
+// Previous is what the last published run left: its communities' ids and centroids,
+// and each member's primary community id.
+type Previous struct {
+	IDs       []string
+	Centroids [][]float32
+	// Primary[i] is the id of point i's previous primary community, "" if none.
+	Primary []string
+}
+
+// Clustering is a bounded, stable partition of the points.
+type Clustering struct {
+	// Centroids of the communities, unit length.
+	Centroids [][]float32
+	// PrevIndex[c] is the index in Previous.IDs that community c continues, or -1 for
+	// a community born in this run.
+	PrevIndex []int
+	// Assign[i] is point i's community; Score[i] its cosine similarity to it.
+	Assign []int
+	Score  []float32
+	// Sizes[c] counts community c's points.
+	Sizes []int
+	// Iterations of k-means.
+	Iterations int
+	// Splits and Dissolved count the size-bound repairs.
+	Splits, Dissolved int
+}
+
+// Cluster partitions unit vectors into micro-communities:
+//
+//  1. spherical k-means with k = n/TargetSize, warm-started from the previous run's
+//     centroids so that communities persist;
+//  2. size bounds: a community above MaxSize is split by k-means on its own members,
+//     one below MinSize is dissolved into its members' next-best communities with room;
+//  3. identities: new centroids are matched to the previous run's by an optimal
+//     assignment on cosine cost (pairs below MatchMin are births and deaths);
+//  4. stickiness: a member stays in their previous community unless the new best fits
+//     them better by StickyMargin (and the bounds allow the move back).
+//
+// Only when there are fewer points than MinSize can a community be smaller.
+func Cluster(ctx context.Context, x [][]float32, prev Previous, cfg ClusterConfig) (Clustering, error) {
+	cfg = cfg.withDefaults()
+	n := len(x)
+	k := max(1, int(math.Round(float64(n)/float64(cfg.TargetSize))))
+	if len(prev.Centroids) > 0 {
+		// Keep last night's number of communities, give or take the change in
+		// membership: a fresh k would add or drop groups every night and reshuffle
+		// members for nothing.
+		known := 0
+		for _, p := range prev.Primary {
+			if p != "" {
+				known++
+			}
+		}
+		k = max(1, len(prev.Centroids)+int(math.Round(float64(n-known)/float64(cfg.TargetSize))))
+	}
+	k = min(k, n)
+	km, err := SphericalKMeans(ctx, x, KMeansConfig{K: k, Seed: cfg.Seed, MaxIter: cfg.MaxIter,
+		Init: prev.Centroids, Sample: cfg.Sample, Progress: cfg.Progress})
+	if err != nil {
+		return Clustering{}, err
+	}
+	cl := Clustering{Assign: km.Assign, Iterations: km.Iterations}
+	groups := groupsOf(km.Assign, k)
+	groups, cl.Splits, cl.Dissolved, err = bound(ctx, x, groups, cfg)
+	if err != nil {
+		return Clustering{}, err
+	}
+	cents := centroidsOf(x, groups)
+
+	prevIdx := matchCentroids(cents, prev.Centroids, cfg.MatchMin)
+	cl.Assign = make([]int, n)
+	for c, g := range groups {
+		for _, i := range g {
+			cl.Assign[i] = c
+		}
+	}
+	if len(prev.Primary) > 0 {
+		stick(x, cents, prev, prevIdx, cl.Assign, cfg)
+		groups = groupsOf(cl.Assign, len(cents))
+		cents = centroidsOf(x, groups)
+	}
+	cl.Centroids = cents
+	cl.PrevIndex = prevIdx
+	cl.Sizes = make([]int, len(groups))
+	for c, g := range groups {
+		cl.Sizes[c] = len(g)
+	}
+	cl.Score = make([]float32, n)
+	for i, c := range cl.Assign {
+		cl.Score[i] = dot(x[i], cents[c])
+	}
+	return cl, nil
+}
+
+func groupsOf(assign []int, k int) [][]int {
+	groups := make([][]int, k)
+	for i, c := range assign {
+		groups[c] = append(groups[c], i)
+	}
+	return groups
+}
+
+func centroidsOf(x [][]float32, groups [][]int) [][]float32 {
+	out := make([][]float32, len(groups))
+	for c, g := range groups {
+		out[c] = meanDirection(x, g)
+	}
+	return out
+}
+
+func meanDirection(x [][]float32, idx []int) []float32 {
+	if len(idx) == 0 {
+		return nil
+	}
+	sum := make([]float64, len(x[idx[0]]))
+	for _, i := range idx {
+		for j, f := range x[i] {
+			sum[j] += float64(f)
+		}
+	}
+	var norm float64
+	for _, f := range sum {
+		norm += f * f
+	}
+	out := make([]float32, len(sum))
+	if norm == 0 {
+		copy(out, x[idx[0]])
+		return out
+	}
+	inv := 1 / math.Sqrt(norm)
+	for j, f := range sum {
+		out[j] = float32(f * inv)
+	}
+	return out
+}
+
+// bound repairs sizes until every group is within [MinSize, MaxSize]: splitting
+// oversized groups by k-means on their members, dissolving undersized ones into each
+// member's next-best group with room. Empty groups are dropped.
+func bound(ctx context.Context, x [][]float32, groups [][]int, cfg ClusterConfig) ([][]int, int, int, error) {
+	if len(x) < cfg.MinSize {
+		all := make([]int, len(x))
+		for i := range all {
+			all[i] = i
+		}
+		return [][]int{all}, 0, 0, nil
+	}
+	splits, dissolved := 0, 0
+	for round := 0; round < 20; round++ {
+		var next [][]int
+		split := false
+		for _, g := range groups {
+			if len(g) <= cfg.MaxSize {
+				if len(g) > 0 {
+					next = append(next, g)
+				}
+				continue
+			}
+			split = true
+			splits++
+			parts := (len(g) + cfg.TargetSize - 1) / cfg.TargetSize
+			sub := make([][]float32, len(g))
+			for i, p := range g {
+				sub[i] = x[p]
+			}
+			km, err := SphericalKMeans(ctx, sub, KMeansConfig{K: parts, Seed: cfg.Seed + uint64(round), MaxIter: cfg.MaxIter})
+			if err != nil {
+				return nil, 0, 0, err
+			}
+			pieces := make([][]int, parts)
+			for i, c := range km.Assign {
+				pieces[c] = append(pieces[c], g[i])
+			}
+			for _, p := range pieces {
+				if len(p) > 0 {
+					next = append(next, p)
+				}
+			}
+		}
+		groups = next
+		cents := centroidsOf(x, groups)
+		// Dissolve the smallest undersized group first; its members go to the most
+		// similar group that has room and is not itself being dissolved.
+		order := make([]int, len(groups))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(a, b int) bool { return len(groups[order[a]]) < len(groups[order[b]]) })
+		gone := make([]bool, len(groups))
+		changed := split
+		for _, g := range order {
+			if len(groups[g]) >= cfg.MinSize {
+				break
+			}
+			gone[g] = true
+			moved := groups[g]
+			groups[g] = nil
+			dissolved++
+			changed = true
+			for _, i := range moved {
+				best, bs := -1, float32(math.Inf(-1))
+				fallback, fs := -1, float32(math.Inf(-1))
+				for c := range groups {
+					if gone[c] {
+						continue
+					}
+					s := dot(x[i], cents[c])
+					if s > fs {
+						fallback, fs = c, s
+					}
+					if len(groups[c]) < cfg.MaxSize && s > bs {
+						best, bs = c, s
+					}
+				}
+				if best < 0 {
+					// Every group is full: the next round splits the one that takes it.
+					best = fallback
+				}
+				if best < 0 {
+					// Nothing left but this group: keep it, whatever its size.
+					gone[g] = false
+					groups[g] = moved
+					break
+				}
+				groups[best] = append(groups[best], i)
+			}
+		}
+		var kept [][]int
+		for _, g := range groups {
+			if len(g) > 0 {
+				kept = append(kept, g)
+			}
+		}
+		groups = kept
+		if !changed {
+			break
+		}
+	}
+	return groups, splits, dissolved, nil
+}
+
+// stick moves members back to their previous community when the new assignment fits
+// them only marginally better, as long as sizes stay within bounds.
+func stick(x [][]float32, cents [][]float32, prev Previous, prevIdx []int, assign []int, cfg ClusterConfig) {
+	byPrevID := map[string]int{}
+	for c, p := range prevIdx {
+		if p >= 0 {
+			byPrevID[prev.IDs[p]] = c
+		}
+	}
+	sizes := make([]int, len(cents))
+	for _, c := range assign {
+		sizes[c]++
+	}
+	for i, id := range prev.Primary {
+		if id == "" {
+			continue
+		}
+		back, ok := byPrevID[id]
+		cur := assign[i]
+		if !ok || back == cur || sizes[back] >= cfg.MaxSize || sizes[cur] <= cfg.MinSize {
+			continue
+		}
+		if dot(x[i], cents[back])+cfg.StickyMargin >= dot(x[i], cents[cur]) {
+			assign[i] = back
+			sizes[back]++
+			sizes[cur]--
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package matching
+
+import (
+	"math/rand/v2"
+	"sort"
+)
+
+// Metrics describe one run's communities.
+type Metrics struct {
+	Members     int `json:"members"`
+	Communities int `json:"communities"`
+	Tribes      int `json:"tribes"`
+	Iterations  int `json:"iterations"`
+	// Cohesion is the mean cosine similarity of members to their community centroid.
+	Cohesion float64 `json:"cohesion"`
+	// Silhouette is the mean cosine silhouette of a seeded sample of members.
+	Silhouette float64 `json:"silhouette"`
+	MinSize    int     `json:"min_size"`
+	MedianSize int     `json:"median_size"`
+	MaxSize    int     `json:"max_size"`
+	// Churn is the share of members in both this run and the previous one whose
+	// primary community changed; Births and Deaths count communities that appeared and
+	// disappeared.
+	Churn     float64 `json:"churn"`
+	Births    int     `json:"births"`
+	Deaths    int     `json:"deaths"`
+	Splits    int     `json:"splits"`
+	Dissolved int     `json:"dissolved"`
+	// DurationMS is the run's wall time.
+	DurationMS int64 `json:"duration_ms"`
+}
+
+// Silhouette estimates the mean silhouette (cosine distance) over up to sample points.
+// For unit vectors the mean distance to a group is 1 - x·(sum of the group)/size, so
+// each point's silhouette is exact, computed against every member of every group.
+func Silhouette(x [][]float32, assign []int, k, sample int, seed uint64) float64 {
+	n := len(x)
+	if k < 2 || n < 3 {
+		return 0
+	}
+	d := len(x[0])
+	sums := make([][]float64, k)
+	sizes := make([]int, k)
+	for c := range sums {
+		sums[c] = make([]float64, d)
+	}
+	for i, c := range assign {
+		sizes[c]++
+		for j, f := range x[i] {
+			sums[c][j] += float64(f)
+		}
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	if sample > 0 && sample < n {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		idx = rng.Perm(n)[:sample]
+	}
+	var total float64
+	for _, i := range idx {
+		own := assign[i]
+		if sizes[own] < 2 {
+			continue // silhouette 0 by convention
+		}
+		var a, b float64 = 0, 2
+		for c := 0; c < k; c++ {
+			if sizes[c] == 0 {
+				continue
+			}
+			var s float64
+			for j, f := range x[i] {
+				s += float64(f) * sums[c][j]
+			}
+			if c == own {
+				a = 1 - (s-1)/float64(sizes[c]-1) // leave the point itself out
+			} else if dist := 1 - s/float64(sizes[c]); dist < b {
+				b = dist
+			}
+		}
+		if m := max(a, b); m > 0 {
+			total += (b - a) / m
+		}
+	}
+	return total / float64(len(idx))
+}
+
+// sizeStats returns the smallest, median and largest of sizes.
+func sizeStats(sizes []int) (lo, med, hi int) {
+	if len(sizes) == 0 {
+		return 0, 0, 0
+	}
+	s := append([]int(nil), sizes...)
+	sort.Ints(s)
+	return s[0], s[len(s)/2], s[len(s)-1]
+}
