@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -86,6 +87,8 @@ func New(cfg Config) *gin.Engine {
 	v1.POST("/match", s.match)
 	v1.GET("/communities", s.listCommunities)
 	v1.GET("/communities/:id", s.getCommunity)
+	v1.GET("/cluster-runs", s.listRuns)
+	v1.GET("/cluster-runs/:id", s.getRun)
 	return r
 }
 
@@ -283,6 +286,47 @@ func (s *server) getCommunity(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, cm)
+}
+
+func (s *server) listRuns(c *gin.Context) {
+	limit, err := intParam(c, "limit", 20, 1, 200)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	before, err := intParam(c, "before", 0, 1, math.MaxInt)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	runs, err := matching.ListRuns(ctx, s.db, int64(before), limit)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	body := gin.H{"cluster_runs": runs}
+	if len(runs) == limit {
+		body["next_before"] = strconv.FormatInt(runs[len(runs)-1].ID, 10)
+	}
+	c.JSON(http.StatusOK, body)
+}
+
+func (s *server) getRun(c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id < 1 {
+		s.writeError(c, badRequest("invalid_run_id", "a cluster run id is a positive integer"))
+		return
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	run, err := matching.GetRun(ctx, s.db, id)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, run)
 }
 
 func intParam(c *gin.Context, name string, def, lo, hi int) (int, error) {

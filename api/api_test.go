@@ -199,15 +199,17 @@ func TestMatchingEndpoints(t *testing.T) {
 		t.Fatalf("member communities: %d %v", code, body)
 	}
 	cs := body["communities"].([]any)
-	if len(cs) != 3 {
-		t.Fatalf("got %d communities, want the default 3", len(cs))
+	if len(cs) < 1 || len(cs) > 3 {
+		t.Fatalf("got %d communities, want a primary and at most 2 secondaries", len(cs))
 	}
 	first := cs[0].(map[string]any)
 	if first["primary"] != true || len(first["labels"].([]any)) == 0 || first["name"] == "" || first["score"].(float64) <= 0 {
 		t.Fatalf("primary community %v: want labelled, named, scored", first)
 	}
-	if cs[1].(map[string]any)["primary"] != false {
-		t.Fatalf("second community marked primary: %v", cs[1])
+	for _, c := range cs[1:] {
+		if c.(map[string]any)["primary"] != false {
+			t.Fatalf("secondary community marked primary: %v", c)
+		}
 	}
 	if code, body := call(t, "GET", f.url+"/v1/members/"+consenting+"/communities?limit=1", ""); code != 200 || len(body["communities"].([]any)) != 1 {
 		t.Fatalf("limit=1: %d %v", code, body)
@@ -314,5 +316,63 @@ func TestMatchAnswers503WhenTheEmbedderIsDown(t *testing.T) {
 	code, body := call(t, "POST", srv.URL+"/v1/match", `{"profile":{"interests":["yoga"]}}`)
 	if code != 503 || errCode(body) != "embedder_unavailable" {
 		t.Fatalf("match with the embedder down: %d %v", code, body)
+	}
+}
+
+func TestClusterRunsAndMultiMembership(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 800)
+	code, body := call(t, "GET", f.url+"/v1/cluster-runs", "")
+	runs, _ := body["cluster_runs"].([]any)
+	if code != 200 || len(runs) != 1 {
+		t.Fatalf("cluster runs: %d %v", code, body)
+	}
+	run := runs[0].(map[string]any)
+	metrics := run["metrics"].(map[string]any)
+	for _, k := range []string{"cohesion", "silhouette", "min_size", "median_size", "max_size", "churn", "births", "deaths", "tribes"} {
+		if _, ok := metrics[k]; !ok {
+			t.Errorf("run metrics lack %q: %v", k, metrics)
+		}
+	}
+	if run["status"] != "published" || run["current"] != true || metrics["min_size"].(float64) < 12 || metrics["max_size"].(float64) > 150 {
+		t.Fatalf("run %v: want the published, current run within size bounds", run)
+	}
+	id := run["id"].(string)
+	if code, body := call(t, "GET", f.url+"/v1/cluster-runs/"+id, ""); code != 200 || body["id"] != id {
+		t.Fatalf("get run: %d %v", code, body)
+	}
+	if code, body := call(t, "GET", f.url+"/v1/cluster-runs/999999", ""); code != 404 || errCode(body) != "cluster_run_not_found" {
+		t.Fatalf("unknown run: %d %v", code, body)
+	}
+	if code, body := call(t, "GET", f.url+"/v1/cluster-runs/abc", ""); code != 400 || errCode(body) != "invalid_run_id" {
+		t.Fatalf("bad run id: %d %v", code, body)
+	}
+
+	// Secondary communities come with their rank and score, above the threshold, and
+	// every community carries its tribe.
+	secondaries := 0
+	for _, m := range f.brand.Members[:100] {
+		code, body := call(t, "GET", f.url+"/v1/members/"+m.ID+"/communities", "")
+		if code != 200 {
+			t.Fatalf("member %s: %d %v", m.ID, code, body)
+		}
+		for i, c := range body["communities"].([]any) {
+			c := c.(map[string]any)
+			if int(c["rank"].(float64)) != i+1 || (i == 0) != c["primary"].(bool) {
+				t.Fatalf("member %s community %d: rank %v primary %v", m.ID, i, c["rank"], c["primary"])
+			}
+			if tribe, _ := c["tribe"].(map[string]any); tribe == nil || tribe["id"] == "" || tribe["name"] == "" {
+				t.Fatalf("community without a tribe: %v", c)
+			}
+			if i > 0 {
+				secondaries++
+				if c["score"].(float64) < 0.75 {
+					t.Fatalf("secondary below the 0.75 threshold: %v", c)
+				}
+			}
+		}
+	}
+	if secondaries == 0 {
+		t.Fatal("no member of 100 has a secondary community")
 	}
 }

@@ -44,6 +44,7 @@ var errorTable = []struct {
 	{matching.ErrMemberNotFound, http.StatusNotFound, "member_not_found"},
 	{matching.ErrNotFound, http.StatusNotFound, "community_not_found"},
 	{matching.ErrNoRun, http.StatusServiceUnavailable, "no_cluster_run"},
+	{matching.ErrRunNotFound, http.StatusNotFound, "cluster_run_not_found"},
 }
 
 // writeError answers with err's status and code. Unknown errors are a 500 whose

@@ -20,7 +20,7 @@ type ClusterConfig struct {
 	// 0 fits on everyone.
 	Sample int
 	// StickyMargin is how much better (in cosine) a new community must fit a member
-	// than their previous one for them to move; 0.03.
+	// than their previous one for them to move; 0.05.
 	StickyMargin float32
 	// MatchMin is the least cosine between a new centroid and a previous one for the
 	// community to keep the previous id; 0.6.
@@ -43,7 +43,7 @@ func (c ClusterConfig) withDefaults() ClusterConfig {
 	def(&c.MaxIter, 50)
 	def(&c.TribeSize, 10)
 	if c.StickyMargin <= 0 {
-		c.StickyMargin = 0.03
+		c.StickyMargin = 0.05
 	}
 	if c.MatchMin <= 0 {
 		c.MatchMin = 0.6

@@ -3,6 +3,8 @@ package matching_test
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,13 +227,109 @@ func TestConcurrentRunIsRefusedAndLastRunKeepsServing(t *testing.T) {
 		t.Fatalf("current run %d (err %v), want %d", run, err, first.RunID)
 	}
 
-	// A run that fails part-way is recorded as failed and publishes nothing.
+	// A run cancelled mid-way (during k-means) is recorded as failed with its error,
+	// publishes nothing, and the next run succeeds.
 	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := job.RunOnce(cctx); err == nil {
-		t.Fatal("run with a cancelled context succeeded")
+	defer cancel()
+	cancelling := &matching.Job{DB: pool, Config: matching.JobConfig{Cluster: matching.ClusterConfig{TargetSize: 30},
+		Progress: func(stage string, done, _ int) {
+			if stage == "k-means" && done >= 1 {
+				cancel()
+			}
+		}}}
+	if _, err := cancelling.RunOnce(cctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled run: err = %v, want context.Canceled", err)
+	}
+	var status, msg string
+	if err := pool.QueryRow(ctx, `SELECT status, metrics->>'error' FROM cluster_runs ORDER BY id DESC LIMIT 1`).Scan(&status, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if status != "failed" || !strings.Contains(msg, "canceled") {
+		t.Fatalf("cancelled run recorded as %q with error %q", status, msg)
 	}
 	if run, err := matching.CurrentRun(ctx, pool); err != nil || run != first.RunID {
-		t.Fatalf("after a failed run, current run %d (err %v), want %d", run, err, first.RunID)
+		t.Fatalf("after a cancelled run, current run %d (err %v), want %d", run, err, first.RunID)
+	}
+	next, err := job.RunOnce(ctx)
+	if err != nil {
+		t.Fatalf("run after a cancelled one: %v", err)
+	}
+	if run, _ := matching.CurrentRun(ctx, pool); run != next.RunID {
+		t.Fatalf("current run %d, want the new %d", run, next.RunID)
+	}
+}
+
+// moved counts members present in both maps whose community differs.
+func moved(before, after map[string]string) (int, int) {
+	n, both := 0, 0
+	for m, c := range after {
+		if p, ok := before[m]; ok {
+			both++
+			if p != c {
+				n++
+			}
+		}
+	}
+	return n, both
+}
+
+func TestRerunsAreStable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	b := loadDemo(t, pool, 3000)
+	job := &matching.Job{DB: pool, Config: matching.JobConfig{Cluster: matching.ClusterConfig{Seed: 1}}}
+	if _, err := job.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := primaries(t, pool)
+
+	// 2% of members take up another persona's interests.
+	rng := rand.New(rand.NewPCG(42, 1))
+	var changed []members.Member
+	for _, i := range rng.Perm(len(b.Members)) {
+		m := b.Members[i]
+		if !m.Consent.Personalization {
+			continue
+		}
+		if len(changed) == len(b.Members)/50 {
+			break
+		}
+		other := demo.Personas[(b.Persona[i]+1+rng.IntN(len(demo.Personas)-1))%len(demo.Personas)]
+		m.Interests = append([]string(nil), other.Core...)
+		changed = append(changed, m)
+	}
+	if _, err := members.Upsert(ctx, pool, changed); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	if res, err := (&embeddings.Backfill{DB: pool, Embedder: embeddings.NewLocal(), Now: func() time.Time { return now }}).RunOnce(ctx); err != nil || res.Embedded != len(changed) {
+		t.Fatalf("re-embed: %+v (err %v), want %d embedded", res, err, len(changed))
+	}
+	res, err := job.RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := primaries(t, pool)
+	n, both := moved(before, after)
+	share := float64(n) / float64(both)
+	t.Logf("2%% changed: %d of %d members moved (%.2f%%); run churn %.3f, births %d, deaths %d", n, both, 100*share, res.Churn, res.Births, res.Deaths)
+	if share >= 0.05 {
+		t.Fatalf("%.2f%% of members moved after 2%% changed, want < 5%%", 100*share)
+	}
+	if diff := res.Churn - float64(n)/float64(both); diff > 0.001 || diff < -0.001 {
+		t.Fatalf("run reports churn %.3f, measured %.3f", res.Churn, share)
+	}
+
+	// Another seed, no data change.
+	job.Config.Cluster.Seed = 7
+	if _, err := job.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n, both = moved(after, primaries(t, pool))
+	share = float64(n) / float64(both)
+	t.Logf("new seed, no change: %d of %d members moved (%.2f%%)", n, both, 100*share)
+	if share >= 0.02 {
+		t.Fatalf("%.2f%% of members moved with no data change, want < 2%%", 100*share)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
@@ -20,13 +21,22 @@ var ErrNotFound = errors.New("community not found")
 // ErrMemberNotFound means no member has the given id.
 var ErrMemberNotFound = errors.New("member not found")
 
-// Match is one community that fits a member or profile.
+// Match is one community that fits a member or profile. Rank 1 is the primary.
 type Match struct {
 	ID      string   `json:"id"`
 	Name    string   `json:"name"`
 	Score   float64  `json:"score"`
 	Primary bool     `json:"primary"`
+	Rank    int      `json:"rank"`
 	Labels  []string `json:"labels"`
+	Tribe   *Tribe   `json:"tribe,omitempty"`
+}
+
+// Tribe is the coarse group a community belongs to.
+type Tribe struct {
+	ID     string   `json:"id"`
+	Name   string   `json:"name"`
+	Labels []string `json:"labels"`
 }
 
 // Community is one published micro-community.
@@ -36,6 +46,7 @@ type Community struct {
 	Name   string   `json:"name"`
 	Size   int      `json:"size"`
 	Labels []string `json:"labels"`
+	Tribe  *Tribe   `json:"tribe,omitempty"`
 }
 
 // CurrentRun returns the id of the published run readers follow.
@@ -70,8 +81,9 @@ func MemberCommunities(ctx context.Context, db database.DBTX, memberID string, l
 	if !consent {
 		return run, []Match{}, nil
 	}
-	rows, err := db.Query(ctx, `SELECT c.id, c.name, ms.score, ms.rank = 1, c.labels
+	rows, err := db.Query(ctx, `SELECT c.id, c.name, ms.score, ms.rank, c.labels, t.id, t.name, t.labels
 		FROM memberships ms JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
+		LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id
 		WHERE ms.run_id = $1 AND ms.member_id = $2
 		ORDER BY ms.rank LIMIT $3`, run, memberID, limit)
 	if err != nil {
@@ -85,9 +97,10 @@ func MemberCommunities(ctx context.Context, db database.DBTX, memberID string, l
 		return run, out, nil
 	}
 	// Not in the run: rank by the member's own vector, if it has one.
-	rows, err = db.Query(ctx, `SELECT c.id, c.name, 1 - (c.centroid <=> v.embedding), false, c.labels
-		FROM member_vectors v, communities c
-		WHERE v.member_id = $2 AND c.run_id = $1
+	rows, err = db.Query(ctx, `SELECT c.id, c.name, 1 - (c.centroid <=> v.embedding), 0, c.labels, t.id, t.name, t.labels
+		FROM member_vectors v JOIN communities c ON c.run_id = $1
+		LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id
+		WHERE v.member_id = $2
 		ORDER BY c.centroid <=> v.embedding LIMIT $3`, run, memberID, limit)
 	if err != nil {
 		return 0, nil, fmt.Errorf("rank communities for member: %w", err)
@@ -96,10 +109,7 @@ func MemberCommunities(ctx context.Context, db database.DBTX, memberID string, l
 	if err != nil {
 		return 0, nil, fmt.Errorf("rank communities for member: %w", err)
 	}
-	if len(out) > 0 {
-		out[0].Primary = true
-	}
-	return run, out, nil
+	return run, ranked(out), nil
 }
 
 // MatchVector ranks the current run's communities by cosine similarity to v: for a
@@ -109,8 +119,9 @@ func MatchVector(ctx context.Context, db database.DBTX, v []float32, limit int) 
 	if err != nil {
 		return 0, nil, err
 	}
-	rows, err := db.Query(ctx, `SELECT id, name, 1 - (centroid <=> $2), false, labels
-		FROM communities WHERE run_id = $1 ORDER BY centroid <=> $2 LIMIT $3`, run, pgvector.NewVector(v), limit)
+	rows, err := db.Query(ctx, `SELECT c.id, c.name, 1 - (c.centroid <=> $2), 0, c.labels, t.id, t.name, t.labels
+		FROM communities c LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id
+		WHERE c.run_id = $1 ORDER BY c.centroid <=> $2 LIMIT $3`, run, pgvector.NewVector(v), limit)
 	if err != nil {
 		return 0, nil, fmt.Errorf("match profile: %w", err)
 	}
@@ -118,24 +129,44 @@ func MatchVector(ctx context.Context, db database.DBTX, v []float32, limit int) 
 	if err != nil {
 		return 0, nil, fmt.Errorf("match profile: %w", err)
 	}
-	if len(out) > 0 {
-		out[0].Primary = true
+	return run, ranked(out), nil
+}
+
+// ranked numbers matches in order, the first primary.
+func ranked(ms []Match) []Match {
+	for i := range ms {
+		ms[i].Rank = i + 1
+		ms[i].Primary = i == 0
 	}
-	return run, out, nil
+	return ms
 }
 
 func collectMatches(rows pgx.Rows) ([]Match, error) {
 	out := []Match{}
 	for rows.Next() {
-		var m Match
-		if err := rows.Scan(&m.ID, &m.Name, &m.Score, &m.Primary, &m.Labels); err != nil {
+		var (
+			m      Match
+			tid    *string
+			tname  *string
+			tlabel []string
+		)
+		if err := rows.Scan(&m.ID, &m.Name, &m.Score, &m.Rank, &m.Labels, &tid, &tname, &tlabel); err != nil {
 			rows.Close()
 			return nil, err
 		}
+		m.Primary = m.Rank == 1
+		m.Tribe = tribeOf(tid, tname, tlabel)
 		m.Score = round3(m.Score)
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+func tribeOf(id, name *string, labels []string) *Tribe {
+	if id == nil {
+		return nil
+	}
+	return &Tribe{ID: *id, Name: *name, Labels: labels}
 }
 
 // ListCommunities returns the current run's communities ordered by id, after the
@@ -145,8 +176,8 @@ func ListCommunities(ctx context.Context, db database.DBTX, after string, limit 
 	if err != nil {
 		return 0, nil, err
 	}
-	rows, err := db.Query(ctx, `SELECT id, run_id, name, size, labels FROM communities
-		WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3`, run, after, limit)
+	rows, err := db.Query(ctx, `SELECT `+communityColumns+` WHERE c.run_id = $1 AND c.id > $2
+		ORDER BY c.id LIMIT $3`, run, after, limit)
 	if err != nil {
 		return 0, nil, fmt.Errorf("list communities: %w", err)
 	}
@@ -163,8 +194,7 @@ func GetCommunity(ctx context.Context, db database.DBTX, id string) (Community, 
 	if err != nil {
 		return Community{}, err
 	}
-	rows, err := db.Query(ctx, `SELECT id, run_id, name, size, labels FROM communities
-		WHERE run_id = $1 AND id = $2`, run, id)
+	rows, err := db.Query(ctx, `SELECT `+communityColumns+` WHERE c.run_id = $1 AND c.id = $2`, run, id)
 	if err != nil {
 		return Community{}, fmt.Errorf("get community: %w", err)
 	}
@@ -178,8 +208,74 @@ func GetCommunity(ctx context.Context, db database.DBTX, id string) (Community, 
 	return c, nil
 }
 
+const communityColumns = `c.id, c.run_id, c.name, c.size, c.labels, t.id, t.name, t.labels
+	FROM communities c LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id`
+
 func scanCommunity(row pgx.CollectableRow) (Community, error) {
-	var c Community
-	err := row.Scan(&c.ID, &c.RunID, &c.Name, &c.Size, &c.Labels)
+	var (
+		c      Community
+		tid    *string
+		tname  *string
+		tlabel []string
+	)
+	err := row.Scan(&c.ID, &c.RunID, &c.Name, &c.Size, &c.Labels, &tid, &tname, &tlabel)
+	c.Tribe = tribeOf(tid, tname, tlabel)
 	return c, err
+}
+
+// ErrRunNotFound means no cluster run has the given id.
+var ErrRunNotFound = errors.New("cluster run not found")
+
+// Run is one cluster run: its status, parameters and metrics (or error).
+type Run struct {
+	ID         int64          `json:"id,string"`
+	Status     string         `json:"status"`
+	Current    bool           `json:"current"`
+	Model      string         `json:"model"`
+	Params     map[string]any `json:"params"`
+	Metrics    map[string]any `json:"metrics"`
+	StartedAt  time.Time      `json:"started_at"`
+	FinishedAt *time.Time     `json:"finished_at"`
+}
+
+const runColumns = `r.id, r.status, r.id = (SELECT run_id FROM current_run), r.model, r.params, r.metrics,
+	r.started_at, r.finished_at`
+
+func scanRun(row pgx.CollectableRow) (Run, error) {
+	var r Run
+	var current *bool
+	err := row.Scan(&r.ID, &r.Status, &current, &r.Model, &r.Params, &r.Metrics, &r.StartedAt, &r.FinishedAt)
+	r.Current = current != nil && *current
+	return r, err
+}
+
+// ListRuns returns cluster runs newest first, those older than before when it is
+// above zero.
+func ListRuns(ctx context.Context, db database.DBTX, before int64, limit int) ([]Run, error) {
+	rows, err := db.Query(ctx, `SELECT `+runColumns+` FROM cluster_runs r
+		WHERE $1 <= 0 OR r.id < $1 ORDER BY r.id DESC LIMIT $2`, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list cluster runs: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, scanRun)
+	if err != nil {
+		return nil, fmt.Errorf("list cluster runs: %w", err)
+	}
+	return out, nil
+}
+
+// GetRun returns one cluster run.
+func GetRun(ctx context.Context, db database.DBTX, id int64) (Run, error) {
+	rows, err := db.Query(ctx, `SELECT `+runColumns+` FROM cluster_runs r WHERE r.id = $1`, id)
+	if err != nil {
+		return Run{}, fmt.Errorf("get cluster run: %w", err)
+	}
+	r, err := pgx.CollectExactlyOneRow(rows, scanRun)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Run{}, ErrRunNotFound
+	}
+	if err != nil {
+		return Run{}, fmt.Errorf("get cluster run: %w", err)
+	}
+	return r, nil
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/belong-loyalty/belong/demo"
 	"github.com/belong-loyalty/belong/migrations/dbtest"
 )
@@ -64,6 +66,7 @@ func TestEndToEnd(t *testing.T) {
 		{[]string{"embed"}, "embedded"},
 		{[]string{"embed"}, "0 embedded"},
 		{[]string{"cluster", "-target-size", "35", "-if-changed"}, "published"},
+		{[]string{"cluster", "-target-size", "35"}, "churn 0.0%, births 0, deaths 0"},
 		{[]string{"cluster", "-target-size", "35", "-if-changed"}, "nothing to do"},
 		{[]string{"generate", "-locales", "en,sv"}, "drafts written"},
 		{[]string{"generate", "-locales", "en,sv"}, "0 drafts"},
@@ -76,6 +79,23 @@ func TestEndToEnd(t *testing.T) {
 		if !strings.Contains(out, s.want) {
 			t.Fatalf("belong %v printed %q, want %q", s.args, out, s.want)
 		}
+	}
+
+	// A second run while one holds the lock fails with a clear message (and main
+	// turns the error into exit status 1).
+	lock, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.Exec(context.Background(), "SELECT pg_advisory_lock(x'636c7573746572'::bigint)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := belong(t, getenv, "", "cluster"); err == nil || !strings.Contains(err.Error(), "another cluster run is in progress") {
+		t.Fatalf("concurrent cluster run: err = %v", err)
+	}
+	lock.Close(context.Background())
+	if _, err := belong(t, getenv, "", "cluster", "-min-size", "100", "-max-size", "150"); err == nil {
+		t.Fatal("impossible size bounds accepted")
 	}
 
 	// Ingest from stdin and from a file; a bad file names its line and writes nothing.
