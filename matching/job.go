@@ -53,8 +53,10 @@ var ErrRunning = errors.New("another cluster run is in progress; try again when 
 // ErrNoVectors means there is nothing to cluster: run `belong embed` first.
 var ErrNoVectors = errors.New("no member vectors to cluster: run `belong embed` first")
 
-// runLockKey keeps two cluster runs apart ("cluster" in ASCII).
-const runLockKey = 0x636c7573746572
+// RunLockKey is the SQL expression of the advisory lock that keeps two cluster runs
+// apart. It is scoped to the schema, so deployments (and tests) that share a database
+// in separate schemas do not block one another.
+const RunLockKey = "hashtextextended('belong:cluster:' || current_schema(), 0)"
 
 // Stale reports whether the vectors of model changed since the current run started:
 // true when there is no run, a vector was written after it began, or the number of
@@ -100,13 +102,13 @@ func (j *Job) RunOnce(ctx context.Context) (RunResult, error) {
 	}
 	defer conn.Release()
 	var locked bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", runLockKey).Scan(&locked); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock("+RunLockKey+")").Scan(&locked); err != nil {
 		return RunResult{}, fmt.Errorf("cluster run: lock: %w", err)
 	}
 	if !locked {
 		return RunResult{}, ErrRunning
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", runLockKey) //nolint:errcheck
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock("+RunLockKey+")") //nolint:errcheck
 
 	var runID int64
 	if err := conn.QueryRow(ctx, `INSERT INTO cluster_runs (status, model, params)

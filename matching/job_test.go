@@ -213,14 +213,14 @@ func TestConcurrentRunIsRefusedAndLastRunKeepsServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Release()
-	// Another run in progress holds the lock (the key is the job's, "cluster" in ASCII).
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(0x636c7573746572)); err != nil {
+	// Another run in progress holds the lock.
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock("+matching.RunLockKey+")"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := job.RunOnce(ctx); !errors.Is(err, matching.ErrRunning) {
 		t.Fatalf("second run while locked: %v, want ErrRunning", err)
 	}
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", int64(0x636c7573746572)); err != nil {
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock("+matching.RunLockKey+")"); err != nil {
 		t.Fatal(err)
 	}
 	if run, err := matching.CurrentRun(ctx, pool); err != nil || run != first.RunID {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -111,31 +112,68 @@ func SphericalKMeans(ctx context.Context, x [][]float32, cfg KMeansConfig) (KMea
 	}
 	C := seed(fit, cfg.K, cfg.Init, rng)
 
+	// Hamerly's bounds, on similarities: lower[i] is at most point i's similarity to
+	// its own centroid, upper[i] at least its similarity to any other. A centroid that
+	// moves by δ changes any unit point's similarity to it by at most δ, so after an
+	// update lower falls by its own centroid's move and upper rises by the largest
+	// move; only points whose bounds cross are recomputed, and those few rows go
+	// through the matrix product together.
 	assign := make([]int, fit.rows)
-	for i := range assign {
+	lower := make([]float32, fit.rows)
+	upper := make([]float32, fit.rows)
+	all := make([]int, fit.rows)
+	for i := range all {
+		all[i] = i
 		assign[i] = -1
 	}
-	score := make([]float32, fit.rows)
+	prevC := matrix{rows: C.rows, cols: C.cols, data: make([]float32, len(C.data))}
+	drift := make([]float32, C.rows)
+	active := all
 	res := KMeansResult{}
 	for it := 1; it <= maxIter; it++ {
 		if err := ctx.Err(); err != nil {
 			return KMeansResult{}, fmt.Errorf("kmeans: %w", err)
 		}
 		res.Iterations = it
-		changed := assignAll(fit, C, assign, score)
-		changed += update(fit, C, assign, score)
+		changed := assignRows(fit, C, active, assign, lower, upper)
+		copy(prevC.data, C.data)
+		changed += update(fit, C, assign, lower)
 		if cfg.Progress != nil {
 			cfg.Progress(it, changed)
 		}
 		if float64(changed) < tol*float64(fit.rows) {
 			break
 		}
+		var maxDrift float32
+		for c := range drift {
+			var s float32
+			for j, f := range C.row(c) {
+				d := f - prevC.row(c)[j]
+				s += d * d
+			}
+			drift[c] = float32(math.Sqrt(float64(s)))
+			maxDrift = max(maxDrift, drift[c])
+		}
+		active = active[:0:0]
+		for i, c := range assign {
+			lower[i] -= drift[c]
+			upper[i] += maxDrift
+			if lower[i] < upper[i] {
+				active = append(active, i)
+			}
+		}
 	}
+	score := lower
+	// Exact similarities for everyone at the end: the bounds are only bounds.
 	if fit.rows != n {
 		assign = make([]int, n)
-		score = make([]float32, n)
+		all = make([]int, n)
+		for i := range all {
+			all[i] = i
+		}
 	}
-	assignAll(X, C, assign, score)
+	score = make([]float32, n)
+	assignRows(X, C, all, assign, score, make([]float32, n))
 
 	res.Assign = assign
 	res.Score = score
@@ -149,19 +187,34 @@ func SphericalKMeans(ctx context.Context, x [][]float32, cfg KMeansConfig) (KMea
 // chunkRows bounds the similarity block computed at once: chunkRows × K float32s.
 const chunkRows = 4096
 
-// blocks computes X·Cᵀ a block of rows at a time and hands each block to fn, split
-// across the cores: fn(i, sims) gets point i's similarities to every centroid.
-func blocks(X, C matrix, fn func(i int, sims []float32)) {
+// blocks computes the similarities of the given rows of X to every centroid, a block
+// of rows at a time (gathered into one matrix for the product), and hands each row's
+// similarities to fn, split across the cores.
+func blocks(X, C matrix, rows []int, fn func(i int, sims []float32)) {
 	k := C.rows
-	S := make([]float32, chunkRows*k)
+	S := make([]float32, min(chunkRows, len(rows))*k)
+	var gathered matrix
 	workers := runtime.GOMAXPROCS(0)
-	for lo := 0; lo < X.rows; lo += chunkRows {
-		hi := min(lo+chunkRows, X.rows)
-		out := blas32.General{Rows: hi - lo, Cols: k, Stride: k, Data: S[:(hi-lo)*k]}
-		blas32.Gemm(blas.NoTrans, blas.Trans, 1, X.general(lo, hi), C.general(0, k), 0, out)
-		parallel(hi-lo, workers, func(a, b int) {
+	for lo := 0; lo < len(rows); lo += chunkRows {
+		hi := min(lo+chunkRows, len(rows))
+		part := rows[lo:hi]
+		var A blas32.General
+		if part[len(part)-1]-part[0] == len(part)-1 {
+			A = X.general(part[0], part[0]+len(part)) // contiguous: no copy
+		} else {
+			if gathered.data == nil {
+				gathered = matrix{rows: chunkRows, cols: X.cols, data: make([]float32, chunkRows*X.cols)}
+			}
+			for r, i := range part {
+				copy(gathered.row(r), X.row(i))
+			}
+			A = gathered.general(0, len(part))
+		}
+		out := blas32.General{Rows: len(part), Cols: k, Stride: k, Data: S[:len(part)*k]}
+		blas32.Gemm(blas.NoTrans, blas.Trans, 1, A, C.general(0, k), 0, out)
+		parallel(len(part), workers, func(a, b int) {
 			for r := a; r < b; r++ {
-				fn(lo+r, S[r*k:(r+1)*k])
+				fn(part[r], S[r*k:(r+1)*k])
 			}
 		})
 	}
@@ -185,26 +238,26 @@ func parallel(n, w int, fn func(lo, hi int)) {
 	wg.Wait()
 }
 
-// assignAll moves each point to its most similar centroid and returns how many moved.
-func assignAll(X, C matrix, assign []int, score []float32) int {
-	var mu sync.Mutex
-	changed := 0
-	blocks(X, C, func(i int, sims []float32) {
-		best, bs := 0, sims[0]
+// assignRows moves each of the given points to its most similar centroid, records
+// that similarity in best and the runner-up's in second, and returns how many moved.
+func assignRows(X, C matrix, rows []int, assign []int, best, second []float32) int {
+	var changed atomic.Int64
+	blocks(X, C, rows, func(i int, sims []float32) {
+		b, bs, ss := 0, sims[0], float32(math.Inf(-1))
 		for c := 1; c < len(sims); c++ {
-			if sims[c] > bs {
-				best, bs = c, sims[c]
+			if s := sims[c]; s > bs {
+				b, bs, ss = c, s, bs
+			} else if s > ss {
+				ss = s
 			}
 		}
-		if assign[i] != best {
-			mu.Lock()
-			changed++
-			mu.Unlock()
-			assign[i] = best
+		if assign[i] != b {
+			changed.Add(1)
+			assign[i] = b
 		}
-		score[i] = bs
+		best[i], second[i] = bs, ss
 	})
-	return changed
+	return int(changed.Load())
 }
 
 // update moves each centroid to the normalized mean of its points. An empty cluster
@@ -356,7 +409,11 @@ func Nearest(x, centroids [][]float32, n int) ([][]int, [][]float32, error) {
 	n = min(n, C.rows)
 	idx := make([][]int, X.rows)
 	sim := make([][]float32, X.rows)
-	blocks(X, C, func(i int, sims []float32) {
+	all := make([]int, X.rows)
+	for i := range all {
+		all[i] = i
+	}
+	blocks(X, C, all, func(i int, sims []float32) {
 		idx[i], sim[i] = topK(sims, n)
 	})
 	return idx, sim, nil

@@ -24,7 +24,7 @@ import (
 var files embed.FS
 
 // lockKey is the advisory lock that keeps two migrators apart ("belong" in ASCII).
-const lockKey = 0x62656c6f6e67
+const lockKey = 0x62656c6f6e67 // database-wide: migrations of different schemas simply take turns
 
 // Migration is one numbered SQL file.
 type Migration struct {

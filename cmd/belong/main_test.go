@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/belong-loyalty/belong/demo"
+	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/migrations/dbtest"
 )
 
@@ -87,7 +88,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lock.Exec(context.Background(), "SELECT pg_advisory_lock(x'636c7573746572'::bigint)"); err != nil {
+	if _, err := lock.Exec(context.Background(), "SELECT pg_advisory_lock("+matching.RunLockKey+")"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := belong(t, getenv, "", "cluster"); err == nil || !strings.Contains(err.Error(), "another cluster run is in progress") {

@@ -1,0 +1,6 @@
+//go:build !(cgo && openblas)
+
+package matching
+
+// BLAS names the BLAS implementation in use: gonum's pure Go.
+const BLAS = "gonum"
