@@ -130,7 +130,8 @@ func SphericalKMeans(ctx context.Context, x [][]float32, cfg KMeansConfig) (KMea
 	drift := make([]float32, C.rows)
 	active := all
 	res := KMeansResult{}
-	for it := 1; it <= maxIter; it++ {
+	converged := false
+	for it := 1; it <= maxIter && !converged; it++ {
 		if err := ctx.Err(); err != nil {
 			return KMeansResult{}, fmt.Errorf("kmeans: %w", err)
 		}
@@ -141,39 +142,28 @@ func SphericalKMeans(ctx context.Context, x [][]float32, cfg KMeansConfig) (KMea
 		if cfg.Progress != nil {
 			cfg.Progress(it, changed)
 		}
-		if float64(changed) < tol*float64(fit.rows) {
-			break
-		}
-		var maxDrift float32
-		for c := range drift {
-			var s float32
-			for j, f := range C.row(c) {
-				d := f - prevC.row(c)[j]
-				s += d * d
-			}
-			drift[c] = float32(math.Sqrt(float64(s)))
-			maxDrift = max(maxDrift, drift[c])
-		}
-		active = active[:0:0]
-		for i, c := range assign {
-			lower[i] -= drift[c]
-			upper[i] += maxDrift
-			if lower[i] < upper[i] {
-				active = append(active, i)
-			}
-		}
+		converged = float64(changed) < tol*float64(fit.rows)
+		active = loosen(C, prevC, assign, lower, upper, drift, active[:0:0])
 	}
-	score := lower
-	// Exact similarities for everyone at the end: the bounds are only bounds.
-	if fit.rows != n {
+	if fit.rows == n {
+		// The bounds already cover the final centroids: only points whose bounds
+		// cross need another look.
+		assignRows(fit, C, active, assign, lower, upper)
+	} else {
+		// Fitted on a sample: everyone is assigned once, exactly.
 		assign = make([]int, n)
 		all = make([]int, n)
 		for i := range all {
 			all[i] = i
 		}
+		assignRows(X, C, all, assign, make([]float32, n), make([]float32, n))
 	}
-	score = make([]float32, n)
-	assignRows(X, C, all, assign, score, make([]float32, n))
+	score := make([]float32, n)
+	parallel(n, runtime.GOMAXPROCS(0), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			score[i] = dot(X.row(i), C.row(assign[i]))
+		}
+	})
 
 	res.Assign = assign
 	res.Score = score
@@ -186,6 +176,39 @@ func SphericalKMeans(ctx context.Context, x [][]float32, cfg KMeansConfig) (KMea
 
 // chunkRows bounds the similarity block computed at once: chunkRows × K float32s.
 const chunkRows = 4096
+
+// loosen applies the centroids' moves to Hamerly's bounds and returns the points
+// whose bounds now cross. A point's similarity to its own centroid falls by at most
+// that centroid's move; to any other, it rises by at most the largest move among the
+// others.
+func loosen(C, prevC matrix, assign []int, lower, upper, drift []float32, active []int) []int {
+	first, second, arg := float32(0), float32(0), -1
+	for c := range drift {
+		var s float32
+		for j, f := range C.row(c) {
+			d := f - prevC.row(c)[j]
+			s += d * d
+		}
+		drift[c] = float32(math.Sqrt(float64(s)))
+		if drift[c] > first {
+			first, second, arg = drift[c], first, c
+		} else if drift[c] > second {
+			second = drift[c]
+		}
+	}
+	for i, c := range assign {
+		rise := first
+		if c == arg {
+			rise = second
+		}
+		lower[i] -= drift[c]
+		upper[i] += rise
+		if lower[i] < upper[i] {
+			active = append(active, i)
+		}
+	}
+	return active
+}
 
 // blocks computes the similarities of the given rows of X to every centroid, a block
 // of rows at a time (gathered into one matrix for the product), and hands each row's
@@ -299,19 +322,23 @@ func update(X, C matrix, assign []int, score []float32) int {
 		}
 	}
 	reseeded := 0
+	taken := map[int]bool{}
 	for c := 0; c < k; c++ {
 		s := sums[c*d : (c+1)*d]
 		if counts[c] == 0 {
-			worst := 0
-			for i := 1; i < len(score); i++ {
-				if score[i] < score[worst] {
+			// An empty cluster takes the point worst served by its centroid; that
+			// point's bound is voided so the next pass looks at it again.
+			worst := -1
+			for i, sc := range score {
+				if !taken[i] && (worst < 0 || sc < score[worst]) {
 					worst = i
 				}
 			}
+			taken[worst] = true
 			for j, f := range X.row(worst) {
 				s[j] = float64(f)
 			}
-			score[worst] = float32(math.Inf(1))
+			score[worst] = float32(math.Inf(-1))
 			reseeded++
 		}
 		var norm float64
@@ -330,8 +357,11 @@ func update(X, C matrix, assign []int, score []float32) int {
 	return reseeded
 }
 
-// seed returns k initial centroids: the warm-start ones first, then k-means++
-// (distance = 1 - cosine) over a random sample of the points.
+// seed returns k initial centroids: the warm-start ones first, then greedy k-means++
+// (distance = 1 - cosine) over a random sample of the points: each round draws a few
+// candidates in proportion to their distance from the chosen centroids and keeps the
+// one that lowers the total distance most, as scikit-learn does. The candidates'
+// similarities to the sample come from one small matrix product.
 func seed(X matrix, k int, init [][]float32, rng *rand.Rand) matrix {
 	d := X.cols
 	C := matrix{rows: k, cols: d, data: make([]float32, k*d)}
@@ -341,17 +371,19 @@ func seed(X matrix, k int, init [][]float32, rng *rand.Rand) matrix {
 	for i, p := range perm {
 		copy(S.row(i), X.row(p))
 	}
+	trials := 2 + int(math.Log(float64(k)))
 	dist := make([]float32, m)
 	for i := range dist {
 		dist[i] = float32(math.Inf(1))
 	}
-	sims := make([]float32, m)
-	// lower folds centroid c into every sample point's distance to its nearest centroid.
-	lower := func(c int) float64 {
-		blas32.Gemv(blas.NoTrans, 1, S.general(0, m), blas32.Vector{N: d, Inc: 1, Data: C.row(c)}, 0,
-			blas32.Vector{N: m, Inc: 1, Data: sims})
+	cand := matrix{rows: trials, cols: d, data: make([]float32, trials*d)}
+	sims := make([]float32, m*trials)
+	// fold lowers every sample point's distance with centroid row c of M.
+	fold := func(M matrix, c int) float64 {
+		blas32.Gemv(blas.NoTrans, 1, S.general(0, m), blas32.Vector{N: d, Inc: 1, Data: M.row(c)}, 0,
+			blas32.Vector{N: m, Inc: 1, Data: sims[:m]})
 		var total float64
-		for i, s := range sims {
+		for i, s := range sims[:m] {
 			if dd := max(0, 1-s); dd < dist[i] {
 				dist[i] = dd
 			}
@@ -372,22 +404,39 @@ func seed(X matrix, k int, init [][]float32, rng *rand.Rand) matrix {
 	}
 	total := 0.0
 	for j := 0; j < c; j++ {
-		total = lower(j)
+		total = fold(C, j)
 	}
-	for ; c < k; c++ {
-		pick := rng.IntN(m)
-		if total > 0 {
-			r := rng.Float64() * total
-			for i, dd := range dist {
-				r -= float64(dd)
-				if r <= 0 {
-					pick = i
-					break
-				}
+	pick := func() int {
+		if total <= 0 {
+			return rng.IntN(m)
+		}
+		r := rng.Float64() * total
+		for i, dd := range dist {
+			r -= float64(dd)
+			if r <= 0 {
+				return i
 			}
 		}
-		copy(C.row(c), S.row(pick))
-		total = lower(c)
+		return m - 1
+	}
+	for ; c < k; c++ {
+		for t := 0; t < trials; t++ {
+			copy(cand.row(t), S.row(pick()))
+		}
+		out := blas32.General{Rows: m, Cols: trials, Stride: trials, Data: sims}
+		blas32.Gemm(blas.NoTrans, blas.Trans, 1, S.general(0, m), cand.general(0, trials), 0, out)
+		best, bestPot := 0, math.Inf(1)
+		for t := 0; t < trials; t++ {
+			var pot float64
+			for i := 0; i < m; i++ {
+				pot += float64(min(dist[i], max(0, 1-sims[i*trials+t])))
+			}
+			if pot < bestPot {
+				best, bestPot = t, pot
+			}
+		}
+		copy(C.row(c), cand.row(best))
+		total = fold(C, c)
 	}
 	return C
 }

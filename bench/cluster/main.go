@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -51,6 +52,7 @@ func run() error {
 	peerScript := flag.String("peer-script", "../shared/bench/peer_kmeans.py", "the peer runner")
 	dir := flag.String("dir", "bench/out", "where data and centroids go")
 	timeout := flag.Int("timeout", 900, "seconds each peer may take")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the fit here")
 	flag.Parse()
 
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
@@ -69,12 +71,24 @@ func run() error {
 	}
 
 	runtime.GC()
+	if *cpuprofile != "" {
+		pf, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	res, err := matching.SphericalKMeans(context.Background(), x, matching.KMeansConfig{K: *k, Seed: *seed, MaxIter: *maxIter, Sample: *sample, Tol: *tol})
 	if err != nil {
 		return err
 	}
 	wall := time.Since(start)
+	if *cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
 	peak := peakRSS()
 
 	// Score the partition as the peers are scored: each cluster's mean vector is its
