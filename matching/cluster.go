@@ -16,9 +16,12 @@ type ClusterConfig struct {
 	Seed uint64
 	// MaxIter bounds k-means iterations; 50.
 	MaxIter int
-	// Sample fits centroids on a sample of this many members when there are more;
-	// 0 fits on everyone.
+	// Sample fits centroids on a sample of this many members when there are more,
+	// then assigns everyone once. 0 means everyone up to SampleAbove members and a
+	// sample of half of SampleAbove beyond it.
 	Sample int
+	// SampleAbove is the membership above which fitting on a sample starts; 1,000,000.
+	SampleAbove int
 	// StickyMargin is how much better (in cosine) a new community must fit a member
 	// than their previous one for them to move; 0.05.
 	StickyMargin float32
@@ -42,6 +45,7 @@ func (c ClusterConfig) withDefaults() ClusterConfig {
 	def(&c.MaxSize, 150)
 	def(&c.MaxIter, 50)
 	def(&c.TribeSize, 10)
+	def(&c.SampleAbove, 1_000_000)
 	if c.StickyMargin <= 0 {
 		c.StickyMargin = 0.05
 	}
@@ -109,8 +113,12 @@ func Cluster(ctx context.Context, x [][]float32, prev Previous, cfg ClusterConfi
 		k = max(1, len(prev.Centroids)+int(math.Round(float64(n-known)/float64(cfg.TargetSize))))
 	}
 	k = min(k, n)
+	sample := cfg.Sample
+	if sample == 0 && n > cfg.SampleAbove {
+		sample = cfg.SampleAbove / 2
+	}
 	km, err := SphericalKMeans(ctx, x, KMeansConfig{K: k, Seed: cfg.Seed, MaxIter: cfg.MaxIter,
-		Init: prev.Centroids, Sample: cfg.Sample, Progress: cfg.Progress})
+		Init: prev.Centroids, Sample: sample, Progress: cfg.Progress})
 	if err != nil {
 		return Clustering{}, err
 	}
