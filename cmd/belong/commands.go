@@ -146,7 +146,11 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	prog := newProgress(e)
-	job := &matching.Job{DB: pool, Logger: e.logger, Config: matching.JobConfig{
+	logger := e.logger
+	if prog.tty != nil {
+		logger = nil // the bar and the summary below say it all; log lines would tear the bar
+	}
+	job := &matching.Job{DB: pool, Logger: logger, Config: matching.JobConfig{
 		Model:    emb.Model(),
 		Cluster:  matching.ClusterConfig{TargetSize: *target, MinSize: *minSize, MaxSize: *maxSize, Seed: *seed},
 		Progress: prog.report,
