@@ -20,6 +20,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
@@ -35,6 +36,9 @@ type Config struct {
 	MaxBatch int
 	// QueryTimeout bounds each request's database work; 5 s when zero.
 	QueryTimeout time.Duration
+	// RateLimit is each API key's sustained requests per second (bursts of twice
+	// that); 0 means no limit.
+	RateLimit float64
 }
 
 // embedTimeout bounds embedding a profile on the request path.
@@ -52,11 +56,15 @@ type server struct {
 	logger   *slog.Logger
 	maxBatch int
 	timeout  time.Duration
+	keys     keyCache
+	limit    limiter
+	metrics  metrics
 }
 
 // New returns the router. gin's mode is the caller's choice (gin.SetMode).
 func New(cfg Config) *gin.Engine {
-	s := &server{db: cfg.DB, embedder: cfg.Embedder, logger: cfg.Logger, maxBatch: cfg.MaxBatch, timeout: cfg.QueryTimeout}
+	s := &server{db: cfg.DB, embedder: cfg.Embedder, logger: cfg.Logger, maxBatch: cfg.MaxBatch, timeout: cfg.QueryTimeout,
+		limit: limiter{rate: cfg.RateLimit, burst: 2 * cfg.RateLimit}}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -68,7 +76,9 @@ func New(cfg Config) *gin.Engine {
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(s.recover, s.accessLog)
+	// No proxy is trusted unless configured: client addresses are the socket's.
+	_ = r.SetTrustedProxies(nil)
+	r.Use(s.requestID, s.accessLog, s.metrics.observe, s.recover)
 	r.NoRoute(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": Error{Code: "route_not_found", Message: "no such endpoint: " + c.Request.URL.Path}})
 	})
@@ -78,17 +88,25 @@ func New(cfg Config) *gin.Engine {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
+	r.GET("/metrics", s.require(apikey.ScopeAdmin), func(c *gin.Context) {
+		c.Header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		s.metrics.write(c.Writer)
+	})
 
+	read := s.require(apikey.ScopeMatchRead)
+	write := s.require(apikey.ScopeMembersWrite)
 	v1 := r.Group("/v1")
 	// `\:` is gin's escape for a literal colon (custom methods in the AIP-136 style).
-	v1.POST(`/members\:batch`, s.membersBatch)
-	v1.POST(`/events\:batch`, s.eventsBatch)
-	v1.GET("/members/:id/communities", s.memberCommunities)
-	v1.POST("/match", s.match)
-	v1.GET("/communities", s.listCommunities)
-	v1.GET("/communities/:id", s.getCommunity)
-	v1.GET("/cluster-runs", s.listRuns)
-	v1.GET("/cluster-runs/:id", s.getRun)
+	v1.POST(`/members\:batch`, write, s.idempotent, s.membersBatch)
+	v1.POST(`/events\:batch`, write, s.idempotent, s.eventsBatch)
+	v1.DELETE("/members/:id", write, s.deleteMember)
+	v1.GET("/members/:id/communities", read, s.memberCommunities)
+	v1.GET("/members/:id/peers", read, s.peers)
+	v1.POST("/match", read, s.match)
+	v1.GET("/communities", read, s.listCommunities)
+	v1.GET("/communities/:id", read, s.getCommunity)
+	v1.GET("/cluster-runs", read, s.listRuns)
+	v1.GET("/cluster-runs/:id", read, s.getRun)
 	return r
 }
 
@@ -104,18 +122,6 @@ func (s *server) recover(c *gin.Context) {
 	c.Next()
 }
 
-func (s *server) accessLog(c *gin.Context) {
-	start := time.Now()
-	c.Next()
-	level := slog.LevelInfo
-	if c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz" {
-		level = slog.LevelDebug
-	}
-	s.logger.Log(c.Request.Context(), level, "http request", slog.String("method", c.Request.Method),
-		slog.String("route", c.FullPath()), slog.Int("status", c.Writer.Status()),
-		slog.Duration("duration", time.Since(start)))
-}
-
 func (s *server) ctx(c *gin.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(c.Request.Context(), s.timeout)
 }
@@ -124,6 +130,7 @@ func (s *server) ready(c *gin.Context) {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	notReady := func(code, msg string) {
+		c.Header("Retry-After", "5")
 		c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"error": Error{Code: code, Message: msg}})
 	}
 	if err := s.db.Ping(ctx); err != nil {
@@ -199,7 +206,7 @@ func (s *server) memberCommunities(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, communitiesResponse{MemberID: id, RunID: strconv.FormatInt(run, 10), Communities: ms})
+	s.cached(c, communitiesResponse{MemberID: id, RunID: strconv.FormatInt(run, 10), Communities: ms})
 }
 
 // MatchRequest is the body of POST /v1/match.
@@ -249,12 +256,39 @@ func (s *server) match(c *gin.Context) {
 			Message: "the embedding model did not answer in time; retry later"}})
 		return
 	}
-	run, ms, err := matching.MatchVector(ctx, s.db, vecs[0], req.Limit)
+	run, ms, err := matching.MatchVector(ctx, s.db, vecs[0], append(p.Interests, p.Causes...), req.Limit)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, communitiesResponse{RunID: strconv.FormatInt(run, 10), Communities: ms})
+}
+
+func (s *server) deleteMember(c *gin.Context) {
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	if err := members.Delete(ctx, s.db, c.Param("id")); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *server) peers(c *gin.Context) {
+	limit, err := intParam(c, "limit", 10, 1, 50)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	id := c.Param("id")
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	ps, err := matching.Peers(ctx, s.db, id, c.Query("community"), limit)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	s.cached(c, gin.H{"member_id": id, "peers": ps})
 }
 
 func (s *server) listCommunities(c *gin.Context) {
@@ -274,7 +308,7 @@ func (s *server) listCommunities(c *gin.Context) {
 	if len(cs) == limit {
 		body["next_after"] = cs[len(cs)-1].ID
 	}
-	c.JSON(http.StatusOK, body)
+	s.cached(c, body)
 }
 
 func (s *server) getCommunity(c *gin.Context) {
@@ -285,7 +319,7 @@ func (s *server) getCommunity(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, cm)
+	s.cached(c, cm)
 }
 
 func (s *server) listRuns(c *gin.Context) {
@@ -310,7 +344,7 @@ func (s *server) listRuns(c *gin.Context) {
 	if len(runs) == limit {
 		body["next_before"] = strconv.FormatInt(runs[len(runs)-1].ID, 10)
 	}
-	c.JSON(http.StatusOK, body)
+	s.cached(c, body)
 }
 
 func (s *server) getRun(c *gin.Context) {
@@ -326,7 +360,7 @@ func (s *server) getRun(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, run)
+	s.cached(c, run)
 }
 
 func intParam(c *gin.Context, name string, def, lo, hi int) (int, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belong-loyalty/belong/api"
+	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/demo"
 	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/matching"
@@ -26,8 +27,19 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 
 type fixture struct {
 	url   string
+	key   string // an admin key
 	pool  *pgxpool.Pool
 	brand demo.Brand
+}
+
+// newKey creates a key with the given scopes and returns its secret.
+func newKey(t *testing.T, pool *pgxpool.Pool, scopes ...string) string {
+	t.Helper()
+	_, secret, err := apikey.Create(context.Background(), pool, "test", scopes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
 }
 
 // setup starts the real API over a fresh schema; with members > 0 it loads, embeds
@@ -56,15 +68,19 @@ func setup(t *testing.T, n int) fixture {
 	srv := httptest.NewServer(api.New(api.Config{DB: pool, Embedder: embeddings.NewLocal()}))
 	t.Cleanup(srv.Close)
 	f.url = srv.URL
+	f.key = newKey(t, pool, apikey.ScopeAdmin)
 	return f
 }
 
-// call sends a request and decodes the JSON answer into a map.
-func call(t *testing.T, method, url, body string) (int, map[string]any) {
+// call sends a request with an API key and decodes the JSON answer into a map.
+func call(t *testing.T, key, method, url, body string) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -104,22 +120,22 @@ func countRows(t *testing.T, pool *pgxpool.Pool, table string) int {
 func TestHealthAndReadiness(t *testing.T) {
 	t.Parallel()
 	f := setup(t, 0)
-	if code, body := call(t, "GET", f.url+"/healthz", ""); code != 200 || body["status"] != "ok" {
+	if code, body := call(t, f.key, "GET", f.url+"/healthz", ""); code != 200 || body["status"] != "ok" {
 		t.Fatalf("healthz: %d %v", code, body)
 	}
-	if code, body := call(t, "GET", f.url+"/readyz", ""); code != 503 || errCode(body) != "no_cluster_run" {
+	if code, body := call(t, f.key, "GET", f.url+"/readyz", ""); code != 503 || errCode(body) != "no_cluster_run" {
 		t.Fatalf("readyz before any run: %d %v", code, body)
 	}
-	if code, body := call(t, "GET", f.url+"/v1/members/m-1/communities", ""); code != 404 || errCode(body) != "member_not_found" {
+	if code, body := call(t, f.key, "GET", f.url+"/v1/members/m-1/communities", ""); code != 404 || errCode(body) != "member_not_found" {
 		t.Fatalf("unknown member: %d %v", code, body)
 	}
-	if code, body := call(t, "POST", f.url+"/v1/match", `{"profile":{"interests":["yoga"]}}`); code != 503 || errCode(body) != "no_cluster_run" {
+	if code, body := call(t, f.key, "POST", f.url+"/v1/match", `{"profile":{"interests":["yoga"]}}`); code != 503 || errCode(body) != "no_cluster_run" {
 		t.Fatalf("match before any run: %d %v", code, body)
 	}
-	if code, body := call(t, "GET", f.url+"/v1/nope", ""); code != 404 || errCode(body) != "route_not_found" {
+	if code, body := call(t, f.key, "GET", f.url+"/v1/nope", ""); code != 404 || errCode(body) != "route_not_found" {
 		t.Fatalf("unknown route: %d %v", code, body)
 	}
-	if code, body := call(t, "DELETE", f.url+"/v1/match", ""); code != 405 || errCode(body) != "method_not_allowed" {
+	if code, body := call(t, f.key, "DELETE", f.url+"/v1/match", ""); code != 405 || errCode(body) != "method_not_allowed" {
 		t.Fatalf("wrong method: %d %v", code, body)
 	}
 }
@@ -128,11 +144,11 @@ func TestMembersBatch(t *testing.T) {
 	t.Parallel()
 	f := setup(t, 0)
 	good := `{"id":"m-1042","name":"Ana","locale":"sv-SE","joined_at":"2024-03-01T00:00:00Z","interests":["trail running","ocean clean-ups"],"causes":["sustainability"],"skill_level":"beginner","attributes":{"tier":"gold","city":"Lisbon"},"consent":{"personalization":true,"community":true}}`
-	code, body := call(t, "POST", f.url+"/v1/members:batch", good+"\n"+`{"id":"m-7"}`)
+	code, body := call(t, f.key, "POST", f.url+"/v1/members:batch", good+"\n"+`{"id":"m-7"}`)
 	if code != 200 || body["inserted"] != 2.0 || body["updated"] != 0.0 {
 		t.Fatalf("good batch: %d %v", code, body)
 	}
-	code, body = call(t, "POST", f.url+"/v1/members:batch", `{"id":"m-8"}`+"\n"+`{"id":"m-9","joined_at":12}`+"\n"+`{"id":"m-10"}`)
+	code, body = call(t, f.key, "POST", f.url+"/v1/members:batch", `{"id":"m-8"}`+"\n"+`{"id":"m-9","joined_at":12}`+"\n"+`{"id":"m-10"}`)
 	if code != 422 || errCode(body) != "invalid_batch" {
 		t.Fatalf("bad batch: %d %v", code, body)
 	}
@@ -144,7 +160,7 @@ func TestMembersBatch(t *testing.T) {
 	if n := countRows(t, f.pool, "members"); n != 2 {
 		t.Fatalf("a bad batch wrote members: %d stored, want 2", n)
 	}
-	if code, body := call(t, "POST", f.url+"/v1/members:batch", ""); code != 400 || errCode(body) != "empty_batch" {
+	if code, body := call(t, f.key, "POST", f.url+"/v1/members:batch", ""); code != 400 || errCode(body) != "empty_batch" {
 		t.Fatalf("empty batch: %d %v", code, body)
 	}
 }
@@ -152,18 +168,18 @@ func TestMembersBatch(t *testing.T) {
 func TestEventsBatchIsIdempotent(t *testing.T) {
 	t.Parallel()
 	f := setup(t, 0)
-	if code, body := call(t, "POST", f.url+"/v1/members:batch", `{"id":"m-1042"}`); code != 200 {
+	if code, body := call(t, f.key, "POST", f.url+"/v1/members:batch", `{"id":"m-1042"}`); code != 200 {
 		t.Fatalf("member: %d %v", code, body)
 	}
 	events := `{"id":"e-9","member_id":"m-1042","type":"class_completed","at":"2026-11-01T07:00:00Z","props":{"category":"trail running","minutes":45}}
 {"id":"e-10","member_id":"m-1042","type":"class_completed","at":"2026-11-02T07:00:00Z"}`
-	if code, body := call(t, "POST", f.url+"/v1/events:batch", events); code != 200 || body["inserted"] != 2.0 {
+	if code, body := call(t, f.key, "POST", f.url+"/v1/events:batch", events); code != 200 || body["inserted"] != 2.0 {
 		t.Fatalf("events: %d %v", code, body)
 	}
-	if code, body := call(t, "POST", f.url+"/v1/events:batch", events); code != 200 || body["inserted"] != 0.0 || body["duplicates"] != 2.0 {
+	if code, body := call(t, f.key, "POST", f.url+"/v1/events:batch", events); code != 200 || body["inserted"] != 0.0 || body["duplicates"] != 2.0 {
 		t.Fatalf("replay: %d %v", code, body)
 	}
-	code, body := call(t, "POST", f.url+"/v1/events:batch", `{"id":"e-11","member_id":"m-1042","type":"x","at":"2026-11-02T07:00:00Z"}`+"\n"+
+	code, body := call(t, f.key, "POST", f.url+"/v1/events:batch", `{"id":"e-11","member_id":"m-1042","type":"x","at":"2026-11-02T07:00:00Z"}`+"\n"+
 		`{"id":"e-12","member_id":"ghost","type":"x","at":"2026-11-02T07:00:00Z"}`)
 	if code != 422 || errCode(body) != "invalid_batch" || !strings.Contains(jsonString(body), `"line":2`) {
 		t.Fatalf("unknown member: %d %v", code, body)
@@ -181,7 +197,7 @@ func jsonString(v any) string {
 func TestMatchingEndpoints(t *testing.T) {
 	t.Parallel()
 	f := setup(t, 800)
-	if code, body := call(t, "GET", f.url+"/readyz", ""); code != 200 || body["status"] != "ready" {
+	if code, body := call(t, f.key, "GET", f.url+"/readyz", ""); code != 200 || body["status"] != "ready" {
 		t.Fatalf("readyz: %d %v", code, body)
 	}
 
@@ -194,7 +210,7 @@ func TestMatchingEndpoints(t *testing.T) {
 			refused = m.ID
 		}
 	}
-	code, body := call(t, "GET", f.url+"/v1/members/"+consenting+"/communities", "")
+	code, body := call(t, f.key, "GET", f.url+"/v1/members/"+consenting+"/communities", "")
 	if code != 200 || body["member_id"] != consenting || body["run_id"] == "" {
 		t.Fatalf("member communities: %d %v", code, body)
 	}
@@ -211,20 +227,20 @@ func TestMatchingEndpoints(t *testing.T) {
 			t.Fatalf("secondary community marked primary: %v", c)
 		}
 	}
-	if code, body := call(t, "GET", f.url+"/v1/members/"+consenting+"/communities?limit=1", ""); code != 200 || len(body["communities"].([]any)) != 1 {
+	if code, body := call(t, f.key, "GET", f.url+"/v1/members/"+consenting+"/communities?limit=1", ""); code != 200 || len(body["communities"].([]any)) != 1 {
 		t.Fatalf("limit=1: %d %v", code, body)
 	}
 	for _, q := range []string{"limit=0", "limit=99", "limit=x"} {
-		if code, body := call(t, "GET", f.url+"/v1/members/"+consenting+"/communities?"+q, ""); code != 400 || errCode(body) != "invalid_limit" {
+		if code, body := call(t, f.key, "GET", f.url+"/v1/members/"+consenting+"/communities?"+q, ""); code != 400 || errCode(body) != "invalid_limit" {
 			t.Fatalf("%s: %d %v", q, code, body)
 		}
 	}
-	if code, body := call(t, "GET", f.url+"/v1/members/"+refused+"/communities", ""); code != 200 || len(body["communities"].([]any)) != 0 {
+	if code, body := call(t, f.key, "GET", f.url+"/v1/members/"+refused+"/communities", ""); code != 200 || len(body["communities"].([]any)) != 0 {
 		t.Fatalf("member without consent: %d %v, want no communities", code, body)
 	}
 
 	// Cold start: a trail runner's profile lands in a community labelled for it.
-	code, body = call(t, "POST", f.url+"/v1/match", `{"profile":{"interests":["trail running","hiking"],"causes":["sustainability"],"skill_level":"beginner"},"limit":2}`)
+	code, body = call(t, f.key, "POST", f.url+"/v1/match", `{"profile":{"interests":["trail running","hiking"],"causes":["sustainability"],"skill_level":"beginner"},"limit":2}`)
 	if code != 200 || len(body["communities"].([]any)) != 2 {
 		t.Fatalf("match: %d %v", code, body)
 	}
@@ -245,7 +261,7 @@ func TestMatchingEndpoints(t *testing.T) {
 		{`{"profile":{"interests":["yoga"]}} {}`, "invalid_json"},
 		{``, "invalid_json"},
 	} {
-		if code, body := call(t, "POST", f.url+"/v1/match", bad.body); code != 400 || errCode(body) != bad.code {
+		if code, body := call(t, f.key, "POST", f.url+"/v1/match", bad.body); code != 400 || errCode(body) != bad.code {
 			t.Errorf("match %q: %d %v, want 400 %s", bad.body, code, body, bad.code)
 		}
 	}
@@ -254,7 +270,7 @@ func TestMatchingEndpoints(t *testing.T) {
 	seen := map[string]bool{}
 	after := ""
 	for page := 0; page < 100; page++ {
-		code, body := call(t, "GET", f.url+"/v1/communities?limit=7&after="+after, "")
+		code, body := call(t, f.key, "GET", f.url+"/v1/communities?limit=7&after="+after, "")
 		if code != 200 {
 			t.Fatalf("list: %d %v", code, body)
 		}
@@ -275,10 +291,10 @@ func TestMatchingEndpoints(t *testing.T) {
 		t.Fatalf("listed %d communities, stored %d", len(seen), n)
 	}
 	id := first["id"].(string)
-	if code, body := call(t, "GET", f.url+"/v1/communities/"+id, ""); code != 200 || body["id"] != id || body["size"].(float64) < 1 {
+	if code, body := call(t, f.key, "GET", f.url+"/v1/communities/"+id, ""); code != 200 || body["id"] != id || body["size"].(float64) < 1 {
 		t.Fatalf("get community: %d %v", code, body)
 	}
-	if code, body := call(t, "GET", f.url+"/v1/communities/c-0", ""); code != 404 || errCode(body) != "community_not_found" {
+	if code, body := call(t, f.key, "GET", f.url+"/v1/communities/c-0", ""); code != 404 || errCode(body) != "community_not_found" {
 		t.Fatalf("unknown community: %d %v", code, body)
 	}
 }
@@ -311,9 +327,10 @@ func TestMatchAnswers503WhenTheEmbedderIsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(api.Config{DB: dbtest.Schema(t), Embedder: emb}))
+	pool := dbtest.Schema(t)
+	srv := httptest.NewServer(api.New(api.Config{DB: pool, Embedder: emb}))
 	defer srv.Close()
-	code, body := call(t, "POST", srv.URL+"/v1/match", `{"profile":{"interests":["yoga"]}}`)
+	code, body := call(t, newKey(t, pool, apikey.ScopeMatchRead), "POST", srv.URL+"/v1/match", `{"profile":{"interests":["yoga"]}}`)
 	if code != 503 || errCode(body) != "embedder_unavailable" {
 		t.Fatalf("match with the embedder down: %d %v", code, body)
 	}
@@ -322,7 +339,7 @@ func TestMatchAnswers503WhenTheEmbedderIsDown(t *testing.T) {
 func TestClusterRunsAndMultiMembership(t *testing.T) {
 	t.Parallel()
 	f := setup(t, 800)
-	code, body := call(t, "GET", f.url+"/v1/cluster-runs", "")
+	code, body := call(t, f.key, "GET", f.url+"/v1/cluster-runs", "")
 	runs, _ := body["cluster_runs"].([]any)
 	if code != 200 || len(runs) != 1 {
 		t.Fatalf("cluster runs: %d %v", code, body)
@@ -338,13 +355,13 @@ func TestClusterRunsAndMultiMembership(t *testing.T) {
 		t.Fatalf("run %v: want the published, current run within size bounds", run)
 	}
 	id := run["id"].(string)
-	if code, body := call(t, "GET", f.url+"/v1/cluster-runs/"+id, ""); code != 200 || body["id"] != id {
+	if code, body := call(t, f.key, "GET", f.url+"/v1/cluster-runs/"+id, ""); code != 200 || body["id"] != id {
 		t.Fatalf("get run: %d %v", code, body)
 	}
-	if code, body := call(t, "GET", f.url+"/v1/cluster-runs/999999", ""); code != 404 || errCode(body) != "cluster_run_not_found" {
+	if code, body := call(t, f.key, "GET", f.url+"/v1/cluster-runs/999999", ""); code != 404 || errCode(body) != "cluster_run_not_found" {
 		t.Fatalf("unknown run: %d %v", code, body)
 	}
-	if code, body := call(t, "GET", f.url+"/v1/cluster-runs/abc", ""); code != 400 || errCode(body) != "invalid_run_id" {
+	if code, body := call(t, f.key, "GET", f.url+"/v1/cluster-runs/abc", ""); code != 400 || errCode(body) != "invalid_run_id" {
 		t.Fatalf("bad run id: %d %v", code, body)
 	}
 
@@ -352,7 +369,7 @@ func TestClusterRunsAndMultiMembership(t *testing.T) {
 	// every community carries its tribe.
 	secondaries := 0
 	for _, m := range f.brand.Members[:100] {
-		code, body := call(t, "GET", f.url+"/v1/members/"+m.ID+"/communities", "")
+		code, body := call(t, f.key, "GET", f.url+"/v1/members/"+m.ID+"/communities", "")
 		if code != 200 {
 			t.Fatalf("member %s: %d %v", m.ID, code, body)
 		}

@@ -3,10 +3,14 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
@@ -42,6 +46,7 @@ var errorTable = []struct {
 	{members.ErrEmpty, http.StatusBadRequest, "empty_batch"},
 	{members.ErrTooLarge, http.StatusRequestEntityTooLarge, "batch_too_large"},
 	{matching.ErrMemberNotFound, http.StatusNotFound, "member_not_found"},
+	{members.ErrNotFound, http.StatusNotFound, "member_not_found"},
 	{matching.ErrNotFound, http.StatusNotFound, "community_not_found"},
 	{matching.ErrNoRun, http.StatusServiceUnavailable, "no_cluster_run"},
 	{matching.ErrRunNotFound, http.StatusNotFound, "cluster_run_not_found"},
@@ -77,12 +82,38 @@ func (s *server) writeError(c *gin.Context, err error) {
 			return
 		}
 	}
+	if unavailable(err) {
+		// The database is down or too slow: say so, and when to come back. The pool
+		// reconnects by itself once it is back.
+		c.Header("Retry-After", "5")
+		s.logger.WarnContext(c.Request.Context(), "database unavailable", slog.String("request_id", requestIDOf(c)),
+			slog.String("route", route(c)), slog.String("error", err.Error()))
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"error": Error{Code: "database_unavailable",
+			Message: "the database is unavailable; retry later"}})
+		return
+	}
 	if c.Request.Context().Err() != nil && errors.Is(err, context.Canceled) {
 		// The client went away; nobody reads this answer.
 		c.AbortWithStatus(499)
 		return
 	}
-	s.logger.ErrorContext(c.Request.Context(), "request failed", slog.String("method", c.Request.Method),
-		slog.String("route", c.FullPath()), slog.String("error", err.Error()))
+	s.logger.ErrorContext(c.Request.Context(), "request failed", slog.String("request_id", requestIDOf(c)),
+		slog.String("method", c.Request.Method), slog.String("route", route(c)), slog.String("error", err.Error()))
 	c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": Error{Code: "internal", Message: "internal error; it has been logged"}})
+}
+
+// unavailable reports errors that mean the database cannot be reached or did not
+// answer in time, as opposed to errors in what was asked of it.
+func unavailable(err error) bool {
+	var (
+		ce *pgconn.ConnectError
+		ne net.Error
+		pe *pgconn.PgError
+	)
+	if errors.As(err, &pe) {
+		// Server-side: only "cannot connect now" and shutdown classes are outages.
+		return strings.HasPrefix(pe.Code, "57P") || strings.HasPrefix(pe.Code, "08")
+	}
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) ||
+		pgconn.Timeout(err) || errors.Is(err, io.ErrUnexpectedEOF)
 }

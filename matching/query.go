@@ -29,6 +29,9 @@ type Match struct {
 	Primary bool     `json:"primary"`
 	Rank    int      `json:"rank"`
 	Labels  []string `json:"labels"`
+	// Reasons are the member's (or profile's) interests and causes that the
+	// community's labels share: why it fits.
+	Reasons []string `json:"reasons"`
 	Tribe   *Tribe   `json:"tribe,omitempty"`
 }
 
@@ -66,8 +69,11 @@ func CurrentRun(ctx context.Context, db database.DBTX) (int64, error) {
 // primary first. A member who has not consented to personalization gets none. A
 // consenting member embedded after the run is ranked against its centroids directly.
 func MemberCommunities(ctx context.Context, db database.DBTX, memberID string, limit int) (int64, []Match, error) {
-	var consent bool
-	err := db.QueryRow(ctx, "SELECT consent_personalization FROM members WHERE id = $1", memberID).Scan(&consent)
+	var (
+		consent bool
+		terms   []string
+	)
+	err := db.QueryRow(ctx, "SELECT consent_personalization, interests || causes FROM members WHERE id = $1", memberID).Scan(&consent, &terms)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil, ErrMemberNotFound
 	}
@@ -89,7 +95,7 @@ func MemberCommunities(ctx context.Context, db database.DBTX, memberID string, l
 	if err != nil {
 		return 0, nil, fmt.Errorf("read memberships: %w", err)
 	}
-	out, err := collectMatches(rows)
+	out, err := collectMatches(rows, terms)
 	if err != nil {
 		return 0, nil, fmt.Errorf("read memberships: %w", err)
 	}
@@ -105,7 +111,7 @@ func MemberCommunities(ctx context.Context, db database.DBTX, memberID string, l
 	if err != nil {
 		return 0, nil, fmt.Errorf("rank communities for member: %w", err)
 	}
-	out, err = collectMatches(rows)
+	out, err = collectMatches(rows, terms)
 	if err != nil {
 		return 0, nil, fmt.Errorf("rank communities for member: %w", err)
 	}
@@ -113,8 +119,9 @@ func MemberCommunities(ctx context.Context, db database.DBTX, memberID string, l
 }
 
 // MatchVector ranks the current run's communities by cosine similarity to v: for a
-// profile that is not stored (cold start). The best is marked primary.
-func MatchVector(ctx context.Context, db database.DBTX, v []float32, limit int) (int64, []Match, error) {
+// profile that is not stored (cold start). The best is marked primary; terms (the
+// profile's interests and causes) give each match its reasons.
+func MatchVector(ctx context.Context, db database.DBTX, v []float32, terms []string, limit int) (int64, []Match, error) {
 	run, err := CurrentRun(ctx, db)
 	if err != nil {
 		return 0, nil, err
@@ -125,7 +132,7 @@ func MatchVector(ctx context.Context, db database.DBTX, v []float32, limit int) 
 	if err != nil {
 		return 0, nil, fmt.Errorf("match profile: %w", err)
 	}
-	out, err := collectMatches(rows)
+	out, err := collectMatches(rows, terms)
 	if err != nil {
 		return 0, nil, fmt.Errorf("match profile: %w", err)
 	}
@@ -141,7 +148,7 @@ func ranked(ms []Match) []Match {
 	return ms
 }
 
-func collectMatches(rows pgx.Rows) ([]Match, error) {
+func collectMatches(rows pgx.Rows, terms []string) ([]Match, error) {
 	out := []Match{}
 	for rows.Next() {
 		var (
@@ -156,6 +163,7 @@ func collectMatches(rows pgx.Rows) ([]Match, error) {
 		}
 		m.Primary = m.Rank == 1
 		m.Tribe = tribeOf(tid, tname, tlabel)
+		m.Reasons = Shared(terms, m.Labels)
 		m.Score = round3(m.Score)
 		out = append(out, m)
 	}

@@ -188,3 +188,16 @@ func Count(ctx context.Context, db database.DBTX) (int, error) {
 	}
 	return n, nil
 }
+
+// Delete erases a member: their profile, events, vector and memberships go in one
+// statement (the foreign keys cascade), so nothing of them is left half-deleted.
+func Delete(ctx context.Context, db database.DBTX, id string) error {
+	tag, err := db.Exec(ctx, "DELETE FROM members WHERE id = $1", id)
+	if err != nil {
+		return fmt.Errorf("delete member %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

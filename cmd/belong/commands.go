@@ -253,7 +253,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	gin.SetMode(gin.ReleaseMode)
-	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger})
+	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

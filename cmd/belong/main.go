@@ -9,10 +9,12 @@
 //	belong generate [-locales en,sv,it]
 //	belong demo [-members 5000] [-seed 1] [-if-empty]
 //	belong serve [-addr 127.0.0.1:8080]
+//	belong keys create --name NAME --scopes SCOPES | list | revoke PREFIX
 //
 // Configuration comes from the environment: DATABASE_URL (required), BELONG_ADDR,
 // BELONG_LOG_LEVEL (debug, info, warn, error), BELONG_EMBEDDER (local, the default, or
-// openai), OPENAI_BASE_URL, OPENAI_API_KEY and BELONG_EMBEDDING_MODEL.
+// openai), OPENAI_BASE_URL, OPENAI_API_KEY, BELONG_EMBEDDING_MODEL and
+// BELONG_RATE_LIMIT.
 package main
 
 import (

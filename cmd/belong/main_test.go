@@ -177,7 +177,17 @@ func TestEndToEnd(t *testing.T) {
 			break
 		}
 	}
-	resp, err := http.Get(base + "/v1/members/" + member + "/communities")
+	key, err := belong(t, getenv, "", "keys", "create", "--name", "e2e", "--scopes", "match:read")
+	if err != nil || !strings.HasPrefix(key, "blg_") {
+		t.Fatalf("keys create: %q %v", key, err)
+	}
+	key = strings.TrimSpace(key)
+	if resp, err := http.Get(base + "/v1/members/" + member + "/communities"); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("no key: %v %v, want 401", resp, err)
+	}
+	req, _ := http.NewRequest("GET", base+"/v1/members/"+member+"/communities", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,6 +206,16 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if c := body.Communities[0]; !c.Primary || len(c.Labels) == 0 || c.Name == "" {
 		t.Fatalf("first community %+v: want a named, labelled primary", c)
+	}
+	if out, err := belong(t, getenv, "", "keys", "list"); err != nil || !strings.Contains(out, "e2e") || strings.Contains(out, key) {
+		t.Fatalf("keys list: %q %v (must show the key's name, never its secret)", out, err)
+	}
+	prefix := strings.Split(key, "_")[1]
+	if out, err := belong(t, getenv, "", "keys", "revoke", prefix); err != nil || !strings.Contains(out, "revoked") {
+		t.Fatalf("keys revoke: %q %v", out, err)
+	}
+	if _, err := belong(t, getenv, "", "keys", "create", "--name", "x", "--scopes", "match:write"); err == nil {
+		t.Fatal("unknown scope accepted")
 	}
 	cancel()
 	select {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -29,6 +30,8 @@ type Config struct {
 	OpenAIBaseURL  string
 	OpenAIAPIKey   string // a secret: never logged or printed
 	EmbeddingModel string
+	// RateLimit is each API key's sustained requests per second.
+	RateLimit float64
 }
 
 // loadConfig reads the environment, with defaults.
@@ -41,6 +44,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		OpenAIBaseURL:  cmp.Or(getenv("OPENAI_BASE_URL"), "https://api.openai.com/v1"),
 		OpenAIAPIKey:   getenv("OPENAI_API_KEY"),
 		EmbeddingModel: cmp.Or(getenv("BELONG_EMBEDDING_MODEL"), "text-embedding-3-small"),
+		RateLimit:      10_000,
+	}
+	if v := getenv("BELONG_RATE_LIMIT"); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r < 0 {
+			return cfg, fmt.Errorf("BELONG_RATE_LIMIT is %q; want requests per second per key (0: no limit)", v)
+		}
+		cfg.RateLimit = r
 	}
 	if lvl := getenv("BELONG_LOG_LEVEL"); lvl != "" {
 		if err := cfg.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
@@ -96,6 +107,7 @@ var commands = map[string]command{
 	"generate": {"draft names and descriptions for new communities", runGenerate},
 	"demo":     {"generate and load a synthetic demo brand", runDemo},
 	"serve":    {"serve the HTTP API", runServe},
+	"keys":     {"create|list|revoke API keys", runKeys},
 }
 
 func usage(w io.Writer) {
@@ -109,7 +121,8 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nenvironment: DATABASE_URL (required), BELONG_ADDR, BELONG_LOG_LEVEL,")
-	fmt.Fprintln(w, "  BELONG_EMBEDDER (local|openai), OPENAI_BASE_URL, OPENAI_API_KEY, BELONG_EMBEDDING_MODEL")
+	fmt.Fprintln(w, "  BELONG_EMBEDDER (local|openai), OPENAI_BASE_URL, OPENAI_API_KEY, BELONG_EMBEDDING_MODEL,")
+	fmt.Fprintln(w, "  BELONG_RATE_LIMIT (requests/s per API key, default 10000)")
 }
 
 // run is main without the process: tests call it to start the real program.

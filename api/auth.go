@@ -1,0 +1,144 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/belong-loyalty/belong/apikey"
+)
+
+// keyCacheTTL is how long a verified key is trusted without asking the database
+// again: a revoked key stops working within this time.
+const keyCacheTTL = 10 * time.Second
+
+// keyCache remembers verified keys by the hash of their secret, so that a burst of
+// calls costs one database lookup per key, not one per call.
+type keyCache struct {
+	mu      sync.Mutex
+	entries map[[32]byte]cachedKey
+}
+
+type cachedKey struct {
+	key     apikey.Key
+	expires time.Time
+}
+
+func (kc *keyCache) get(sum [32]byte, now time.Time) (apikey.Key, bool) {
+	kc.mu.Lock()
+	defer kc.mu.Unlock()
+	e, ok := kc.entries[sum]
+	if !ok || now.After(e.expires) {
+		return apikey.Key{}, false
+	}
+	return e.key, true
+}
+
+func (kc *keyCache) put(sum [32]byte, k apikey.Key, now time.Time) {
+	kc.mu.Lock()
+	defer kc.mu.Unlock()
+	if kc.entries == nil || len(kc.entries) > 10_000 {
+		kc.entries = map[[32]byte]cachedKey{}
+	}
+	kc.entries[sum] = cachedKey{k, now.Add(keyCacheTTL)}
+}
+
+// limiter is a token bucket per key: Rate requests a second with bursts of Burst.
+type limiter struct {
+	rate, burst float64
+	mu          sync.Mutex
+	buckets     map[int64]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// allow takes a token for key id, or says how long until one is free.
+func (l *limiter) allow(id int64, now time.Time) (bool, time.Duration) {
+	if l.rate <= 0 {
+		return true, 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.buckets == nil {
+		l.buckets = map[int64]*bucket{}
+	}
+	b, ok := l.buckets[id]
+	if !ok {
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[id] = b
+	}
+	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+}
+
+const ctxKey = "belong.api_key"
+
+// require admits requests that present a live key (Authorization: Bearer blg_...)
+// carrying scope, within the key's rate limit: 401 without a valid key, 403 without
+// the scope, 429 over the limit.
+func (s *server) require(scope string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		secret, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+		if !ok || secret == "" {
+			c.Header("WWW-Authenticate", `Bearer realm="belong"`)
+			s.writeError(c, &apiError{http.StatusUnauthorized, Error{Code: "unauthorized",
+				Message: "send an API key as Authorization: Bearer <key>"}})
+			return
+		}
+		now := time.Now()
+		sum := sha256.Sum256([]byte(secret))
+		key, ok := s.keys.get(sum, now)
+		if !ok {
+			ctx, cancel := context.WithTimeout(c.Request.Context(), s.timeout)
+			k, err := apikey.Verify(ctx, s.db, secret)
+			cancel()
+			if errors.Is(err, apikey.ErrInvalid) {
+				c.Header("WWW-Authenticate", `Bearer realm="belong", error="invalid_token"`)
+				s.writeError(c, &apiError{http.StatusUnauthorized, Error{Code: "unauthorized", Message: err.Error()}})
+				return
+			}
+			if err != nil {
+				s.writeError(c, err)
+				return
+			}
+			key = k
+			s.keys.put(sum, key, now)
+		}
+		if scope != "" && !key.Allows(scope) {
+			s.writeError(c, &apiError{http.StatusForbidden, Error{Code: "forbidden",
+				Message: "this API key lacks the " + scope + " scope"}})
+			return
+		}
+		if ok, wait := s.limit.allow(key.ID, now); !ok {
+			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			s.writeError(c, &apiError{http.StatusTooManyRequests, Error{Code: "rate_limited",
+				Message: "too many requests for this API key; retry after the Retry-After seconds"}})
+			return
+		}
+		c.Set(ctxKey, key)
+		c.Next()
+	}
+}
+
+// keyOf is the key require admitted.
+func keyOf(c *gin.Context) apikey.Key {
+	k, _ := c.Get(ctxKey)
+	key, _ := k.(apikey.Key)
+	return key
+}

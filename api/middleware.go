@@ -1,0 +1,159 @@
+package api
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// cacheControl lets journey platforms cache answers briefly: communities change at
+// most nightly, and ETag revalidation makes a stale check cheap.
+const cacheControl = "private, max-age=60"
+
+// cached answers 200 with v as JSON, an ETag of the body and Cache-Control, or 304
+// when the client's If-None-Match already names that ETag.
+func (s *server) cached(c *gin.Context, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	sum := sha256.Sum256(body)
+	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
+	c.Header("ETag", etag)
+	c.Header("Cache-Control", cacheControl)
+	for _, t := range strings.Split(c.GetHeader("If-None-Match"), ",") {
+		if t = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(t), "W/")); t == etag || t == "*" {
+			c.Status(http.StatusNotModified)
+			return
+		}
+	}
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
+}
+
+var requestIDRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// requestID gives every request an id (the caller's X-Request-Id when it is sane),
+// echoes it in the response and puts it on every log line of the request.
+func (s *server) requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if !requestIDRe.MatchString(id) {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Header("X-Request-Id", id)
+	c.Set("request_id", id)
+	c.Next()
+}
+
+func requestIDOf(c *gin.Context) string { return c.GetString("request_id") }
+
+// accessLog logs each request once, by route template, with its id; never headers
+// (keys live there) and never bodies.
+func (s *server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	level := slog.LevelInfo
+	if c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz" || c.Request.URL.Path == "/metrics" {
+		level = slog.LevelDebug
+	}
+	s.logger.Log(c.Request.Context(), level, "http request", slog.String("request_id", requestIDOf(c)),
+		slog.String("method", c.Request.Method), slog.String("route", route(c)),
+		slog.Int("status", c.Writer.Status()), slog.Duration("duration", time.Since(start)))
+}
+
+// route is the matched route template, never the raw path (ids would explode label
+// cardinality and leak member ids into metrics).
+func route(c *gin.Context) string {
+	if r := c.FullPath(); r != "" {
+		return r
+	}
+	return "unmatched"
+}
+
+// metrics counts requests and their latency by method, route template and status, and
+// writes them in Prometheus' text format.
+type metrics struct {
+	mu       sync.Mutex
+	requests map[[3]string]uint64 // method, route, status
+	hist     map[[2]string]*histogram
+}
+
+var latencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
+
+type histogram struct {
+	counts []uint64 // per bucket, plus +Inf last
+	sum    float64
+	n      uint64
+}
+
+func (m *metrics) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	d := time.Since(start).Seconds()
+	r := route(c)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.requests == nil {
+		m.requests = map[[3]string]uint64{}
+		m.hist = map[[2]string]*histogram{}
+	}
+	m.requests[[3]string{c.Request.Method, r, strconv.Itoa(c.Writer.Status())}]++
+	h := m.hist[[2]string{c.Request.Method, r}]
+	if h == nil {
+		h = &histogram{counts: make([]uint64, len(latencyBuckets)+1)}
+		m.hist[[2]string{c.Request.Method, r}] = h
+	}
+	i := sort.SearchFloat64s(latencyBuckets, d)
+	h.counts[i]++
+	h.sum += d
+	h.n++
+}
+
+func (m *metrics) write(w io.Writer) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	fmt.Fprintln(w, "# HELP belong_http_requests_total HTTP requests by method, route template and status.")
+	fmt.Fprintln(w, "# TYPE belong_http_requests_total counter")
+	keys := make([][3]string, 0, len(m.requests))
+	for k := range m.requests {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return strings.Join(keys[i][:], " ") < strings.Join(keys[j][:], " ") })
+	for _, k := range keys {
+		fmt.Fprintf(w, "belong_http_requests_total{method=%q,route=%q,status=%q} %d\n", k[0], k[1], k[2], m.requests[k])
+	}
+	fmt.Fprintln(w, "# HELP belong_http_request_duration_seconds HTTP request latency by method and route template.")
+	fmt.Fprintln(w, "# TYPE belong_http_request_duration_seconds histogram")
+	hk := make([][2]string, 0, len(m.hist))
+	for k := range m.hist {
+		hk = append(hk, k)
+	}
+	sort.Slice(hk, func(i, j int) bool { return hk[i][0]+hk[i][1] < hk[j][0]+hk[j][1] })
+	for _, k := range hk {
+		h := m.hist[k]
+		var cum uint64
+		for i, b := range latencyBuckets {
+			cum += h.counts[i]
+			fmt.Fprintf(w, "belong_http_request_duration_seconds_bucket{method=%q,route=%q,le=%q} %d\n", k[0], k[1], strconv.FormatFloat(b, 'g', -1, 64), cum)
+		}
+		cum += h.counts[len(latencyBuckets)]
+		fmt.Fprintf(w, "belong_http_request_duration_seconds_bucket{method=%q,route=%q,le=\"+Inf\"} %d\n", k[0], k[1], cum)
+		fmt.Fprintf(w, "belong_http_request_duration_seconds_sum{method=%q,route=%q} %g\n", k[0], k[1], h.sum)
+		fmt.Fprintf(w, "belong_http_request_duration_seconds_count{method=%q,route=%q} %d\n", k[0], k[1], h.n)
+	}
+}
