@@ -88,6 +88,9 @@ func New(cfg Config) *gin.Engine {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
+	r.GET("/openapi.json", s.require(""), func(c *gin.Context) {
+		c.Data(http.StatusOK, "application/json; charset=utf-8", OpenAPI)
+	})
 	r.GET("/metrics", s.require(apikey.ScopeAdmin), func(c *gin.Context) {
 		c.Header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		s.metrics.write(c.Writer)
@@ -102,7 +105,7 @@ func New(cfg Config) *gin.Engine {
 	v1.DELETE("/members/:id", write, s.deleteMember)
 	v1.GET("/members/:id/communities", read, s.memberCommunities)
 	v1.GET("/members/:id/peers", read, s.peers)
-	v1.POST("/match", read, s.match)
+	v1.POST("/match", read, s.validateJSONBody("/v1/match", http.MethodPost), s.match)
 	v1.GET("/communities", read, s.listCommunities)
 	v1.GET("/communities/:id", read, s.getCommunity)
 	v1.GET("/cluster-runs", read, s.listRuns)

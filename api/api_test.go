@@ -254,10 +254,11 @@ func TestMatchingEndpoints(t *testing.T) {
 	}
 	for _, bad := range []struct{ body, code string }{
 		{`{"profile":{}}`, "invalid_profile"},
-		{`{"profile":{"skill_level":"guru"}}`, "invalid_profile"},
-		{`{"profile":{"interests":["yoga"]},"limit":50}`, "invalid_limit"},
-		{`{"profile":{"interests":["yoga"]},"colour":"red"}`, "invalid_json"},
-		{`{"profile":{"interests":"yoga"}}`, "invalid_json"},
+		{`{"profile":{"skill_level":"guru"}}`, "invalid_request"},
+		{`{"profile":{"interests":["yoga"]},"limit":50}`, "invalid_request"},
+		{`{"profile":{"interests":["yoga"]},"colour":"red"}`, "invalid_request"},
+		{`{"profile":{"interests":"yoga"}}`, "invalid_request"},
+		{`{"profile":{"interests":[" "]}}`, "invalid_profile"},
 		{`{"profile":{"interests":["yoga"]}} {}`, "invalid_json"},
 		{``, "invalid_json"},
 	} {
