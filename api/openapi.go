@@ -3,10 +3,10 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	_ "embed"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"

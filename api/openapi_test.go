@@ -15,7 +15,6 @@ import (
 	"github.com/belong-loyalty/belong/migrations/dbtest"
 )
 
-
 func TestOpenAPICoversEveryRoute(t *testing.T) {
 	t.Parallel()
 	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI)
