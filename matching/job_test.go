@@ -20,6 +20,12 @@ import (
 // loadDemo stores a demo brand and embeds it, returning the brand (with its truth).
 func loadDemo(t *testing.T, pool *pgxpool.Pool, n int) demo.Brand {
 	t.Helper()
+	return loadDemoTB(t, pool, n)
+}
+
+// loadDemoTB is loadDemo for tests and benchmarks; benchmarks also get a cluster run.
+func loadDemoTB(t testing.TB, pool *pgxpool.Pool, n int) demo.Brand {
+	t.Helper()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	b := demo.Generate(demo.Config{Members: n, Seed: 1, Now: now, NoConsentShare: 0.05})
