@@ -2,6 +2,7 @@ package matching
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -69,45 +70,63 @@ func CurrentRun(ctx context.Context, db database.DBTX) (int64, error) {
 // primary first. A member who has not consented to personalization gets none. A
 // consenting member embedded after the run is ranked against its centroids directly.
 func MemberCommunities(ctx context.Context, db database.DBTX, memberID string, limit int) (int64, []Match, error) {
+	// One round trip on the hot path: the member, the current run and the member's
+	// memberships (the JSON array is empty when the member has none or no consent).
 	var (
 		consent bool
 		terms   []string
+		run     *int64
+		raw     []byte
 	)
-	err := db.QueryRow(ctx, "SELECT consent_personalization, interests || causes FROM members WHERE id = $1", memberID).Scan(&consent, &terms)
+	err := db.QueryRow(ctx, `
+		SELECT m.consent_personalization, m.interests || m.causes, r.run_id,
+			coalesce((SELECT json_agg(x ORDER BY x.rank) FROM (
+				SELECT c.id, c.name, ms.score, ms.rank, c.labels, t.id AS tribe_id, t.name AS tribe_name, t.labels AS tribe_labels
+				FROM memberships ms JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
+				LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id
+				WHERE ms.run_id = r.run_id AND ms.member_id = m.id AND m.consent_personalization
+				ORDER BY ms.rank LIMIT $2) x), '[]')
+		FROM members m LEFT JOIN current_run r ON true
+		WHERE m.id = $1`, memberID, limit).Scan(&consent, &terms, &run, &raw)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil, ErrMemberNotFound
 	}
 	if err != nil {
-		return 0, nil, fmt.Errorf("read member: %w", err)
+		return 0, nil, fmt.Errorf("read memberships: %w", err)
 	}
-	run, err := CurrentRun(ctx, db)
-	if err != nil {
-		return 0, nil, err
+	if run == nil {
+		return 0, nil, ErrNoRun
 	}
 	if !consent {
-		return run, []Match{}, nil
+		return *run, []Match{}, nil
 	}
-	rows, err := db.Query(ctx, `SELECT c.id, c.name, ms.score, ms.rank, c.labels, t.id, t.name, t.labels
-		FROM memberships ms JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
-		LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id
-		WHERE ms.run_id = $1 AND ms.member_id = $2
-		ORDER BY ms.rank LIMIT $3`, run, memberID, limit)
-	if err != nil {
+	var rowsJSON []struct {
+		ID          string   `json:"id"`
+		Name        string   `json:"name"`
+		Score       float64  `json:"score"`
+		Rank        int      `json:"rank"`
+		Labels      []string `json:"labels"`
+		TribeID     *string  `json:"tribe_id"`
+		TribeName   *string  `json:"tribe_name"`
+		TribeLabels []string `json:"tribe_labels"`
+	}
+	if err := json.Unmarshal(raw, &rowsJSON); err != nil {
 		return 0, nil, fmt.Errorf("read memberships: %w", err)
 	}
-	out, err := collectMatches(rows, terms)
-	if err != nil {
-		return 0, nil, fmt.Errorf("read memberships: %w", err)
+	out := make([]Match, len(rowsJSON))
+	for i, r := range rowsJSON {
+		out[i] = Match{ID: r.ID, Name: r.Name, Score: round3(r.Score), Rank: r.Rank, Primary: r.Rank == 1,
+			Labels: r.Labels, Tribe: tribeOf(r.TribeID, r.TribeName, r.TribeLabels), Reasons: Shared(terms, r.Labels)}
 	}
 	if len(out) > 0 {
-		return run, out, nil
+		return *run, out, nil
 	}
 	// Not in the run: rank by the member's own vector, if it has one.
-	rows, err = db.Query(ctx, `SELECT c.id, c.name, 1 - (c.centroid <=> v.embedding), 0, c.labels, t.id, t.name, t.labels
+	rows, err := db.Query(ctx, `SELECT c.id, c.name, 1 - (c.centroid <=> v.embedding), 0, c.labels, t.id, t.name, t.labels
 		FROM member_vectors v JOIN communities c ON c.run_id = $1
 		LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id
 		WHERE v.member_id = $2
-		ORDER BY c.centroid <=> v.embedding LIMIT $3`, run, memberID, limit)
+		ORDER BY c.centroid <=> v.embedding LIMIT $3`, *run, memberID, limit)
 	if err != nil {
 		return 0, nil, fmt.Errorf("rank communities for member: %w", err)
 	}
@@ -115,7 +134,7 @@ func MemberCommunities(ctx context.Context, db database.DBTX, memberID string, l
 	if err != nil {
 		return 0, nil, fmt.Errorf("rank communities for member: %w", err)
 	}
-	return run, ranked(out), nil
+	return *run, ranked(out), nil
 }
 
 // MatchVector ranks the current run's communities by cosine similarity to v: for a
