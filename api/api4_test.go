@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -415,5 +416,42 @@ func TestMetricsAndRequestIDs(t *testing.T) {
 	}
 	if strings.Contains(body, id) {
 		t.Fatal("metrics carry a raw member id")
+	}
+}
+
+// syncBuf is a goroutine-safe log sink.
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestLogsCarryRequestIDsAndNeverKeys(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.Schema(t)
+	logs := &syncBuf{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv := httptest.NewServer(api.New(api.Config{DB: pool, Embedder: embeddings.NewLocal(), Logger: logger}))
+	defer srv.Close()
+	key := newKey(t, pool, apikey.ScopeAdmin)
+	raw(t, "GET", srv.URL+"/v1/members/m-1/communities", "", append(bearer(key), "X-Request-Id", "req-77")...)
+	raw(t, "GET", srv.URL+"/v1/communities", "", "Authorization", "Bearer "+key+"x")
+	out := logs.String()
+	if !strings.Contains(out, "request_id=req-77") || !strings.Contains(out, `route=/v1/members/:id/communities`) {
+		t.Fatalf("log lacks the request id or route template:\n%s", out)
+	}
+	if strings.Contains(out, key) || strings.Contains(out, "blg_") || strings.Contains(out, "m-1") {
+		t.Fatalf("a key or a raw member path reached the log:\n%s", out)
 	}
 }
