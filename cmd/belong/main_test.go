@@ -217,7 +217,33 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := belong(t, getenv, "", "keys", "create", "--name", "x", "--scopes", "match:write"); err == nil {
 		t.Fatal("unknown scope accepted")
 	}
+	// Graceful shutdown: a batch in flight when the server is told to stop still
+	// gets its answer.
+	wkey, err := belong(t, getenv, "", "keys", "create", "--name", "writer", "--scopes", "members:write")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch strings.Builder
+	for i := 0; i < 10000; i++ {
+		fmt.Fprintf(&batch, `{"id":"m-bulk-%d","interests":["padel","yoga"],"consent":{"personalization":true}}`+"\n", i)
+	}
+	inflight := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", base+"/v1/members:batch", strings.NewReader(batch.String()))
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(wkey))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			inflight <- -1
+			return
+		}
+		resp.Body.Close()
+		inflight <- resp.StatusCode
+	}()
+	time.Sleep(30 * time.Millisecond)
 	cancel()
+	if code := <-inflight; code != 200 {
+		t.Fatalf("in-flight batch during shutdown: status %d, want 200", code)
+	}
 	select {
 	case err := <-done:
 		if err != nil {
