@@ -13,9 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/belong-loyalty/belong/api"
 	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/database"
@@ -234,7 +231,10 @@ func TestPeers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		exact := exactPeers(t, f.pool, m.ID, 10)
+		exact, err := matching.ExactPeers(ctx, f.pool, m.ID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
 		want := map[string]bool{}
 		for _, e := range exact {
 			want[e] = true
@@ -254,31 +254,6 @@ func TestPeers(t *testing.T) {
 	if recall < 0.9 {
 		t.Fatalf("recall@10 %.3f, want ≥ 0.9", recall)
 	}
-}
-
-// exactPeers is the ground truth: the same filters, by a sequential scan.
-func exactPeers(t *testing.T, pool *pgxpool.Pool, id string, k int) []string {
-	t.Helper()
-	ctx := context.Background()
-	var out []string
-	err := database.InTx(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL enable_indexscan = off"); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT v.member_id FROM member_vectors v JOIN members m ON m.id = v.member_id,
-			member_vectors me WHERE me.member_id = $1 AND v.member_id <> $1
-			AND m.consent_personalization AND m.consent_community
-			ORDER BY v.embedding <=> me.embedding LIMIT $2`, id, k)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // proxy forwards TCP connections to target until stopped; it can be started again on

@@ -117,3 +117,27 @@ func Shared(a, b []string) []string {
 	}
 	return out
 }
+
+// ExactPeers is Peers without the index: the same consent filters, by a sequential
+// scan. It is the ground truth recall is measured against, and too slow for serving.
+func ExactPeers(ctx context.Context, db database.DBTX, memberID string, limit int) ([]string, error) {
+	var out []string
+	err := database.InTx(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL enable_indexscan = off"); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT v.member_id FROM member_vectors v JOIN members m ON m.id = v.member_id,
+			member_vectors me WHERE me.member_id = $1 AND v.member_id <> $1
+			AND m.consent_personalization AND m.consent_community
+			ORDER BY v.embedding <=> me.embedding LIMIT $2`, memberID, limit)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("exact peers: %w", err)
+	}
+	return out, nil
+}

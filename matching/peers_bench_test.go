@@ -5,9 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/migrations/dbtest"
 )
@@ -32,26 +29,13 @@ func BenchmarkPeerRecall(b *testing.B) {
 	}
 	exact := make(map[string]map[string]bool)
 	for _, id := range ids[:300] {
-		want := map[string]bool{}
-		err := database.InTx(ctx, pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, "SET LOCAL enable_indexscan = off"); err != nil {
-				return err
-			}
-			rows, err := tx.Query(ctx, `SELECT v.member_id FROM member_vectors v JOIN members m ON m.id = v.member_id,
-				member_vectors me WHERE me.member_id = $1 AND v.member_id <> $1
-				AND m.consent_personalization AND m.consent_community
-				ORDER BY v.embedding <=> me.embedding LIMIT 10`, id)
-			if err != nil {
-				return err
-			}
-			got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			for _, g := range got {
-				want[g] = true
-			}
-			return err
-		})
+		got, err := matching.ExactPeers(ctx, pool, id, 10)
 		if err != nil {
 			b.Fatal(err)
+		}
+		want := map[string]bool{}
+		for _, g := range got {
+			want[g] = true
 		}
 		exact[id] = want
 	}

@@ -89,7 +89,7 @@ func main() {
 	res := map[string]any{
 		"rate": *rate, "duration_s": duration.Seconds(), "requests": total,
 		"achieved_rps": float64(total) / elapsed.Seconds(),
-		"p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": float64(lat[total-1].Microseconds()) / 1000,
+		"p50_ms":       pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": float64(lat[total-1].Microseconds()) / 1000,
 		"errors": errs.Load(), "non_200": non200.Load(),
 	}
 	if e := firstErr.Load(); e != nil {

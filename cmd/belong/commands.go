@@ -53,14 +53,11 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer in.Close()
-	pool, err := e.open(ctx)
+	pool, err := e.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Check(ctx, pool); err != nil {
-		return err
-	}
 	if fs.Arg(0) == "members" {
 		ms, err := members.DecodeMembers(in, 0)
 		if err != nil {
@@ -89,14 +86,11 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 	if err := newFlags("embed", e).Parse(args); err != nil {
 		return err
 	}
-	pool, err := e.open(ctx)
+	pool, err := e.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Check(ctx, pool); err != nil {
-		return err
-	}
 	emb, err := e.embedder()
 	if err != nil {
 		return err
@@ -123,14 +117,11 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 	if *minSize < 1 || *maxSize < 2**minSize || *target < *minSize || *target > *maxSize {
 		return errors.New("sizes must satisfy 1 ≤ -min-size ≤ -target-size ≤ -max-size, with -max-size ≥ 2 × -min-size")
 	}
-	pool, err := e.open(ctx)
+	pool, err := e.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Check(ctx, pool); err != nil {
-		return err
-	}
 	emb, err := e.embedder()
 	if err != nil {
 		return err
@@ -175,14 +166,11 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	pool, err := e.open(ctx)
+	pool, err := e.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Check(ctx, pool); err != nil {
-		return err
-	}
 	n, err := generation.DraftCommunities(ctx, pool, generation.Template{}, splitList(*locales), e.logger)
 	if err != nil {
 		return err
@@ -202,14 +190,11 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if *n < 1 {
 		return errors.New("-members must be at least 1")
 	}
-	pool, err := e.open(ctx)
+	pool, err := e.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Check(ctx, pool); err != nil {
-		return err
-	}
 	if *ifEmpty {
 		count, err := members.Count(ctx, pool)
 		if err != nil {
@@ -240,14 +225,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	pool, err := e.open(ctx)
+	pool, err := e.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Check(ctx, pool); err != nil {
-		return err
-	}
 	emb, err := e.embedder()
 	if err != nil {
 		return err

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/belong-loyalty/belong/apikey"
-	"github.com/belong-loyalty/belong/migrations"
 )
 
 // runKeys manages API keys:
@@ -20,14 +19,11 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		return usage
 	}
-	pool, err := e.open(ctx)
+	pool, err := e.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Check(ctx, pool); err != nil {
-		return err
-	}
 	switch args[0] {
 	case "create":
 		fs := newFlags("keys create", e)

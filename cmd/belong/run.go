@@ -17,6 +17,7 @@ import (
 
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/migrations"
 )
 
 // Config is everything belong reads from the environment.
@@ -83,6 +84,19 @@ type env struct {
 
 func (e *env) open(ctx context.Context) (*pgxpool.Pool, error) {
 	return database.Open(ctx, e.cfg.DatabaseURL)
+}
+
+// openMigrated opens the database and refuses one with pending migrations.
+func (e *env) openMigrated(ctx context.Context) (*pgxpool.Pool, error) {
+	pool, err := e.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrations.Check(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
 }
 
 // embedder is the configured Embedder.
