@@ -29,7 +29,7 @@ db:
 # machine with AVX2 and FMA whose environment sets no core type, make run picks
 # Haswell's kernels (tests and CI keep the environment as it is).
 run: build
-	@set -e; export DATABASE_URL="$$($(DB) up)"; \
+	@set -e; url=$$($(DB) up); export DATABASE_URL="$$url"; \
 	if [ -z "$${OPENBLAS_CORETYPE:-}" ] && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then \
 		export OPENBLAS_CORETYPE=Haswell; fi; \
 	bin/belong migrate; \
@@ -41,13 +41,13 @@ run: build
 	exec bin/belong serve
 
 test: deps
-	@set -e; export DATABASE_URL="$$($(DB) up)"; \
+	@set -e; url=$$($(DB) up); export DATABASE_URL="$$url"; \
 	$(GO) vet ./...; \
 	CGO_ENABLED=0 $(GO) build ./...; \
 	$(GO) test -count=1 -tags '$(TAGS)' ./...
 
 bench: deps
-	@set -e; export DATABASE_URL="$$($(DB) up)"; \
+	@set -e; url=$$($(DB) up); export DATABASE_URL="$$url"; \
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 3x ./...
 
 # k-means against scikit-learn on 200,000 × 256, k = 1,000 (needs python3-sklearn).

@@ -116,7 +116,12 @@ EOF
   fi
   if ! run_pg "$pgbin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
     log "starting PostgreSQL on 127.0.0.1:$port"
-    run_pg "$pgbin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 start >/dev/null
+    if ! run_pg "$pgbin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 start >/dev/null; then
+      log "PostgreSQL did not start; the end of $pgdata/server.log says:"
+      tail -n 5 "$pgdata/server.log" >&2
+      log "(is port $port taken by another server? BELONG_PG_PORT picks another)"
+      exit 1
+    fi
   fi
   if ! "$pgbin/psql" -qtA -h 127.0.0.1 -p "$port" -U postgres -d postgres \
     -c "select 1 from pg_database where datname = '$dbname'" | grep -q 1; then
