@@ -22,6 +22,7 @@ import (
 
 	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/migrations"
@@ -39,6 +40,9 @@ type Config struct {
 	// RateLimit is each API key's sustained requests per second (bursts of twice
 	// that); 0 means no limit.
 	RateLimit float64
+	// Drafting writes drafts for POST /v1/content/drafts: the generator (template when
+	// nil) and the guardrails.
+	Drafting generation.Drafting
 }
 
 // embedTimeout bounds embedding a profile on the request path.
@@ -59,12 +63,13 @@ type server struct {
 	keys     keyCache
 	limit    limiter
 	metrics  metrics
+	drafting generation.Drafting
 }
 
 // New returns the router. gin's mode is the caller's choice (gin.SetMode).
 func New(cfg Config) *gin.Engine {
 	s := &server{db: cfg.DB, embedder: cfg.Embedder, logger: cfg.Logger, maxBatch: cfg.MaxBatch, timeout: cfg.QueryTimeout,
-		limit: limiter{rate: cfg.RateLimit, burst: 2 * cfg.RateLimit}}
+		limit: limiter{rate: cfg.RateLimit, burst: 2 * cfg.RateLimit}, drafting: cfg.Drafting}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -110,6 +115,17 @@ func New(cfg Config) *gin.Engine {
 	v1.GET("/communities/:id", read, s.getCommunity)
 	v1.GET("/cluster-runs", read, s.listRuns)
 	v1.GET("/cluster-runs/:id", read, s.getRun)
+	v1.GET("/communities/:id/content", read, s.communityContent)
+	v1.GET("/members/:id/content", read, s.memberContent)
+
+	review := s.require(apikey.ScopeContentReview)
+	v1.POST("/content/drafts", review, s.validateJSONBody("/v1/content/drafts", http.MethodPost), s.createDraft)
+	v1.GET("/content/drafts", review, s.queue)
+	v1.POST(`/content/drafts\:approve`, review, s.decide(true))
+	v1.GET("/content/drafts/:id", review, s.getDraft)
+	v1.PUT("/content/drafts/:id", review, s.editDraft)
+	v1.POST("/content/drafts/:id/approve", review, s.decide(true))
+	v1.POST("/content/drafts/:id/reject", review, s.decide(false))
 	return r
 }
 

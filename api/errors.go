@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
 )
@@ -50,6 +51,9 @@ var errorTable = []struct {
 	{matching.ErrNotFound, http.StatusNotFound, "community_not_found"},
 	{matching.ErrNoRun, http.StatusServiceUnavailable, "no_cluster_run"},
 	{matching.ErrRunNotFound, http.StatusNotFound, "cluster_run_not_found"},
+	{generation.ErrNotFound, http.StatusNotFound, "draft_not_found"},
+	{generation.ErrState, http.StatusConflict, "draft_not_reviewable"},
+	{generation.ErrReasonRequired, http.StatusBadRequest, "reason_required"},
 }
 
 // writeError answers with err's status and code. Unknown errors are a 500 whose

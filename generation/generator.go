@@ -3,25 +3,73 @@ package generation
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"strings"
 )
 
-// KindCommunityProfile is a community's name and description.
-const KindCommunityProfile = "community_profile"
+// Kinds of content.
+const (
+	KindCommunityProfile = "community_profile" // name, description, identity_line
+	KindChallenge        = "challenge"         // title, narrative, steps, duration_days, difficulty
+	KindRecognition      = "recognition"       // message (first name, community), occasion
+	KindCommunityPrompt  = "community_prompt"  // prompt: a conversation starter
+)
+
+// Kinds lists every kind.
+var Kinds = []string{KindCommunityProfile, KindChallenge, KindRecognition, KindCommunityPrompt}
+
+// Occasions a recognition can mark.
+var Occasions = []string{"milestone", "streak", "anniversary"}
 
 // CommunityFacts is what a generator may know about a community: never members'
 // personal data.
 type CommunityFacts struct {
 	ID     string
+	Name   string
 	Labels []string
 	Size   int
+	// SkillMix counts the community's members per skill level.
+	SkillMix map[string]int
 }
 
-// CommunityProfile is the content of a community_profile draft.
-type CommunityProfile struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
+// Request asks for one piece of content.
+type Request struct {
+	Kind      string
+	Locale    string
+	Community CommunityFacts
+	// FirstName (recognition only) is the one piece of a member a draft may carry.
+	FirstName string
+	// Occasion and Detail (recognition only): "milestone"/"100 classes",
+	// "streak"/"30 days", "anniversary"/"1 year".
+	Occasion, Detail string
 }
+
+// Validate reports a request no generator can serve.
+func (r Request) Validate() error {
+	if !slices.Contains(Kinds, r.Kind) {
+		return fmt.Errorf("kind %q is not one of %s", r.Kind, strings.Join(Kinds, ", "))
+	}
+	if !slices.Contains(Locales, baseLang(r.Locale)) {
+		return fmt.Errorf("locale %q is not one of %s", r.Locale, strings.Join(Locales, ", "))
+	}
+	if r.Community.ID == "" {
+		return fmt.Errorf("a %s needs a community", r.Kind)
+	}
+	if r.Kind == KindRecognition {
+		if r.FirstName == "" || strings.ContainsAny(r.FirstName, " \t") {
+			return fmt.Errorf("a recognition needs the member's first name (one word)")
+		}
+		if !slices.Contains(Occasions, r.Occasion) {
+			return fmt.Errorf("occasion %q is not one of %s", r.Occasion, strings.Join(Occasions, ", "))
+		}
+	}
+	return nil
+}
+
+// Body is a draft's content: string fields, plus "steps" ([]string) and
+// "duration_days" (int) for challenges.
+type Body map[string]any
 
 // Generator drafts content.
 type Generator interface {
@@ -29,58 +77,48 @@ type Generator interface {
 	Name() string
 	// PromptVersion identifies the template or prompt, so drafts can be traced to it.
 	PromptVersion() string
-	CommunityProfile(ctx context.Context, c CommunityFacts, locale string) (CommunityProfile, error)
+	Generate(ctx context.Context, r Request) (Body, error)
 }
 
 // Locales the template generator writes.
 var Locales = []string{"en", "sv", "it"}
 
-// Template is the offline generator: fixed, reviewed sentence frames filled with a
-// community's labels. Deterministic and free.
-type Template struct{}
-
-var _ Generator = Template{}
-
-// Name implements Generator.
-func (Template) Name() string { return "template" }
-
-// PromptVersion implements Generator.
-func (Template) PromptVersion() string { return "template-v1" }
-
-type frames struct {
-	open        string // name when a community has no labels
-	nameOne     string // %s: the label
-	nameTwo     string // %s, %s
-	describe    string // %s: the labels joined, %d: size
-	describeNil string // %d
-	and         string
-}
-
-var localeFrames = map[string]frames{
-	"en": {"Open Circle", "The %s Circle", "%s & %s", "A circle of %[2]d members who share a love of %[1]s. Come as you are, find your people, and grow together.", "A circle of %d members finding their shared rhythm. Come as you are.", "and"},
-	"sv": {"Öppna cirkeln", "%s-cirkeln", "%s & %s", "En cirkel med %[2]d medlemmar som delar kärleken till %[1]s. Kom som du är, hitta ditt gäng och väx tillsammans.", "En cirkel med %d medlemmar som hittar sin gemensamma rytm. Kom som du är.", "och"},
-	"it": {"Cerchio aperto", "Il cerchio del %s", "%s & %s", "Un cerchio di %[2]d membri che condividono la passione per %[1]s. Vieni come sei, trova la tua gente e cresci insieme.", "Un cerchio di %d membri che trovano il loro ritmo. Vieni come sei.", "e"},
-}
-
-// CommunityProfile implements Generator.
-func (Template) CommunityProfile(_ context.Context, c CommunityFacts, locale string) (CommunityProfile, error) {
-	f, ok := localeFrames[baseLang(locale)]
-	if !ok {
-		return CommunityProfile{}, fmt.Errorf("template generator: no templates for locale %q (have %s)", locale, strings.Join(Locales, ", "))
+// Difficulty reads a community's skill mix: the mean level (beginner 0 … expert 3)
+// picks gentle, steady, stretch or summit, and with it a challenge's length.
+func Difficulty(mix map[string]int) (level string, days, steps int) {
+	ranks := map[string]int{"beginner": 0, "intermediate": 1, "advanced": 2, "expert": 3}
+	var sum, n int
+	for l, c := range mix {
+		if r, ok := ranks[l]; ok {
+			sum += r * c
+			n += c
+		}
 	}
-	var p CommunityProfile
-	switch len(c.Labels) {
-	case 0:
-		p.Name = f.open
-		p.Description = fmt.Sprintf(f.describeNil, c.Size)
-		return p, nil
-	case 1:
-		p.Name = fmt.Sprintf(f.nameOne, title(c.Labels[0]))
+	mean := 0.5
+	if n > 0 {
+		mean = float64(sum) / float64(n)
+	}
+	switch {
+	case mean < 0.75:
+		return "gentle", 14, 3
+	case mean < 1.5:
+		return "steady", 21, 4
+	case mean < 2.25:
+		return "stretch", 28, 5
 	default:
-		p.Name = fmt.Sprintf(f.nameTwo, title(c.Labels[0]), title(c.Labels[1]))
+		return "summit", 30, 5
 	}
-	p.Description = fmt.Sprintf(f.describe, joinList(c.Labels, f.and), c.Size)
-	return p, nil
+}
+
+// variant picks one of n phrasings, the same one every time for a subject: variety
+// across communities, stability for one.
+func variant(n int, parts ...string) int {
+	h := fnv.New32a()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return int(h.Sum32() % uint32(n))
 }
 
 func baseLang(locale string) string {

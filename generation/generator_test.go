@@ -9,39 +9,133 @@ import (
 	"github.com/belong-loyalty/belong/generation"
 )
 
-func TestTemplateWritesEveryLocale(t *testing.T) {
+var trail = generation.CommunityFacts{ID: "c-1", Name: "Trail running · Ocean clean-ups",
+	Labels: []string{"trail running", "ocean clean-ups"}, Size: 42,
+	SkillMix: map[string]int{"beginner": 30, "intermediate": 10, "advanced": 2}}
+
+func TestTemplateWritesEveryKindAndLocale(t *testing.T) {
 	ctx := context.Background()
-	c := generation.CommunityFacts{ID: "c-1", Labels: []string{"trail running", "ocean clean-ups"}, Size: 42}
-	seen := map[string]bool{}
-	for _, loc := range append(generation.Locales, "sv-SE", "it_IT") {
-		p, err := generation.Template{}.CommunityProfile(ctx, c, loc)
-		if err != nil {
-			t.Fatalf("%s: %v", loc, err)
+	for _, loc := range append(append([]string{}, generation.Locales...), "sv-SE", "it_IT") {
+		for _, kind := range generation.Kinds {
+			r := generation.Request{Kind: kind, Locale: loc, Community: trail, FirstName: "Ana", Occasion: "streak", Detail: "30 days"}
+			b, err := generation.Template{}.Generate(ctx, r)
+			if err != nil {
+				t.Fatalf("%s %s: %v", loc, kind, err)
+			}
+			if f := (generation.Guardrails{}).Check(kind, b); len(f) > 0 {
+				t.Errorf("%s %s: template copy trips the guardrails: %v", loc, kind, f)
+			}
+			switch kind {
+			case generation.KindCommunityProfile:
+				if b["name"] == "" || !strings.Contains(b["description"].(string), "42") || b["identity_line"] == "" {
+					t.Errorf("%s profile %v", loc, b)
+				}
+			case generation.KindChallenge:
+				steps := b["steps"].([]string)
+				if len(steps) < 3 || len(steps) > 5 || b["duration_days"].(int) < 7 || b["difficulty"] == "" {
+					t.Errorf("%s challenge %v", loc, b)
+				}
+			case generation.KindRecognition:
+				msg := b["message"].(string)
+				if !strings.Contains(msg, "Ana") || !strings.Contains(msg, trail.Name) || !strings.Contains(msg, "30 days") {
+					t.Errorf("%s recognition %q: want the first name, the community and the detail", loc, msg)
+				}
+			case generation.KindCommunityPrompt:
+				if !strings.HasSuffix(b["prompt"].(string), "?") {
+					t.Errorf("%s prompt %v", loc, b)
+				}
+			}
 		}
-		if !strings.Contains(p.Name, "Trail running") || !strings.Contains(p.Description, "42") ||
-			!strings.Contains(p.Description, "ocean clean-ups") {
-			t.Errorf("%s: %+v does not use the facts", loc, p)
+	}
+	for _, bad := range []generation.Request{
+		{Kind: "poem", Locale: "en", Community: trail},
+		{Kind: generation.KindCommunityPrompt, Locale: "fr", Community: trail},
+		{Kind: generation.KindRecognition, Locale: "en", Community: trail, FirstName: "Ana Lima", Occasion: "streak"},
+		{Kind: generation.KindRecognition, Locale: "en", Community: trail, FirstName: "Ana", Occasion: "birthday"},
+	} {
+		if _, err := (generation.Template{}).Generate(ctx, bad); err == nil {
+			t.Errorf("accepted %+v", bad)
 		}
-		seen[p.Description] = true
-	}
-	if len(seen) != len(generation.Locales) {
-		t.Errorf("%d distinct descriptions for %d locales", len(seen), len(generation.Locales))
-	}
-	if _, err := (generation.Template{}).CommunityProfile(ctx, c, "fr"); err == nil {
-		t.Error("no error for a locale without templates")
-	}
-	p, err := generation.Template{}.CommunityProfile(ctx, generation.CommunityFacts{ID: "c-2", Size: 9}, "en")
-	if err != nil || p.Name == "" || !strings.Contains(p.Description, "9") {
-		t.Errorf("unlabelled community: %+v (err %v)", p, err)
 	}
 }
 
-func ExampleTemplate_CommunityProfile() {
-	p, _ := generation.Template{}.CommunityProfile(context.Background(),
-		generation.CommunityFacts{Labels: []string{"yoga", "meditation"}, Size: 31}, "en")
-	fmt.Println(p.Name)
-	fmt.Println(p.Description)
-	// Output:
-	// Yoga & Meditation
-	// A circle of 31 members who share a love of yoga and meditation. Come as you are, find your people, and grow together.
+func TestDifficultyFollowsTheSkillMix(t *testing.T) {
+	for _, tc := range []struct {
+		mix   map[string]int
+		level string
+	}{
+		{map[string]int{"beginner": 9, "intermediate": 1}, "gentle"},
+		{map[string]int{"intermediate": 10}, "steady"},
+		{map[string]int{"advanced": 8, "intermediate": 2}, "stretch"},
+		{map[string]int{"expert": 10}, "summit"},
+	} {
+		level, days, steps := generation.Difficulty(tc.mix)
+		if level != tc.level || steps < 3 || steps > 5 || days < 7 {
+			t.Errorf("mix %v: %s, %d days, %d steps; want %s", tc.mix, level, days, steps, tc.level)
+		}
+	}
+}
+
+func TestVariantsDifferAcrossCommunitiesButNotForOne(t *testing.T) {
+	ctx := context.Background()
+	seen := map[string]bool{}
+	for i := 0; i < 20; i++ {
+		c := trail
+		c.ID = fmt.Sprintf("c-%d", i)
+		a, _ := generation.Template{}.Generate(ctx, generation.Request{Kind: generation.KindCommunityPrompt, Locale: "en", Community: c})
+		b, _ := generation.Template{}.Generate(ctx, generation.Request{Kind: generation.KindCommunityPrompt, Locale: "en", Community: c})
+		if a["prompt"] != b["prompt"] {
+			t.Fatal("one community got two different prompts")
+		}
+		seen[a["prompt"].(string)] = true
+	}
+	if len(seen) < 2 {
+		t.Fatal("twenty communities all got the same phrasing")
+	}
+}
+
+func TestGuardrails(t *testing.T) {
+	g := generation.Guardrails{Banned: []string{"crush it"}}
+	cases := []struct {
+		kind  string
+		body  generation.Body
+		names []string
+		rule  string
+	}{
+		{generation.KindRecognition, generation.Body{"message": "Ana, 100 classes! Enjoy 20% off your next pass."}, nil, "belonging_not_bargains"},
+		{generation.KindChallenge, generation.Body{"narrative": "Earn double points this week", "steps": []string{"a"}}, nil, "belonging_not_bargains"},
+		{generation.KindRecognition, generation.Body{"message": "Ana, claim your free gift!"}, nil, "belonging_not_bargains"},
+		{generation.KindRecognition, generation.Body{"message": "Ana, write to ana@example.com"}, nil, "personal_data"},
+		{generation.KindRecognition, generation.Body{"message": "Call Ana on +46 70 123 45 67"}, nil, "personal_data"},
+		{generation.KindRecognition, generation.Body{"message": "Well done Ana Lindqvist!"}, []string{"Lindqvist"}, "personal_data"},
+		{generation.KindCommunityProfile, generation.Body{"name": strings.Repeat("x", 61)}, nil, "length"},
+		{generation.KindCommunityPrompt, generation.Body{"prompt": "Ready to crush it?"}, nil, "banned_phrase"},
+		{generation.KindChallenge, generation.Body{"steps": []any{"ok", ""}}, nil, "empty"},
+	}
+	for _, tc := range cases {
+		found := g.Check(tc.kind, tc.body, tc.names...)
+		hit := false
+		for _, f := range found {
+			hit = hit || f.Rule == tc.rule
+		}
+		if !hit {
+			t.Errorf("%s %v: findings %v, want rule %s", tc.kind, tc.body, found, tc.rule)
+		}
+	}
+	// Transactional words are fine outside recognition and challenges, and clean copy
+	// passes.
+	if f := g.Check(generation.KindCommunityProfile, generation.Body{"description": "Points of view welcome"}); len(f) != 0 {
+		t.Errorf("profile flagged: %v", f)
+	}
+	if f := g.Check(generation.KindRecognition, generation.Body{"message": "Ana, 30 days in a row! The circle is proud."}, "Lindqvist"); len(f) != 0 {
+		t.Errorf("clean recognition flagged: %v", f)
+	}
+}
+
+func ExampleTemplate_Generate() {
+	b, _ := generation.Template{}.Generate(context.Background(), generation.Request{
+		Kind: generation.KindRecognition, Locale: "en", FirstName: "Ana", Occasion: "milestone", Detail: "100 classes",
+		Community: generation.CommunityFacts{ID: "c-7", Name: "Trail running · Hiking"}})
+	fmt.Println(b["message"])
+	// Output: What a moment, Ana: 100 classes. Everyone in Trail running · Hiking is cheering.
 }

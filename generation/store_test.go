@@ -2,42 +2,136 @@ package generation_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/migrations/dbtest"
 )
 
-func TestDraftCommunitiesOncePerLocale(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+// seedRun publishes a tiny run with two communities and returns the pool.
+func seedRun(t *testing.T) *pgxpool.Pool {
+	t.Helper()
 	pool := dbtest.Schema(t)
 	zero := "[" + strings.TrimSuffix(strings.Repeat("0,", 256), ",") + "]"
-	_, err := pool.Exec(ctx, `
+	_, err := pool.Exec(context.Background(), `
 		INSERT INTO cluster_runs (status, model, params) VALUES ('published', 'm', '{}');
 		INSERT INTO communities (run_id, id, centroid, size, labels, name) VALUES
 			(1, 'c-1', '`+zero+`', 20, '{yoga,meditation}', 'Yoga · Meditation'),
 			(1, 'c-2', '`+zero+`', 30, '{padel}', 'Padel');
-		INSERT INTO current_run (run_id) VALUES (1);`)
+		INSERT INTO current_run (run_id) VALUES (1);
+		INSERT INTO members (id, name, consent_personalization) VALUES ('m-1', 'Ana Lindqvist', true);`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := generation.DraftCommunities(ctx, pool, generation.Template{}, []string{"en", "sv"}, nil)
+	return pool
+}
+
+func TestDraftCommunitiesOncePerLocale(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := seedRun(t)
+	dr := generation.Drafting{}
+	n, err := dr.DraftCommunities(ctx, pool, []string{"en", "sv"})
 	if err != nil || n != 4 {
 		t.Fatalf("first pass wrote %d (err %v), want 4", n, err)
 	}
-	n, err = generation.DraftCommunities(ctx, pool, generation.Template{}, []string{"en", "sv"}, nil)
-	if err != nil || n != 0 {
+	if n, err = dr.DraftCommunities(ctx, pool, []string{"en", "sv"}); err != nil || n != 0 {
 		t.Fatalf("second pass wrote %d (err %v), want 0", n, err)
 	}
-	ds, err := generation.ListDrafts(ctx, pool, generation.KindCommunityProfile, "c-1")
+	ds, err := generation.Queue(ctx, pool, generation.Filter{Community: "c-1"})
 	if err != nil || len(ds) != 2 {
-		t.Fatalf("drafts for c-1: %d (err %v)", len(ds), err)
+		t.Fatalf("queue for c-1: %d (err %v)", len(ds), err)
 	}
 	for _, d := range ds {
-		if d.Status != "draft" || d.Generator != "template" || d.Version != 1 || len(d.Body) < 10 {
+		if d.Status != "draft" || d.Generator != "template" || d.Version != 1 || d.Body["identity_line"] == nil {
 			t.Errorf("draft %+v: want a version-1 template draft awaiting review", d)
 		}
+	}
+}
+
+func TestReviewStateMachine(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := seedRun(t)
+	dr := generation.Drafting{Guardrails: generation.Guardrails{Banned: []string{"crush it"}}}
+	c1 := generation.CommunityFacts{ID: "c-1", Name: "Yoga · Meditation", Labels: []string{"yoga", "meditation"}, Size: 20}
+	prompt, err := dr.Draft(ctx, pool, generation.Request{Kind: generation.KindCommunityPrompt, Locale: "en", Community: c1}, "", nil, "tester")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := func(community, member, kind string) int {
+		ds, err := generation.Approved(ctx, pool, community, member, kind, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ds)
+	}
+	if served("c-1", "", "") != 0 {
+		t.Fatal("a draft is served before approval")
+	}
+
+	// An edit makes version 2 with fresh findings; version 1 can no longer be decided.
+	edited, err := generation.Edit(ctx, pool, prompt.ID, generation.Body{"prompt": "Ready to crush it?"}, dr.Guardrails, "reviewer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edited.Version != 2 || len(edited.Findings) == 0 || edited.Findings[0].Rule != "banned_phrase" {
+		t.Fatalf("edit: %+v", edited)
+	}
+	if err := generation.Decide(ctx, pool, []int64{prompt.ID}, true, "", "reviewer"); !errors.Is(err, generation.ErrState) {
+		t.Fatalf("approving a superseded version: %v", err)
+	}
+	if err := generation.Decide(ctx, pool, []int64{edited.ID}, false, "", "reviewer"); !errors.Is(err, generation.ErrReasonRequired) {
+		t.Fatalf("rejecting without a reason: %v", err)
+	}
+	if err := generation.Decide(ctx, pool, []int64{edited.ID}, false, "off-brand", "reviewer"); err != nil {
+		t.Fatal(err)
+	}
+	if err := generation.Decide(ctx, pool, []int64{edited.ID}, true, "", "reviewer"); !errors.Is(err, generation.ErrState) {
+		t.Fatalf("approving a rejected draft: %v", err)
+	}
+
+	// A recognition for a member: guardrails see the surname; approval serves it.
+	rec, err := dr.Draft(ctx, pool, generation.Request{Kind: generation.KindRecognition, Locale: "en", Community: c1,
+		FirstName: "Ana", Occasion: "streak", Detail: "30 days"}, "m-1", []string{"Lindqvist"}, "tester")
+	if err != nil {
+		t.Fatal(err)
+	}
+	profile, err := dr.Draft(ctx, pool, generation.Request{Kind: generation.KindCommunityProfile, Locale: "en", Community: c1}, "", nil, "tester")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bulk approval is all or nothing: one bad id leaves both unapproved.
+	if err := generation.Decide(ctx, pool, []int64{rec.ID, edited.ID}, true, "", "lead"); err == nil {
+		t.Fatal("bulk approval with a rejected draft succeeded")
+	}
+	if served("", "m-1", generation.KindRecognition) != 0 {
+		t.Fatal("a failed bulk approval approved something")
+	}
+	if err := generation.Decide(ctx, pool, []int64{rec.ID, profile.ID}, true, "", "lead"); err != nil {
+		t.Fatal(err)
+	}
+	if served("", "m-1", generation.KindRecognition) != 1 || served("c-1", "", "") != 1 || served("c-2", "", "") != 0 {
+		t.Fatal("approved content not served where it belongs")
+	}
+
+	// The audit trail of the prompt: created, edited, rejected — who and what.
+	hist, err := generation.History(ctx, pool, prompt.GroupID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := []string{}
+	for _, h := range hist {
+		actions = append(actions, h.Action+":"+h.Actor)
+	}
+	if strings.Join(actions, ",") != "created:tester,edited:reviewer,rejected:reviewer" {
+		t.Fatalf("history %v", actions)
+	}
+	if hist[1].Changes["prompt"] == nil || hist[2].Reason != "off-brand" {
+		t.Fatalf("history lacks what changed or why: %+v", hist)
 	}
 }

@@ -306,3 +306,30 @@ func GetRun(ctx context.Context, db database.DBTX, id int64) (Run, error) {
 	}
 	return r, nil
 }
+
+// Facts is what content generation may know of a community: its name, labels, size
+// and how many members it has at each skill level.
+func Facts(ctx context.Context, db database.DBTX, id string) (Community, map[string]int, error) {
+	c, err := GetCommunity(ctx, db, id)
+	if err != nil {
+		return Community{}, nil, err
+	}
+	rows, err := db.Query(ctx, `SELECT m.skill_level, count(*) FROM memberships ms JOIN members m ON m.id = ms.member_id
+		WHERE ms.run_id = $1 AND ms.community_id = $2 AND ms.rank = 1 AND m.skill_level <> '' GROUP BY 1`, c.RunID, id)
+	if err != nil {
+		return Community{}, nil, fmt.Errorf("community skill mix: %w", err)
+	}
+	mix := map[string]int{}
+	for rows.Next() {
+		var (
+			level string
+			n     int
+		)
+		if err := rows.Scan(&level, &n); err != nil {
+			rows.Close()
+			return Community{}, nil, err
+		}
+		mix[level] = n
+	}
+	return c, mix, rows.Err()
+}

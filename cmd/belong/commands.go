@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -163,6 +164,9 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 func runGenerate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("generate", e)
 	locales := fs.String("locales", "en,sv,it", "comma-separated locales to draft")
+	kind := fs.String("kind", "", "draft one kind for one community: "+strings.Join(generation.Kinds, ", ")+
+		" (empty: community profiles for every new community)")
+	community := fs.String("community", "", "the community to draft for (with -kind)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -171,11 +175,40 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	n, err := generation.DraftCommunities(ctx, pool, generation.Template{}, splitList(*locales), e.logger)
+	dr, err := e.drafting()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "generate: %d drafts written for review\n", n)
+	if *kind == "" {
+		n, err := dr.DraftCommunities(ctx, pool, splitList(*locales))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "generate: %d drafts written for review\n", n)
+		return nil
+	}
+	if *kind == generation.KindRecognition {
+		return errors.New("recognitions are drafted per member: POST /v1/content/drafts with member_id and occasion")
+	}
+	if *community == "" {
+		return errors.New("-kind needs -community ID")
+	}
+	c, mix, err := matching.Facts(ctx, pool, *community)
+	if err != nil {
+		return err
+	}
+	for _, loc := range splitList(*locales) {
+		d, err := dr.Draft(ctx, pool, generation.Request{Kind: *kind, Locale: loc, Community: generation.CommunityFacts{
+			ID: c.ID, Name: c.Name, Labels: c.Labels, Size: c.Size, SkillMix: mix}}, "", nil, "cli")
+		if err != nil {
+			return err
+		}
+		note := ""
+		if d.Fallback {
+			note = " (template fallback)"
+		}
+		fmt.Fprintf(e.stdout, "generate: draft %d (%s, %s)%s, %d guardrail findings\n", d.ID, d.Kind, d.Locale, note, len(d.Findings))
+	}
 	return nil
 }
 
@@ -235,7 +268,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	gin.SetMode(gin.ReleaseMode)
-	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit})
+	dr, err := e.drafting()
+	if err != nil {
+		return err
+	}
+	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit, Drafting: dr})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

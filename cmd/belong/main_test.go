@@ -78,6 +78,7 @@ func TestEndToEnd(t *testing.T) {
 		{[]string{"cluster", "-target-size", "35", "-if-changed"}, "nothing to do"},
 		{[]string{"generate", "-locales", "en,sv"}, "drafts written"},
 		{[]string{"generate", "-locales", "en,sv"}, "0 drafts"},
+		{[]string{"generate", "-kind", "challenge", "-community", "c-1", "-locales", "it"}, "(challenge, it)"},
 	}
 	for _, s := range steps {
 		out, err := belong(t, getenv, "", s.args...)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/migrations"
 )
 
@@ -33,6 +34,9 @@ type Config struct {
 	EmbeddingModel string
 	// RateLimit is each API key's sustained requests per second.
 	RateLimit float64
+	// BannedPhrases are the brand's phrases no draft may use (BELONG_BANNED_PHRASES,
+	// separated by "|").
+	BannedPhrases []string
 }
 
 // loadConfig reads the environment, with defaults.
@@ -46,6 +50,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		OpenAIAPIKey:   getenv("OPENAI_API_KEY"),
 		EmbeddingModel: cmp.Or(getenv("BELONG_EMBEDDING_MODEL"), "text-embedding-3-small"),
 		RateLimit:      10_000,
+	}
+	for _, p := range strings.Split(getenv("BELONG_BANNED_PHRASES"), "|") {
+		if p = strings.TrimSpace(p); p != "" {
+			cfg.BannedPhrases = append(cfg.BannedPhrases, p)
+		}
 	}
 	if v := getenv("BELONG_RATE_LIMIT"); v != "" {
 		r, err := strconv.ParseFloat(v, 64)
@@ -99,6 +108,12 @@ func (e *env) openMigrated(ctx context.Context) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
+// drafting is the configured generator and guardrails.
+func (e *env) drafting() (generation.Drafting, error) {
+	g := generation.Guardrails{Banned: e.cfg.BannedPhrases}
+	return generation.Drafting{Generator: generation.Template{}, Guardrails: g, Logger: e.logger}, nil
+}
+
 // embedder is the configured Embedder.
 func (e *env) embedder() (embeddings.Embedder, error) {
 	if e.cfg.Embedder == "openai" {
@@ -136,7 +151,7 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nenvironment: DATABASE_URL (required), BELONG_ADDR, BELONG_LOG_LEVEL,")
 	fmt.Fprintln(w, "  BELONG_EMBEDDER (local|openai), OPENAI_BASE_URL, OPENAI_API_KEY, BELONG_EMBEDDING_MODEL,")
-	fmt.Fprintln(w, "  BELONG_RATE_LIMIT (requests/s per API key, default 10000)")
+	fmt.Fprintln(w, "  BELONG_RATE_LIMIT (requests/s per API key, default 10000), BELONG_BANNED_PHRASES (a|b|c)")
 }
 
 // run is main without the process: tests call it to start the real program.

@@ -1,0 +1,192 @@
+package generation
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Template is the offline generator: reviewed sentence frames in the brand's voice,
+// filled with a community's labels, with a few variants per kind chosen by subject.
+// Deterministic and free; it speaks English, Swedish and Italian.
+type Template struct{}
+
+var _ Generator = Template{}
+
+// Name implements Generator.
+func (Template) Name() string { return "template" }
+
+// PromptVersion implements Generator.
+func (Template) PromptVersion() string { return "template-v2" }
+
+type phrases struct {
+	and                 string
+	names               []string // %s: first label; %[2]s second
+	openName            string
+	describe            []string // %[1]s labels, %[2]d size
+	identity            []string // %s: first label
+	challengeTitle      []string // %s: first label
+	narrative           []string // %[1]s labels, %[2]d days
+	step                []string // per step number; %s: a label
+	recognition         map[string][]string
+	prompt              []string // %s: a label
+	difficulty          map[string]string
+	durationUnitDays    string
+	recognitionFallback string
+}
+
+var localePhrases = map[string]phrases{
+	"en": {
+		and:      "and",
+		names:    []string{"The %s Circle", "%s & %s", "%s Crew"},
+		openName: "Open Circle",
+		describe: []string{
+			"A circle of %[2]d members who share a love of %[1]s. Come as you are, find your people, and grow together.",
+			"%[2]d people brought together by %[1]s. Here every step counts and every voice is welcome.",
+		},
+		identity:       []string{"We show up for %s, and for each other.", "Together, %s feels like home."},
+		challengeTitle: []string{"The %s Together Challenge", "%s: One Step More"},
+		narrative: []string{
+			"For the next %[2]d days, this circle takes on %[1]s side by side. Cheer each other on, share the small wins, and finish as one.",
+			"%[2]d days, one circle, and a shared love of %[1]s. Move at your own pace; we go further together.",
+		},
+		step: []string{"Share why %s matters to you", "Try one %s session with someone from the circle",
+			"Post a photo from your favourite %s moment", "Invite a friend to a %s meet-up", "Celebrate the circle's progress together"},
+		recognition: map[string][]string{
+			"milestone":   {"%[1]s, %[3]s! The %[2]s circle is proud to share the road with you.", "What a moment, %[1]s: %[3]s. Everyone in %[2]s is cheering."},
+			"streak":      {"%[1]s, %[3]s in a row! Your steady rhythm lifts the whole %[2]s circle.", "%[3]s and counting, %[1]s. %[2]s keeps going because you do."},
+			"anniversary": {"Happy %[3]s with us, %[1]s! %[2]s is better because you are in it.", "%[1]s, %[3]s together. Thank you for being part of %[2]s."},
+		},
+		prompt:              []string{"What first drew you to %s?", "Which %s moment this week made you smile?", "What is one thing you would tell someone new to %s?"},
+		difficulty:          map[string]string{"gentle": "gentle", "steady": "steady", "stretch": "a stretch", "summit": "summit"},
+		durationUnitDays:    "days",
+		recognitionFallback: "this moment",
+	},
+	"sv": {
+		and:      "och",
+		names:    []string{"%s-cirkeln", "%s & %s", "Gänget för %s"},
+		openName: "Öppna cirkeln",
+		describe: []string{
+			"En cirkel med %[2]d medlemmar som delar kärleken till %[1]s. Kom som du är, hitta ditt gäng och väx tillsammans.",
+			"%[2]d personer som förenas av %[1]s. Här räknas varje steg och alla röster är välkomna.",
+		},
+		identity:       []string{"Vi ställer upp för %s, och för varandra.", "Tillsammans känns %s som hemma."},
+		challengeTitle: []string{"Utmaningen %s tillsammans", "%s: ett steg till"},
+		narrative: []string{
+			"Under de kommande %[2]d dagarna tar den här cirkeln sig an %[1]s sida vid sida. Peppa varandra, dela de små segrarna och gå i mål tillsammans.",
+			"%[2]d dagar, en cirkel och en gemensam kärlek till %[1]s. Gå i din egen takt; tillsammans kommer vi längre.",
+		},
+		step: []string{"Berätta varför %s betyder något för dig", "Testa ett pass %s med någon från cirkeln",
+			"Dela en bild från ditt bästa %s-ögonblick", "Bjud med en vän till en %s-träff", "Fira cirkelns framsteg tillsammans"},
+		recognition: map[string][]string{
+			"milestone":   {"%[1]s, %[3]s! %[2]s är stolta över att dela vägen med dig.", "Vilket ögonblick, %[1]s: %[3]s. Alla i %[2]s hejar på dig."},
+			"streak":      {"%[1]s, %[3]s i rad! Din rytm lyfter hela %[2]s.", "%[3]s och fler, %[1]s. %[2]s fortsätter för att du gör det."},
+			"anniversary": {"Grattis till %[3]s med oss, %[1]s! %[2]s blir bättre med dig.", "%[1]s, %[3]s tillsammans. Tack för att du är en del av %[2]s."},
+		},
+		prompt:              []string{"Vad fick dig att börja med %s?", "Vilket %s-ögonblick fick dig att le den här veckan?", "Vad skulle du säga till någon som är ny på %s?"},
+		difficulty:          map[string]string{"gentle": "lugn", "steady": "stadig", "stretch": "utmanande", "summit": "topp"},
+		durationUnitDays:    "dagar",
+		recognitionFallback: "det här ögonblicket",
+	},
+	"it": {
+		and:      "e",
+		names:    []string{"Il cerchio del %s", "%s & %s", "La squadra del %s"},
+		openName: "Cerchio aperto",
+		describe: []string{
+			"Un cerchio di %[2]d membri che condividono la passione per %[1]s. Vieni come sei, trova la tua gente e cresci insieme.",
+			"%[2]d persone unite da %[1]s. Qui ogni passo conta e ogni voce è benvenuta.",
+		},
+		identity:       []string{"Ci siamo per %s, e gli uni per gli altri.", "Insieme, %s è casa."},
+		challengeTitle: []string{"La sfida %s insieme", "%s: un passo in più"},
+		narrative: []string{
+			"Per i prossimi %[2]d giorni questo cerchio affronta %[1]s fianco a fianco. Fate il tifo gli uni per gli altri, condividete le piccole vittorie e arrivate insieme.",
+			"%[2]d giorni, un cerchio e la passione comune per %[1]s. Vai al tuo ritmo; insieme si arriva più lontano.",
+		},
+		step: []string{"Racconta perché %s conta per te", "Prova una sessione di %s con qualcuno del cerchio",
+			"Condividi una foto del tuo momento %s preferito", "Invita un amico a un incontro di %s", "Festeggiate insieme i progressi del cerchio"},
+		recognition: map[string][]string{
+			"milestone":   {"%[1]s, %[3]s! Il cerchio %[2]s è fiero di fare la strada con te.", "Che momento, %[1]s: %[3]s. Tutto %[2]s fa il tifo per te."},
+			"streak":      {"%[1]s, %[3]s di fila! Il tuo ritmo dà energia a tutto %[2]s.", "%[3]s e non ti fermi, %[1]s. %[2]s va avanti perché ci sei tu."},
+			"anniversary": {"Buon %[3]s con noi, %[1]s! %[2]s è più bello con te.", "%[1]s, %[3]s insieme. Grazie di far parte di %[2]s."},
+		},
+		prompt:              []string{"Cosa ti ha avvicinato a %s?", "Quale momento di %s ti ha fatto sorridere questa settimana?", "Cosa diresti a chi inizia ora con %s?"},
+		difficulty:          map[string]string{"gentle": "leggera", "steady": "costante", "stretch": "impegnativa", "summit": "vetta"},
+		durationUnitDays:    "giorni",
+		recognitionFallback: "questo momento",
+	},
+}
+
+// Generate implements Generator.
+func (Template) Generate(_ context.Context, r Request) (Body, error) {
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("template generator: %w", err)
+	}
+	p := localePhrases[baseLang(r.Locale)]
+	c := r.Community
+	labels := c.Labels
+	first := "community"
+	if len(labels) > 0 {
+		first = labels[0]
+	}
+	pick := func(list []string, extra ...string) string {
+		return list[variant(len(list), append([]string{c.ID, r.Kind}, extra...)...)]
+	}
+	name := c.Name
+	switch r.Kind {
+	case KindCommunityProfile:
+		if len(labels) == 0 {
+			name = p.openName
+		} else {
+			frame := pick(p.names)
+			second := first
+			if len(labels) > 1 {
+				second = labels[1]
+			}
+			if strings.Count(frame, "%s") == 2 {
+				name = fmt.Sprintf(frame, title(first), title(second))
+			} else {
+				name = fmt.Sprintf(frame, title(first))
+			}
+		}
+		return Body{
+			"name":          name,
+			"description":   fmt.Sprintf(pick(p.describe), joinList(labels, p.and), c.Size),
+			"identity_line": fmt.Sprintf(pick(p.identity), first),
+		}, nil
+	case KindChallenge:
+		level, days, n := Difficulty(c.SkillMix)
+		steps := make([]string, n)
+		for i := range steps {
+			label := first
+			if len(labels) > 0 {
+				label = labels[i%len(labels)]
+			}
+			if strings.Contains(p.step[i], "%s") {
+				steps[i] = fmt.Sprintf(p.step[i], label)
+			} else {
+				steps[i] = p.step[i]
+			}
+		}
+		return Body{
+			"title":         fmt.Sprintf(pick(p.challengeTitle), title(first)),
+			"narrative":     fmt.Sprintf(pick(p.narrative), joinList(labels, p.and), days),
+			"steps":         steps,
+			"duration_days": days,
+			"difficulty":    p.difficulty[level],
+		}, nil
+	case KindRecognition:
+		if name == "" {
+			name = title(first)
+		}
+		detail := r.Detail
+		if detail == "" {
+			detail = p.recognitionFallback
+		}
+		return Body{
+			"message":  fmt.Sprintf(pick(p.recognition[r.Occasion], r.Occasion, r.FirstName), r.FirstName, name, detail),
+			"occasion": r.Occasion,
+		}, nil
+	default: // KindCommunityPrompt
+		return Body{"prompt": fmt.Sprintf(pick(p.prompt), first)}, nil
+	}
+}
