@@ -260,4 +260,3 @@ func served(ds []generation.Draft) []servedContent {
 	}
 	return out
 }
-
