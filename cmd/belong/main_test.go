@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,6 +89,30 @@ func TestEndToEnd(t *testing.T) {
 		if !strings.Contains(out, s.want) {
 			t.Fatalf("belong %v printed %q, want %q", s.args, out, s.want)
 		}
+	}
+
+	// The openai generator through the CLI, against a server speaking chat JSON; a
+	// broken answer falls back to templates and the draft says so.
+	chat := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"choices":[{"index":0,"message":{"role":"assistant","content":"not json"}}]}`)
+	}))
+	defer chat.Close()
+	voice := filepath.Join(t.TempDir(), "voice.md")
+	os.WriteFile(voice, []byte("Warm, plain, never salesy."), 0o644)
+	withOpenAI := func(k string) string {
+		switch k {
+		case "BELONG_GENERATOR":
+			return "openai"
+		case "OPENAI_BASE_URL":
+			return chat.URL + "/v1"
+		case "BELONG_VOICE_FILE":
+			return voice
+		}
+		return getenv(k)
+	}
+	if out, err := belong(t, withOpenAI, "", "generate", "-kind", "community_prompt", "-community", "c-1", "-locales", "en"); err != nil || !strings.Contains(out, "(template fallback)") {
+		t.Fatalf("openai generator with a broken answer: %q %v", out, err)
 	}
 
 	// A re-run on unchanged data keeps members where they were (the issue's bound is

@@ -37,6 +37,11 @@ type Config struct {
 	// BannedPhrases are the brand's phrases no draft may use (BELONG_BANNED_PHRASES,
 	// separated by "|").
 	BannedPhrases []string
+	// Generator is "template" (the default, offline) or "openai" (chat completions at
+	// OPENAI_BASE_URL with BELONG_CHAT_MODEL, brand voice from BELONG_VOICE_FILE).
+	Generator string
+	ChatModel string
+	VoiceFile string
 }
 
 // loadConfig reads the environment, with defaults.
@@ -50,6 +55,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		OpenAIAPIKey:   getenv("OPENAI_API_KEY"),
 		EmbeddingModel: cmp.Or(getenv("BELONG_EMBEDDING_MODEL"), "text-embedding-3-small"),
 		RateLimit:      10_000,
+		Generator:      cmp.Or(getenv("BELONG_GENERATOR"), "template"),
+		ChatModel:      cmp.Or(getenv("BELONG_CHAT_MODEL"), "gpt-4o-mini"),
+		VoiceFile:      getenv("BELONG_VOICE_FILE"),
 	}
 	for _, p := range strings.Split(getenv("BELONG_BANNED_PHRASES"), "|") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -75,6 +83,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 func (c Config) Validate() error {
 	if c.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is not set (make run and make test set it for the local database)")
+	}
+	if c.Generator != "template" && c.Generator != "openai" {
+		return fmt.Errorf("BELONG_GENERATOR is %q; want template or openai", c.Generator)
 	}
 	if c.Embedder != "local" && c.Embedder != "openai" {
 		return fmt.Errorf("BELONG_EMBEDDER is %q; want local or openai", c.Embedder)
@@ -110,8 +121,24 @@ func (e *env) openMigrated(ctx context.Context) (*pgxpool.Pool, error) {
 
 // drafting is the configured generator and guardrails.
 func (e *env) drafting() (generation.Drafting, error) {
-	g := generation.Guardrails{Banned: e.cfg.BannedPhrases}
-	return generation.Drafting{Generator: generation.Template{}, Guardrails: g, Logger: e.logger}, nil
+	d := generation.Drafting{Generator: generation.Template{}, Guardrails: generation.Guardrails{Banned: e.cfg.BannedPhrases},
+		Logger: e.logger}
+	if e.cfg.Generator == "openai" {
+		var voice []byte
+		if e.cfg.VoiceFile != "" {
+			var err error
+			if voice, err = os.ReadFile(e.cfg.VoiceFile); err != nil {
+				return d, fmt.Errorf("BELONG_VOICE_FILE: %w", err)
+			}
+		}
+		g, err := generation.NewOpenAI(generation.OpenAIConfig{BaseURL: e.cfg.OpenAIBaseURL, APIKey: e.cfg.OpenAIAPIKey,
+			Model: e.cfg.ChatModel, Voice: string(voice), Retries: 2})
+		if err != nil {
+			return d, err
+		}
+		d.Generator = g
+	}
+	return d, nil
 }
 
 // embedder is the configured Embedder.
@@ -151,7 +178,8 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nenvironment: DATABASE_URL (required), BELONG_ADDR, BELONG_LOG_LEVEL,")
 	fmt.Fprintln(w, "  BELONG_EMBEDDER (local|openai), OPENAI_BASE_URL, OPENAI_API_KEY, BELONG_EMBEDDING_MODEL,")
-	fmt.Fprintln(w, "  BELONG_RATE_LIMIT (requests/s per API key, default 10000), BELONG_BANNED_PHRASES (a|b|c)")
+	fmt.Fprintln(w, "  BELONG_RATE_LIMIT (requests/s per API key, default 10000), BELONG_BANNED_PHRASES (a|b|c),")
+	fmt.Fprintln(w, "  BELONG_GENERATOR (template|openai), BELONG_CHAT_MODEL, BELONG_VOICE_FILE")
 }
 
 // run is main without the process: tests call it to start the real program.

@@ -1,0 +1,102 @@
+package generation_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/belong-loyalty/belong/generation"
+)
+
+// fakeChat is an httptest server speaking OpenAI's chat completions JSON. reply
+// decides each answer from the attempt number and the request.
+func fakeChat(t *testing.T, reply func(attempt int, req map[string]any, w http.ResponseWriter)) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/chat/completions" {
+			http.NotFound(w, r)
+			return
+		}
+		var req map[string]any
+		json.NewDecoder(r.Body).Decode(&req)
+		reply(int(n.Add(1)), req, w)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+func answer(w http.ResponseWriter, content string) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"id": "x", "object": "chat.completion", "model": "m",
+		"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
+			"message": map[string]any{"role": "assistant", "content": content}}}})
+}
+
+var req = generation.Request{Kind: generation.KindCommunityPrompt, Locale: "en",
+	Community: generation.CommunityFacts{ID: "c-1", Name: "Yoga · Meditation", Labels: []string{"yoga"}, Size: 20}}
+
+func TestOpenAIGeneratorAsksForSchemaAndRetries(t *testing.T) {
+	srv, calls := fakeChat(t, func(attempt int, body map[string]any, w http.ResponseWriter) {
+		rf := body["response_format"].(map[string]any)
+		if rf["type"] != "json_schema" || rf["json_schema"].(map[string]any)["name"] != "community_prompt" {
+			t.Errorf("response_format %v", rf)
+		}
+		msgs := body["messages"].([]any)
+		if !strings.Contains(msgs[0].(map[string]any)["content"].(string), "Warm and plain") {
+			t.Errorf("brand voice missing from the system prompt")
+		}
+		if attempt == 1 {
+			w.WriteHeader(http.StatusTooManyRequests)
+			w.Write([]byte(`{"error":{"message":"slow down","type":"rate_limit"}}`))
+			return
+		}
+		answer(w, `{"prompt":"What brought you to the mat?"}`)
+	})
+	g, err := generation.NewOpenAI(generation.OpenAIConfig{BaseURL: srv.URL + "/v1", Model: "m", Voice: "Warm and plain.",
+		Retries: 2, Backoff: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := g.Generate(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b["prompt"] != "What brought you to the mat?" || calls.Load() != 2 {
+		t.Fatalf("body %v after %d calls; want the second attempt's answer", b, calls.Load())
+	}
+}
+
+func TestOpenAIFailuresFallBackToTemplates(t *testing.T) {
+	ctx := context.Background()
+	pool := seedRun(t)
+	cases := map[string]func(int, map[string]any, http.ResponseWriter){
+		"malformed JSON": func(_ int, _ map[string]any, w http.ResponseWriter) { answer(w, `{"prompt": "unterminated`) },
+		"missing field":  func(_ int, _ map[string]any, w http.ResponseWriter) { answer(w, `{"text":"hi"}`) },
+		"timeout": func(_ int, _ map[string]any, w http.ResponseWriter) {
+			time.Sleep(300 * time.Millisecond)
+			answer(w, `{"prompt":"too late"}`)
+		},
+		"server error": func(_ int, _ map[string]any, w http.ResponseWriter) { w.WriteHeader(http.StatusBadGateway) },
+	}
+	for name, reply := range cases {
+		srv, _ := fakeChat(t, reply)
+		g, _ := generation.NewOpenAI(generation.OpenAIConfig{BaseURL: srv.URL + "/v1", Model: "m",
+			Timeout: 100 * time.Millisecond, Retries: 1, Backoff: time.Millisecond})
+		if _, err := g.Generate(ctx, req); err == nil {
+			t.Errorf("%s: no error from the generator", name)
+		}
+		d, err := generation.Drafting{Generator: g}.Draft(ctx, pool, req, "", nil, "test")
+		if err != nil {
+			t.Fatalf("%s: drafting failed instead of falling back: %v", name, err)
+		}
+		if !d.Fallback || d.Generator != "template" || d.Body["prompt"] == "" {
+			t.Errorf("%s: draft %+v, want a template draft marked as a fallback", name, d)
+		}
+	}
+}
