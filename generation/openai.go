@@ -106,7 +106,7 @@ func (o *OpenAI) Generate(ctx context.Context, r Request) (Body, error) {
 			{Role: openai.ChatMessageRoleUser, Content: "Write a " + r.Kind + " for: " + string(facts)},
 		},
 		ResponseFormat: &openai.ChatCompletionResponseFormat{
-			Type: openai.ChatCompletionResponseFormatTypeJSONSchema,
+			Type:       openai.ChatCompletionResponseFormatTypeJSONSchema,
 			JSONSchema: &openai.ChatCompletionResponseFormatJSONSchema{Name: r.Kind, Schema: &schema, Strict: true},
 		},
 	}
