@@ -118,6 +118,8 @@ func New(cfg Config) *gin.Engine {
 	v1.GET("/communities/:id/content", read, s.communityContent)
 	v1.GET("/members/:id/content", read, s.memberContent)
 
+	s.consoleRoutes(r)
+
 	review := s.require(apikey.ScopeContentReview)
 	v1.POST("/content/drafts", review, s.validateJSONBody("/v1/content/drafts", http.MethodPost), s.createDraft)
 	v1.GET("/content/drafts", review, s.queue)

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"context"
-	"crypto/sha256"
 	"errors"
 	"math"
 	"net/http"
@@ -102,23 +100,15 @@ func (s *server) require(scope string) gin.HandlerFunc {
 			return
 		}
 		now := time.Now()
-		sum := sha256.Sum256([]byte(secret))
-		key, ok := s.keys.get(sum, now)
-		if !ok {
-			ctx, cancel := context.WithTimeout(c.Request.Context(), s.timeout)
-			k, err := apikey.Verify(ctx, s.db, secret)
-			cancel()
-			if errors.Is(err, apikey.ErrInvalid) {
-				c.Header("WWW-Authenticate", `Bearer realm="belong", error="invalid_token"`)
-				s.writeError(c, &apiError{http.StatusUnauthorized, Error{Code: "unauthorized", Message: err.Error()}})
-				return
-			}
-			if err != nil {
-				s.writeError(c, err)
-				return
-			}
-			key = k
-			s.keys.put(sum, key, now)
+		key, err := s.verifyKey(c.Request.Context(), secret)
+		if errors.Is(err, apikey.ErrInvalid) {
+			c.Header("WWW-Authenticate", `Bearer realm="belong", error="invalid_token"`)
+			s.writeError(c, &apiError{http.StatusUnauthorized, Error{Code: "unauthorized", Message: err.Error()}})
+			return
+		}
+		if err != nil {
+			s.writeError(c, err)
+			return
 		}
 		if scope != "" && !key.Allows(scope) {
 			s.writeError(c, &apiError{http.StatusForbidden, Error{Code: "forbidden",

@@ -138,3 +138,18 @@ func BenchmarkSphericalKMeans(b *testing.B) {
 		}
 	}
 }
+
+func TestProject2DSeparatesGroups(t *testing.T) {
+	x, truth := blobs(60, 2, 16, 0.2, 3)
+	pts := matching.Project2D(x)
+	// The first component should split the two groups: compare group means on it.
+	var m [2]float64
+	var n [2]int
+	for i, p := range pts {
+		m[truth[i]] += p[0]
+		n[truth[i]]++
+	}
+	if a, b := m[0]/float64(n[0]), m[1]/float64(n[1]); math.Abs(a-b) < 0.5 {
+		t.Fatalf("group means on PC1 %.3f and %.3f: not separated", a, b)
+	}
+}

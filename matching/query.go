@@ -333,3 +333,41 @@ func Facts(ctx context.Context, db database.DBTX, id string) (Community, map[str
 	}
 	return c, mix, rows.Err()
 }
+
+// Map places the current run's communities on a plane: the first two principal
+// components of their centroids (gonum's PCA), for the console's community map.
+func Map(ctx context.Context, db database.DBTX) (map[string][2]float64, error) {
+	run, err := CurrentRun(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.Query(ctx, "SELECT id, centroid FROM communities WHERE run_id = $1 ORDER BY id", run)
+	if err != nil {
+		return nil, fmt.Errorf("community map: %w", err)
+	}
+	var (
+		ids  []string
+		vecs [][]float32
+	)
+	for rows.Next() {
+		var (
+			id string
+			v  pgvector.Vector
+		)
+		if err := rows.Scan(&id, &v); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("community map: %w", err)
+		}
+		ids = append(ids, id)
+		vecs = append(vecs, v.Slice())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("community map: %w", err)
+	}
+	pts := Project2D(vecs)
+	out := make(map[string][2]float64, len(ids))
+	for i, id := range ids {
+		out[id] = pts[i]
+	}
+	return out, nil
+}

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # deps.sh — install the build's system libraries when missing: Debian's OpenBLAS
-# (for the -tags openblas build) and a C compiler for cgo. Idempotent and quiet when
+# (for the -tags openblas build), a C compiler for cgo, and Chromium (the console's
+# browser tests run it headless). Idempotent and quiet when
 # everything is present.
 set -euo pipefail
 missing=()
-for p in libopenblas-dev gcc; do
+for p in libopenblas-dev gcc chromium; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

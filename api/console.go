@@ -1,0 +1,361 @@
+package api
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"maps"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/belong-loyalty/belong/apikey"
+	"github.com/belong-loyalty/belong/generation"
+	"github.com/belong-loyalty/belong/matching"
+)
+
+// The review console: server-rendered pages under /console for loyalty teams. A
+// reviewer signs in with an API key that has the content:review scope; the key lives
+// in a Secure, HttpOnly, SameSite=Strict cookie, and every form carries a CSRF token
+// derived from it (HMAC with a per-process secret).
+
+//go:embed console/*.html
+var consoleFS embed.FS
+
+var consoleTmpl = template.Must(template.New("console").Funcs(template.FuncMap{
+	"inc": func(i int) int { return i + 1 },
+}).ParseFS(consoleFS, "console/*.html"))
+
+const sessionCookie = "belong_session"
+
+type page struct {
+	Title    string
+	SignedIn bool
+	CSRF     string
+	Error    string
+}
+
+// csrfSecret signs CSRF tokens; a restart signs the reviewer out of open forms.
+var csrfSecret = func() []byte {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return b
+}()
+
+func csrfToken(key string) string {
+	m := hmac.New(sha256.New, csrfSecret)
+	m.Write([]byte(key))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (s *server) render(c *gin.Context, status int, name string, data any) {
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Header("Cache-Control", "no-store")
+	c.Header("X-Frame-Options", "DENY")
+	c.Header("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'")
+	c.Status(status)
+	if err := consoleTmpl.ExecuteTemplate(c.Writer, name, data); err != nil {
+		s.logger.ErrorContext(c.Request.Context(), "console template failed", "template", name, "error", err.Error())
+	}
+}
+
+// reviewer admits console requests with a valid session cookie of a key carrying
+// content:review, and checks the CSRF token of every POST. Others go to sign-in.
+func (s *server) reviewer(c *gin.Context) {
+	secret, err := c.Cookie(sessionCookie)
+	if err == nil {
+		var key apikey.Key
+		key, err = s.verifyKey(c.Request.Context(), secret)
+		if err == nil && !key.Allows(apikey.ScopeContentReview) {
+			err = errors.New("scope")
+		}
+		if err == nil {
+			if c.Request.Method == http.MethodPost && !hmac.Equal([]byte(c.PostForm("csrf")), []byte(csrfToken(secret))) {
+				s.render(c, http.StatusForbidden, "login", page{Title: "Sign in", Error: "The form expired or did not come from this console; sign in again."})
+				c.Abort()
+				return
+			}
+			c.Set(ctxKey, key)
+			c.Set("csrf", csrfToken(secret))
+			c.Next()
+			return
+		}
+	}
+	c.Redirect(http.StatusSeeOther, "/console/login")
+	c.Abort()
+}
+
+// verifyKey is the cached key check the API's require uses.
+func (s *server) verifyKey(ctx context.Context, secret string) (apikey.Key, error) {
+	now := time.Now()
+	sum := sha256.Sum256([]byte(secret))
+	if k, ok := s.keys.get(sum, now); ok {
+		return k, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	k, err := apikey.Verify(ctx, s.db, secret)
+	if err != nil {
+		return apikey.Key{}, err
+	}
+	s.keys.put(sum, k, now)
+	return k, nil
+}
+
+func (s *server) consoleRoutes(r *gin.Engine) {
+	r.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/queue") })
+	r.GET("/console/login", func(c *gin.Context) { s.render(c, http.StatusOK, "login", page{Title: "Sign in"}) })
+	r.POST("/console/login", s.consoleLogin)
+	g := r.Group("/console", s.reviewer)
+	g.POST("/logout", func(c *gin.Context) {
+		c.SetSameSite(http.SameSiteStrictMode)
+		c.SetCookie(sessionCookie, "", -1, "/console", "", true, true)
+		c.Redirect(http.StatusSeeOther, "/console/login")
+	})
+	g.GET("/queue", s.consoleQueue)
+	g.POST("/drafts/:id/approve", s.consoleDecide(true))
+	g.POST("/drafts/:id/reject", s.consoleDecide(false))
+	g.POST("/bulk-approve", s.consoleBulk)
+	g.GET("/drafts/:id/edit", s.consoleEditForm)
+	g.POST("/drafts/:id/edit", s.consoleEdit)
+	g.GET("/communities", s.consoleCommunities)
+	g.GET("/runs", s.consoleRuns)
+}
+
+func (s *server) consoleLogin(c *gin.Context) {
+	secret := strings.TrimSpace(c.PostForm("key"))
+	key, err := s.verifyKey(c.Request.Context(), secret)
+	if err != nil || !key.Allows(apikey.ScopeContentReview) {
+		s.render(c, http.StatusUnauthorized, "login", page{Title: "Sign in", Error: "That key is unknown, revoked, or lacks the content:review scope."})
+		return
+	}
+	c.SetSameSite(http.SameSiteStrictMode)
+	c.SetCookie(sessionCookie, secret, int((12 * time.Hour).Seconds()), "/console", "", true, true)
+	c.Redirect(http.StatusSeeOther, "/console/queue")
+}
+
+func (s *server) signedIn(c *gin.Context, title string) page {
+	return page{Title: title, SignedIn: true, CSRF: c.GetString("csrf")}
+}
+
+func (s *server) consoleQueue(c *gin.Context) {
+	f := generation.Filter{Kind: c.Query("kind"), Status: c.Query("status"), Community: c.Query("community"), Limit: 200}
+	if _, ok := c.GetQuery("status"); !ok {
+		f.Status = generation.StatusDraft
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	ds, err := generation.Queue(ctx, s.db, f)
+	p := s.signedIn(c, "Review queue")
+	if err != nil {
+		p.Error = "The queue could not be read: " + err.Error()
+	}
+	s.render(c, http.StatusOK, "queue", struct {
+		page
+		Drafts          []generation.Draft
+		Filter          generation.Filter
+		Kinds, Statuses []string
+	}{p, ds, f, generation.Kinds, []string{generation.StatusDraft, generation.StatusApproved, generation.StatusRejected}})
+}
+
+func (s *server) consoleDecide(approve bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+		if err != nil {
+			c.Redirect(http.StatusSeeOther, "/console/queue")
+			return
+		}
+		ctx, cancel := s.ctx(c)
+		defer cancel()
+		if err := generation.Decide(ctx, s.db, []int64{id}, approve, strings.TrimSpace(c.PostForm("reason")), actorOf(c)); err != nil {
+			s.consoleFail(c, err)
+			return
+		}
+		c.Redirect(http.StatusSeeOther, "/console/queue")
+	}
+}
+
+func (s *server) consoleBulk(c *gin.Context) {
+	var ids []int64
+	for _, raw := range c.PostFormArray("id") {
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if err == nil {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) > 0 {
+		ctx, cancel := s.ctx(c)
+		defer cancel()
+		if err := generation.Decide(ctx, s.db, ids, true, "", actorOf(c)); err != nil {
+			s.consoleFail(c, err)
+			return
+		}
+	}
+	c.Redirect(http.StatusSeeOther, "/console/queue")
+}
+
+func (s *server) consoleFail(c *gin.Context, err error) {
+	p := s.signedIn(c, "Review queue")
+	p.Error = err.Error()
+	s.render(c, http.StatusConflict, "queue", struct {
+		page
+		Drafts          []generation.Draft
+		Filter          generation.Filter
+		Kinds, Statuses []string
+	}{p, nil, generation.Filter{}, generation.Kinds, nil})
+}
+
+type field struct {
+	Name, Value string
+	Rows        int
+}
+
+func (s *server) consoleEditForm(c *gin.Context) {
+	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	d, err := generation.Get(ctx, s.db, id)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	hist, _ := generation.History(ctx, s.db, d.GroupID)
+	var fields []field
+	for _, k := range sortedKeys(d.Body) {
+		v := d.Body[k]
+		switch t := v.(type) {
+		case []any:
+			lines := make([]string, len(t))
+			for i, x := range t {
+				lines[i] = fmt.Sprint(x)
+			}
+			fields = append(fields, field{k, strings.Join(lines, "\n"), len(lines) + 1})
+		default:
+			fields = append(fields, field{k, fmt.Sprint(t), 3})
+		}
+	}
+	s.render(c, http.StatusOK, "edit", struct {
+		page
+		Draft   generation.Draft
+		Fields  []field
+		History []generation.Review
+	}{s.signedIn(c, "Edit draft"), d, fields, hist})
+}
+
+func (s *server) consoleEdit(c *gin.Context) {
+	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	d, err := generation.Get(ctx, s.db, id)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	body := generation.Body{}
+	for k, v := range d.Body {
+		val := strings.TrimSpace(c.PostForm("f_" + k))
+		switch v.(type) {
+		case []any:
+			var lines []string
+			for _, l := range strings.Split(val, "\n") {
+				if l = strings.TrimSpace(l); l != "" {
+					lines = append(lines, l)
+				}
+			}
+			body[k] = lines
+		case float64:
+			n, err := strconv.Atoi(val)
+			if err != nil {
+				s.consoleFail(c, fmt.Errorf("%s must be a whole number", k))
+				return
+			}
+			body[k] = n
+		default:
+			body[k] = val
+		}
+	}
+	if _, err := generation.Edit(ctx, s.db, id, body, s.drafting.Guardrails, actorOf(c)); err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/console/queue")
+}
+
+type mapPoint struct {
+	X, Y, R float64
+	Color   string
+	Label   string
+}
+
+var tribeColors = []string{"#4c6ef5", "#f08c00", "#2b8a3e", "#c2255c", "#7048e8", "#0b7285", "#e8590c", "#5c940d", "#a61e4d", "#364fc7"}
+
+func (s *server) consoleCommunities(c *gin.Context) {
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	p := s.signedIn(c, "Communities")
+	_, cs, err := matching.ListCommunities(ctx, s.db, "", 500)
+	var pts map[string][2]float64
+	if err == nil {
+		pts, err = matching.Map(ctx, s.db)
+	}
+	if err != nil {
+		p.Error = err.Error()
+	}
+	const w, h, pad = 720.0, 420.0, 24.0
+	minX, maxX, minY, maxY := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, q := range pts {
+		minX, maxX = math.Min(minX, q[0]), math.Max(maxX, q[0])
+		minY, maxY = math.Min(minY, q[1]), math.Max(maxY, q[1])
+	}
+	tribes := map[string]int{}
+	var points []mapPoint
+	for _, cm := range cs {
+		q, ok := pts[cm.ID]
+		if !ok {
+			continue
+		}
+		color := tribeColors[0]
+		if cm.Tribe != nil {
+			if _, seen := tribes[cm.Tribe.ID]; !seen {
+				tribes[cm.Tribe.ID] = len(tribes)
+			}
+			color = tribeColors[tribes[cm.Tribe.ID]%len(tribeColors)]
+		}
+		points = append(points, mapPoint{
+			X: pad + (q[0]-minX)/math.Max(maxX-minX, 1e-9)*(w-2*pad), Y: pad + (q[1]-minY)/math.Max(maxY-minY, 1e-9)*(h-2*pad),
+			R: 2 + math.Sqrt(float64(cm.Size)), Color: color, Label: fmt.Sprintf("%s (%d)", cm.Name, cm.Size)})
+	}
+	s.render(c, http.StatusOK, "communities", struct {
+		page
+		Communities []matching.Community
+		Points      []mapPoint
+		MapW, MapH  float64
+	}{p, cs, points, w, h})
+}
+
+func (s *server) consoleRuns(c *gin.Context) {
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	runs, err := matching.ListRuns(ctx, s.db, 0, 50)
+	p := s.signedIn(c, "Cluster runs")
+	if err != nil {
+		p.Error = err.Error()
+	}
+	s.render(c, http.StatusOK, "runs", struct {
+		page
+		Runs []matching.Run
+	}{p, runs})
+}
+
+func sortedKeys(b generation.Body) []string { return slices.Sorted(maps.Keys(b)) }
