@@ -1,7 +1,10 @@
 // Package api is Belong's HTTP interface: a gin router that journey platforms call in
-// real time (which communities fit this member, what fits this profile) and batch
-// exports post members and events to. Errors are JSON {"error":{"code","message"}}
-// with a stable code; bad input is a 4xx and writes nothing.
+// real time (which communities fit this member, who their peers are, what to say),
+// batch exports post members and events to, and loyalty teams review content through
+// (the JSON draft endpoints and the HTML console under /console). Every route but
+// /healthz and /readyz needs an API key with the route's scope. Errors are JSON
+// {"error":{"code","message"}} with a stable code; bad input is a 4xx and writes
+// nothing. openapi.json documents all of it.
 package api
 
 import (

@@ -30,6 +30,8 @@ Belong is starting on http://$addr — try (your admin key is in .data/dev-api-k
   curl -s -H "Authorization: Bearer \$KEY" http://$addr/v1/communities/${community:-c-1}
   curl -s -H "Authorization: Bearer \$KEY" http://$addr/openapi.json
 
+The review console: http://$addr/console (sign in with the key in .data/dev-api-key).
+
 Ctrl-C stops the server; the database keeps running (make db-stop stops it).
 
 TRY
