@@ -280,7 +280,7 @@ func (s *server) match(c *gin.Context) {
 			Message: "the embedding model did not answer in time; retry later"}})
 		return
 	}
-	run, ms, err := matching.MatchVector(ctx, s.db, vecs[0], append(p.Interests, p.Causes...), req.Limit)
+	run, ms, err := matching.MatchVector(ctx, s.db, s.embedder.Model(), vecs[0], append(p.Interests, p.Causes...), req.Limit)
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -50,6 +50,7 @@ var errorTable = []struct {
 	{members.ErrNotFound, http.StatusNotFound, "member_not_found"},
 	{matching.ErrNotFound, http.StatusNotFound, "community_not_found"},
 	{matching.ErrNoRun, http.StatusServiceUnavailable, "no_cluster_run"},
+	{matching.ErrModelMismatch, http.StatusServiceUnavailable, "model_mismatch"},
 	{matching.ErrRunNotFound, http.StatusNotFound, "cluster_run_not_found"},
 	{generation.ErrNotFound, http.StatusNotFound, "draft_not_found"},
 	{generation.ErrState, http.StatusConflict, "draft_not_reviewable"},

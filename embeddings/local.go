@@ -2,6 +2,7 @@ package embeddings
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 
@@ -13,20 +14,55 @@ import (
 // activity types and categories (log-scaled, recency-decayed weights). Categories hash
 // to the same features as the interest of the same name, so doing trail running and
 // saying "trail running" point the same way. It is deterministic and needs no network.
+//
+// With a TermModel (NewLearned), terms the membership has taught it go through their
+// learned vectors in the first TermModel.Dim coordinates, and everything else is
+// hashed into the rest: so "ultramarathons" lands near "trail running" when members
+// hold them together, and a term never seen still counts.
 type Local struct {
-	dim int
+	dim      int
+	terms    *TermModel
+	say, do  float64
+	weighted bool
 }
 
 var _ Embedder = (*Local)(nil)
 
-// LocalModel is the model name Local stores beside its vectors.
+// LocalModel is the model name the hashing embedder stores beside its vectors.
 const LocalModel = "local-hash-v1"
 
-// NewLocal returns the local embedder at the schema's dimension.
-func NewLocal() *Local { return &Local{dim: Dim} }
+// NewLocal returns the hashing embedder at the schema's dimension.
+func NewLocal() *Local { return &Local{dim: Dim, say: DefaultSayWeight, do: DefaultDoWeight} }
 
-// Model implements Embedder.
-func (l *Local) Model() string { return LocalModel }
+// NewLearned returns the local embedder with learned term vectors.
+func NewLearned(m *TermModel) *Local {
+	l := NewLocal()
+	l.terms = m
+	return l
+}
+
+// WithWeights returns a copy that blends what members say and what they do with the
+// given weights (the defaults are DefaultSayWeight and DefaultDoWeight). Other weights
+// make another model name, so vectors are re-embedded.
+func (l *Local) WithWeights(say, do float64) *Local {
+	c := *l
+	c.say, c.do = say, do
+	c.weighted = say != DefaultSayWeight || do != DefaultDoWeight
+	return &c
+}
+
+// Model implements Embedder: the hashing or learned model's name, plus the blend
+// weights when they are not the defaults.
+func (l *Local) Model() string {
+	name := LocalModel
+	if l.terms != nil {
+		name = l.terms.Name()
+	}
+	if l.weighted {
+		name += fmt.Sprintf("+say%g-do%g", l.say, l.do)
+	}
+	return name
+}
 
 // Dim implements Embedder.
 func (l *Local) Dim() int { return l.dim }
@@ -39,8 +75,13 @@ const (
 	wTrigram = 0.35 // split across a phrase's trigrams
 	wCause   = 0.7
 	wSkill   = 0.45
-	wSay     = 0.8 // the stated block in the blend
-	wDo      = 0.6 // the behaviour block in the blend
+)
+
+// The blend of a member's vector: what they say (interests, causes, skill) and what
+// they do (activity), each block normalized first.
+const (
+	DefaultSayWeight = 0.8
+	DefaultDoWeight  = 0.6
 )
 
 // Embed implements Embedder. It never fails and ignores ctx: it is pure computation.
@@ -87,10 +128,10 @@ func (l *Local) Embed(_ context.Context, profiles []Profile) ([][]float32, error
 		for j := range v {
 			var x float64
 			if ns > 0 {
-				x += wSay * say[j] / ns
+				x += l.say * say[j] / ns
 			}
 			if nd > 0 {
-				x += wDo * do[j] / nd
+				x += l.do * do[j] / nd
 			}
 			v[j] = float32(x)
 		}
@@ -100,8 +141,17 @@ func (l *Local) Embed(_ context.Context, profiles []Profile) ([][]float32, error
 	return out, nil
 }
 
-// phrase adds a phrase's whole-phrase, word and trigram features under namespace ns.
+// phrase adds a phrase: its learned vector when the term model knows it, else its
+// whole-phrase, word and trigram features hashed under namespace ns.
 func (l *Local) phrase(v []float64, ns, t string, w float64) {
+	if l.terms != nil {
+		if vec, ok := l.terms.Terms[members.TermKey(t)]; ok {
+			for j, f := range vec {
+				v[j] += w * float64(f)
+			}
+			return
+		}
+	}
 	l.add(v, ns, t, w)
 	words := strings.Fields(t)
 	if len(words) > 1 {
@@ -134,7 +184,11 @@ func (l *Local) add(v []float64, ns, s string, w float64) {
 	if x>>63 == 1 {
 		w = -w
 	}
-	v[int(x%uint64(l.dim))] += w
+	off := 0
+	if l.terms != nil {
+		off = l.terms.Dim // learned coordinates come first; hashing uses the rest
+	}
+	v[off+int(x%uint64(l.dim-off))] += w
 }
 
 func norm(v []float64) float64 {

@@ -2,6 +2,7 @@ package matching_test
 
 import (
 	"context"
+	"github.com/belong-loyalty/belong/members"
 	"math/rand/v2"
 	"testing"
 
@@ -115,14 +116,14 @@ func TestTermKeyFoldsSpellings(t *testing.T) {
 		{"ocean clean-ups", "Ocean clean up", "ocean_clean_ups"},
 		{"swimming", "swims", "swim"},
 	} {
-		want := matching.TermKey(group[0])
+		want := members.TermKey(group[0])
 		for _, t2 := range group[1:] {
-			if got := matching.TermKey(t2); got != want {
+			if got := members.TermKey(t2); got != want {
 				t.Errorf("TermKey(%q) = %q, want %q like %q", t2, got, want, group[0])
 			}
 		}
 	}
-	if matching.TermKey("yoga") == matching.TermKey("yoga nidra") {
+	if members.TermKey("yoga") == members.TermKey("yoga nidra") {
 		t.Error("different terms folded together")
 	}
 	labels := matching.Label([][]string{{"Trail running"}, {"trail-running"}, {"trail runs"}, {"padel"}, {"padel"}, {"padel"}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/belong-loyalty/belong/members"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -34,11 +35,12 @@ func Peers(ctx context.Context, db database.DBTX, memberID, community string, li
 	var (
 		consent bool
 		vec     *pgvector.Vector
+		model   *string
 		terms   []string
 	)
-	err := db.QueryRow(ctx, `SELECT m.consent_personalization AND m.consent_community, v.embedding,
+	err := db.QueryRow(ctx, `SELECT m.consent_personalization AND m.consent_community, v.embedding, v.model,
 		m.interests || m.causes
-		FROM members m LEFT JOIN member_vectors v ON v.member_id = m.id WHERE m.id = $1`, memberID).Scan(&consent, &vec, &terms)
+		FROM members m LEFT JOIN member_vectors v ON v.member_id = m.id WHERE m.id = $1`, memberID).Scan(&consent, &vec, &model, &terms)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrMemberNotFound
 	}
@@ -68,7 +70,7 @@ func Peers(ctx context.Context, db database.DBTX, memberID, community string, li
 			SELECT p.member_id, m.name, p.score, m.interests || m.causes FROM (
 				SELECT v.member_id, 1 - (v.embedding <=> $1) AS score, v.embedding <=> $1 AS distance
 				FROM member_vectors v
-				WHERE v.member_id <> $2
+				WHERE v.member_id <> $2 AND v.model = $6
 				  AND ($3 = '' OR EXISTS (SELECT 1 FROM memberships ms
 					WHERE ms.run_id = $4 AND ms.member_id = v.member_id AND ms.community_id = $3))
 				  AND EXISTS (SELECT 1 FROM members m2 WHERE m2.id = v.member_id
@@ -76,7 +78,7 @@ func Peers(ctx context.Context, db database.DBTX, memberID, community string, li
 				ORDER BY v.embedding <=> $1
 				LIMIT $5) p
 			JOIN members m ON m.id = p.member_id
-			ORDER BY p.distance`, *vec, memberID, community, run, limit)
+			ORDER BY p.distance`, *vec, memberID, community, run, limit, *model)
 		if err != nil {
 			return err
 		}
@@ -107,11 +109,11 @@ func Peers(ctx context.Context, db database.DBTX, memberID, community string, li
 func Shared(a, b []string) []string {
 	keys := make(map[string]bool, len(b))
 	for _, t := range b {
-		keys[TermKey(t)] = true
+		keys[members.TermKey(t)] = true
 	}
 	out := []string{}
 	for _, t := range a {
-		if keys[TermKey(t)] {
+		if keys[members.TermKey(t)] {
 			out = append(out, t)
 		}
 	}

@@ -19,6 +19,10 @@ var ErrNoRun = errors.New("no cluster run has been published yet")
 // ErrNotFound means no community in the current run has the given id.
 var ErrNotFound = errors.New("community not found")
 
+// ErrModelMismatch means the current run was clustered from another embedding model
+// than the one asked to match against it: vectors of two models never mix.
+var ErrModelMismatch = errors.New("the current cluster run was made with another embedding model: run `belong embed` and `belong cluster`")
+
 // ErrMemberNotFound means no member has the given id.
 var ErrMemberNotFound = errors.New("member not found")
 
@@ -124,6 +128,7 @@ func MemberCommunities(ctx context.Context, db database.DBTX, memberID string, l
 	// Not in the run: rank by the member's own vector, if it has one.
 	rows, err := db.Query(ctx, `SELECT c.id, c.name, 1 - (c.centroid <=> v.embedding), 0, c.labels, t.id, t.name, t.labels
 		FROM member_vectors v JOIN communities c ON c.run_id = $1
+		JOIN cluster_runs r ON r.id = c.run_id AND r.model = v.model
 		LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id
 		WHERE v.member_id = $2
 		ORDER BY c.centroid <=> v.embedding LIMIT $3`, *run, memberID, limit)
@@ -140,10 +145,20 @@ func MemberCommunities(ctx context.Context, db database.DBTX, memberID string, l
 // MatchVector ranks the current run's communities by cosine similarity to v: for a
 // profile that is not stored (cold start). The best is marked primary; terms (the
 // profile's interests and causes) give each match its reasons.
-func MatchVector(ctx context.Context, db database.DBTX, v []float32, terms []string, limit int) (int64, []Match, error) {
-	run, err := CurrentRun(ctx, db)
+func MatchVector(ctx context.Context, db database.DBTX, model string, v []float32, terms []string, limit int) (int64, []Match, error) {
+	var (
+		run      int64
+		runModel string
+	)
+	err := db.QueryRow(ctx, "SELECT r.id, r.model FROM current_run c JOIN cluster_runs r ON r.id = c.run_id").Scan(&run, &runModel)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil, ErrNoRun
+	}
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, fmt.Errorf("read current run: %w", err)
+	}
+	if runModel != model {
+		return 0, nil, fmt.Errorf("%w (run %s, profile %s)", ErrModelMismatch, runModel, model)
 	}
 	rows, err := db.Query(ctx, `SELECT c.id, c.name, 1 - (c.centroid <=> $2), 0, c.labels, t.id, t.name, t.labels
 		FROM communities c LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id

@@ -84,7 +84,9 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 }
 
 func runEmbed(ctx context.Context, e *env, args []string) error {
-	if err := newFlags("embed", e).Parse(args); err != nil {
+	fs := newFlags("embed", e)
+	refit := fs.Bool("refit", false, "learn term similarity from the membership again (a new model version) before embedding")
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	pool, err := e.openMigrated(ctx)
@@ -92,7 +94,40 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	emb, err := e.embedder()
+	learn := *refit
+	if !learn && e.cfg.Embedder == "auto" {
+		// The learned model becomes the default once the membership is large enough.
+		m, err := embeddings.LatestTermModel(ctx, pool)
+		if err != nil {
+			return err
+		}
+		n, err := members.Count(ctx, pool)
+		if err != nil {
+			return err
+		}
+		learn = m == nil && n >= embeddings.LearnedMinMembers
+	}
+	if learn {
+		docs, err := embeddings.MemberTerms(ctx, pool)
+		if err != nil {
+			return err
+		}
+		if len(docs) < embeddings.LearnedMinMembers {
+			return fmt.Errorf("embed -refit: %d consenting members; learning needs at least %d", len(docs), embeddings.LearnedMinMembers)
+		}
+		m, err := embeddings.FitTerms(docs, embeddings.FitConfig{})
+		if err != nil {
+			return fmt.Errorf("embed -refit: %w", err)
+		}
+		if len(m.Terms) < embeddings.LearnedMinTerms {
+			return fmt.Errorf("embed -refit: %d shared terms; learning needs at least %d", len(m.Terms), embeddings.LearnedMinTerms)
+		}
+		if err := embeddings.SaveTermModel(ctx, pool, m); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "embed: learned %s: %d terms in %d dimensions from %d members\n", m.Name(), len(m.Terms), m.Dim, m.Members)
+	}
+	emb, err := e.embedder(ctx, pool)
 	if err != nil {
 		return err
 	}
@@ -101,7 +136,7 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "embed: %d embedded, %d unchanged, %d removed (no consent)\n", res.Embedded, res.Unchanged, res.Removed)
+	fmt.Fprintf(e.stdout, "embed: %s: %d embedded, %d unchanged, %d removed (no consent)\n", emb.Model(), res.Embedded, res.Unchanged, res.Removed)
 	return nil
 }
 
@@ -123,7 +158,7 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	emb, err := e.embedder()
+	emb, err := e.embedder(ctx, pool)
 	if err != nil {
 		return err
 	}
@@ -263,7 +298,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	emb, err := e.embedder()
+	emb, err := e.embedder(ctx, pool)
 	if err != nil {
 		return err
 	}

@@ -26,9 +26,12 @@ type Config struct {
 	DatabaseURL string
 	Addr        string
 	LogLevel    slog.Level
-	// Embedder is "local" (the default, offline) or "openai" (any OpenAI-compatible
+	// Embedder is "auto" (the default: the learned model once one is fitted, else
+	// hashing), "local" (hashing), "learned" or "openai" (any OpenAI-compatible
 	// /v1/embeddings endpoint).
 	Embedder       string
+	// SayWeight and DoWeight blend what members say and do in local vectors.
+	SayWeight, DoWeight float64
 	OpenAIBaseURL  string
 	OpenAIAPIKey   string // a secret: never logged or printed
 	EmbeddingModel string
@@ -50,7 +53,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		DatabaseURL: getenv("DATABASE_URL"),
 		Addr:        cmp.Or(getenv("BELONG_ADDR"), "127.0.0.1:8080"),
 
-		Embedder:       cmp.Or(getenv("BELONG_EMBEDDER"), "local"),
+		Embedder:       cmp.Or(getenv("BELONG_EMBEDDER"), "auto"),
+		SayWeight:      embeddings.DefaultSayWeight,
+		DoWeight:       embeddings.DefaultDoWeight,
 		OpenAIBaseURL:  cmp.Or(getenv("OPENAI_BASE_URL"), "https://api.openai.com/v1"),
 		OpenAIAPIKey:   getenv("OPENAI_API_KEY"),
 		EmbeddingModel: cmp.Or(getenv("BELONG_EMBEDDING_MODEL"), "text-embedding-3-small"),
@@ -62,6 +67,15 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	for _, p := range strings.Split(getenv("BELONG_BANNED_PHRASES"), "|") {
 		if p = strings.TrimSpace(p); p != "" {
 			cfg.BannedPhrases = append(cfg.BannedPhrases, p)
+		}
+	}
+	for name, dst := range map[string]*float64{"BELONG_EMBED_SAY_WEIGHT": &cfg.SayWeight, "BELONG_EMBED_DO_WEIGHT": &cfg.DoWeight} {
+		if v := getenv(name); v != "" {
+			w, err := strconv.ParseFloat(v, 64)
+			if err != nil || w < 0 {
+				return cfg, fmt.Errorf("%s is %q; want a weight ≥ 0", name, v)
+			}
+			*dst = w
 		}
 	}
 	if v := getenv("BELONG_RATE_LIMIT"); v != "" {
@@ -87,8 +101,10 @@ func (c Config) Validate() error {
 	if c.Generator != "template" && c.Generator != "openai" {
 		return fmt.Errorf("BELONG_GENERATOR is %q; want template or openai", c.Generator)
 	}
-	if c.Embedder != "local" && c.Embedder != "openai" {
-		return fmt.Errorf("BELONG_EMBEDDER is %q; want local or openai", c.Embedder)
+	switch c.Embedder {
+	case "auto", "local", "learned", "openai":
+	default:
+		return fmt.Errorf("BELONG_EMBEDDER is %q; want auto, local, learned or openai", c.Embedder)
 	}
 	return nil
 }
@@ -141,13 +157,27 @@ func (e *env) drafting() (generation.Drafting, error) {
 	return d, nil
 }
 
-// embedder is the configured Embedder.
-func (e *env) embedder() (embeddings.Embedder, error) {
-	if e.cfg.Embedder == "openai" {
+// embedder is the configured Embedder. "auto" and "learned" use the newest stored
+// term model; "learned" without one is an error, "auto" falls back to hashing.
+func (e *env) embedder(ctx context.Context, db database.DBTX) (embeddings.Embedder, error) {
+	switch e.cfg.Embedder {
+	case "openai":
 		return embeddings.NewOpenAI(embeddings.OpenAIConfig{
 			BaseURL: e.cfg.OpenAIBaseURL, APIKey: e.cfg.OpenAIAPIKey, Model: e.cfg.EmbeddingModel})
+	case "local":
+		return embeddings.NewLocal().WithWeights(e.cfg.SayWeight, e.cfg.DoWeight), nil
 	}
-	return embeddings.NewLocal(), nil
+	m, err := embeddings.LatestTermModel(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		if e.cfg.Embedder == "learned" {
+			return nil, errors.New("BELONG_EMBEDDER=learned but no term model is fitted: run `belong embed -refit`")
+		}
+		return embeddings.NewLocal().WithWeights(e.cfg.SayWeight, e.cfg.DoWeight), nil
+	}
+	return embeddings.NewLearned(m).WithWeights(e.cfg.SayWeight, e.cfg.DoWeight), nil
 }
 
 type command struct {
@@ -177,7 +207,8 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nenvironment: DATABASE_URL (required), BELONG_ADDR, BELONG_LOG_LEVEL,")
-	fmt.Fprintln(w, "  BELONG_EMBEDDER (local|openai), OPENAI_BASE_URL, OPENAI_API_KEY, BELONG_EMBEDDING_MODEL,")
+	fmt.Fprintln(w, "  BELONG_EMBEDDER (auto|local|learned|openai), BELONG_EMBED_SAY_WEIGHT, BELONG_EMBED_DO_WEIGHT,")
+	fmt.Fprintln(w, "  OPENAI_BASE_URL, OPENAI_API_KEY, BELONG_EMBEDDING_MODEL,")
 	fmt.Fprintln(w, "  BELONG_RATE_LIMIT (requests/s per API key, default 10000), BELONG_BANNED_PHRASES (a|b|c),")
 	fmt.Fprintln(w, "  BELONG_GENERATOR (template|openai), BELONG_CHAT_MODEL, BELONG_VOICE_FILE")
 }

@@ -1,0 +1,219 @@
+package embeddings
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/jackc/pgx/v5"
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/members"
+)
+
+// TermModel is term similarity learned from the membership itself: terms (interests,
+// causes, activity categories) that members hold together get nearby vectors. It is
+// the positive pointwise mutual information of terms co-occurring in one member's
+// profile, reduced by a truncated SVD (gonum): a term's vector is its row of U·√S,
+// normalized. Terms are compared by members.TermKey, so spellings fold together.
+type TermModel struct {
+	Version int                  `json:"version"`
+	Dim     int                  `json:"dim"`
+	Members int                  `json:"members"`
+	Terms   map[string][]float32 `json:"terms"`
+}
+
+// Name is the model name stored beside vectors made with it.
+func (m *TermModel) Name() string { return fmt.Sprintf("learned-ppmi-v%d", m.Version) }
+
+// FitConfig tunes FitTerms.
+type FitConfig struct {
+	// MinCount drops terms fewer members hold; 5 when zero.
+	MinCount int
+	// MaxVocab keeps the most common terms; 1,000 when zero (the SVD is cubic in it).
+	MaxVocab int
+	// Dim is the learned vectors' dimension; 48 when zero.
+	Dim int
+}
+
+// Learned-model thresholds: below them the hashing embedder stays the default, as
+// co-occurrence statistics from a small membership are noise.
+const (
+	LearnedMinMembers = 2000
+	LearnedMinTerms   = 30
+)
+
+// ErrTooSmall means the membership is too small to learn term similarity from.
+var ErrTooSmall = errors.New("too few members or terms to learn from")
+
+// FitTerms learns term vectors from members' term sets.
+func FitTerms(docs [][]string, cfg FitConfig) (*TermModel, error) {
+	minCount := max(cfg.MinCount, 1)
+	if cfg.MinCount == 0 {
+		minCount = 5
+	}
+	maxVocab := cfg.MaxVocab
+	if maxVocab <= 0 {
+		maxVocab = 1000
+	}
+	dim := cfg.Dim
+	if dim <= 0 {
+		dim = 48
+	}
+	keyed := make([][]string, len(docs))
+	df := map[string]int{}
+	for i, d := range docs {
+		seen := map[string]bool{}
+		for _, t := range d {
+			k := members.TermKey(t)
+			if k != "" && !seen[k] {
+				seen[k] = true
+				keyed[i] = append(keyed[i], k)
+				df[k]++
+			}
+		}
+	}
+	var vocab []string
+	for t, n := range df {
+		if n >= minCount {
+			vocab = append(vocab, t)
+		}
+	}
+	sort.Slice(vocab, func(i, j int) bool {
+		if df[vocab[i]] != df[vocab[j]] {
+			return df[vocab[i]] > df[vocab[j]]
+		}
+		return vocab[i] < vocab[j]
+	})
+	if len(vocab) > maxVocab {
+		vocab = vocab[:maxVocab]
+	}
+	sort.Strings(vocab) // a stable order makes the fit deterministic
+	if len(vocab) < 3 {
+		return nil, ErrTooSmall
+	}
+	index := make(map[string]int, len(vocab))
+	for i, t := range vocab {
+		index[t] = i
+	}
+	v := len(vocab)
+	co := mat.NewSymDense(v, nil)
+	var total float64
+	for _, d := range keyed {
+		var ids []int
+		for _, k := range d {
+			if i, ok := index[k]; ok {
+				ids = append(ids, i)
+			}
+		}
+		for a := 0; a < len(ids); a++ {
+			for b := a + 1; b < len(ids); b++ {
+				co.SetSym(ids[a], ids[b], co.At(ids[a], ids[b])+1)
+				total += 2
+			}
+		}
+	}
+	if total == 0 {
+		return nil, ErrTooSmall
+	}
+	rowSum := make([]float64, v)
+	for i := 0; i < v; i++ {
+		for j := 0; j < v; j++ {
+			rowSum[i] += co.At(i, j)
+		}
+	}
+	// Context-distribution smoothing (α = 0.75) keeps rare terms from dominating PMI.
+	var smoothed float64
+	ctx := make([]float64, v)
+	for j := range ctx {
+		ctx[j] = math.Pow(rowSum[j], 0.75)
+		smoothed += ctx[j]
+	}
+	ppmi := mat.NewDense(v, v, nil)
+	for i := 0; i < v; i++ {
+		for j := 0; j < v; j++ {
+			c := co.At(i, j)
+			if c == 0 || rowSum[i] == 0 || ctx[j] == 0 {
+				continue
+			}
+			pmi := math.Log((c / total) / ((rowSum[i] / total) * (ctx[j] / smoothed)))
+			if pmi > 0 {
+				ppmi.Set(i, j, pmi)
+			}
+		}
+	}
+	var svd mat.SVD
+	if !svd.Factorize(ppmi, mat.SVDThin) {
+		return nil, errors.New("learn terms: SVD did not converge")
+	}
+	k := min(dim, v)
+	var u mat.Dense
+	svd.UTo(&u)
+	s := svd.Values(nil)
+	m := &TermModel{Dim: k, Members: len(docs), Terms: make(map[string][]float32, v)}
+	for i, t := range vocab {
+		vec := make([]float32, k)
+		var n float64
+		for c := 0; c < k; c++ {
+			x := u.At(i, c) * math.Sqrt(s[c])
+			vec[c] = float32(x)
+			n += x * x
+		}
+		if n == 0 {
+			continue
+		}
+		inv := float32(1 / math.Sqrt(n))
+		// Fix each vector's sign convention per component so refits are comparable.
+		for c := range vec {
+			vec[c] *= inv
+		}
+		m.Terms[t] = vec
+	}
+	return m, nil
+}
+
+// SaveTermModel stores m as the next version and returns it with its version set.
+func SaveTermModel(ctx context.Context, db database.DBTX, m *TermModel) error {
+	return db.QueryRow(ctx, `INSERT INTO term_models (version, dim, members, terms)
+		VALUES (coalesce((SELECT max(version) FROM term_models), 0) + 1, $1, $2, $3) RETURNING version`,
+		m.Dim, m.Members, m.Terms).Scan(&m.Version)
+}
+
+// LatestTermModel returns the newest stored model, or nil when none has been fitted.
+func LatestTermModel(ctx context.Context, db database.DBTX) (*TermModel, error) {
+	m := &TermModel{}
+	var raw []byte
+	err := db.QueryRow(ctx, `SELECT version, dim, members, terms FROM term_models ORDER BY version DESC LIMIT 1`).
+		Scan(&m.Version, &m.Dim, &m.Members, &raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load term model: %w", err)
+	}
+	if err := json.Unmarshal(raw, &m.Terms); err != nil {
+		return nil, fmt.Errorf("load term model: %w", err)
+	}
+	return m, nil
+}
+
+// MemberTerms reads every consenting member's terms (interests, causes and activity
+// categories): the documents FitTerms learns from.
+func MemberTerms(ctx context.Context, db database.DBTX) ([][]string, error) {
+	rows, err := db.Query(ctx, `SELECT m.interests || m.causes || coalesce(
+			(SELECT array_agg(DISTINCT e.props->>'category') FROM member_events e
+			 WHERE e.member_id = m.id AND e.props ? 'category'), '{}')
+		FROM members m WHERE m.consent_personalization`)
+	if err != nil {
+		return nil, fmt.Errorf("read member terms: %w", err)
+	}
+	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]string])
+	if err != nil {
+		return nil, fmt.Errorf("read member terms: %w", err)
+	}
+	return docs, nil
+}
