@@ -29,12 +29,12 @@ type Config struct {
 	// Embedder is "auto" (the default: the learned model once one is fitted, else
 	// hashing), "local" (hashing), "learned" or "openai" (any OpenAI-compatible
 	// /v1/embeddings endpoint).
-	Embedder       string
+	Embedder string
 	// SayWeight and DoWeight blend what members say and do in local vectors.
 	SayWeight, DoWeight float64
-	OpenAIBaseURL  string
-	OpenAIAPIKey   string // a secret: never logged or printed
-	EmbeddingModel string
+	OpenAIBaseURL       string
+	OpenAIAPIKey        string // a secret: never logged or printed
+	EmbeddingModel      string
 	// RateLimit is each API key's sustained requests per second.
 	RateLimit float64
 	// BannedPhrases are the brand's phrases no draft may use (BELONG_BANNED_PHRASES,
