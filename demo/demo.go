@@ -79,6 +79,19 @@ var Personas = []Persona{
 		[]Activity{{"swim_logged", "open water swimming"}, {"ride_logged", "road cycling"}, {"run_logged", "road running"}}, 5},
 }
 
+// synonyms are other ways members write an interest: the same thing in other words,
+// which spelling rules cannot fold together but the membership's own co-occurrence can.
+var synonyms = map[string][]string{
+	"trail running": {"off-road running", "fell running"}, "ultramarathons": {"ultra running"},
+	"indoor cycling": {"spinning", "studio cycling"}, "spin class": {"spin sessions"},
+	"yoga": {"vinyasa", "hatha"}, "meditation": {"stillness practice"}, "ocean clean-ups": {"beach clean-ups", "shoreline litter picks"},
+	"surfing": {"wave riding"}, "strength training": {"weightlifting", "resistance training"}, "powerlifting": {"barbell training"},
+	"marathon training": {"distance running"}, "road running": {"pavement running"}, "postnatal fitness": {"mum and baby fitness"},
+	"bouldering": {"indoor climbing"}, "rock climbing": {"crag climbing"}, "dance fitness": {"dance workouts"},
+	"road cycling": {"road biking"}, "gravel riding": {"gravel biking"}, "walking groups": {"rambling"},
+	"tai chi": {"taiji"}, "plant-based cooking": {"vegan cooking"}, "padel": {"padel tennis"}, "triathlon": {"multisport racing"},
+}
+
 // noise are interests any member may hold, whatever their persona.
 var noise = []string{"podcasts", "travel", "photography", "coffee", "reading", "board games", "dogs", "live music", "cooking"}
 
@@ -106,6 +119,9 @@ type Config struct {
 	Now time.Time
 	// NoConsentShare is the fraction of members without personalization consent.
 	NoConsentShare float64
+	// Synonyms is the chance that a member writes an interest in other words
+	// ("spinning" for "indoor cycling").
+	Synonyms float64
 }
 
 // Generate builds a brand. Members are "m-00001"...; events "e-<member>-<n>".
@@ -137,6 +153,11 @@ func Generate(cfg Config) Brand {
 		}
 		if len(interests) == 0 {
 			interests = append(interests, p.Core[rng.IntN(len(p.Core))])
+		}
+		for i, t := range interests {
+			if alt := synonyms[t]; len(alt) > 0 && cfg.Synonyms > 0 && rng.Float64() < cfg.Synonyms {
+				interests[i] = alt[rng.IntN(len(alt))]
+			}
 		}
 		for rng.Float64() < 0.35 {
 			interests = append(interests, noise[rng.IntN(len(noise))])

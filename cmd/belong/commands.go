@@ -273,7 +273,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 			return nil
 		}
 	}
-	b := demo.Generate(demo.Config{Members: *n, Seed: *seed, Now: time.Now().UTC().Truncate(24 * time.Hour), NoConsentShare: 0.05})
+	b := demo.Generate(demo.Config{Members: *n, Seed: *seed, Now: time.Now().UTC().Truncate(24 * time.Hour), NoConsentShare: 0.05, Synonyms: 0.2})
 	mres, err := members.Upsert(ctx, pool, b.Members)
 	if err != nil {
 		return err

@@ -197,7 +197,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	// The same seed gives the same members as `demo` loaded: pick one who consented.
 	var member string
-	for _, m := range demo.Generate(demo.Config{Members: 700, Seed: 1, NoConsentShare: 0.05}).Members {
+	for _, m := range demo.Generate(demo.Config{Members: 700, Seed: 1, NoConsentShare: 0.05, Synonyms: 0.2}).Members {
 		if m.Consent.Personalization {
 			member = m.ID
 			break
