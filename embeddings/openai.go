@@ -2,6 +2,7 @@ package embeddings
 
 import (
 	"context"
+	"net/http"
 	"errors"
 	"fmt"
 	"math"
@@ -24,8 +25,14 @@ type OpenAIConfig struct {
 	Model string
 	// Timeout bounds each request; 30 s when zero.
 	Timeout time.Duration
-	// BatchSize is how many profiles one request carries; 128 when zero.
+	// BatchSize is how many profiles one request carries (the endpoint's input limit);
+	// 128 when zero.
 	BatchSize int
+	// Retries after a 429 or 5xx answer; 3 when zero, none when negative. A
+	// Retry-After header is honoured (up to 30 s); otherwise backoff doubles from
+	// Backoff (500 ms).
+	Retries int
+	Backoff time.Duration
 }
 
 // OpenAI embeds profiles with an OpenAI-compatible embeddings endpoint. It asks for
@@ -49,14 +56,25 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 128
 	}
+	if cfg.Retries == 0 {
+		cfg.Retries = 3
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 500 * time.Millisecond
+	}
 	c := openai.DefaultConfig(cfg.APIKey)
 	c.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	c.HTTPClient = &http.Client{Transport: &retryTransport{base: http.DefaultTransport, retries: max(cfg.Retries, 0), backoff: cfg.Backoff}}
 	return &OpenAI{client: openai.NewClientWithConfig(c), cfg: cfg}, nil
 }
 
-// Model implements Embedder: the model name, prefixed so it never collides with a
-// local model's.
-func (o *OpenAI) Model() string { return "openai:" + o.cfg.Model }
+// ProfileTextVersion versions Profile.Text: a change to the text a model reads is a
+// change of model, and re-embeds everyone.
+const ProfileTextVersion = "text-v1"
+
+// Model implements Embedder: the endpoint's model and the profile text's version,
+// prefixed so it never collides with a local model's.
+func (o *OpenAI) Model() string { return "openai:" + o.cfg.Model + ":" + ProfileTextVersion }
 
 // Dim implements Embedder.
 func (o *OpenAI) Dim() int { return Dim }
@@ -113,8 +131,10 @@ func (o *OpenAI) embedTexts(ctx context.Context, texts []string) ([][]float32, e
 	return out, nil
 }
 
-// Text renders a profile as the sentence a text embedding model reads: what the
-// member says, then what they have been doing most.
+// Text renders a profile as the sentence a text embedding model reads (version
+// ProfileTextVersion): "Interests: a, b. Causes: c. Skill level: beginner. Recent
+// activity: class completed (yoga) ×6.3, …." — what the member says, then up to eight
+// activities, most frequent first. No name or contact detail is ever part of it.
 func (p Profile) Text() string {
 	var b strings.Builder
 	if len(p.Interests) > 0 {
@@ -146,4 +166,40 @@ func (p Profile) Text() string {
 		return "A member who has shared nothing yet."
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// retryTransport retries requests answered 429 or 5xx, waiting for Retry-After when
+// the server gives one (capped at 30 s) and doubling backoff otherwise.
+type retryTransport struct {
+	base    http.RoundTripper
+	retries int
+	backoff time.Duration
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	wait := t.backoff
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 && req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			req.Body = body
+		}
+		resp, err := t.base.RoundTrip(req)
+		if err != nil || attempt >= t.retries || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500) {
+			return resp, err
+		}
+		delay := wait
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
+			delay = min(time.Duration(s)*time.Second, 30*time.Second)
+		}
+		resp.Body.Close()
+		select {
+		case <-time.After(delay):
+		case <-req.Context().Done():
+			return nil, req.Context().Err()
+		}
+		wait *= 2
+	}
 }

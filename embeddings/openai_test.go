@@ -98,7 +98,7 @@ func TestOpenAIEmbedder(t *testing.T) {
 			t.Fatal("vector 1 does not belong to profile 1: response order not restored")
 		}
 	}
-	if e.Model() != "openai:text-embedding-3-small" || e.Dim() != embeddings.Dim {
+	if e.Model() != "openai:text-embedding-3-small:text-v1" || e.Dim() != embeddings.Dim {
 		t.Fatalf("model %q dim %d", e.Model(), e.Dim())
 	}
 }
@@ -109,10 +109,13 @@ func TestOpenAIEmbedderFailsClearly(t *testing.T) {
 	if _, err := e.Embed(context.Background(), []embeddings.Profile{{Interests: []string{"yoga"}}}); err == nil || !strings.Contains(err.Error(), "1536 dimensions") {
 		t.Fatalf("wrong dimensions: %v", err)
 	}
-	down, _, _ := fakeEmbeddings(t, 256, http.StatusServiceUnavailable)
-	e, _ = embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: down.URL + "/v1", Model: "m"})
+	down, downCalls, _ := fakeEmbeddings(t, 256, http.StatusServiceUnavailable)
+	e, _ = embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: down.URL + "/v1", Model: "m", Retries: 2, Backoff: time.Millisecond})
 	if _, err := e.Embed(context.Background(), []embeddings.Profile{{Interests: []string{"yoga"}}}); err == nil {
 		t.Fatal("server error: no error")
+	}
+	if downCalls.Load() != 3 {
+		t.Fatalf("a server that stays down got %d calls, want 1 + 2 retries", downCalls.Load())
 	}
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -140,5 +143,44 @@ func TestProfileText(t *testing.T) {
 	want := "Interests: trail running. Causes: sustainability. Skill level: beginner. Recent activity: class booked ×9, run logged (trail running) ×6.3."
 	if got := p.Text(); got != want {
 		t.Fatalf("Text() = %q\nwant     %q", got, want)
+	}
+}
+
+func TestOpenAIEmbedderRetriesAfterRateLimit(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			w.Write([]byte(`{"error":{"message":"rate limited","type":"rate_limit"}}`))
+			return
+		}
+		var req struct {
+			Input []string `json:"input"`
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		var data []map[string]any
+		for i := range req.Input {
+			v := make([]float32, 256)
+			v[i%256] = 1
+			data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": v})
+		}
+		if len(req.Input) == 3 { // a server that returns one vector too few
+			data = data[:2]
+		}
+		json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data, "model": "m"})
+	}))
+	defer srv.Close()
+	e, _ := embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: srv.URL + "/v1", Model: "m", Backoff: time.Millisecond})
+	start := time.Now()
+	vs, err := e.Embed(context.Background(), []embeddings.Profile{{Interests: []string{"yoga"}}, {Causes: []string{"ocean"}}})
+	if err != nil || len(vs) != 2 {
+		t.Fatalf("after a 429: %v (%d vectors)", err, len(vs))
+	}
+	if calls.Load() != 2 || time.Since(start) < 900*time.Millisecond {
+		t.Fatalf("%d calls in %v: want a retry after the 1 s Retry-After", calls.Load(), time.Since(start))
+	}
+	if _, err := e.Embed(context.Background(), make([]embeddings.Profile, 3)); err == nil || !strings.Contains(err.Error(), "2 vectors for 3 inputs") {
+		t.Fatalf("wrong vector count: %v", err)
 	}
 }

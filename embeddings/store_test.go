@@ -103,3 +103,91 @@ func TestBulkBackfillKeepsTheIndex(t *testing.T) {
 		t.Fatalf("index rebuilt as %q", def)
 	}
 }
+
+func TestBackfillResumesAfterCancel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	var b strings.Builder
+	for i := 0; i < 600; i++ {
+		fmt.Fprintf(&b, `{"id":"m-%04d","interests":["yoga"],"consent":{"personalization":true}}`+"\n", i)
+	}
+	ms, _ := members.DecodeMembers(strings.NewReader(b.String()), 0)
+	if _, err := members.Upsert(ctx, pool, ms); err != nil {
+		t.Fatal(err)
+	}
+	// An embedder that cancels the run after its second batch.
+	cctx, cancel := context.WithCancel(ctx)
+	counting := &cancelAfter{Embedder: embeddings.NewLocal(), batches: 2, cancel: cancel}
+	if _, err := (&embeddings.Backfill{DB: pool, Embedder: counting, BatchSize: 100}).RunOnce(cctx); err == nil {
+		t.Fatal("a cancelled backfill reported success")
+	}
+	var done int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM member_vectors").Scan(&done); err != nil {
+		t.Fatal(err)
+	}
+	if done != 200 {
+		t.Fatalf("%d vectors kept from the cancelled run, want the 2 committed batches (200)", done)
+	}
+	res, err := (&embeddings.Backfill{DB: pool, Embedder: embeddings.NewLocal(), BatchSize: 100}).RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Embedded != 400 || res.Unchanged != 200 {
+		t.Fatalf("resumed run: %+v, want the 400 left and 200 unchanged", res)
+	}
+}
+
+type cancelAfter struct {
+	embeddings.Embedder
+	batches int
+	cancel  func()
+}
+
+func (c *cancelAfter) Embed(ctx context.Context, ps []embeddings.Profile) ([][]float32, error) {
+	c.batches--
+	if c.batches < 0 {
+		c.cancel()
+		return nil, ctx.Err()
+	}
+	return c.Embedder.Embed(ctx, ps)
+}
+
+func TestTermModelsAreVersionedAndBackfilled(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	if m, err := embeddings.LatestTermModel(ctx, pool); err != nil || m != nil {
+		t.Fatalf("no model yet: %v %v", m, err)
+	}
+	docs := [][]string{}
+	for i := 0; i < 60; i++ {
+		docs = append(docs, []string{"yoga", "meditation", "breathwork"}, []string{"padel", "tennis", "racket sports"})
+	}
+	m, err := embeddings.FitTerms(docs, embeddings.FitConfig{Dim: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v := 1; v <= 2; v++ {
+		if err := embeddings.SaveTermModel(ctx, pool, m); err != nil || m.Version != v {
+			t.Fatalf("save %d: version %d, err %v", v, m.Version, err)
+		}
+	}
+	got, err := embeddings.LatestTermModel(ctx, pool)
+	if err != nil || got.Version != 2 || len(got.Terms) != 6 || got.Name() != "learned-ppmi-v2" {
+		t.Fatalf("latest: %+v %v", got, err)
+	}
+	// Vectors of the hashing model are re-embedded when the learned model takes over.
+	ms, _ := members.DecodeMembers(strings.NewReader(`{"id":"m-1","interests":["yoga"],"consent":{"personalization":true}}`), 0)
+	members.Upsert(ctx, pool, ms)
+	(&embeddings.Backfill{DB: pool, Embedder: embeddings.NewLocal()}).RunOnce(ctx)
+	res, err := (&embeddings.Backfill{DB: pool, Embedder: embeddings.NewLearned(got)}).RunOnce(ctx)
+	if err != nil || res.Embedded != 1 {
+		t.Fatalf("model change: %+v %v, want 1 re-embedded", res, err)
+	}
+	var model string
+	pool.QueryRow(ctx, "SELECT model FROM member_vectors").Scan(&model)
+	if model != "learned-ppmi-v2" {
+		t.Fatalf("stored model %q", model)
+	}
+}

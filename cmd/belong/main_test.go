@@ -74,7 +74,7 @@ func TestEndToEnd(t *testing.T) {
 		{[]string{"demo", "-members", "700", "-if-empty"}, "700 members (700 new)"},
 		{[]string{"demo", "-if-empty"}, "nothing loaded"},
 		{[]string{"embed"}, "embedded"},
-		{[]string{"embed"}, "0 embedded"},
+		{[]string{"embed"}, " 0 embedded"},
 		{[]string{"cluster", "-target-size", "35", "-if-changed"}, "published"},
 		{[]string{"cluster", "-target-size", "35", "-if-changed"}, "nothing to do"},
 		{[]string{"generate", "-locales", "en,sv"}, "drafts written"},
@@ -126,6 +126,10 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("cluster printed no churn: %q", out)
 	} else if _, err := fmt.Sscanf(out[i:], "churn %f%%", &churn); err != nil || churn >= 2 {
 		t.Fatalf("re-run on unchanged data: churn %.1f%% (err %v), want < 2%%: %q", churn, err, out)
+	}
+
+	if _, err := belong(t, getenv, "", "embed", "-refit"); err == nil || !strings.Contains(err.Error(), "at least 2000") {
+		t.Fatalf("refit on a small membership: %v", err)
 	}
 
 	// A second run while one holds the lock fails with a clear message (and main

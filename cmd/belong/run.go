@@ -32,6 +32,8 @@ type Config struct {
 	Embedder string
 	// SayWeight and DoWeight blend what members say and do in local vectors.
 	SayWeight, DoWeight float64
+	// EmbeddingBatch is how many profiles one embeddings request carries.
+	EmbeddingBatch int
 	OpenAIBaseURL       string
 	OpenAIAPIKey        string // a secret: never logged or printed
 	EmbeddingModel      string
@@ -77,6 +79,16 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			}
 			*dst = w
 		}
+	}
+	if v := getenv("BELONG_EMBEDDING_DIMENSIONS"); v != "" && v != strconv.Itoa(embeddings.Dim) {
+		return cfg, fmt.Errorf("BELONG_EMBEDDING_DIMENSIONS is %s; the schema stores %d-dimension vectors (text-embedding-3-* shorten to it)", v, embeddings.Dim)
+	}
+	if v := getenv("BELONG_EMBEDDING_BATCH"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 2048 {
+			return cfg, fmt.Errorf("BELONG_EMBEDDING_BATCH is %q; want 1 to 2048 inputs a request", v)
+		}
+		cfg.EmbeddingBatch = n
 	}
 	if v := getenv("BELONG_RATE_LIMIT"); v != "" {
 		r, err := strconv.ParseFloat(v, 64)
@@ -163,7 +175,7 @@ func (e *env) embedder(ctx context.Context, db database.DBTX) (embeddings.Embedd
 	switch e.cfg.Embedder {
 	case "openai":
 		return embeddings.NewOpenAI(embeddings.OpenAIConfig{
-			BaseURL: e.cfg.OpenAIBaseURL, APIKey: e.cfg.OpenAIAPIKey, Model: e.cfg.EmbeddingModel})
+			BaseURL: e.cfg.OpenAIBaseURL, APIKey: e.cfg.OpenAIAPIKey, Model: e.cfg.EmbeddingModel, BatchSize: e.cfg.EmbeddingBatch})
 	case "local":
 		return embeddings.NewLocal().WithWeights(e.cfg.SayWeight, e.cfg.DoWeight), nil
 	}
@@ -208,7 +220,8 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nenvironment: DATABASE_URL (required), BELONG_ADDR, BELONG_LOG_LEVEL,")
 	fmt.Fprintln(w, "  BELONG_EMBEDDER (auto|local|learned|openai), BELONG_EMBED_SAY_WEIGHT, BELONG_EMBED_DO_WEIGHT,")
-	fmt.Fprintln(w, "  OPENAI_BASE_URL, OPENAI_API_KEY, BELONG_EMBEDDING_MODEL,")
+	fmt.Fprintln(w, "  OPENAI_BASE_URL, OPENAI_API_KEY, BELONG_EMBEDDING_MODEL, BELONG_EMBEDDING_DIMENSIONS (256),")
+	fmt.Fprintln(w, "  BELONG_EMBEDDING_BATCH,")
 	fmt.Fprintln(w, "  BELONG_RATE_LIMIT (requests/s per API key, default 10000), BELONG_BANNED_PHRASES (a|b|c),")
 	fmt.Fprintln(w, "  BELONG_GENERATOR (template|openai), BELONG_CHAT_MODEL, BELONG_VOICE_FILE")
 }
