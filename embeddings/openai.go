@@ -2,10 +2,10 @@ package embeddings
 
 import (
 	"context"
-	"net/http"
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"

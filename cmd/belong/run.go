@@ -34,9 +34,9 @@ type Config struct {
 	SayWeight, DoWeight float64
 	// EmbeddingBatch is how many profiles one embeddings request carries.
 	EmbeddingBatch int
-	OpenAIBaseURL       string
-	OpenAIAPIKey        string // a secret: never logged or printed
-	EmbeddingModel      string
+	OpenAIBaseURL  string
+	OpenAIAPIKey   string // a secret: never logged or printed
+	EmbeddingModel string
 	// RateLimit is each API key's sustained requests per second.
 	RateLimit float64
 	// BannedPhrases are the brand's phrases no draft may use (BELONG_BANNED_PHRASES,
