@@ -430,3 +430,15 @@ func TestLogsCarryRequestIDsAndNeverKeys(t *testing.T) {
 		t.Fatalf("a key or a raw member path reached the log:\n%s", out)
 	}
 }
+
+func TestMatchNeverMixesModels(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 200) // clustered with the hashing model
+	other := embeddings.NewLocal().WithWeights(1, 0)
+	srv := httptest.NewServer(api.New(api.Config{DB: f.pool, Embedder: other}))
+	defer srv.Close()
+	code, body := call(t, f.key, "POST", srv.URL+"/v1/match", `{"profile":{"interests":["yoga"]}}`)
+	if code != 503 || errCode(body) != "model_mismatch" {
+		t.Fatalf("match with another model: %d %v", code, body)
+	}
+}
