@@ -1,7 +1,9 @@
 package embeddings_test
 
 import (
+	"cmp"
 	"context"
+	"os"
 	"math"
 	"sort"
 	"testing"
@@ -156,7 +158,17 @@ func BenchmarkEmbeddingQuality(b *testing.B) {
 			name string
 			ps   []embeddings.Profile
 		}{{"with activity", ps}, {"stated only", stated}} {
-			for _, e := range []embeddings.Embedder{embeddings.NewLocal(), embeddings.NewLearned(m)} {
+			embedders := []embeddings.Embedder{embeddings.NewLocal(), embeddings.NewLearned(m)}
+			if url := os.Getenv("OPENAI_BASE_URL"); url != "" {
+				// A configured endpoint joins the comparison (bench/embeddings.sh).
+				o, err := embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: url, APIKey: os.Getenv("OPENAI_API_KEY"),
+					Model: cmp.Or(os.Getenv("BELONG_EMBEDDING_MODEL"), "text-embedding-3-small")})
+				if err != nil {
+					b.Fatal(err)
+				}
+				embedders = append(embedders, o)
+			}
+			for _, e := range embedders {
 				x, err := e.Embed(context.Background(), set.ps)
 				if err != nil {
 					b.Fatal(err)
