@@ -3,8 +3,8 @@ package embeddings_test
 import (
 	"cmp"
 	"context"
-	"os"
 	"math"
+	"os"
 	"sort"
 	"testing"
 	"time"
