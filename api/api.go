@@ -29,6 +29,7 @@ import (
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/migrations"
+	"github.com/belong-loyalty/belong/moments"
 )
 
 // Config wires the API to its dependencies.
@@ -46,6 +47,8 @@ type Config struct {
 	// Drafting writes drafts for POST /v1/content/drafts: the generator (template when
 	// nil) and the guardrails.
 	Drafting generation.Drafting
+	// Rules decide which events are milestones; DefaultRules when empty.
+	Rules moments.Rules
 }
 
 // embedTimeout bounds embedding a profile on the request path.
@@ -67,12 +70,14 @@ type server struct {
 	limit    limiter
 	metrics  metrics
 	drafting generation.Drafting
+	detector *moments.Detector
 }
 
 // New returns the router. gin's mode is the caller's choice (gin.SetMode).
 func New(cfg Config) *gin.Engine {
 	s := &server{db: cfg.DB, embedder: cfg.Embedder, logger: cfg.Logger, maxBatch: cfg.MaxBatch, timeout: cfg.QueryTimeout,
 		limit: limiter{rate: cfg.RateLimit, burst: 2 * cfg.RateLimit}, drafting: cfg.Drafting}
+	s.detector = &moments.Detector{Rules: cfg.Rules, Drafting: cfg.Drafting, Draft: true, AutoApprove: true, Logger: s.logger}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -120,6 +125,8 @@ func New(cfg Config) *gin.Engine {
 	v1.GET("/cluster-runs/:id", read, s.getRun)
 	v1.GET("/communities/:id/content", read, s.communityContent)
 	v1.GET("/members/:id/content", read, s.memberContent)
+	v1.GET("/members/:id/moment", read, s.moment)
+	v1.GET("/members/:id/recognitions", read, s.recognitions)
 
 	s.consoleRoutes(r)
 
@@ -206,7 +213,21 @@ func (s *server) eventsBatch(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, res)
+	// Milestones are detected once the events are stored. Detection re-reads each
+	// member's whole history, so if it fails here the next batch catches up.
+	ids := make([]string, 0, len(es))
+	seen := map[string]bool{}
+	for _, e := range es {
+		if !seen[e.MemberID] {
+			seen[e.MemberID] = true
+			ids = append(ids, e.MemberID)
+		}
+	}
+	fired, err := s.detector.Detect(ctx, s.db, ids, time.Now())
+	if err != nil {
+		s.logger.WarnContext(ctx, "milestone detection failed", slog.String("request_id", requestIDOf(c)), slog.String("error", err.Error()))
+	}
+	c.JSON(http.StatusOK, gin.H{"inserted": res.Inserted, "duplicates": res.Duplicates, "milestones": len(fired)})
 }
 
 // communitiesResponse is the answer of both match endpoints.

@@ -1,0 +1,130 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/belong-loyalty/belong/generation"
+	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/moments"
+)
+
+// momentResponse is everything a journey platform needs for one message.
+type momentResponse struct {
+	MemberID   string               `json:"member_id"`
+	Stage      string               `json:"stage"`
+	NextAction momentAction         `json:"next_action"`
+	Signals    moments.Signals      `json:"signals"`
+	Community  *matching.Match      `json:"community"`
+	Content    *servedContent       `json:"content"`
+	Due        *moments.Recognition `json:"recognition,omitempty"`
+}
+
+type momentAction struct {
+	Action string `json:"action"`
+	Reason string `json:"reason"`
+}
+
+// moment answers GET /v1/members/{id}/moment: the member's stage, the next best action
+// and why, their primary community, and the approved content to show now — a due
+// recognition (marked delivered on the channel), else a challenge for their community.
+func (s *server) moment(c *gin.Context) {
+	channel := c.DefaultQuery("channel", "api")
+	if len(channel) > 32 || strings.ContainsAny(channel, " \t\n") {
+		s.writeError(c, badRequest("invalid_channel", "channel is a short word such as app, email or push"))
+		return
+	}
+	now := time.Now()
+	if lt := c.Query("local_time"); lt != "" {
+		t, err := time.Parse(time.RFC3339, lt)
+		if err != nil {
+			s.writeError(c, badRequest("invalid_local_time", "local_time is an RFC 3339 time with its offset, such as 2026-11-22T08:30:00+01:00"))
+			return
+		}
+		now = t
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	id := c.Param("id")
+	m, err := members.Get(ctx, s.db, id)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	resp := momentResponse{MemberID: id}
+	if !m.Consent.Personalization {
+		resp.Stage = ""
+		resp.NextAction = momentAction{moments.ActionNone, "no personalization consent"}
+		c.JSON(http.StatusOK, resp)
+		return
+	}
+	// Anniversaries come with the calendar, not with events: check at the member's now.
+	if _, err := s.detector.Detect(ctx, s.db, []string{id}, now); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	due, draft, err := moments.Due(ctx, s.db, id)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	act, err := moments.Summarize(ctx, s.db, id, now)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	dueText := ""
+	if due != nil {
+		dueText = due.Occasion + ", " + due.Detail
+	}
+	as := moments.Assess(now, m.JoinedAt, act, dueText)
+	resp.Stage, resp.Signals = as.Stage, as.Signals
+	resp.NextAction = momentAction{as.Action, as.Reason}
+	if _, ms, err := matching.MemberCommunities(ctx, s.db, id, 1); err == nil && len(ms) > 0 {
+		resp.Community = &ms[0]
+	}
+	switch {
+	case draft != nil:
+		sc := served([]generation.Draft{*draft})[0]
+		resp.Content, resp.Due = &sc, due
+		if err := moments.Deliver(ctx, s.db, id, due.Key, channel, time.Now()); err != nil {
+			s.writeError(c, err)
+			return
+		}
+	case resp.Community != nil:
+		locale, _, _ := strings.Cut(strings.ToLower(m.Locale), "-")
+		for _, loc := range []string{locale, ""} {
+			ds, err := generation.Approved(ctx, s.db, resp.Community.ID, "", generation.KindChallenge, loc)
+			if err != nil {
+				s.writeError(c, err)
+				return
+			}
+			if len(ds) > 0 {
+				sc := served(ds[:1])[0]
+				resp.Content = &sc
+				break
+			}
+		}
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+func (s *server) recognitions(c *gin.Context) {
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	id := c.Param("id")
+	if _, err := members.Get(ctx, s.db, id); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	rs, err := moments.List(ctx, s.db, id)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	s.cached(c, gin.H{"member_id": id, "recognitions": rs})
+}
