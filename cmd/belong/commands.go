@@ -18,6 +18,7 @@ import (
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/migrations"
+	"github.com/belong-loyalty/belong/moments"
 )
 
 func runMigrate(ctx context.Context, e *env, args []string) error {
@@ -79,7 +80,24 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(1), err)
 	}
-	fmt.Fprintf(e.stdout, "ingest: %d events inserted, %d already stored\n", res.Inserted, res.Duplicates)
+	dr, err := e.drafting()
+	if err != nil {
+		return err
+	}
+	ids := make([]string, 0, len(es))
+	seen := map[string]bool{}
+	for _, ev := range es {
+		if !seen[ev.MemberID] {
+			seen[ev.MemberID] = true
+			ids = append(ids, ev.MemberID)
+		}
+	}
+	det := &moments.Detector{Rules: moments.DefaultRules, Drafting: dr, Draft: true, AutoApprove: true, Logger: e.logger}
+	fired, err := det.Detect(ctx, pool, ids, time.Now())
+	if err != nil {
+		return fmt.Errorf("events stored; milestone detection failed (the next ingest catches up): %w", err)
+	}
+	fmt.Fprintf(e.stdout, "ingest: %d events inserted, %d already stored, %d milestones\n", res.Inserted, res.Duplicates, len(fired))
 	return nil
 }
 

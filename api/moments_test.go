@@ -1,0 +1,115 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMilestonesFireOnceAndMomentsDeliverThem(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 300)
+	// A member of a community, in Stockholm, who joined a year ago tomorrow (UTC).
+	var member string
+	for _, m := range f.brand.Members {
+		if m.Consent.Personalization {
+			member = m.ID
+			break
+		}
+	}
+	joined := time.Now().UTC().AddDate(-1, 0, 1).Format(time.RFC3339)
+	interests, _ := json.Marshal(f.brand.Members[0].Interests)
+	if code, body := call(t, f.key, "POST", f.url+"/v1/members:batch", fmt.Sprintf(
+		`{"id":%q,"name":"Ana Lindqvist","locale":"sv-SE","timezone":"Europe/Stockholm","joined_at":%q,"interests":%s,"consent":{"personalization":true,"community":true}}`,
+		member, joined, interests)); code != 200 {
+		t.Fatalf("member: %d %v", code, body)
+	}
+	var batch strings.Builder
+	now := time.Now().UTC()
+	for i := 0; i < 10; i++ {
+		fmt.Fprintf(&batch, `{"id":"mile-%d","member_id":%q,"type":"workshop_attended","at":%q}`+"\n", i, member, now.Add(-time.Duration(i)*time.Hour).Format(time.RFC3339))
+	}
+	code, body := call(t, f.key, "POST", f.url+"/v1/events:batch", batch.String())
+	if code != 200 || body["milestones"].(float64) < 2 {
+		t.Fatalf("events: %d %v, want the 1st and 10th workshop to fire", code, body)
+	}
+	// A replay fires nothing.
+	if code, body := call(t, f.key, "POST", f.url+"/v1/events:batch", batch.String()); code != 200 || body["milestones"] != 0.0 {
+		t.Fatalf("replay: %d %v", code, body)
+	}
+	code, rec := call(t, f.key, "GET", f.url+"/v1/members/"+member+"/recognitions", "")
+	list := rec["recognitions"].([]any)
+	keys := []string{}
+	drafted := 0
+	for _, r := range list {
+		r := r.(map[string]any)
+		keys = append(keys, r["key"].(string))
+		if r["draft_status"] == "approved" {
+			drafted++
+		}
+	}
+	if code != 200 || !strings.Contains(strings.Join(keys, " "), "count:workshop_attended:10") || drafted != 1 {
+		t.Fatalf("recognitions %v (approved drafts %d): want the 10th workshop, one approved template draft", keys, drafted)
+	}
+
+	// The moment: the recognition is due, in Swedish, and gets delivered on the channel.
+	code, mo := call(t, f.key, "GET", f.url+"/v1/members/"+member+"/moment?channel=push", "")
+	if code != 200 || mo["next_action"].(map[string]any)["action"] != "celebrate" || mo["content"] == nil {
+		t.Fatalf("moment: %d %v", code, mo)
+	}
+	msg := mo["content"].(map[string]any)["body"].(map[string]any)["message"].(string)
+	if !strings.Contains(msg, "Ana") || strings.Contains(msg, "Lindqvist") || mo["content"].(map[string]any)["locale"] != "sv" {
+		t.Fatalf("recognition %q: want Ana, in Swedish, never the surname", msg)
+	}
+	if mo["community"] == nil || mo["stage"] == "" {
+		t.Fatalf("moment lacks community or stage: %v", mo)
+	}
+	// Delivered once: the next moment does not celebrate the same thing again...
+	_, again := call(t, f.key, "GET", f.url+"/v1/members/"+member+"/moment?channel=push", "")
+	if again["next_action"].(map[string]any)["action"] == "celebrate" {
+		t.Fatalf("celebrated twice: %v", again)
+	}
+	// ...and the list says when and where it went.
+	_, rec = call(t, f.key, "GET", f.url+"/v1/members/"+member+"/recognitions", "")
+	delivered := 0
+	for _, r := range rec["recognitions"].([]any) {
+		if r.(map[string]any)["channel"] == "push" && r.(map[string]any)["delivered_at"] != nil {
+			delivered++
+		}
+	}
+	if delivered != 1 {
+		t.Fatalf("delivered %d, want 1: %v", delivered, rec)
+	}
+
+	// The anniversary arrives with the member's calendar: tomorrow, Stockholm time.
+	tomorrow := time.Now().In(mustLoc(t, "Europe/Stockholm")).AddDate(0, 0, 1).Format(time.RFC3339)
+	_, mo = call(t, f.key, "GET", f.url+"/v1/members/"+member+"/moment?local_time="+strings.ReplaceAll(tomorrow, "+", "%2B"), "")
+	if mo["next_action"].(map[string]any)["action"] != "celebrate" || !strings.Contains(fmt.Sprint(mo["recognition"]), "anniversary") {
+		t.Fatalf("anniversary moment: %v", mo)
+	}
+	if code, b := call(t, f.key, "GET", f.url+"/v1/members/"+member+"/moment?local_time=yesterday", ""); code != 400 || errCode(b) != "invalid_local_time" {
+		t.Fatalf("bad local_time: %d %v", code, b)
+	}
+	// Without consent: no action, no content.
+	var refused string
+	for _, m := range f.brand.Members {
+		if !m.Consent.Personalization {
+			refused = m.ID
+			break
+		}
+	}
+	if _, mo := call(t, f.key, "GET", f.url+"/v1/members/"+refused+"/moment", ""); mo["next_action"].(map[string]any)["action"] != "none" || mo["content"] != nil {
+		t.Fatalf("no-consent moment: %v", mo)
+	}
+}
+
+func mustLoc(t *testing.T, name string) *time.Location {
+	t.Helper()
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
