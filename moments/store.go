@@ -44,13 +44,29 @@ type memberRow struct {
 // Detect evaluates the rules for the given members as of now and records what fired
 // for the first time. Re-running over the same events records nothing.
 func (d *Detector) Detect(ctx context.Context, db database.DBTX, ids []string, now time.Time) ([]Fired, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
 	rules := d.Rules
 	if rules.Counts == nil && rules.StreakDays == nil && rules.StreakWeeks == nil && !rules.Anniversaries {
 		rules = DefaultRules
 	}
+	return d.detect(ctx, db, ids, now, rules)
+}
+
+// DetectAnniversaries checks only the calendar: anniversaries of joining as of now
+// (the member's local time). It reads no events, so it is cheap enough for the moment
+// endpoint; counts and streaks are detected when events arrive.
+func (d *Detector) DetectAnniversaries(ctx context.Context, db database.DBTX, id string, now time.Time) ([]Fired, error) {
+	return d.detect(ctx, db, []string{id}, now, Rules{Anniversaries: true})
+}
+
+// recentEnough is how old a milestone may be and still be celebrated: older ones
+// (history loaded in bulk, an anniversary long past) are recorded, not drafted.
+const recentEnough = 7 * 24 * time.Hour
+
+func (d *Detector) detect(ctx context.Context, db database.DBTX, ids []string, now time.Time, rules Rules) ([]Fired, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	eventRules := rules.Counts != nil || rules.StreakDays != nil || rules.StreakWeeks != nil
 	rows, err := db.Query(ctx, `SELECT id, name, timezone, locale, joined_at, consent_personalization
 		FROM members WHERE id = ANY($1)`, ids)
 	if err != nil {
@@ -72,51 +88,11 @@ func (d *Detector) Detect(ctx context.Context, db database.DBTX, ids []string, n
 		}
 		hist[m.id] = &History{Location: loc, JoinedAt: m.joined, Counts: map[string]int{}, Latest: now}
 	}
-	rows, err = db.Query(ctx, `SELECT member_id, type, count(*) FROM member_events WHERE member_id = ANY($1) GROUP BY 1, 2`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("detect moments: %w", err)
-	}
-	for rows.Next() {
-		var (
-			id, typ string
-			n       int
-		)
-		if err := rows.Scan(&id, &typ, &n); err != nil {
-			rows.Close()
+	if eventRules {
+		if err := readEvents(ctx, db, ids, now, hist); err != nil {
 			return nil, err
 		}
-		if h := hist[id]; h != nil {
-			h.Counts[typ] = n
-		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// Active days in each member's own time zone, over the last 400 days.
-	rows, err = db.Query(ctx, `SELECT DISTINCT e.member_id,
-			(e.occurred_at AT TIME ZONE coalesce(nullif(m.timezone, ''), 'UTC'))::date
-		FROM member_events e JOIN members m ON m.id = e.member_id
-		WHERE e.member_id = ANY($1) AND e.occurred_at > $2::timestamptz - interval '400 days' AND e.occurred_at <= $2`, ids, now)
-	if err != nil {
-		return nil, fmt.Errorf("detect moments: %w", err)
-	}
-	for rows.Next() {
-		var (
-			id  string
-			day time.Time
-		)
-		if err := rows.Scan(&id, &day); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if h := hist[id]; h != nil {
-			h.Days = append(h.Days, time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC))
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-
 	var fired []Fired
 	for _, m := range ms {
 		fs := rules.Evaluate(*hist[m.id])
@@ -134,7 +110,19 @@ func (d *Detector) Detect(ctx context.Context, db database.DBTX, ids []string, n
 		if len(fresh) == 0 {
 			continue
 		}
-		best := mostNotable(fresh)
+		var recent []Firing
+		for _, f := range fresh {
+			if now.Sub(f.OccurredAt) <= recentEnough {
+				recent = append(recent, f)
+			}
+		}
+		if len(recent) == 0 {
+			for _, f := range fresh {
+				fired = append(fired, Fired{MemberID: m.id, Firing: f})
+			}
+			continue
+		}
+		best := mostNotable(recent)
 		out := Fired{MemberID: m.id, Firing: best}
 		if d.Draft && m.consent {
 			id, err := d.draft(ctx, db, m, best)
@@ -318,5 +306,55 @@ func Deliver(ctx context.Context, db database.DBTX, memberID, key, channel strin
 	if err != nil {
 		return fmt.Errorf("deliver recognition: %w", err)
 	}
+	return nil
+}
+
+// readEvents fills each history's counts per event type and its active local days.
+func readEvents(ctx context.Context, db database.DBTX, ids []string, now time.Time, hist map[string]*History) error {
+	rows, err := db.Query(ctx, `SELECT member_id, type, count(*) FROM member_events WHERE member_id = ANY($1) GROUP BY 1, 2`, ids)
+	if err != nil {
+		return fmt.Errorf("detect moments: %w", err)
+	}
+	for rows.Next() {
+		var (
+			id, typ string
+			n       int
+		)
+		if err := rows.Scan(&id, &typ, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		if h := hist[id]; h != nil {
+			h.Counts[typ] = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// Active days in each member's own time zone, over the last 400 days.
+	rows, err = db.Query(ctx, `SELECT DISTINCT e.member_id,
+			(e.occurred_at AT TIME ZONE coalesce(nullif(m.timezone, ''), 'UTC'))::date
+		FROM member_events e JOIN members m ON m.id = e.member_id
+		WHERE e.member_id = ANY($1) AND e.occurred_at > $2::timestamptz - interval '400 days' AND e.occurred_at <= $2`, ids, now)
+	if err != nil {
+		return fmt.Errorf("detect moments: %w", err)
+	}
+	for rows.Next() {
+		var (
+			id  string
+			day time.Time
+		)
+		if err := rows.Scan(&id, &day); err != nil {
+			rows.Close()
+			return err
+		}
+		if h := hist[id]; h != nil {
+			h.Days = append(h.Days, time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+
 	return nil
 }
