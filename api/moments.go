@@ -63,7 +63,7 @@ func (s *server) moment(c *gin.Context) {
 		return
 	}
 	// Anniversaries come with the calendar, not with events: check at the member's now.
-	if _, err := s.detector.DetectAnniversaries(ctx, s.db, id, now); err != nil {
+	if _, err := s.detector.DetectAnniversaries(ctx, s.db, id, m.Timezone, m.JoinedAt, now); err != nil {
 		s.writeError(c, err)
 		return
 	}

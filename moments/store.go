@@ -52,9 +52,24 @@ func (d *Detector) Detect(ctx context.Context, db database.DBTX, ids []string, n
 }
 
 // DetectAnniversaries checks only the calendar: anniversaries of joining as of now
-// (the member's local time). It reads no events, so it is cheap enough for the moment
-// endpoint; counts and streaks are detected when events arrive.
-func (d *Detector) DetectAnniversaries(ctx context.Context, db database.DBTX, id string, now time.Time) ([]Fired, error) {
+// (the member's local time). It touches the database only when an anniversary fell
+// in the last week, so it is cheap enough for the moment endpoint; counts and streaks
+// are detected when events arrive.
+func (d *Detector) DetectAnniversaries(ctx context.Context, db database.DBTX, id, timezone string, joined *time.Time, now time.Time) ([]Fired, error) {
+	if joined == nil || !d.Rules.Anniversaries && d.Rules.Counts != nil {
+		return nil, nil
+	}
+	loc, err := time.LoadLocation(timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	recent := false
+	for _, f := range (Rules{Anniversaries: true}).Evaluate(History{Location: loc, JoinedAt: joined, Latest: now}) {
+		recent = recent || now.Sub(f.OccurredAt) <= recentEnough
+	}
+	if !recent {
+		return nil, nil
+	}
 	return d.detect(ctx, db, []string{id}, now, Rules{Anniversaries: true})
 }
 
@@ -222,21 +237,19 @@ func Summarize(ctx context.Context, db database.DBTX, memberID string, now time.
 			count(*) FILTER (WHERE type = ANY($3) AND occurred_at > $2::timestamptz - interval '90 days'),
 			count(*) FILTER (WHERE occurred_at > $2::timestamptz - interval '90 days' AND (type = 'complaint' OR (type = 'feedback'
 				AND props->>'rating' ~ '^[0-9]+$' AND (props->>'rating')::int <= 2))),
-			min(occurred_at)
+			min(occurred_at),
+			(SELECT coalesce(avg((after + 1.0) / (before + 1.0)), 0) FROM (
+				SELECT (SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
+						AND e.occurred_at > ms.occurred_at AND e.occurred_at <= ms.occurred_at + interval '7 days') AS after,
+					(SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
+						AND e.occurred_at > ms.occurred_at - interval '7 days' AND e.occurred_at <= ms.occurred_at) AS before
+				FROM member_milestones ms WHERE ms.member_id = $1 AND ms.delivered_at IS NOT NULL
+					AND ms.occurred_at <= $2::timestamptz - interval '7 days') x)
 		FROM member_events WHERE member_id = $1 AND occurred_at <= $2`, memberID, now, ContributionTypes).
-		Scan(&a.Total, &a.Last14, &a.Last30, &a.Days15to90, &a.Days31to90, &a.Contributions90, &a.NegativeFeedback90, &a.FirstEventAt)
+		Scan(&a.Total, &a.Last14, &a.Last30, &a.Days15to90, &a.Days31to90, &a.Contributions90, &a.NegativeFeedback90, &a.FirstEventAt,
+			&a.Responsiveness)
 	if err != nil {
 		return a, fmt.Errorf("summarize activity: %w", err)
-	}
-	err = db.QueryRow(ctx, `SELECT coalesce(avg((after + 1.0) / (before + 1.0)), 0) FROM (
-		SELECT (SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
-				AND e.occurred_at > ms.occurred_at AND e.occurred_at <= ms.occurred_at + interval '7 days') AS after,
-			(SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
-				AND e.occurred_at > ms.occurred_at - interval '7 days' AND e.occurred_at <= ms.occurred_at) AS before
-		FROM member_milestones ms WHERE ms.member_id = $1 AND ms.delivered_at IS NOT NULL
-			AND ms.occurred_at <= $2::timestamptz - interval '7 days') x`, memberID, now).Scan(&a.Responsiveness)
-	if err != nil {
-		return a, fmt.Errorf("summarize responsiveness: %w", err)
 	}
 	return a, nil
 }
