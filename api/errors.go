@@ -15,6 +15,7 @@ import (
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/moments"
 )
 
 // Error is the body of every error response: {"error":{"code":...,"message":...}}.
@@ -48,6 +49,7 @@ var errorTable = []struct {
 	{members.ErrTooLarge, http.StatusRequestEntityTooLarge, "batch_too_large"},
 	{matching.ErrMemberNotFound, http.StatusNotFound, "member_not_found"},
 	{members.ErrNotFound, http.StatusNotFound, "member_not_found"},
+	{moments.ErrMemberNotFound, http.StatusNotFound, "member_not_found"},
 	{matching.ErrNotFound, http.StatusNotFound, "community_not_found"},
 	{matching.ErrNoRun, http.StatusServiceUnavailable, "no_cluster_run"},
 	{matching.ErrModelMismatch, http.StatusServiceUnavailable, "model_mismatch"},

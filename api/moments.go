@@ -50,53 +50,55 @@ func (s *server) moment(c *gin.Context) {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	id := c.Param("id")
-	m, err := members.Get(ctx, s.db, id)
+	snap, err := moments.Read(ctx, s.db, id, now)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
 	resp := momentResponse{MemberID: id}
-	if !m.Consent.Personalization {
-		resp.Stage = ""
+	if !snap.Consent {
 		resp.NextAction = momentAction{moments.ActionNone, "no personalization consent"}
 		c.JSON(http.StatusOK, resp)
 		return
 	}
-	// Anniversaries come with the calendar, not with events: check at the member's now.
-	if _, err := s.detector.DetectAnniversaries(ctx, s.db, id, m.Timezone, m.JoinedAt, now); err != nil {
-		s.writeError(c, err)
-		return
-	}
-	due, draft, err := moments.Due(ctx, s.db, id)
+	// Anniversaries come with the calendar, not with events: check at the member's
+	// now. This writes only when one fell in the last week.
+	fired, err := s.detector.DetectAnniversaries(ctx, s.db, id, snap.Timezone, snap.JoinedAt, now)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	act, err := moments.Summarize(ctx, s.db, id, now)
-	if err != nil {
-		s.writeError(c, err)
-		return
+	if len(fired) > 0 {
+		if snap, err = moments.Read(ctx, s.db, id, now); err != nil {
+			s.writeError(c, err)
+			return
+		}
 	}
 	dueText := ""
-	if due != nil {
-		dueText = due.Occasion + ", " + due.Detail
+	if snap.Due != nil {
+		dueText = snap.Due.Occasion + ", " + snap.Due.Detail
 	}
-	as := moments.Assess(now, m.JoinedAt, act, dueText)
+	as := moments.Assess(now, snap.JoinedAt, snap.Activity, dueText)
 	resp.Stage, resp.Signals = as.Stage, as.Signals
 	resp.NextAction = momentAction{as.Action, as.Reason}
 	if _, ms, err := matching.MemberCommunities(ctx, s.db, id, 1); err == nil && len(ms) > 0 {
 		resp.Community = &ms[0]
 	}
 	switch {
-	case draft != nil:
-		sc := served([]generation.Draft{*draft})[0]
-		resp.Content, resp.Due = &sc, due
-		if err := moments.Deliver(ctx, s.db, id, due.Key, channel, time.Now()); err != nil {
+	case snap.Due != nil:
+		draft, err := generation.Get(ctx, s.db, *snap.Due.DraftID)
+		if err != nil {
+			s.writeError(c, err)
+			return
+		}
+		sc := served([]generation.Draft{draft})[0]
+		resp.Content, resp.Due = &sc, snap.Due
+		if err := moments.Deliver(ctx, s.db, id, snap.Due.Key, channel, time.Now()); err != nil {
 			s.writeError(c, err)
 			return
 		}
 	case resp.Community != nil:
-		locale, _, _ := strings.Cut(strings.ToLower(m.Locale), "-")
+		locale, _, _ := strings.Cut(strings.ToLower(snap.Locale), "-")
 		for _, loc := range []string{locale, ""} {
 			ds, err := generation.Approved(ctx, s.db, resp.Community.ID, "", generation.KindChallenge, loc)
 			if err != nil {

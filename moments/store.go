@@ -226,34 +226,6 @@ func (d *Detector) draft(ctx context.Context, db database.DBTX, m memberRow, f F
 	return dr.ID, nil
 }
 
-// Summarize reads a member's activity relative to now for Assess.
-func Summarize(ctx context.Context, db database.DBTX, memberID string, now time.Time) (Activity, error) {
-	var a Activity
-	err := db.QueryRow(ctx, `SELECT count(*),
-			count(*) FILTER (WHERE occurred_at > $2::timestamptz - interval '14 days'),
-			count(*) FILTER (WHERE occurred_at > $2::timestamptz - interval '30 days'),
-			count(*) FILTER (WHERE occurred_at <= $2::timestamptz - interval '14 days' AND occurred_at > $2::timestamptz - interval '90 days'),
-			count(*) FILTER (WHERE occurred_at <= $2::timestamptz - interval '30 days' AND occurred_at > $2::timestamptz - interval '90 days'),
-			count(*) FILTER (WHERE type = ANY($3) AND occurred_at > $2::timestamptz - interval '90 days'),
-			count(*) FILTER (WHERE occurred_at > $2::timestamptz - interval '90 days' AND (type = 'complaint' OR (type = 'feedback'
-				AND props->>'rating' ~ '^[0-9]+$' AND (props->>'rating')::int <= 2))),
-			min(occurred_at),
-			(SELECT coalesce(avg((after + 1.0) / (before + 1.0)), 0) FROM (
-				SELECT (SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
-						AND e.occurred_at > ms.occurred_at AND e.occurred_at <= ms.occurred_at + interval '7 days') AS after,
-					(SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
-						AND e.occurred_at > ms.occurred_at - interval '7 days' AND e.occurred_at <= ms.occurred_at) AS before
-				FROM member_milestones ms WHERE ms.member_id = $1 AND ms.delivered_at IS NOT NULL
-					AND ms.occurred_at <= $2::timestamptz - interval '7 days') x)
-		FROM member_events WHERE member_id = $1 AND occurred_at <= $2`, memberID, now, ContributionTypes).
-		Scan(&a.Total, &a.Last14, &a.Last30, &a.Days15to90, &a.Days31to90, &a.Contributions90, &a.NegativeFeedback90, &a.FirstEventAt,
-			&a.Responsiveness)
-	if err != nil {
-		return a, fmt.Errorf("summarize activity: %w", err)
-	}
-	return a, nil
-}
-
 // Recognition is one milestone as the API lists it.
 type Recognition struct {
 	Key         string     `json:"key"`
@@ -285,30 +257,6 @@ func List(ctx context.Context, db database.DBTX, memberID string) ([]Recognition
 		return nil, fmt.Errorf("list recognitions: %w", err)
 	}
 	return out, nil
-}
-
-// Due returns the member's newest approved, undelivered recognition, if any.
-func Due(ctx context.Context, db database.DBTX, memberID string) (*Recognition, *generation.Draft, error) {
-	var (
-		r       Recognition
-		draftID int64
-	)
-	err := db.QueryRow(ctx, `SELECT ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id FROM member_milestones ms
-		JOIN content_drafts d ON d.id = ms.draft_id
-		WHERE ms.member_id = $1 AND ms.delivered_at IS NULL AND d.status = 'approved'
-		ORDER BY ms.fired_at DESC LIMIT 1`, memberID).Scan(&r.Key, &r.Occasion, &r.Detail, &r.OccurredAt, &r.FiredAt, &draftID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("due recognition: %w", err)
-	}
-	d, err := generation.Get(ctx, db, draftID)
-	if err != nil {
-		return nil, nil, err
-	}
-	r.DraftID, r.DraftStatus = &draftID, d.Status
-	return &r, &d, nil
 }
 
 // Deliver marks a recognition delivered on a channel; delivering twice keeps the first.
@@ -370,4 +318,68 @@ func readEvents(ctx context.Context, db database.DBTX, ids []string, now time.Ti
 	}
 
 	return nil
+}
+
+// Snapshot is what the moment endpoint needs of a member, read in one round trip.
+type Snapshot struct {
+	Name, Locale, Timezone string
+	JoinedAt               *time.Time
+	Consent                bool
+	Activity               Activity
+	// Due is the newest approved, undelivered recognition, if any.
+	Due *Recognition
+}
+
+// ErrMemberNotFound means no member has the id.
+var ErrMemberNotFound = errors.New("member not found")
+
+// Read takes a member's snapshot as of now: profile, activity summary and any due
+// recognition, in one query.
+func Read(ctx context.Context, db database.DBTX, memberID string, now time.Time) (Snapshot, error) {
+	var (
+		s                     Snapshot
+		key, occasion, detail *string
+		draftID               *int64
+		occurredAt, firedAt   *time.Time
+	)
+	err := db.QueryRow(ctx, `SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization,
+			a.total, a.l14, a.l30, a.d15, a.d31, a.contrib, a.neg, a.first, a.resp,
+			due.key, due.occasion, due.detail, due.occurred_at, due.fired_at, due.draft_id
+		FROM members m
+		LEFT JOIN LATERAL (SELECT count(*) AS total,
+				count(*) FILTER (WHERE occurred_at > $2::timestamptz - interval '14 days') AS l14,
+				count(*) FILTER (WHERE occurred_at > $2::timestamptz - interval '30 days') AS l30,
+				count(*) FILTER (WHERE occurred_at <= $2::timestamptz - interval '14 days' AND occurred_at > $2::timestamptz - interval '90 days') AS d15,
+				count(*) FILTER (WHERE occurred_at <= $2::timestamptz - interval '30 days' AND occurred_at > $2::timestamptz - interval '90 days') AS d31,
+				count(*) FILTER (WHERE type = ANY($3) AND occurred_at > $2::timestamptz - interval '90 days') AS contrib,
+				count(*) FILTER (WHERE occurred_at > $2::timestamptz - interval '90 days' AND (type = 'complaint' OR (type = 'feedback'
+					AND props->>'rating' ~ '^[0-9]+$' AND (props->>'rating')::int <= 2))) AS neg,
+				min(occurred_at) AS first,
+				(SELECT coalesce(avg((after + 1.0) / (before + 1.0)), 0)::float8 FROM (
+					SELECT (SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
+							AND e.occurred_at > ms.occurred_at AND e.occurred_at <= ms.occurred_at + interval '7 days') AS after,
+						(SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
+							AND e.occurred_at > ms.occurred_at - interval '7 days' AND e.occurred_at <= ms.occurred_at) AS before
+					FROM member_milestones ms WHERE ms.member_id = m.id AND ms.delivered_at IS NOT NULL
+						AND ms.occurred_at <= $2::timestamptz - interval '7 days') x) AS resp
+			FROM member_events WHERE member_id = m.id AND occurred_at <= $2) a ON true
+		LEFT JOIN LATERAL (SELECT ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id
+			FROM member_milestones ms JOIN content_drafts d ON d.id = ms.draft_id
+			WHERE ms.member_id = m.id AND ms.delivered_at IS NULL AND d.status = 'approved'
+			ORDER BY ms.fired_at DESC LIMIT 1) due ON true
+		WHERE m.id = $1`, memberID, now, ContributionTypes).Scan(&s.Name, &s.Locale, &s.Timezone, &s.JoinedAt, &s.Consent,
+		&s.Activity.Total, &s.Activity.Last14, &s.Activity.Last30, &s.Activity.Days15to90, &s.Activity.Days31to90,
+		&s.Activity.Contributions90, &s.Activity.NegativeFeedback90, &s.Activity.FirstEventAt, &s.Activity.Responsiveness,
+		&key, &occasion, &detail, &occurredAt, &firedAt, &draftID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s, ErrMemberNotFound
+	}
+	if err != nil {
+		return s, fmt.Errorf("read member moment: %w", err)
+	}
+	if key != nil {
+		s.Due = &Recognition{Key: *key, Occasion: *occasion, Detail: *detail, OccurredAt: *occurredAt, FiredAt: *firedAt, DraftID: draftID,
+			DraftStatus: generation.StatusApproved}
+	}
+	return s, nil
 }
