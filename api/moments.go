@@ -99,17 +99,14 @@ func (s *server) moment(c *gin.Context) {
 		}
 	case resp.Community != nil:
 		locale, _, _ := strings.Cut(strings.ToLower(snap.Locale), "-")
-		for _, loc := range []string{locale, ""} {
-			ds, err := generation.Approved(ctx, s.db, resp.Community.ID, "", generation.KindChallenge, loc)
-			if err != nil {
-				s.writeError(c, err)
-				return
-			}
-			if len(ds) > 0 {
-				sc := served(ds[:1])[0]
-				resp.Content = &sc
-				break
-			}
+		d, err := generation.ApprovedOne(ctx, s.db, resp.Community.ID, generation.KindChallenge, locale)
+		if err != nil {
+			s.writeError(c, err)
+			return
+		}
+		if d != nil {
+			sc := served([]generation.Draft{*d})[0]
+			resp.Content = &sc
 		}
 	}
 	c.JSON(http.StatusOK, resp)

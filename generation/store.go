@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -346,13 +347,28 @@ func History(ctx context.Context, db database.DBTX, groupID int64) ([]Review, er
 
 // Approved returns the content members may see: for each draft group, its latest
 // approved version. communityID or memberID (one of them) picks the subject; kind and
-// locale narrow it when not empty.
+// locale narrow it when not empty. The query names only the filters in use, so the
+// subject indexes serve it.
 func Approved(ctx context.Context, db database.DBTX, communityID, memberID, kind, locale string) ([]Draft, error) {
+	where := []string{"d.status = 'approved'"}
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if memberID != "" {
+		where = append(where, "d.member_id = "+arg(memberID))
+	} else {
+		where = append(where, "d.subject_id = "+arg(communityID), "d.member_id IS NULL")
+	}
+	if kind != "" {
+		where = append(where, "d.kind = "+arg(kind))
+	}
+	if locale != "" {
+		where = append(where, "d.locale = "+arg(locale))
+	}
 	rows, err := db.Query(ctx, `SELECT DISTINCT ON (d.group_id) `+draftColumns+` FROM content_drafts d
-		WHERE d.status = 'approved'
-		  AND (($1 <> '' AND d.subject_id = $1 AND d.member_id IS NULL) OR ($2 <> '' AND d.member_id = $2))
-		  AND ($3 = '' OR d.kind = $3) AND ($4 = '' OR d.locale = $4)
-		ORDER BY d.group_id, d.version DESC`, communityID, memberID, kind, locale)
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY d.group_id, d.version DESC`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("approved content: %w", err)
 	}
@@ -361,4 +377,23 @@ func Approved(ctx context.Context, db database.DBTX, communityID, memberID, kind
 		return nil, fmt.Errorf("approved content: %w", err)
 	}
 	return out, nil
+}
+
+// ApprovedOne returns one approved piece of a kind for a community, preferring the
+// given locale and then the newest; nil when there is none.
+func ApprovedOne(ctx context.Context, db database.DBTX, communityID, kind, locale string) (*Draft, error) {
+	rows, err := db.Query(ctx, `SELECT `+draftColumns+` FROM content_drafts d
+		WHERE d.status = 'approved' AND d.kind = $2 AND d.subject_id = $1 AND d.member_id IS NULL
+		ORDER BY (d.locale = $3) DESC, d.id DESC LIMIT 1`, communityID, kind, locale)
+	if err != nil {
+		return nil, fmt.Errorf("approved content: %w", err)
+	}
+	d, err := pgx.CollectExactlyOneRow(rows, scanDraft)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("approved content: %w", err)
+	}
+	return &d, nil
 }
