@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"gonum.org/v1/gonum/mat"
@@ -25,6 +27,36 @@ type TermModel struct {
 	Dim     int                  `json:"dim"`
 	Members int                  `json:"members"`
 	Terms   map[string][]float32 `json:"terms"`
+
+	wordsOnce sync.Once
+	words     map[string][]string // word → learned terms that contain it
+}
+
+// related returns the learned terms sharing a word with key (an unseen phrase such
+// as "spin" finds "spin class"), so an unknown term still points the right way.
+func (m *TermModel) related(key string) []string {
+	m.wordsOnce.Do(func() {
+		m.words = map[string][]string{}
+		for t := range m.Terms {
+			for _, w := range strings.Fields(t) {
+				m.words[w] = append(m.words[w], t)
+			}
+		}
+		for _, ts := range m.words {
+			sort.Strings(ts)
+		}
+	})
+	seen := map[string]bool{}
+	var out []string
+	for _, w := range strings.Fields(key) {
+		for _, t := range m.words[w] {
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+	}
+	return out
 }
 
 // Name is the model name stored beside vectors made with it.

@@ -31,6 +31,10 @@ var _ Embedder = (*Local)(nil)
 // LocalModel is the model name the hashing embedder stores beside its vectors.
 const LocalModel = "local-hash-v1"
 
+// learnedRevision changes whenever the way learned vectors are combined changes, so
+// vectors made the old way are re-embedded (r2: unseen terms lean on learned words).
+const learnedRevision = "-r2"
+
 // NewLocal returns the hashing embedder at the schema's dimension.
 func NewLocal() *Local { return &Local{dim: Dim, say: DefaultSayWeight, do: DefaultDoWeight} }
 
@@ -56,7 +60,8 @@ func (l *Local) WithWeights(say, do float64) *Local {
 func (l *Local) Model() string {
 	name := LocalModel
 	if l.terms != nil {
-		name = l.terms.Name()
+		// The term model's version, and the revision of how this code uses it.
+		name = l.terms.Name() + learnedRevision
 	}
 	if l.weighted {
 		name += fmt.Sprintf("+say%g-do%g", l.say, l.do)
@@ -75,6 +80,7 @@ const (
 	wTrigram = 0.35 // split across a phrase's trigrams
 	wCause   = 0.7
 	wSkill   = 0.45
+	wRelated = 0.7 // an unseen term's pull towards learned terms sharing a word
 )
 
 // The blend of a member's vector: what they say (interests, causes, skill) and what
@@ -145,11 +151,21 @@ func (l *Local) Embed(_ context.Context, profiles []Profile) ([][]float32, error
 // whole-phrase, word and trigram features hashed under namespace ns.
 func (l *Local) phrase(v []float64, ns, t string, w float64) {
 	if l.terms != nil {
-		if vec, ok := l.terms.Terms[members.TermKey(t)]; ok {
+		key := members.TermKey(t)
+		if vec, ok := l.terms.Terms[key]; ok {
 			for j, f := range vec {
 				v[j] += w * float64(f)
 			}
 			return
+		}
+		// Unseen: lean towards learned terms that share a word, then hash as usual.
+		if rel := l.terms.related(key); len(rel) > 0 {
+			share := w * wRelated / float64(len(rel))
+			for _, r := range rel {
+				for j, f := range l.terms.Terms[r] {
+					v[j] += share * float64(f)
+				}
+			}
 		}
 	}
 	l.add(v, ns, t, w)

@@ -131,7 +131,7 @@ func TestLearnedTermsAreDeterministicAndMeaningful(t *testing.T) {
 			}
 		}
 	}
-	if embeddings.NewLearned(m1).Model() != "learned-ppmi-v0" || embeddings.NewLocal().WithWeights(1, 0).Model() == embeddings.LocalModel {
+	if embeddings.NewLearned(m1).Model() != "learned-ppmi-v0-r2" || embeddings.NewLocal().WithWeights(1, 0).Model() == embeddings.LocalModel {
 		t.Fatal("model names do not tell models and weights apart")
 	}
 }
@@ -198,5 +198,24 @@ func TestLearnedRecoversPersonasAtLeastAsWellAsHashing(t *testing.T) {
 	t.Logf("NMI with one community per persona: hashing %.3f, learned %.3f", hn, ln)
 	if ln < hn {
 		t.Fatalf("learned NMI %.3f below hashing %.3f", ln, hn)
+	}
+}
+
+func TestUnseenTermsLeanOnLearnedWords(t *testing.T) {
+	docs := [][]string{}
+	for i := 0; i < 50; i++ {
+		docs = append(docs, []string{"spin class", "indoor cycling", "hiit"}, []string{"tai chi", "walking groups", "gardening"})
+	}
+	m, err := embeddings.FitTerms(docs, embeddings.FitConfig{Dim: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, _ := embeddings.NewLearned(m).Embed(context.Background(), []embeddings.Profile{
+		{Interests: []string{"spinning"}}, // unseen; shares "spin" with "spin class"
+		{Interests: []string{"spin class", "indoor cycling"}},
+		{Interests: []string{"tai chi", "gardening"}},
+	})
+	if near, far := cos(vs[0], vs[1]), cos(vs[0], vs[2]); near <= far+0.2 {
+		t.Fatalf("unseen 'spinning': %.2f to cyclists, %.2f to tai chi; want clearly nearer the cyclists", near, far)
 	}
 }

@@ -187,7 +187,7 @@ func TestTermModelsAreVersionedAndBackfilled(t *testing.T) {
 	}
 	var model string
 	pool.QueryRow(ctx, "SELECT model FROM member_vectors").Scan(&model)
-	if model != "learned-ppmi-v2" {
+	if model != "learned-ppmi-v2-r2" {
 		t.Fatalf("stored model %q", model)
 	}
 }

@@ -25,6 +25,7 @@ Belong is starting on http://$addr — try (your admin key is in .data/dev-api-k
   curl -s http://$addr/readyz
   curl -s -H "Authorization: Bearer \$KEY" http://$addr/v1/members/$member/communities
   curl -s -H "Authorization: Bearer \$KEY" http://$addr/v1/members/$member/peers?limit=5
+  curl -s -H "Authorization: Bearer \$KEY" "http://$addr/v1/members/$member/moment?channel=app"
   curl -s -H "Authorization: Bearer \$KEY" -X POST http://$addr/v1/match -d '{"profile":{"interests":["trail running"],"causes":["sustainability"],"skill_level":"beginner"},"limit":3}'
   curl -s -H "Authorization: Bearer \$KEY" 'http://$addr/v1/communities?limit=5'
   curl -s -H "Authorization: Bearer \$KEY" http://$addr/v1/communities/${community:-c-1}
