@@ -130,6 +130,14 @@ func New(cfg Config) *gin.Engine {
 
 	s.consoleRoutes(r)
 
+	admin := s.require(apikey.ScopeAdmin)
+	v1.POST("/pilots", admin, s.createPilot)
+	v1.GET("/pilots/:id", admin, s.getPilot)
+	v1.POST("/pilots/:id/close", admin, s.closePilot)
+	v1.GET("/pilots/:id/feedback", admin, s.pilotFeedback)
+	v1.GET("/communities/:id/feedback", admin, s.communityFeedback)
+	v1.POST("/feedback", write, s.addFeedback)
+
 	review := s.require(apikey.ScopeContentReview)
 	v1.POST("/content/drafts", review, s.validateJSONBody("/v1/content/drafts", http.MethodPost), s.createDraft)
 	v1.GET("/content/drafts", review, s.queue)

@@ -16,6 +16,7 @@ import (
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/moments"
+	"github.com/belong-loyalty/belong/pilots"
 )
 
 // Error is the body of every error response: {"error":{"code":...,"message":...}}.
@@ -55,6 +56,11 @@ var errorTable = []struct {
 	{matching.ErrModelMismatch, http.StatusServiceUnavailable, "model_mismatch"},
 	{matching.ErrRunNotFound, http.StatusNotFound, "cluster_run_not_found"},
 	{generation.ErrNotFound, http.StatusNotFound, "draft_not_found"},
+	{pilots.ErrNotFound, http.StatusNotFound, "pilot_not_found"},
+	{pilots.ErrMemberUnknown, http.StatusNotFound, "member_not_found"},
+	{pilots.ErrNoCandidates, http.StatusUnprocessableEntity, "no_candidates"},
+	{pilots.ErrNotInvited, http.StatusUnprocessableEntity, "not_invited"},
+	{pilots.ErrClosed, http.StatusConflict, "pilot_closed"},
 	{generation.ErrState, http.StatusConflict, "draft_not_reviewable"},
 	{generation.ErrReasonRequired, http.StatusBadRequest, "reason_required"},
 }

@@ -1,0 +1,286 @@
+package pilots
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/members"
+)
+
+// Errors of pilots and feedback.
+var (
+	ErrNotFound      = errors.New("pilot not found")
+	ErrClosed        = errors.New("the pilot is closed")
+	ErrNoCandidates  = errors.New("no consenting member in the target is free to invite")
+	ErrNotInvited    = errors.New("the member was not invited to this pilot")
+	ErrMemberUnknown = errors.New("member not found")
+)
+
+// Target says whom a pilot draws from: communities or tribes of the current run.
+type Target struct {
+	Communities []string `json:"communities,omitempty"`
+	Tribes      []string `json:"tribes,omitempty"`
+}
+
+// Pilot is a cohort of invited members.
+type Pilot struct {
+	ID          int64        `json:"id,string"`
+	Name        string       `json:"name"`
+	Size        int          `json:"size"`
+	Target      Target       `json:"target"`
+	Seed        int64        `json:"seed"`
+	Status      string       `json:"status"`
+	CreatedAt   time.Time    `json:"created_at"`
+	ClosedAt    *time.Time   `json:"closed_at,omitempty"`
+	Invitations []Invitation `json:"invitations,omitempty"`
+}
+
+// Invitation is one invited member and the stratum (community) they were drawn from.
+type Invitation struct {
+	MemberID string `json:"member_id"`
+	Stratum  string `json:"stratum"`
+}
+
+// Create draws the pilot's sample and stores it with its invitations, in one
+// transaction. Candidates consent to personalization and community features, belong
+// (primary community, current run) to a targeted community or a community of a
+// targeted tribe, and are in no active pilot.
+func Create(ctx context.Context, db database.DBTX, name string, size int, t Target, seed int64) (Pilot, error) {
+	p := Pilot{Name: name, Size: size, Target: t, Seed: seed, Status: "active"}
+	err := database.InTx(ctx, db, func(tx pgx.Tx) error {
+		// Serialize pilot creation so two pilots never invite the same member.
+		if _, err := tx.Exec(ctx, "LOCK TABLE pilot_invitations IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT ms.member_id, ms.community_id
+			FROM current_run r JOIN memberships ms ON ms.run_id = r.run_id AND ms.rank = 1
+			JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
+			JOIN members m ON m.id = ms.member_id AND m.consent_personalization AND m.consent_community
+			WHERE (c.id = ANY($1) OR c.tribe_id = ANY($2))
+			  AND NOT EXISTS (SELECT 1 FROM pilot_invitations i JOIN pilots p ON p.id = i.pilot_id
+				WHERE i.member_id = ms.member_id AND p.status = 'active')`, nonNil(t.Communities), nonNil(t.Tribes))
+		if err != nil {
+			return fmt.Errorf("pilot candidates: %w", err)
+		}
+		cands, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Candidate, error) {
+			var c Candidate
+			err := r.Scan(&c.MemberID, &c.Stratum)
+			return c, err
+		})
+		if err != nil {
+			return fmt.Errorf("pilot candidates: %w", err)
+		}
+		if len(cands) == 0 {
+			return ErrNoCandidates
+		}
+		sort.Slice(cands, func(i, j int) bool { return cands[i].MemberID < cands[j].MemberID })
+		sample := Sample(cands, size, uint64(seed))
+		if err := tx.QueryRow(ctx, `INSERT INTO pilots (name, size, target, seed) VALUES ($1, $2, $3, $4)
+			RETURNING id, created_at`, name, size, t, seed).Scan(&p.ID, &p.CreatedAt); err != nil {
+			return fmt.Errorf("create pilot: %w", err)
+		}
+		rowsIn := make([][]any, len(sample))
+		for i, c := range sample {
+			rowsIn[i] = []any{p.ID, c.MemberID, c.Stratum}
+			p.Invitations = append(p.Invitations, Invitation{c.MemberID, c.Stratum})
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"pilot_invitations"}, []string{"pilot_id", "member_id", "stratum"}, pgx.CopyFromRows(rowsIn))
+		return err
+	})
+	if err != nil {
+		return Pilot{}, err
+	}
+	return p, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Get returns a pilot with its invitations.
+func Get(ctx context.Context, db database.DBTX, id int64) (Pilot, error) {
+	var p Pilot
+	err := db.QueryRow(ctx, `SELECT id, name, size, target, seed, status, created_at, closed_at FROM pilots WHERE id = $1`, id).
+		Scan(&p.ID, &p.Name, &p.Size, &p.Target, &p.Seed, &p.Status, &p.CreatedAt, &p.ClosedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, ErrNotFound
+	}
+	if err != nil {
+		return p, fmt.Errorf("get pilot: %w", err)
+	}
+	rows, err := db.Query(ctx, `SELECT member_id, stratum FROM pilot_invitations WHERE pilot_id = $1 ORDER BY stratum, member_id`, id)
+	if err != nil {
+		return p, fmt.Errorf("get pilot: %w", err)
+	}
+	p.Invitations, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Invitation, error) {
+		var i Invitation
+		err := r.Scan(&i.MemberID, &i.Stratum)
+		return i, err
+	})
+	return p, err
+}
+
+// Close closes a pilot; its members become free for the next one.
+func Close(ctx context.Context, db database.DBTX, id int64) error {
+	tag, err := db.Exec(ctx, `UPDATE pilots SET status = 'closed', closed_at = coalesce(closed_at, now()) WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("close pilot: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Feedback is what a member said.
+type Feedback struct {
+	ID        int64     `json:"id,string"`
+	MemberID  string    `json:"member_id"`
+	PilotID   *int64    `json:"pilot_id,string,omitempty"`
+	Rating    int       `json:"rating"`
+	Text      string    `json:"text"`
+	Sentiment float64   `json:"sentiment"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// AddFeedback stores feedback with its sentiment. Feedback within a pilot must come
+// from an invited member of an active pilot.
+func AddFeedback(ctx context.Context, db database.DBTX, f Feedback) (Feedback, error) {
+	f.Text = strings.TrimSpace(f.Text)
+	f.Sentiment = Sentiment(f.Text)
+	if _, err := members.Get(ctx, db, f.MemberID); errors.Is(err, members.ErrNotFound) {
+		return f, ErrMemberUnknown
+	} else if err != nil {
+		return f, err
+	}
+	if f.PilotID != nil {
+		var status string
+		err := db.QueryRow(ctx, `SELECT p.status FROM pilots p JOIN pilot_invitations i ON i.pilot_id = p.id
+			WHERE p.id = $1 AND i.member_id = $2`, *f.PilotID, f.MemberID).Scan(&status)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return f, ErrNotInvited
+		}
+		if err != nil {
+			return f, err
+		}
+		if status != "active" {
+			return f, ErrClosed
+		}
+	}
+	err := db.QueryRow(ctx, `INSERT INTO feedback (member_id, pilot_id, rating, text, sentiment) VALUES ($1, $2, $3, $4, $5)
+		RETURNING id, created_at`, f.MemberID, f.PilotID, f.Rating, f.Text, f.Sentiment).Scan(&f.ID, &f.CreatedAt)
+	if err != nil {
+		return f, fmt.Errorf("store feedback: %w", err)
+	}
+	return f, nil
+}
+
+// Summary sums up feedback: how much, how rated, how felt, and its themes.
+type Summary struct {
+	Count         int      `json:"count"`
+	MeanRating    float64  `json:"mean_rating"`
+	MeanSentiment float64  `json:"mean_sentiment"`
+	Themes        []string `json:"themes"`
+}
+
+// Summarize sums up the feedback of a pilot (pilotID) or of a community's members
+// (communityID, primary community in the current run). Themes are the words most
+// distinctive of this feedback against all feedback (a class-based TF-IDF).
+func Summarize(ctx context.Context, db database.DBTX, pilotID int64, communityID string) (Summary, error) {
+	rows, err := db.Query(ctx, `SELECT f.rating, f.sentiment, f.text,
+			(($1 > 0 AND f.pilot_id = $1) OR ($2 <> '' AND EXISTS (SELECT 1 FROM memberships ms JOIN current_run r ON r.run_id = ms.run_id
+				WHERE ms.member_id = f.member_id AND ms.rank = 1 AND ms.community_id = $2))) AS mine
+		FROM feedback f`, pilotID, communityID)
+	if err != nil {
+		return Summary{}, fmt.Errorf("summarize feedback: %w", err)
+	}
+	defer rows.Close()
+	var s Summary
+	mineWords, allWords := map[string]int{}, map[string]int{}
+	var ratings, sentiments float64
+	for rows.Next() {
+		var (
+			rating int
+			sent   float64
+			text   string
+			mine   bool
+		)
+		if err := rows.Scan(&rating, &sent, &text, &mine); err != nil {
+			return s, err
+		}
+		words := themeWords(text)
+		for w := range words {
+			allWords[w]++
+			if mine {
+				mineWords[w]++
+			}
+		}
+		if mine {
+			s.Count++
+			ratings += float64(rating)
+			sentiments += sent
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s, err
+	}
+	if s.Count > 0 {
+		s.MeanRating = float64(int(ratings/float64(s.Count)*100)) / 100
+		s.MeanSentiment = float64(int(sentiments/float64(s.Count)*100)) / 100
+	}
+	type scored struct {
+		w string
+		v float64
+	}
+	var cand []scored
+	for w, n := range mineWords {
+		if n < 2 {
+			continue
+		}
+		cand = append(cand, scored{w, float64(n) * float64(n) / float64(allWords[w])})
+	}
+	sort.Slice(cand, func(i, j int) bool {
+		if cand[i].v != cand[j].v {
+			return cand[i].v > cand[j].v
+		}
+		return cand[i].w < cand[j].w
+	})
+	s.Themes = []string{}
+	for i := 0; i < len(cand) && i < 5; i++ {
+		s.Themes = append(s.Themes, cand[i].w)
+	}
+	return s, nil
+}
+
+var stop = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`the a an and or but to of in on for with it is was were be been this that i we you they my our
+		me so very really just at as are not no have has had do did from by about more most all can would could
+		och att det som en ett är var för med på av inte jag vi ni de den till har så mycket men om
+		il lo la i gli le un una e ma di da in con per che non è era sono mi ci molto più tutto`) {
+		stop[w] = true
+	}
+}
+
+// themeWords are a text's distinct content words.
+func themeWords(text string) map[string]bool {
+	out := map[string]bool{}
+	for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if len([]rune(w)) > 2 && !stop[w] && lexicon[w] == 0 {
+			out[w] = true
+		}
+	}
+	return out
+}
