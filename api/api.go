@@ -137,6 +137,7 @@ func New(cfg Config) *gin.Engine {
 	v1.GET("/pilots/:id/feedback", admin, s.pilotFeedback)
 	v1.GET("/communities/:id/feedback", admin, s.communityFeedback)
 	v1.POST("/feedback", write, s.addFeedback)
+	v1.GET("/trends", read, s.trends)
 
 	review := s.require(apikey.ScopeContentReview)
 	v1.POST("/content/drafts", review, s.validateJSONBody("/v1/content/drafts", http.MethodPost), s.createDraft)

@@ -17,6 +17,7 @@ import (
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/moments"
 	"github.com/belong-loyalty/belong/pilots"
+	"github.com/belong-loyalty/belong/trends"
 )
 
 // Error is the body of every error response: {"error":{"code":...,"message":...}}.
@@ -53,6 +54,7 @@ var errorTable = []struct {
 	{moments.ErrMemberNotFound, http.StatusNotFound, "member_not_found"},
 	{matching.ErrNotFound, http.StatusNotFound, "community_not_found"},
 	{matching.ErrNoRun, http.StatusServiceUnavailable, "no_cluster_run"},
+	{trends.ErrNoRun, http.StatusServiceUnavailable, "no_cluster_run"},
 	{matching.ErrModelMismatch, http.StatusServiceUnavailable, "model_mismatch"},
 	{matching.ErrRunNotFound, http.StatusNotFound, "cluster_run_not_found"},
 	{generation.ErrNotFound, http.StatusNotFound, "draft_not_found"},

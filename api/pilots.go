@@ -4,10 +4,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/belong-loyalty/belong/pilots"
+	"github.com/belong-loyalty/belong/trends"
 )
 
 // PilotRequest is the body of POST /v1/pilots.
@@ -155,4 +157,20 @@ func (s *server) communityFeedback(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, sum)
+}
+
+func (s *server) trends(c *gin.Context) {
+	days, err := intParam(c, "window_days", 30, 1, 365)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	r, err := trends.Read(ctx, s.db, time.Now(), time.Duration(days)*24*time.Hour, trends.Config{})
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	s.cached(c, r)
 }
