@@ -38,10 +38,17 @@ func TestConsoleEndToEnd(t *testing.T) {
 	}
 	reviewer := newKey(t, f.pool, apikey.ScopeContentReview)
 
+	// Chromium may still be writing its profile as it exits, which t.TempDir's strict
+	// cleanup reports as a failure; this directory is removed best-effort instead.
+	profile, err := os.MkdirTemp("", "belong-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(profile)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
 		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(profile))
 	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
 	defer cancel()
 	bctx, cancel := chromedp.NewContext(actx)
@@ -52,7 +59,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 	var cookies []*network.Cookie
 	var shot []byte
 	var queueText string
-	err := chromedp.Run(bctx,
+	err = chromedp.Run(bctx,
 		chromedp.Navigate(f.url+"/console/queue"), // not signed in: sent to sign-in
 		chromedp.WaitVisible("#key", chromedp.ByID),
 		chromedp.SendKeys("#key", reviewer, chromedp.ByID),

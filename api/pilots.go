@@ -2,12 +2,14 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/belong-loyalty/belong/moments"
 	"github.com/belong-loyalty/belong/pilots"
 	"github.com/belong-loyalty/belong/trends"
 )
@@ -42,9 +44,15 @@ func (s *server) createPilot(c *gin.Context) {
 	case req.Size < 1 || req.Size > 10_000:
 		s.writeError(c, badRequest("invalid_pilot", "size must be between 1 and 10000"))
 		return
-	case len(req.Target.Communities)+len(req.Target.Tribes) == 0:
-		s.writeError(c, badRequest("invalid_pilot", "target needs communities or tribes"))
+	case len(req.Target.Communities)+len(req.Target.Tribes)+len(req.Target.Stages) == 0:
+		s.writeError(c, badRequest("invalid_pilot", "target needs communities, tribes or stages"))
 		return
+	}
+	for _, st := range req.Target.Stages {
+		if !slices.Contains([]string{moments.StageOnboarding, moments.StageActivation, moments.StageGrowth, moments.StageRetention, moments.StageAdvocacy}, st) {
+			s.writeError(c, badRequest("invalid_pilot", "stage "+strconv.Quote(st)+" is not onboarding, activation, growth, retention or advocacy"))
+			return
+		}
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()

@@ -94,6 +94,19 @@ func TestPilotsAndFeedback(t *testing.T) {
 	if code, b := call(t, f.key, "POST", f.url+"/v1/feedback", string(fb)); code != 409 || errCode(b) != "pilot_closed" {
 		t.Fatalf("feedback to a closed pilot: %d %v", code, b)
 	}
+	// Lifecycle stages as the target: every invitee is in a targeted stage, the stratum.
+	code, p3 := call(t, f.key, "POST", f.url+"/v1/pilots", `{"name":"Newcomers","size":5,"target":{"stages":["growth","activation","onboarding"]}}`)
+	if code != 201 || len(p3["invitations"].([]any)) != 5 {
+		t.Fatalf("stage pilot: %d %v", code, p3)
+	}
+	for _, inv := range p3["invitations"].([]any) {
+		if st := inv.(map[string]any)["stratum"]; st != "growth" && st != "activation" && st != "onboarding" {
+			t.Fatalf("stage pilot invited from stratum %v", st)
+		}
+	}
+	if code, b := call(t, f.key, "POST", f.url+"/v1/pilots", `{"name":"x","size":5,"target":{"stages":["vip"]}}`); code != 400 {
+		t.Fatalf("unknown stage: %d %v", code, b)
+	}
 	if code, b := call(t, newKey(t, f.pool, "match:read"), "POST", f.url+"/v1/pilots", string(body)); code != 403 {
 		t.Fatalf("a read key creating a pilot: %d %v", code, b)
 	}

@@ -383,3 +383,34 @@ func Read(ctx context.Context, db database.DBTX, memberID string, now time.Time)
 	}
 	return s, nil
 }
+
+// Stages computes every consenting member's lifecycle stage as of now, in one pass
+// over the events (responsiveness does not affect the stage, so it is not read).
+func Stages(ctx context.Context, db database.DBTX, now time.Time) (map[string]string, error) {
+	rows, err := db.Query(ctx, `SELECT m.id, m.joined_at, coalesce(a.total, 0), coalesce(a.l30, 0), coalesce(a.d31, 0),
+			coalesce(a.contrib, 0), a.first
+		FROM members m LEFT JOIN (SELECT member_id, count(*) AS total,
+				count(*) FILTER (WHERE occurred_at > $1::timestamptz - interval '30 days') AS l30,
+				count(*) FILTER (WHERE occurred_at <= $1::timestamptz - interval '30 days' AND occurred_at > $1::timestamptz - interval '90 days') AS d31,
+				count(*) FILTER (WHERE type = ANY($2) AND occurred_at > $1::timestamptz - interval '90 days') AS contrib,
+				min(occurred_at) AS first
+			FROM member_events WHERE occurred_at <= $1 GROUP BY member_id) a ON a.member_id = m.id
+		WHERE m.consent_personalization`, now, ContributionTypes)
+	if err != nil {
+		return nil, fmt.Errorf("lifecycle stages: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var (
+			id     string
+			joined *time.Time
+			a      Activity
+		)
+		if err := rows.Scan(&id, &joined, &a.Total, &a.Last30, &a.Days31to90, &a.Contributions90, &a.FirstEventAt); err != nil {
+			return nil, err
+		}
+		out[id] = Assess(now, joined, a, "").Stage
+	}
+	return out, rows.Err()
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/moments"
 )
 
 // Errors of pilots and feedback.
@@ -24,10 +26,12 @@ var (
 	ErrMemberUnknown = errors.New("member not found")
 )
 
-// Target says whom a pilot draws from: communities or tribes of the current run.
+// Target says whom a pilot draws from: communities or tribes of the current run
+// (strata are communities), or lifecycle stages (strata are stages).
 type Target struct {
 	Communities []string `json:"communities,omitempty"`
 	Tribes      []string `json:"tribes,omitempty"`
+	Stages      []string `json:"stages,omitempty"`
 }
 
 // Pilot is a cohort of invited members.
@@ -54,6 +58,13 @@ type Invitation struct {
 // (primary community, current run) to a targeted community or a community of a
 // targeted tribe, and are in no active pilot.
 func Create(ctx context.Context, db database.DBTX, name string, size int, t Target, seed int64) (Pilot, error) {
+	var stages map[string]string
+	if len(t.Stages) > 0 {
+		var err error
+		if stages, err = moments.Stages(ctx, db, time.Now()); err != nil {
+			return Pilot{}, err
+		}
+	}
 	p := Pilot{Name: name, Size: size, Target: t, Seed: seed, Status: "active"}
 	err := database.InTx(ctx, db, func(tx pgx.Tx) error {
 		// Serialize pilot creation so two pilots never invite the same member.
@@ -64,9 +75,9 @@ func Create(ctx context.Context, db database.DBTX, name string, size int, t Targ
 			FROM current_run r JOIN memberships ms ON ms.run_id = r.run_id AND ms.rank = 1
 			JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
 			JOIN members m ON m.id = ms.member_id AND m.consent_personalization AND m.consent_community
-			WHERE (c.id = ANY($1) OR c.tribe_id = ANY($2))
+			WHERE (c.id = ANY($1) OR c.tribe_id = ANY($2) OR $3)
 			  AND NOT EXISTS (SELECT 1 FROM pilot_invitations i JOIN pilots p ON p.id = i.pilot_id
-				WHERE i.member_id = ms.member_id AND p.status = 'active')`, nonNil(t.Communities), nonNil(t.Tribes))
+				WHERE i.member_id = ms.member_id AND p.status = 'active')`, nonNil(t.Communities), nonNil(t.Tribes), len(t.Stages) > 0)
 		if err != nil {
 			return fmt.Errorf("pilot candidates: %w", err)
 		}
@@ -77,6 +88,16 @@ func Create(ctx context.Context, db database.DBTX, name string, size int, t Targ
 		})
 		if err != nil {
 			return fmt.Errorf("pilot candidates: %w", err)
+		}
+		if len(t.Stages) > 0 {
+			// Stage targets: keep members in a targeted stage; the stage is the stratum.
+			kept := cands[:0]
+			for _, c := range cands {
+				if st := stages[c.MemberID]; slices.Contains(t.Stages, st) {
+					kept = append(kept, Candidate{MemberID: c.MemberID, Stratum: st})
+				}
+			}
+			cands = kept
 		}
 		if len(cands) == 0 {
 			return ErrNoCandidates
