@@ -23,6 +23,8 @@ import (
 	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/pilots"
+	"github.com/belong-loyalty/belong/trends"
 )
 
 // The review console: server-rendered pages under /console for loyalty teams. A
@@ -131,6 +133,8 @@ func (s *server) consoleRoutes(r *gin.Engine) {
 	g.POST("/drafts/:id/edit", s.consoleEdit)
 	g.GET("/communities", s.consoleCommunities)
 	g.GET("/runs", s.consoleRuns)
+	g.GET("/trends", s.consoleTrends)
+	g.GET("/pilots", s.consolePilots)
 }
 
 func (s *server) consoleLogin(c *gin.Context) {
@@ -359,3 +363,95 @@ func (s *server) consoleRuns(c *gin.Context) {
 }
 
 func sortedKeys(b generation.Body) []string { return slices.Sorted(maps.Keys(b)) }
+
+type bar struct {
+	X, W         float64
+	Y            int
+	TextX, TextY int
+	Anchor       string
+	Color, Label string
+}
+
+type chart struct {
+	Title  string
+	Bars   []bar
+	Height int
+}
+
+// trendChart draws rising changes to the right of the axis and falling ones to the
+// left, bar length ∝ |z|.
+func trendChart(title string, up, down []trends.Change) chart {
+	ch := chart{Title: title}
+	maxZ := 3.0
+	for _, c := range append(append([]trends.Change{}, up...), down...) {
+		maxZ = math.Max(maxZ, math.Abs(c.Z))
+	}
+	y := 6
+	add := func(c trends.Change, rising bool) {
+		w := 280 * math.Abs(c.Z) / maxZ
+		b := bar{Y: y, W: w, TextY: y + 12, Label: fmt.Sprintf("%s (%d → %d, z %.1f)", c.Name, c.Before, c.After, c.Z)}
+		if rising {
+			b.X, b.Color, b.TextX, b.Anchor = 320, "#2b8a3e", 326, "start"
+		} else {
+			b.X, b.Color, b.TextX, b.Anchor = 320-w, "#c92a2a", 314, "end"
+		}
+		ch.Bars = append(ch.Bars, b)
+		y += 22
+	}
+	for i, c := range up {
+		if i < 10 {
+			add(c, true)
+		}
+	}
+	for i, c := range down {
+		if i < 10 {
+			add(c, false)
+		}
+	}
+	ch.Height = y + 4
+	return ch
+}
+
+func (s *server) consoleTrends(c *gin.Context) {
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	p := s.signedIn(c, "Trends")
+	r, err := trends.Read(ctx, s.db, time.Now(), 30*24*time.Hour, trends.Config{})
+	if err != nil {
+		p.Error = err.Error()
+	}
+	s.render(c, http.StatusOK, "trends", struct {
+		page
+		Report trends.Report
+		Charts []chart
+	}{p, r, []chart{trendChart("Communities", r.Growing, r.Shrinking), trendChart("Interests, causes and activities", r.Rising, r.Falling)}})
+}
+
+type pilotRow struct {
+	Pilot   pilots.Pilot
+	Invited int
+	Summary pilots.Summary
+}
+
+func (s *server) consolePilots(c *gin.Context) {
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	p := s.signedIn(c, "Pilots")
+	ps, invited, err := pilots.List(ctx, s.db, 50)
+	var rows []pilotRow
+	for i, pl := range ps {
+		sum, serr := pilots.Summarize(ctx, s.db, pl.ID, "")
+		if serr != nil {
+			err = serr
+			break
+		}
+		rows = append(rows, pilotRow{pl, invited[i], sum})
+	}
+	if err != nil {
+		p.Error = err.Error()
+	}
+	s.render(c, http.StatusOK, "pilots", struct {
+		page
+		Pilots []pilotRow
+	}{p, rows})
+}

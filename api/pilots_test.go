@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -85,6 +86,10 @@ func TestPilotsAndFeedback(t *testing.T) {
 	}
 	if !hasShoes {
 		t.Fatalf("themes %v: want what the feedback was about", themes)
+	}
+	// The console lists the pilot with its summary.
+	if code, page := consoleGet(t, f.url+"/console/pilots", f.key); code != 200 || !strings.Contains(page, "Trail kit test") || !strings.Contains(page, ">5<") {
+		t.Fatalf("console pilots: %d\n%s", code, page)
 	}
 	// Closing frees the members and refuses further pilot feedback.
 	if code, _ := call(t, f.key, "POST", f.url+"/v1/pilots/"+pid+"/close", ""); code != 200 {

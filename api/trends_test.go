@@ -67,4 +67,16 @@ func TestTrendsOnConstructedHistories(t *testing.T) {
 	if names("terms_rising") != "padel" || names("terms_falling") != "yoga" {
 		t.Fatalf("terms: rising %q falling %q", names("terms_rising"), names("terms_falling"))
 	}
+	// The console draws the same trends as bars.
+	code, page := consoleGet(t, f.url+"/console/trends", f.key)
+	if code != 200 || !strings.Contains(page, "<svg") || !strings.Contains(page, "padel (") || !strings.Contains(page, "c-2 (") {
+		t.Fatalf("console trends: %d\n%s", code, page)
+	}
+}
+
+// consoleGet fetches a console page with a session for key.
+func consoleGet(t *testing.T, url, key string) (int, string) {
+	t.Helper()
+	resp, body := raw(t, "GET", url, "", "Cookie", "belong_session="+key)
+	return resp.StatusCode, body
 }

@@ -305,3 +305,29 @@ func themeWords(text string) map[string]bool {
 	}
 	return out
 }
+
+// List returns pilots, newest first, with how many members each invited.
+func List(ctx context.Context, db database.DBTX, limit int) ([]Pilot, []int, error) {
+	rows, err := db.Query(ctx, `SELECT p.id, p.name, p.size, p.target, p.seed, p.status, p.created_at, p.closed_at,
+			(SELECT count(*) FROM pilot_invitations i WHERE i.pilot_id = p.id)
+		FROM pilots p ORDER BY p.id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list pilots: %w", err)
+	}
+	defer rows.Close()
+	var (
+		ps      []Pilot
+		invited []int
+	)
+	for rows.Next() {
+		var (
+			p Pilot
+			n int
+		)
+		if err := rows.Scan(&p.ID, &p.Name, &p.Size, &p.Target, &p.Seed, &p.Status, &p.CreatedAt, &p.ClosedAt, &n); err != nil {
+			return nil, nil, err
+		}
+		ps, invited = append(ps, p), append(invited, n)
+	}
+	return ps, invited, rows.Err()
+}
