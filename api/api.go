@@ -30,6 +30,7 @@ import (
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/migrations"
 	"github.com/belong-loyalty/belong/moments"
+	"github.com/belong-loyalty/belong/pilots"
 )
 
 // Config wires the API to its dependencies.
@@ -49,6 +50,8 @@ type Config struct {
 	Drafting generation.Drafting
 	// Rules decide which events are milestones; DefaultRules when empty.
 	Rules moments.Rules
+	// Sentiment scores feedback; the offline lexicon when nil.
+	Sentiment pilots.Scorer
 }
 
 // embedTimeout bounds embedding a profile on the request path.
@@ -61,22 +64,24 @@ const (
 )
 
 type server struct {
-	db       *pgxpool.Pool
-	embedder embeddings.Embedder
-	logger   *slog.Logger
-	maxBatch int
-	timeout  time.Duration
-	keys     keyCache
-	limit    limiter
-	metrics  metrics
-	drafting generation.Drafting
-	detector *moments.Detector
+	db        *pgxpool.Pool
+	embedder  embeddings.Embedder
+	logger    *slog.Logger
+	maxBatch  int
+	timeout   time.Duration
+	keys      keyCache
+	limit     limiter
+	metrics   metrics
+	drafting  generation.Drafting
+	detector  *moments.Detector
+	sentiment pilots.Scorer
 }
 
 // New returns the router. gin's mode is the caller's choice (gin.SetMode).
 func New(cfg Config) *gin.Engine {
 	s := &server{db: cfg.DB, embedder: cfg.Embedder, logger: cfg.Logger, maxBatch: cfg.MaxBatch, timeout: cfg.QueryTimeout,
 		limit: limiter{rate: cfg.RateLimit, burst: 2 * cfg.RateLimit}, drafting: cfg.Drafting}
+	s.sentiment = cfg.Sentiment
 	s.detector = &moments.Detector{Rules: cfg.Rules, Drafting: cfg.Drafting, Draft: true, AutoApprove: true, Logger: s.logger}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

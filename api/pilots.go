@@ -128,7 +128,7 @@ func (s *server) addFeedback(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	out, err := pilots.AddFeedback(ctx, s.db, f)
+	out, err := pilots.AddFeedback(ctx, s.db, s.sentiment, f)
 	if err != nil {
 		s.writeError(c, err)
 		return

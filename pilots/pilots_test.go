@@ -1,9 +1,15 @@
 package pilots_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/belong-loyalty/belong/pilots"
 )
@@ -83,6 +89,35 @@ func TestSentimentInEachLanguage(t *testing.T) {
 		s := pilots.Sentiment(tc.text)
 		if (tc.sign > 0 && s <= 0) || (tc.sign < 0 && s >= 0) || (tc.sign == 0 && s != 0) {
 			t.Errorf("%q: sentiment %.2f, want sign %d", tc.text, s, tc.sign)
+		}
+	}
+}
+
+func TestOpenAIScorerAndItsFallback(t *testing.T) {
+	answers := []string{`{"sentiment":0.8}`, `not json`, `{"sentiment":7}`}
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req map[string]any
+		json.NewDecoder(r.Body).Decode(&req)
+		if rf := req["response_format"].(map[string]any); rf["type"] != "json_schema" {
+			t.Errorf("response_format %v", rf)
+		}
+		i := int(n.Add(1)) - 1
+		json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{"index": 0,
+			"message": map[string]any{"role": "assistant", "content": answers[i%len(answers)]}}}})
+	}))
+	defer srv.Close()
+	sc, err := pilots.NewOpenAIScorer(srv.URL+"/v1", "k", "m", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "Boring and confusing"
+	if s, _ := sc.Score(context.Background(), text); s != 0.8 {
+		t.Fatalf("model answer: %v, want 0.8", s)
+	}
+	for i := 0; i < 2; i++ { // malformed, then out of range: the lexicon answers
+		if s, err := sc.Score(context.Background(), text); err != nil || s != pilots.Sentiment(text) {
+			t.Fatalf("fallback %d: %v %v, want the lexicon's %v", i, s, err, pilots.Sentiment(text))
 		}
 	}
 }

@@ -175,11 +175,17 @@ type Feedback struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// AddFeedback stores feedback with its sentiment. Feedback within a pilot must come
-// from an invited member of an active pilot.
-func AddFeedback(ctx context.Context, db database.DBTX, f Feedback) (Feedback, error) {
+// AddFeedback stores feedback with its sentiment (scored by sc; the lexicon when nil).
+// Feedback within a pilot must come from an invited member of an active pilot.
+func AddFeedback(ctx context.Context, db database.DBTX, sc Scorer, f Feedback) (Feedback, error) {
 	f.Text = strings.TrimSpace(f.Text)
-	f.Sentiment = Sentiment(f.Text)
+	if sc == nil {
+		sc = Lexicon{}
+	}
+	var err error
+	if f.Sentiment, err = sc.Score(ctx, f.Text); err != nil {
+		return f, err
+	}
 	if _, err := members.Get(ctx, db, f.MemberID); errors.Is(err, members.ErrNotFound) {
 		return f, ErrMemberUnknown
 	} else if err != nil {
@@ -199,7 +205,7 @@ func AddFeedback(ctx context.Context, db database.DBTX, f Feedback) (Feedback, e
 			return f, ErrClosed
 		}
 	}
-	err := db.QueryRow(ctx, `INSERT INTO feedback (member_id, pilot_id, rating, text, sentiment) VALUES ($1, $2, $3, $4, $5)
+	err = db.QueryRow(ctx, `INSERT INTO feedback (member_id, pilot_id, rating, text, sentiment) VALUES ($1, $2, $3, $4, $5)
 		RETURNING id, created_at`, f.MemberID, f.PilotID, f.Rating, f.Text, f.Sentiment).Scan(&f.ID, &f.CreatedAt)
 	if err != nil {
 		return f, fmt.Errorf("store feedback: %w", err)

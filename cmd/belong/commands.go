@@ -325,7 +325,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit, Drafting: dr})
+	sent, err := e.sentiment()
+	if err != nil {
+		return err
+	}
+	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit, Drafting: dr, Sentiment: sent})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/migrations"
+	"github.com/belong-loyalty/belong/pilots"
 )
 
 // Config is everything belong reads from the environment.
@@ -47,6 +49,8 @@ type Config struct {
 	Generator string
 	ChatModel string
 	VoiceFile string
+	// Sentiment is "lexicon" (the default, offline) or "openai" (the chat model).
+	Sentiment string
 }
 
 // loadConfig reads the environment, with defaults.
@@ -65,6 +69,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		Generator:      cmp.Or(getenv("BELONG_GENERATOR"), "template"),
 		ChatModel:      cmp.Or(getenv("BELONG_CHAT_MODEL"), "gpt-4o-mini"),
 		VoiceFile:      getenv("BELONG_VOICE_FILE"),
+		Sentiment:      cmp.Or(getenv("BELONG_SENTIMENT"), "lexicon"),
 	}
 	for _, p := range strings.Split(getenv("BELONG_BANNED_PHRASES"), "|") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -109,6 +114,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 func (c Config) Validate() error {
 	if c.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is not set (make run and make test set it for the local database)")
+	}
+	if c.Sentiment != "lexicon" && c.Sentiment != "openai" {
+		return fmt.Errorf("BELONG_SENTIMENT is %q; want lexicon or openai", c.Sentiment)
 	}
 	if c.Generator != "template" && c.Generator != "openai" {
 		return fmt.Errorf("BELONG_GENERATOR is %q; want template or openai", c.Generator)
@@ -169,6 +177,14 @@ func (e *env) drafting() (generation.Drafting, error) {
 	return d, nil
 }
 
+// sentiment is the configured feedback scorer.
+func (e *env) sentiment() (pilots.Scorer, error) {
+	if e.cfg.Sentiment == "openai" {
+		return pilots.NewOpenAIScorer(e.cfg.OpenAIBaseURL, e.cfg.OpenAIAPIKey, e.cfg.ChatModel, 5*time.Second)
+	}
+	return pilots.Lexicon{}, nil
+}
+
 // embedder is the configured Embedder. "auto" and "learned" use the newest stored
 // term model; "learned" without one is an error, "auto" falls back to hashing.
 func (e *env) embedder(ctx context.Context, db database.DBTX) (embeddings.Embedder, error) {
@@ -223,7 +239,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "  OPENAI_BASE_URL, OPENAI_API_KEY, BELONG_EMBEDDING_MODEL, BELONG_EMBEDDING_DIMENSIONS (256),")
 	fmt.Fprintln(w, "  BELONG_EMBEDDING_BATCH,")
 	fmt.Fprintln(w, "  BELONG_RATE_LIMIT (requests/s per API key, default 10000), BELONG_BANNED_PHRASES (a|b|c),")
-	fmt.Fprintln(w, "  BELONG_GENERATOR (template|openai), BELONG_CHAT_MODEL, BELONG_VOICE_FILE")
+	fmt.Fprintln(w, "  BELONG_GENERATOR (template|openai), BELONG_CHAT_MODEL, BELONG_VOICE_FILE, BELONG_SENTIMENT (lexicon|openai)")
 }
 
 // run is main without the process: tests call it to start the real program.
