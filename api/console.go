@@ -316,6 +316,10 @@ func (s *server) consoleCommunities(c *gin.Context) {
 	if err != nil {
 		p.Error = err.Error()
 	}
+	feedback, ferr := pilots.SummarizeCommunities(ctx, s.db)
+	if ferr != nil && err == nil {
+		p.Error = ferr.Error()
+	}
 	const w, h, pad = 720.0, 420.0, 24.0
 	minX, maxX, minY, maxY := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for _, q := range pts {
@@ -343,9 +347,10 @@ func (s *server) consoleCommunities(c *gin.Context) {
 	s.render(c, http.StatusOK, "communities", struct {
 		page
 		Communities []matching.Community
+		Feedback    map[string]pilots.Summary
 		Points      []mapPoint
 		MapW, MapH  float64
-	}{p, cs, points, w, h})
+	}{p, cs, feedback, points, w, h})
 }
 
 func (s *server) consoleRuns(c *gin.Context) {

@@ -87,6 +87,15 @@ func TestPilotsAndFeedback(t *testing.T) {
 	if !hasShoes {
 		t.Fatalf("themes %v: want what the feedback was about", themes)
 	}
+	// The member's community summary counts the same feedback, in the API and console.
+	_, mc := call(t, f.key, "GET", f.url+"/v1/members/"+member+"/communities?limit=1", "")
+	comm := mc["communities"].([]any)[0].(map[string]any)["id"].(string)
+	if code, cs := call(t, f.key, "GET", f.url+"/v1/communities/"+comm+"/feedback", ""); code != 200 || cs["count"].(float64) < 2 {
+		t.Fatalf("community feedback: %d %v", code, cs)
+	}
+	if code, page := consoleGet(t, f.url+"/console/communities", f.key); code != 200 || !strings.Contains(page, "★ 5") {
+		t.Fatalf("console communities lacks the feedback summary: %d", code)
+	}
 	// The console lists the pilot with its summary.
 	if code, page := consoleGet(t, f.url+"/console/pilots", f.key); code != 200 || !strings.Contains(page, "Trail kit test") || !strings.Contains(page, ">5<") {
 		t.Fatalf("console pilots: %d\n%s", code, page)

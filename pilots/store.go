@@ -222,72 +222,107 @@ type Summary struct {
 }
 
 // Summarize sums up the feedback of a pilot (pilotID) or of a community's members
-// (communityID, primary community in the current run). Themes are the words most
-// distinctive of this feedback against all feedback (a class-based TF-IDF).
+// (communityID, primary community in the current run).
 func Summarize(ctx context.Context, db database.DBTX, pilotID int64, communityID string) (Summary, error) {
-	rows, err := db.Query(ctx, `SELECT f.rating, f.sentiment, f.text,
-			(($1 > 0 AND f.pilot_id = $1) OR ($2 <> '' AND EXISTS (SELECT 1 FROM memberships ms JOIN current_run r ON r.run_id = ms.run_id
-				WHERE ms.member_id = f.member_id AND ms.rank = 1 AND ms.community_id = $2))) AS mine
-		FROM feedback f`, pilotID, communityID)
+	key := communityID
+	if pilotID > 0 {
+		key = fmt.Sprint(pilotID)
+	}
+	all, err := summarize(ctx, db, pilotID > 0)
 	if err != nil {
-		return Summary{}, fmt.Errorf("summarize feedback: %w", err)
+		return Summary{}, err
+	}
+	if s, ok := all[key]; ok {
+		return s, nil
+	}
+	return Summary{Themes: []string{}}, nil
+}
+
+// SummarizeCommunities sums up feedback for every community of the current run that
+// has some, in one pass.
+func SummarizeCommunities(ctx context.Context, db database.DBTX) (map[string]Summary, error) {
+	return summarize(ctx, db, false)
+}
+
+// summarize groups all feedback by pilot, or by the member's primary community, and
+// sums each group up. Themes are the words most distinctive of a group against all
+// feedback (a class-based TF-IDF): n² / total.
+func summarize(ctx context.Context, db database.DBTX, byPilot bool) (map[string]Summary, error) {
+	group := `(SELECT ms.community_id FROM memberships ms JOIN current_run r ON r.run_id = ms.run_id
+		WHERE ms.member_id = f.member_id AND ms.rank = 1)`
+	if byPilot {
+		group = "f.pilot_id::text"
+	}
+	rows, err := db.Query(ctx, `SELECT f.rating, f.sentiment, f.text, `+group+` FROM feedback f`)
+	if err != nil {
+		return nil, fmt.Errorf("summarize feedback: %w", err)
 	}
 	defer rows.Close()
-	var s Summary
-	mineWords, allWords := map[string]int{}, map[string]int{}
-	var ratings, sentiments float64
+	type acc struct {
+		n                 int
+		ratings, feelings float64
+		words             map[string]int
+	}
+	groups := map[string]*acc{}
+	allWords := map[string]int{}
 	for rows.Next() {
 		var (
 			rating int
 			sent   float64
 			text   string
-			mine   bool
+			g      *string
 		)
-		if err := rows.Scan(&rating, &sent, &text, &mine); err != nil {
-			return s, err
+		if err := rows.Scan(&rating, &sent, &text, &g); err != nil {
+			return nil, err
 		}
 		words := themeWords(text)
 		for w := range words {
 			allWords[w]++
-			if mine {
-				mineWords[w]++
-			}
 		}
-		if mine {
-			s.Count++
-			ratings += float64(rating)
-			sentiments += sent
+		if g == nil {
+			continue
+		}
+		a := groups[*g]
+		if a == nil {
+			a = &acc{words: map[string]int{}}
+			groups[*g] = a
+		}
+		a.n++
+		a.ratings += float64(rating)
+		a.feelings += sent
+		for w := range words {
+			a.words[w]++
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return s, err
+		return nil, err
 	}
-	if s.Count > 0 {
-		s.MeanRating = float64(int(ratings/float64(s.Count)*100)) / 100
-		s.MeanSentiment = float64(int(sentiments/float64(s.Count)*100)) / 100
-	}
-	type scored struct {
-		w string
-		v float64
-	}
-	var cand []scored
-	for w, n := range mineWords {
-		if n < 2 {
-			continue
+	out := make(map[string]Summary, len(groups))
+	for g, a := range groups {
+		s := Summary{Count: a.n, MeanRating: float64(int(a.ratings/float64(a.n)*100)) / 100,
+			MeanSentiment: float64(int(a.feelings/float64(a.n)*100)) / 100, Themes: []string{}}
+		type scored struct {
+			w string
+			v float64
 		}
-		cand = append(cand, scored{w, float64(n) * float64(n) / float64(allWords[w])})
-	}
-	sort.Slice(cand, func(i, j int) bool {
-		if cand[i].v != cand[j].v {
-			return cand[i].v > cand[j].v
+		var cand []scored
+		for w, n := range a.words {
+			if n >= 2 {
+				cand = append(cand, scored{w, float64(n) * float64(n) / float64(allWords[w])})
+			}
 		}
-		return cand[i].w < cand[j].w
-	})
-	s.Themes = []string{}
-	for i := 0; i < len(cand) && i < 5; i++ {
-		s.Themes = append(s.Themes, cand[i].w)
+		sort.Slice(cand, func(i, j int) bool {
+			if cand[i].v != cand[j].v {
+				return cand[i].v > cand[j].v
+			}
+			return cand[i].w < cand[j].w
+		})
+		for i := 0; i < len(cand) && i < 5; i++ {
+			s.Themes = append(s.Themes, cand[i].w)
+		}
+		out[g] = s
 	}
-	return s, nil
+	return out, nil
 }
 
 var stop = map[string]bool{}
