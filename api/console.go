@@ -165,13 +165,18 @@ func (s *server) consoleQueue(c *gin.Context) {
 	if err != nil {
 		p.Error = "The queue could not be read: " + err.Error()
 	}
-	s.render(c, http.StatusOK, "queue", struct {
-		page
-		Drafts          []generation.Draft
-		Filter          generation.Filter
-		Kinds, Statuses []string
-	}{p, ds, f, generation.Kinds, []string{generation.StatusDraft, generation.StatusApproved, generation.StatusRejected}})
+	s.render(c, http.StatusOK, "queue", queuePage{p, ds, f, generation.Kinds, statuses})
 }
+
+// queuePage is what the review queue template shows.
+type queuePage struct {
+	page
+	Drafts          []generation.Draft
+	Filter          generation.Filter
+	Kinds, Statuses []string
+}
+
+var statuses = []string{generation.StatusDraft, generation.StatusApproved, generation.StatusRejected}
 
 func (s *server) consoleDecide(approve bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -212,12 +217,7 @@ func (s *server) consoleBulk(c *gin.Context) {
 func (s *server) consoleFail(c *gin.Context, err error) {
 	p := s.signedIn(c, "Review queue")
 	p.Error = err.Error()
-	s.render(c, http.StatusConflict, "queue", struct {
-		page
-		Drafts          []generation.Draft
-		Filter          generation.Filter
-		Kinds, Statuses []string
-	}{p, nil, generation.Filter{}, generation.Kinds, nil})
+	s.render(c, http.StatusConflict, "queue", queuePage{p, nil, generation.Filter{}, generation.Kinds, statuses})
 }
 
 type field struct {
