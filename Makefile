@@ -41,6 +41,7 @@ run: build
 	exec bin/belong serve
 
 test: deps
+	@scripts/deps.sh test
 	@set -e; url=$$($(DB) up); export DATABASE_URL="$$url"; \
 	$(GO) vet ./...; \
 	CGO_ENABLED=0 $(GO) build ./...; \

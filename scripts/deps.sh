@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# deps.sh — install the build's system libraries when missing: Debian's OpenBLAS
-# (for the -tags openblas build), a C compiler for cgo, and Chromium (the console's
-# browser tests run it headless). Idempotent and quiet when
+# deps.sh [test] — install the build's system libraries when missing: Debian's
+# OpenBLAS (for the -tags openblas build) and a C compiler for cgo; with "test", also
+# Chromium (the console's browser tests run it headless). Idempotent and quiet when
 # everything is present.
 set -euo pipefail
 missing=()
-for p in libopenblas-dev gcc chromium; do
+want=(libopenblas-dev gcc)
+[ "${1:-}" = test ] && want+=(chromium)
+for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
