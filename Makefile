@@ -45,7 +45,7 @@ test: deps
 	@set -e; url=$$($(DB) up); export DATABASE_URL="$$url"; \
 	$(GO) vet ./...; \
 	CGO_ENABLED=0 $(GO) build ./...; \
-	$(GO) test -count=1 -tags '$(TAGS)' ./...
+	$(GO) test -race -count=1 -tags '$(TAGS)' ./...
 
 bench: deps
 	@set -e; url=$$($(DB) up); export DATABASE_URL="$$url"; \
