@@ -1,6 +1,7 @@
 package api
 
 import (
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -81,32 +82,32 @@ func (s *server) moment(c *gin.Context) {
 	as := moments.Assess(now, snap.JoinedAt, snap.Activity, dueText)
 	resp.Stage, resp.Signals = as.Stage, as.Signals
 	resp.NextAction = momentAction{as.Action, as.Reason}
-	if _, ms, err := matching.MemberCommunities(ctx, s.db, id, 1); err == nil && len(ms) > 0 {
-		resp.Community = &ms[0]
+	if pc := snap.Community; pc != nil {
+		m := matching.Match{ID: pc.ID, Name: pc.Name, Score: math.Round(pc.Score*1000) / 1000, Primary: true, Rank: 1,
+			Labels: pc.Labels, Reasons: matching.Shared(snap.Terms, pc.Labels)}
+		if pc.TribeID != nil {
+			m.Tribe = &matching.Tribe{ID: *pc.TribeID, Name: *pc.TribeName, Labels: pc.TribeLabels}
+		}
+		resp.Community = &m
 	}
-	switch {
-	case snap.Due != nil:
-		draft, err := generation.Get(ctx, s.db, *snap.Due.DraftID)
+	contentID := snap.ChallengeID
+	if snap.Due != nil {
+		contentID = *snap.Due.DraftID
+	}
+	if contentID > 0 {
+		draft, err := generation.Get(ctx, s.db, contentID)
 		if err != nil {
 			s.writeError(c, err)
 			return
 		}
 		sc := served([]generation.Draft{draft})[0]
-		resp.Content, resp.Due = &sc, snap.Due
+		resp.Content = &sc
+	}
+	if snap.Due != nil {
+		resp.Due = snap.Due
 		if err := moments.Deliver(ctx, s.db, id, snap.Due.Key, channel, time.Now()); err != nil {
 			s.writeError(c, err)
 			return
-		}
-	case resp.Community != nil:
-		locale, _, _ := strings.Cut(strings.ToLower(snap.Locale), "-")
-		d, err := generation.ApprovedOne(ctx, s.db, resp.Community.ID, generation.KindChallenge, locale)
-		if err != nil {
-			s.writeError(c, err)
-			return
-		}
-		if d != nil {
-			sc := served([]generation.Draft{*d})[0]
-			resp.Content = &sc
 		}
 	}
 	c.JSON(http.StatusOK, resp)

@@ -71,6 +71,19 @@ func TestMilestonesFireOnceAndMomentsDeliverThem(t *testing.T) {
 	if again["next_action"].(map[string]any)["action"] == "celebrate" {
 		t.Fatalf("celebrated twice: %v", again)
 	}
+	// With nothing to celebrate, an approved challenge for their community is shown.
+	comm := again["community"].(map[string]any)["id"].(string)
+	code, ch := call(t, f.key, "POST", f.url+"/v1/content/drafts", `{"kind":"challenge","community_id":"`+comm+`","locale":"sv"}`)
+	if code != 201 {
+		t.Fatalf("challenge draft: %d %v", code, ch)
+	}
+	if code, b := call(t, f.key, "POST", f.url+"/v1/content/drafts/"+ch["id"].(string)+"/approve", ""); code != 200 {
+		t.Fatalf("approve challenge: %d %v", code, b)
+	}
+	if _, mo := call(t, f.key, "GET", f.url+"/v1/members/"+member+"/moment", ""); mo["content"] == nil ||
+		mo["content"].(map[string]any)["kind"] != "challenge" || mo["content"].(map[string]any)["locale"] != "sv" {
+		t.Fatalf("moment without a due recognition: %v", mo)
+	}
 	// ...and the list says when and where it went.
 	_, rec = call(t, f.key, "GET", f.url+"/v1/members/"+member+"/recognitions", "")
 	delivered := 0

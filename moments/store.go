@@ -328,6 +328,22 @@ type Snapshot struct {
 	Activity               Activity
 	// Due is the newest approved, undelivered recognition, if any.
 	Due *Recognition
+	// Terms are the member's interests and causes.
+	Terms []string
+	// Community is the member's primary community in the current run, if any.
+	Community *Community
+	// ChallengeID is an approved challenge for that community (in the member's
+	// language if there is one), 0 when none.
+	ChallengeID int64
+}
+
+// Community is the primary community as a snapshot carries it.
+type Community struct {
+	ID, Name           string
+	Score              float64
+	Labels             []string
+	TribeID, TribeName *string
+	TribeLabels        []string
 }
 
 // ErrMemberNotFound means no member has the id.
@@ -337,14 +353,22 @@ var ErrMemberNotFound = errors.New("member not found")
 // recognition, in one query.
 func Read(ctx context.Context, db database.DBTX, memberID string, now time.Time) (Snapshot, error) {
 	var (
-		s                     Snapshot
-		key, occasion, detail *string
-		draftID               *int64
-		occurredAt, firedAt   *time.Time
+		s                      Snapshot
+		key, occasion, detail  *string
+		draftID                *int64
+		occurredAt, firedAt    *time.Time
+		cid, cname, tid, tname *string
+		cscore                 *float64
+		clabels, tlabels       []string
+		challenge              *int64
 	)
 	err := db.QueryRow(ctx, `SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization,
 			a.total, a.l14, a.l30, a.d15, a.d31, a.contrib, a.neg, a.first, a.resp,
-			due.key, due.occasion, due.detail, due.occurred_at, due.fired_at, due.draft_id
+			due.key, due.occasion, due.detail, due.occurred_at, due.fired_at, due.draft_id,
+			m.interests || m.causes, pc.id, pc.name, pc.score, pc.labels, pc.tribe_id, pc.tribe_name, pc.tribe_labels,
+			(SELECT d.id FROM content_drafts d WHERE d.status = 'approved' AND d.kind = 'challenge'
+				AND d.subject_id = pc.id AND d.member_id IS NULL
+				ORDER BY (d.locale = split_part(lower(m.locale), '-', 1)) DESC, d.id DESC LIMIT 1)
 		FROM members m
 		LEFT JOIN LATERAL (SELECT count(*) AS total,
 				count(*) FILTER (WHERE occurred_at > $2::timestamptz - interval '14 days') AS l14,
@@ -367,15 +391,27 @@ func Read(ctx context.Context, db database.DBTX, memberID string, now time.Time)
 			FROM member_milestones ms JOIN content_drafts d ON d.id = ms.draft_id
 			WHERE ms.member_id = m.id AND ms.delivered_at IS NULL AND d.status = 'approved'
 			ORDER BY ms.fired_at DESC LIMIT 1) due ON true
+		LEFT JOIN LATERAL (SELECT c.id, c.name, ms.score::float8 AS score, c.labels, t.id AS tribe_id, t.name AS tribe_name,
+				t.labels AS tribe_labels
+			FROM current_run r JOIN memberships ms ON ms.run_id = r.run_id AND ms.member_id = m.id AND ms.rank = 1
+			JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
+			LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id) pc ON m.consent_personalization
 		WHERE m.id = $1`, memberID, now, ContributionTypes).Scan(&s.Name, &s.Locale, &s.Timezone, &s.JoinedAt, &s.Consent,
 		&s.Activity.Total, &s.Activity.Last14, &s.Activity.Last30, &s.Activity.Days15to90, &s.Activity.Days31to90,
 		&s.Activity.Contributions90, &s.Activity.NegativeFeedback90, &s.Activity.FirstEventAt, &s.Activity.Responsiveness,
-		&key, &occasion, &detail, &occurredAt, &firedAt, &draftID)
+		&key, &occasion, &detail, &occurredAt, &firedAt, &draftID,
+		&s.Terms, &cid, &cname, &cscore, &clabels, &tid, &tname, &tlabels, &challenge)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, ErrMemberNotFound
 	}
 	if err != nil {
 		return s, fmt.Errorf("read member moment: %w", err)
+	}
+	if cid != nil {
+		s.Community = &Community{ID: *cid, Name: *cname, Score: *cscore, Labels: clabels, TribeID: tid, TribeName: tname, TribeLabels: tlabels}
+	}
+	if challenge != nil {
+		s.ChallengeID = *challenge
 	}
 	if key != nil {
 		s.Due = &Recognition{Key: *key, Occasion: *occasion, Detail: *detail, OccurredAt: *occurredAt, FiredAt: *firedAt, DraftID: draftID,
