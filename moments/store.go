@@ -391,11 +391,14 @@ func Read(ctx context.Context, db database.DBTX, memberID string, now time.Time)
 			FROM member_milestones ms JOIN content_drafts d ON d.id = ms.draft_id
 			WHERE ms.member_id = m.id AND ms.delivered_at IS NULL AND d.status = 'approved'
 			ORDER BY ms.fired_at DESC LIMIT 1) due ON true
+		-- The run id as a scalar subquery keeps the plan on the primary keys (a join
+		-- with current_run made the planner scan communities).
 		LEFT JOIN LATERAL (SELECT c.id, c.name, ms.score::float8 AS score, c.labels, t.id AS tribe_id, t.name AS tribe_name,
 				t.labels AS tribe_labels
-			FROM current_run r JOIN memberships ms ON ms.run_id = r.run_id AND ms.member_id = m.id AND ms.rank = 1
+			FROM memberships ms
 			JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
-			LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id) pc ON m.consent_personalization
+			LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id
+			WHERE ms.run_id = (SELECT run_id FROM current_run) AND ms.member_id = m.id AND ms.rank = 1) pc ON m.consent_personalization
 		WHERE m.id = $1`, memberID, now, ContributionTypes).Scan(&s.Name, &s.Locale, &s.Timezone, &s.JoinedAt, &s.Consent,
 		&s.Activity.Total, &s.Activity.Last14, &s.Activity.Last30, &s.Activity.Days15to90, &s.Activity.Days31to90,
 		&s.Activity.Contributions90, &s.Activity.NegativeFeedback90, &s.Activity.FirstEventAt, &s.Activity.Responsiveness,
