@@ -229,15 +229,7 @@ func (s *server) eventsBatch(c *gin.Context) {
 	}
 	// Milestones are detected once the events are stored. Detection re-reads each
 	// member's whole history, so if it fails here the next batch catches up.
-	ids := make([]string, 0, len(es))
-	seen := map[string]bool{}
-	for _, e := range es {
-		if !seen[e.MemberID] {
-			seen[e.MemberID] = true
-			ids = append(ids, e.MemberID)
-		}
-	}
-	fired, err := s.detector.Detect(ctx, s.db, ids, time.Now())
+	fired, err := s.detector.Detect(ctx, s.db, members.MemberIDs(es), time.Now())
 	if err != nil {
 		s.logger.WarnContext(ctx, "milestone detection failed", slog.String("request_id", requestIDOf(c)), slog.String("error", err.Error()))
 	}

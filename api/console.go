@@ -234,7 +234,11 @@ func (s *server) consoleEditForm(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	hist, _ := generation.History(ctx, s.db, d.GroupID)
+	hist, err := generation.History(ctx, s.db, d.GroupID)
+	if err != nil {
+		s.consoleFail(c, err)
+		return
+	}
 	var fields []field
 	for _, k := range sortedKeys(d.Body) {
 		v := d.Body[k]

@@ -150,3 +150,10 @@ func FuzzDecodeEvents(f *testing.F) {
 		}
 	})
 }
+
+func TestMemberIDsAreDistinctInOrder(t *testing.T) {
+	got := members.MemberIDs([]members.Event{{MemberID: "b"}, {MemberID: "a"}, {MemberID: "b"}})
+	if strings.Join(got, ",") != "b,a" {
+		t.Fatalf("MemberIDs = %v, want [b a]", got)
+	}
+}

@@ -211,3 +211,16 @@ func (e *Event) Normalize() error {
 	}
 	return nil
 }
+
+// MemberIDs returns the distinct members of events, in first-seen order.
+func MemberIDs(es []Event) []string {
+	ids := make([]string, 0, len(es))
+	seen := map[string]bool{}
+	for _, e := range es {
+		if !seen[e.MemberID] {
+			seen[e.MemberID] = true
+			ids = append(ids, e.MemberID)
+		}
+	}
+	return ids
+}

@@ -84,16 +84,8 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ids := make([]string, 0, len(es))
-	seen := map[string]bool{}
-	for _, ev := range es {
-		if !seen[ev.MemberID] {
-			seen[ev.MemberID] = true
-			ids = append(ids, ev.MemberID)
-		}
-	}
 	det := &moments.Detector{Rules: moments.DefaultRules, Drafting: dr, Draft: true, AutoApprove: true, Logger: e.logger}
-	fired, err := det.Detect(ctx, pool, ids, time.Now())
+	fired, err := det.Detect(ctx, pool, members.MemberIDs(es), time.Now())
 	if err != nil {
 		return fmt.Errorf("events stored; milestone detection failed (the next ingest catches up): %w", err)
 	}
