@@ -8,6 +8,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,8 +30,8 @@ import (
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/migrations"
-	"github.com/belong-loyalty/belong/moments"
 	"github.com/belong-loyalty/belong/pilots"
+	"github.com/belong-loyalty/belong/service"
 )
 
 // Config wires the API to its dependencies.
@@ -48,8 +49,11 @@ type Config struct {
 	// Drafting writes drafts for POST /v1/content/drafts: the generator (template when
 	// nil) and the guardrails.
 	Drafting generation.Drafting
-	// Rules decide which events are milestones; DefaultRules when empty.
-	Rules moments.Rules
+	// Service runs the use cases that write (ingest); its jobs do what follows.
+	Service *service.Service
+	// BatchTimeout bounds a batch write (storing a batch and the milestones it
+	// fires, in one transaction); 25 s when zero, under the server's write timeout.
+	BatchTimeout time.Duration
 	// Sentiment scores feedback; the offline lexicon when nil.
 	Sentiment pilots.Scorer
 }
@@ -73,7 +77,8 @@ type server struct {
 	limit     limiter
 	metrics   metrics
 	drafting  generation.Drafting
-	detector  *moments.Detector
+	svc       *service.Service
+	batchTime time.Duration
 	sentiment pilots.Scorer
 }
 
@@ -82,7 +87,7 @@ func New(cfg Config) *gin.Engine {
 	s := &server{db: cfg.DB, embedder: cfg.Embedder, logger: cfg.Logger, maxBatch: cfg.MaxBatch, timeout: cfg.QueryTimeout,
 		limit: limiter{rate: cfg.RateLimit, burst: 2 * cfg.RateLimit}, drafting: cfg.Drafting}
 	s.sentiment = cfg.Sentiment
-	s.detector = &moments.Detector{Rules: cfg.Rules, Drafting: cfg.Drafting, Draft: true, AutoApprove: true, Logger: s.logger}
+	s.svc, s.batchTime = cfg.Service, cmp.Or(cfg.BatchTimeout, 25*time.Second)
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -171,6 +176,12 @@ func (s *server) ctx(c *gin.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(c.Request.Context(), s.timeout)
 }
 
+// batchCtx bounds a batch write: longer than a read, since a legal batch of 10,000
+// events commits with every milestone it fires.
+func (s *server) batchCtx(c *gin.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Request.Context(), s.batchTime)
+}
+
 func (s *server) ready(c *gin.Context) {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
@@ -204,9 +215,9 @@ func (s *server) membersBatch(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	ctx, cancel := s.ctx(c)
+	ctx, cancel := s.batchCtx(c)
 	defer cancel()
-	res, err := members.Upsert(ctx, s.db, ms)
+	res, err := s.svc.IngestMembers(ctx, ms)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -220,20 +231,15 @@ func (s *server) eventsBatch(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	ctx, cancel := s.ctx(c)
+	ctx, cancel := s.batchCtx(c)
 	defer cancel()
-	res, err := members.InsertEvents(ctx, s.db, es, lines)
+	// The events, the milestones they fire and the recognition jobs commit together.
+	res, err := s.svc.IngestEvents(ctx, es, lines)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	// Milestones are detected once the events are stored. Detection re-reads each
-	// member's whole history, so if it fails here the next batch catches up.
-	fired, err := s.detector.Detect(ctx, s.db, members.MemberIDs(es), time.Now())
-	if err != nil {
-		s.logger.WarnContext(ctx, "milestone detection failed", slog.String("request_id", requestIDOf(c)), slog.String("error", err.Error()))
-	}
-	c.JSON(http.StatusOK, gin.H{"inserted": res.Inserted, "duplicates": res.Duplicates, "milestones": len(fired)})
+	c.JSON(http.StatusOK, res)
 }
 
 // communitiesResponse is the answer of both match endpoints.

@@ -46,7 +46,7 @@ func TestKeysAndScopes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := dbtest.Schema(t)
-	srv := httptest.NewServer(api.New(api.Config{DB: pool, Embedder: embeddings.NewLocal(), RateLimit: 1}))
+	srv := httptest.NewServer(api.New(api.Config{DB: pool, Service: newService(t, pool), Embedder: embeddings.NewLocal(), RateLimit: 1}))
 	defer srv.Close()
 	reader := newKey(t, pool, apikey.ScopeMatchRead)
 	writer := newKey(t, pool, apikey.ScopeMembersWrite)
@@ -343,7 +343,7 @@ func TestDatabaseOutageAnswers503AndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	srv := httptest.NewServer(api.New(api.Config{DB: pool, Embedder: embeddings.NewLocal(), QueryTimeout: 2 * time.Second}))
+	srv := httptest.NewServer(api.New(api.Config{DB: pool, Service: newService(t, pool), Embedder: embeddings.NewLocal(), QueryTimeout: 2 * time.Second}))
 	defer srv.Close()
 
 	if resp, body := raw(t, "GET", srv.URL+"/v1/communities", "", bearer(key)...); resp.StatusCode != 503 || !strings.Contains(body, "no_cluster_run") {
@@ -417,7 +417,7 @@ func TestLogsCarryRequestIDsAndNeverKeys(t *testing.T) {
 	pool := dbtest.Schema(t)
 	logs := &syncBuf{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv := httptest.NewServer(api.New(api.Config{DB: pool, Embedder: embeddings.NewLocal(), Logger: logger}))
+	srv := httptest.NewServer(api.New(api.Config{DB: pool, Service: newService(t, pool), Embedder: embeddings.NewLocal(), Logger: logger}))
 	defer srv.Close()
 	key := newKey(t, pool, apikey.ScopeAdmin)
 	raw(t, "GET", srv.URL+"/v1/members/m-1/communities", "", append(bearer(key), "X-Request-Id", "req-77")...)
@@ -435,7 +435,7 @@ func TestMatchNeverMixesModels(t *testing.T) {
 	t.Parallel()
 	f := setup(t, 200) // clustered with the hashing model
 	other := embeddings.NewLocal().WithWeights(1, 0)
-	srv := httptest.NewServer(api.New(api.Config{DB: f.pool, Embedder: other}))
+	srv := httptest.NewServer(api.New(api.Config{DB: f.pool, Service: newService(t, f.pool), Embedder: other}))
 	defer srv.Close()
 	code, body := call(t, f.key, "POST", srv.URL+"/v1/match", `{"profile":{"interests":["yoga"]}}`)
 	if code != 503 || errCode(body) != "model_mismatch" {

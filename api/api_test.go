@@ -12,15 +12,20 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 
 	"github.com/belong-loyalty/belong/api"
 	"github.com/belong-loyalty/belong/apikey"
+	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/demo"
 	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/jobs"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/migrations/dbtest"
+	"github.com/belong-loyalty/belong/service"
 )
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -30,6 +35,18 @@ type fixture struct {
 	key   string // an admin key
 	pool  *pgxpool.Pool
 	brand demo.Brand
+	svc   *service.Service
+	queue *river.Client[pgx.Tx]
+}
+
+// settle waits until the workers have done every job queued so far.
+func (f fixture) settle(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := jobs.WaitIdle(ctx, f.queue); err != nil {
+		t.Fatalf("jobs did not settle: %v", err)
+	}
 }
 
 // newKey creates a key with the given scopes and returns its secret.
@@ -65,11 +82,36 @@ func setup(t *testing.T, n int) fixture {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(api.New(api.Config{DB: pool, Embedder: embeddings.NewLocal()}))
+	f.svc = newService(t, pool)
+	f.queue = f.svc.Queue.(*river.Client[pgx.Tx])
+	srv := httptest.NewServer(api.New(api.Config{DB: pool, Embedder: embeddings.NewLocal(), Service: f.svc}))
 	t.Cleanup(srv.Close)
 	f.url = srv.URL
 	f.key = newKey(t, pool, apikey.ScopeAdmin)
 	return f
+}
+
+// newService returns the use cases over pool with real workers running their jobs
+// until the test ends.
+func newService(t *testing.T, pool *pgxpool.Pool) *service.Service {
+	t.Helper()
+	svc := &service.Service{DB: pool, Embedder: func(context.Context, database.DBTX) (embeddings.Embedder, error) {
+		return embeddings.NewLocal(), nil
+	}}
+	queue, err := jobs.New(pool, svc, jobs.Config{NightlySchedule: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Queue = queue
+	if err := queue.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := queue.Stop(context.Background()); err != nil {
+			t.Errorf("stop workers: %v", err)
+		}
+	})
+	return svc
 }
 
 // call sends a request with an API key and decodes the JSON answer into a map.
@@ -329,7 +371,7 @@ func TestMatchAnswers503WhenTheEmbedderIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	pool := dbtest.Schema(t)
-	srv := httptest.NewServer(api.New(api.Config{DB: pool, Embedder: emb}))
+	srv := httptest.NewServer(api.New(api.Config{DB: pool, Embedder: emb, Service: newService(t, pool)}))
 	defer srv.Close()
 	code, body := call(t, newKey(t, pool, apikey.ScopeMatchRead), "POST", srv.URL+"/v1/match", `{"profile":{"interests":["yoga"]}}`)
 	if code != 503 || errCode(body) != "embedder_unavailable" {

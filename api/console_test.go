@@ -14,7 +14,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/belong-loyalty/belong/apikey"
-	"github.com/belong-loyalty/belong/generation"
 )
 
 // chromium is Debian's headless browser, installed by scripts/deps.sh.
@@ -29,7 +28,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 	}
 	ctx := context.Background()
 	f := setup(t, 300)
-	if _, err := (generation.Drafting{}).DraftCommunities(ctx, f.pool, []string{"en"}); err != nil {
+	if _, err := f.svc.DraftCommunities(ctx, []string{"en"}); err != nil {
 		t.Fatal(err)
 	}
 	var id, community string

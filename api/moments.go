@@ -62,19 +62,6 @@ func (s *server) moment(c *gin.Context) {
 		c.JSON(http.StatusOK, resp)
 		return
 	}
-	// Anniversaries come with the calendar, not with events: check at the member's
-	// now. This writes only when one fell in the last week.
-	fired, err := s.detector.DetectAnniversaries(ctx, s.db, id, snap.Timezone, snap.JoinedAt, now)
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	if len(fired) > 0 {
-		if snap, err = moments.Read(ctx, s.db, id, now); err != nil {
-			s.writeError(c, err)
-			return
-		}
-	}
 	dueText := ""
 	if snap.Due != nil {
 		dueText = snap.Due.Occasion + ", " + snap.Due.Detail

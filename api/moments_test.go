@@ -32,9 +32,10 @@ func TestMilestonesFireOnceAndMomentsDeliverThem(t *testing.T) {
 		fmt.Fprintf(&batch, `{"id":"mile-%d","member_id":%q,"type":"workshop_attended","at":%q}`+"\n", i, member, now.Add(-time.Duration(i)*time.Hour).Format(time.RFC3339))
 	}
 	code, body := call(t, f.key, "POST", f.url+"/v1/events:batch", batch.String())
-	if code != 200 || body["milestones"].(float64) < 2 {
-		t.Fatalf("events: %d %v, want the 1st and 10th workshop to fire", code, body)
+	if code != 200 || body["milestones"].(float64) < 2 || body["recognitions_queued"] != 1.0 {
+		t.Fatalf("events: %d %v, want the 1st and 10th workshop to fire, one recognition queued", code, body)
 	}
+	f.settle(t)
 	// A replay fires nothing.
 	if code, body := call(t, f.key, "POST", f.url+"/v1/events:batch", batch.String()); code != 200 || body["milestones"] != 0.0 {
 		t.Fatalf("replay: %d %v", code, body)
@@ -96,8 +97,16 @@ func TestMilestonesFireOnceAndMomentsDeliverThem(t *testing.T) {
 		t.Fatalf("delivered %d, want 1: %v", delivered, rec)
 	}
 
-	// The anniversary arrives with the member's calendar: tomorrow, Stockholm time.
-	tomorrow := time.Now().In(mustLoc(t, "Europe/Stockholm")).AddDate(0, 0, 1).Format(time.RFC3339)
+	// The anniversary arrives with the member's calendar: tomorrow, Stockholm time, the
+	// hourly anniversaries job records it and queues its recognition.
+	tomorrowAt := time.Now().In(mustLoc(t, "Europe/Stockholm")).AddDate(0, 0, 1)
+	later := *f.svc
+	later.Now = func() time.Time { return tomorrowAt }
+	if n, err := later.DetectAnniversaries(t.Context()); err != nil || n < 1 {
+		t.Fatalf("anniversaries: %d queued, %v; want Ana's among them", n, err)
+	}
+	f.settle(t)
+	tomorrow := tomorrowAt.Format(time.RFC3339)
 	_, mo = call(t, f.key, "GET", f.url+"/v1/members/"+member+"/moment?local_time="+strings.ReplaceAll(tomorrow, "+", "%2B"), "")
 	if mo["next_action"].(map[string]any)["action"] != "celebrate" || !strings.Contains(fmt.Sprint(mo["recognition"]), "anniversary") {
 		t.Fatalf("anniversary moment: %v", mo)

@@ -25,7 +25,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		t.Fatalf("openapi.json is not a valid OpenAPI 3 document: %v", err)
 	}
 	pool := dbtest.Schema(t)
-	router := api.New(api.Config{DB: pool, Embedder: embeddings.NewLocal()})
+	router := api.New(api.Config{DB: pool, Embedder: embeddings.NewLocal(), Service: newService(t, pool)})
 	srv := httptest.NewServer(router)
 	defer srv.Close()
 	key := newKey(t, pool, apikey.ScopeAdmin)

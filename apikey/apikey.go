@@ -154,3 +154,12 @@ func Revoke(ctx context.Context, db database.DBTX, prefixOrID string) error {
 	}
 	return nil
 }
+
+// PruneIdempotency forgets Idempotency-Keys stored before cutoff and returns how many.
+func PruneIdempotency(ctx context.Context, db database.DBTX, cutoff time.Time) (int64, error) {
+	tag, err := db.Exec(ctx, "DELETE FROM idempotency_keys WHERE created_at < $1", cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("prune idempotency keys: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -86,17 +86,22 @@ func audit(ctx context.Context, tx pgx.Tx, id int64, action, actor, reason strin
 	return nil
 }
 
-// Drafting writes new drafts: it generates, falls back to the template generator when
-// the configured one fails, runs the guardrails and stores the draft for review.
+// Drafting composes new drafts: it generates, falls back to the template generator
+// when the configured one fails (unless NoFallback), and runs the guardrails.
 type Drafting struct {
 	Generator  Generator
 	Guardrails Guardrails
+	// NoFallback makes a failing generator an error instead of a template draft: jobs
+	// set it, so a model outage is retried with backoff and, if it lasts, parked with
+	// its error for an operator rather than papered over.
+	NoFallback bool
 	Logger     *slog.Logger
 }
 
-// Draft generates and stores one draft; memberID and otherNames (the member's names
-// beyond the first) are for recognitions.
-func (dr Drafting) Draft(ctx context.Context, db database.DBTX, r Request, memberID string, otherNames []string, actor string) (Draft, error) {
+// Compose generates one draft and runs the guardrails; it touches no database, so a
+// model call never runs inside a transaction. memberID and otherNames (the member's
+// names beyond the first) are for recognitions.
+func (dr Drafting) Compose(ctx context.Context, r Request, memberID string, otherNames []string) (Draft, error) {
 	if err := r.Validate(); err != nil {
 		return Draft{}, err
 	}
@@ -107,8 +112,8 @@ func (dr Drafting) Draft(ctx context.Context, db database.DBTX, r Request, membe
 	body, err := gen.Generate(ctx, r)
 	fallback := false
 	if err != nil {
-		if _, isTemplate := gen.(Template); isTemplate {
-			return Draft{}, err
+		if _, isTemplate := gen.(Template); isTemplate || dr.NoFallback {
+			return Draft{}, fmt.Errorf("generate %s with %s: %w", r.Kind, gen.Name(), err)
 		}
 		if dr.Logger != nil {
 			dr.Logger.WarnContext(ctx, "generator failed; using templates", slog.String("generator", gen.Name()),
@@ -119,13 +124,36 @@ func (dr Drafting) Draft(ctx context.Context, db database.DBTX, r Request, membe
 			return Draft{}, err
 		}
 	}
-	findings := dr.Guardrails.Check(r.Kind, body, otherNames...)
-	d := Draft{Kind: r.Kind, SubjectID: r.Community.ID, MemberID: memberID, Occasion: r.Occasion, Locale: r.Locale,
-		Body: body, Generator: gen.Name(), PromptVersion: gen.PromptVersion(), Fallback: fallback, Findings: findings, Status: StatusDraft, Version: 1}
-	err = database.InTx(ctx, db, func(tx pgx.Tx) error {
+	return Draft{Kind: r.Kind, SubjectID: r.Community.ID, MemberID: memberID, Occasion: r.Occasion, Locale: r.Locale,
+		Body: body, Generator: gen.Name(), PromptVersion: gen.PromptVersion(), Fallback: fallback,
+		Findings: dr.Guardrails.Check(r.Kind, body, otherNames...), Status: StatusDraft, Version: 1}, nil
+}
+
+// Reviewed reports whether d may skip review: written by the reviewed templates (not
+// as a fallback) with no guardrail findings.
+func (d Draft) Reviewed() bool {
+	return d.Generator == Template{}.Name() && !d.Fallback && len(d.Findings) == 0
+}
+
+// Draft composes and stores one draft (Compose, then Store).
+func (dr Drafting) Draft(ctx context.Context, db database.DBTX, r Request, memberID string, otherNames []string, actor string) (Draft, error) {
+	d, err := dr.Compose(ctx, r, memberID, otherNames)
+	if err != nil {
+		return Draft{}, err
+	}
+	if err := Store(ctx, db, &d, actor); err != nil {
+		return Draft{}, err
+	}
+	return d, nil
+}
+
+// Store writes a composed draft as the first version of a new group, with its audit
+// row, and fills in its id and creation time.
+func Store(ctx context.Context, db database.DBTX, d *Draft, actor string) error {
+	return database.InTx(ctx, db, func(tx pgx.Tx) error {
 		var member *string
-		if memberID != "" {
-			member = &memberID
+		if d.MemberID != "" {
+			member = &d.MemberID
 		}
 		if err := tx.QueryRow(ctx, `INSERT INTO content_drafts (kind, subject_id, member_id, occasion, locale, body, generator,
 				prompt_version, fallback, findings, group_id, version)
@@ -138,18 +166,13 @@ func (dr Drafting) Draft(ctx context.Context, db database.DBTX, r Request, membe
 		if _, err := tx.Exec(ctx, "UPDATE content_drafts SET group_id = id WHERE id = $1", d.ID); err != nil {
 			return err
 		}
-		return audit(ctx, tx, d.ID, "created", actor, "", map[string]any{"generator": d.Generator, "fallback": fallback})
+		return audit(ctx, tx, d.ID, "created", actor, "", map[string]any{"generator": d.Generator, "fallback": d.Fallback})
 	})
-	if err != nil {
-		return Draft{}, err
-	}
-	return d, nil
 }
 
-// DraftCommunities writes a community_profile draft in each locale for every community
-// of the current run that has none yet, and returns how many it wrote. Re-running
-// writes nothing new; a community that keeps its id across runs keeps its drafts.
-func (dr Drafting) DraftCommunities(ctx context.Context, db database.DBTX, locales []string) (int, error) {
+// CommunitiesToDraft lists a community_profile request in each locale for every
+// community of the current run that has none yet.
+func CommunitiesToDraft(ctx context.Context, db database.DBTX, locales []string) ([]Request, error) {
 	rows, err := db.Query(ctx, `SELECT c.id, c.name, c.labels, c.size, l.locale
 		FROM current_run r JOIN communities c ON c.run_id = r.run_id
 		CROSS JOIN unnest($1::text[]) AS l(locale)
@@ -157,7 +180,7 @@ func (dr Drafting) DraftCommunities(ctx context.Context, db database.DBTX, local
 			WHERE d.kind = $2 AND d.subject_id = c.id AND d.locale = l.locale)
 		ORDER BY c.id, l.locale`, locales, KindCommunityProfile)
 	if err != nil {
-		return 0, fmt.Errorf("find communities to draft: %w", err)
+		return nil, fmt.Errorf("find communities to draft: %w", err)
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Request, error) {
 		q := Request{Kind: KindCommunityProfile}
@@ -165,23 +188,33 @@ func (dr Drafting) DraftCommunities(ctx context.Context, db database.DBTX, local
 		return q, err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("find communities to draft: %w", err)
+		return nil, fmt.Errorf("find communities to draft: %w", err)
 	}
-	err = database.InTx(ctx, db, func(tx pgx.Tx) error {
-		for _, q := range list {
-			if _, err := dr.Draft(ctx, tx, q, "", nil, "generator"); err != nil {
-				return fmt.Errorf("draft community %s (%s): %w", q.Community.ID, q.Locale, err)
-			}
+	return list, nil
+}
+
+// StoreCommunityProfile stores a composed community profile unless the community
+// already has one in that locale (a retried or concurrent job), and reports whether it
+// stored it. The check and the insert hold a transaction-scoped lock on the subject.
+func StoreCommunityProfile(ctx context.Context, db database.DBTX, d *Draft, actor string) (bool, error) {
+	stored := false
+	err := database.InTx(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+			d.Kind+"|"+d.SubjectID+"|"+d.Locale); err != nil {
+			return fmt.Errorf("lock community profile: %w", err)
 		}
-		return nil
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM content_drafts WHERE kind = $1 AND subject_id = $2 AND locale = $3)`,
+			d.Kind, d.SubjectID, d.Locale).Scan(&exists); err != nil {
+			return fmt.Errorf("find community profile: %w", err)
+		}
+		if exists {
+			return nil
+		}
+		stored = true
+		return Store(ctx, tx, d, actor)
 	})
-	if err != nil {
-		return 0, err
-	}
-	if dr.Logger != nil && len(list) > 0 {
-		dr.Logger.InfoContext(ctx, "community drafts written", slog.Int("drafts", len(list)))
-	}
-	return len(list), nil
+	return stored, err
 }
 
 // Get returns one draft version.

@@ -30,17 +30,36 @@ func seedRun(t *testing.T) *pgxpool.Pool {
 	return pool
 }
 
-func TestDraftCommunitiesOncePerLocale(t *testing.T) {
+func TestCommunityProfilesOncePerLocale(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := seedRun(t)
 	dr := generation.Drafting{}
-	n, err := dr.DraftCommunities(ctx, pool, []string{"en", "sv"})
-	if err != nil || n != 4 {
-		t.Fatalf("first pass wrote %d (err %v), want 4", n, err)
+	todo, err := generation.CommunitiesToDraft(ctx, pool, []string{"en", "sv"})
+	if err != nil || len(todo) != 4 {
+		t.Fatalf("first pass found %d to draft (err %v), want 4", len(todo), err)
 	}
-	if n, err = dr.DraftCommunities(ctx, pool, []string{"en", "sv"}); err != nil || n != 0 {
-		t.Fatalf("second pass wrote %d (err %v), want 0", n, err)
+	var first generation.Draft
+	for i, r := range todo {
+		d, err := dr.Compose(ctx, r, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored, err := generation.StoreCommunityProfile(ctx, pool, &d, "generator"); err != nil || !stored {
+			t.Fatalf("store %s/%s: stored %v, %v", r.Community.ID, r.Locale, stored, err)
+		}
+		if i == 0 {
+			first = d
+		}
+	}
+	if todo, err = generation.CommunitiesToDraft(ctx, pool, []string{"en", "sv"}); err != nil || len(todo) != 0 {
+		t.Fatalf("second pass found %d (err %v), want 0", len(todo), err)
+	}
+	// A retried job that composed the same profile again stores nothing.
+	again := first
+	again.ID = 0
+	if stored, err := generation.StoreCommunityProfile(ctx, pool, &again, "generator"); err != nil || stored {
+		t.Fatalf("a second profile for %s/%s: stored %v, %v; want nothing stored", first.SubjectID, first.Locale, stored, err)
 	}
 	ds, err := generation.Queue(ctx, pool, generation.Filter{Community: "c-1"})
 	if err != nil || len(ds) != 2 {

@@ -386,3 +386,18 @@ func Map(ctx context.Context, db database.DBTX) (map[string][2]float64, error) {
 	}
 	return out, nil
 }
+
+// PruneMemberships deletes the memberships of every run but the newest keep published
+// runs and the current one (the biggest table, about three rows per member per run);
+// the runs and their communities stay for trends and history. It returns how many rows
+// it deleted.
+func PruneMemberships(ctx context.Context, db database.DBTX, keep int) (int64, error) {
+	tag, err := db.Exec(ctx, `DELETE FROM memberships WHERE run_id NOT IN (
+			SELECT id FROM cluster_runs WHERE status = 'published' ORDER BY id DESC LIMIT $1)
+		AND run_id NOT IN (SELECT run_id FROM current_run)
+		AND run_id NOT IN (SELECT id FROM cluster_runs WHERE status = 'running')`, keep)
+	if err != nil {
+		return 0, fmt.Errorf("prune memberships: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

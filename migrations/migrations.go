@@ -1,9 +1,11 @@
-// Package migrations holds Belong's numbered SQL migrations, embedded in the binary.
+// Package migrations holds Belong's numbered SQL migrations, embedded in the binary,
+// and runs the job queue's (River's) own migrations after them.
 //
 // Each file NNNN_name.sql runs once, in its own transaction, and is recorded in
-// schema_migrations. Up takes an advisory lock so two processes never migrate at once,
-// and is safe to run again. Migrations run in the first schema of the connection's
-// search_path; the pgvector extension must be visible on it.
+// schema_migrations; River records its versions in river_migration. Up takes an
+// advisory lock so two processes never migrate at once, and is safe to run again.
+// Migrations run in the first schema of the connection's search_path; the pgvector
+// extension must be visible on it.
 package migrations
 
 import (
@@ -12,12 +14,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 )
 
 //go:embed *.sql
@@ -61,8 +66,42 @@ func All() ([]Migration, error) {
 	return out, nil
 }
 
-// Up applies every migration not yet recorded and returns the versions it applied.
-func Up(ctx context.Context, pool *pgxpool.Pool) ([]int, error) {
+// Applied lists what Up applied: Belong's versions and River's.
+type Applied struct {
+	Belong, River []int
+}
+
+// Up applies every migration not yet recorded, Belong's and then River's.
+func Up(ctx context.Context, pool *pgxpool.Pool) (Applied, error) {
+	var out Applied
+	ran, err := up(ctx, pool)
+	out.Belong = ran
+	if err != nil {
+		return out, err
+	}
+	m, err := riverMigrator(pool)
+	if err != nil {
+		return out, err
+	}
+	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return out, fmt.Errorf("migrate job queue: %w", err)
+	}
+	for _, v := range res.Versions {
+		out.River = append(out.River, v.Version)
+	}
+	return out, nil
+}
+
+func riverMigrator(pool *pgxpool.Pool) (*rivermigrate.Migrator[pgx.Tx], error) {
+	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, fmt.Errorf("job queue migrations: %w", err)
+	}
+	return m, nil
+}
+
+func up(ctx context.Context, pool *pgxpool.Pool) ([]int, error) {
 	all, err := All()
 	if err != nil {
 		return nil, err
@@ -136,6 +175,17 @@ func Check(ctx context.Context, pool *pgxpool.Pool) error {
 		if !done[m.Version] {
 			return fmt.Errorf("%w (missing %04d_%s)", ErrPending, m.Version, m.Name)
 		}
+	}
+	rm, err := riverMigrator(pool)
+	if err != nil {
+		return err
+	}
+	res, err := rm.Validate(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("check job queue migrations: %w", err)
+	}
+	if !res.OK {
+		return fmt.Errorf("%w (job queue: %s)", ErrPending, strings.Join(res.Messages, "; "))
 	}
 	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"sort"
 	"strings"
 	"time"
 
@@ -15,87 +13,45 @@ import (
 	"github.com/belong-loyalty/belong/generation"
 )
 
-// Detector records milestones as events arrive and drafts their recognitions.
-type Detector struct {
-	Rules    Rules
-	Drafting generation.Drafting
-	// Draft turns new firings into recognition drafts (the latest, most notable one per
-	// member per batch); false only records them, as for a bulk import of history.
-	Draft bool
-	// AutoApprove approves drafts written by the reviewed templates with no guardrail
-	// findings; anything else waits for review.
-	AutoApprove bool
-	Logger      *slog.Logger
-}
-
-// Fired is a firing recorded by Detect.
+// Fired is a milestone recorded for the first time by Detect.
 type Fired struct {
 	MemberID string
 	Firing
-	DraftID int64
+	// Celebrate marks the one firing per member and batch worth a message: the most
+	// notable of those that happened within the last week (older ones, such as
+	// history loaded in bulk, are recorded, not celebrated).
+	Celebrate bool
 }
 
-type memberRow struct {
-	id, name, tz, locale string
-	joined               *time.Time
-	consent              bool
-}
-
-// Detect evaluates the rules for the given members as of now and records what fired
-// for the first time. Re-running over the same events records nothing.
-func (d *Detector) Detect(ctx context.Context, db database.DBTX, ids []string, now time.Time) ([]Fired, error) {
-	rules := d.Rules
-	if rules.Counts == nil && rules.StreakDays == nil && rules.StreakWeeks == nil && !rules.Anniversaries {
-		rules = DefaultRules
-	}
-	return d.detect(ctx, db, ids, now, rules)
-}
-
-// DetectAnniversaries checks only the calendar: anniversaries of joining as of now
-// (the member's local time). It touches the database only when an anniversary fell
-// in the last week, so it is cheap enough for the moment endpoint; counts and streaks
-// are detected when events arrive.
-func (d *Detector) DetectAnniversaries(ctx context.Context, db database.DBTX, id, timezone string, joined *time.Time, now time.Time) ([]Fired, error) {
-	if joined == nil || !d.Rules.Anniversaries && d.Rules.Counts != nil {
-		return nil, nil
-	}
-	loc, err := time.LoadLocation(timezone)
-	if err != nil {
-		loc = time.UTC
-	}
-	recent := false
-	for _, f := range (Rules{Anniversaries: true}).Evaluate(History{Location: loc, JoinedAt: joined, Latest: now}) {
-		recent = recent || now.Sub(f.OccurredAt) <= recentEnough
-	}
-	if !recent {
-		return nil, nil
-	}
-	return d.detect(ctx, db, []string{id}, now, Rules{Anniversaries: true})
-}
-
-// recentEnough is how old a milestone may be and still be celebrated: older ones
-// (history loaded in bulk, an anniversary long past) are recorded, not drafted.
-const recentEnough = 7 * 24 * time.Hour
-
-func (d *Detector) detect(ctx context.Context, db database.DBTX, ids []string, now time.Time, rules Rules) ([]Fired, error) {
+// Detect evaluates the rules (DefaultRules when empty) for the given members as of
+// now and records what fired for the first time, in set-based statements whose cost
+// grows with the batch, not with round trips. Re-running over the same events
+// records nothing. Run it in the transaction that stored the events, so the events
+// and the milestones they cause commit together; it never drafts (drafting is a job).
+func Detect(ctx context.Context, db database.DBTX, rules Rules, ids []string, now time.Time) ([]Fired, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	eventRules := rules.Counts != nil || rules.StreakDays != nil || rules.StreakWeeks != nil
-	rows, err := db.Query(ctx, `SELECT id, name, timezone, locale, joined_at, consent_personalization
-		FROM members WHERE id = ANY($1)`, ids)
+	if rules.Counts == nil && rules.StreakDays == nil && rules.StreakWeeks == nil && !rules.Anniversaries {
+		rules = DefaultRules
+	}
+	rows, err := db.Query(ctx, `SELECT id, timezone, joined_at FROM members WHERE id = ANY($1) ORDER BY id`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("detect moments: %w", err)
 	}
-	ms, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (memberRow, error) {
-		var m memberRow
-		err := r.Scan(&m.id, &m.name, &m.tz, &m.locale, &m.joined, &m.consent)
+	type member struct {
+		id, tz string
+		joined *time.Time
+	}
+	ms, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (member, error) {
+		var m member
+		err := r.Scan(&m.id, &m.tz, &m.joined)
 		return m, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("detect moments: %w", err)
 	}
-	hist := map[string]*History{}
+	hist := make(map[string]*History, len(ms))
 	for _, m := range ms {
 		loc, err := time.LoadLocation(m.tz)
 		if err != nil || m.tz == "" {
@@ -103,62 +59,87 @@ func (d *Detector) detect(ctx context.Context, db database.DBTX, ids []string, n
 		}
 		hist[m.id] = &History{Location: loc, JoinedAt: m.joined, Counts: map[string]int{}, Latest: now}
 	}
-	if eventRules {
+	if rules.Counts != nil || rules.StreakDays != nil || rules.StreakWeeks != nil {
 		if err := readEvents(ctx, db, ids, now, hist); err != nil {
 			return nil, err
 		}
 	}
-	var fired []Fired
+	var (
+		candidates                     []Fired
+		mids, keys, occasions, details []string
+		ats                            []time.Time
+	)
 	for _, m := range ms {
-		fs := rules.Evaluate(*hist[m.id])
-		var fresh []Firing
-		for _, f := range fs {
-			tag, err := db.Exec(ctx, `INSERT INTO member_milestones (member_id, key, occasion, detail, occurred_at)
-				VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, m.id, f.Key, f.Occasion, f.Detail, f.OccurredAt)
-			if err != nil {
-				return nil, fmt.Errorf("record milestone: %w", err)
-			}
-			if tag.RowsAffected() == 1 {
-				fresh = append(fresh, f)
-			}
+		for _, f := range rules.Evaluate(*hist[m.id]) {
+			candidates = append(candidates, Fired{MemberID: m.id, Firing: f})
+			mids, keys, occasions, details = append(mids, m.id), append(keys, f.Key), append(occasions, f.Occasion), append(details, f.Detail)
+			ats = append(ats, f.OccurredAt)
 		}
-		if len(fresh) == 0 {
+	}
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	// Rows go in (member, key) order so concurrent batches lock them in one order.
+	rows, err = db.Query(ctx, `INSERT INTO member_milestones (member_id, key, occasion, detail, occurred_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) ORDER BY 1, 2
+		ON CONFLICT DO NOTHING RETURNING member_id, key`, mids, keys, occasions, details, ats)
+	if err != nil {
+		return nil, fmt.Errorf("record milestones: %w", err)
+	}
+	type mk struct{ member, key string }
+	fresh := map[mk]bool{}
+	var k mk
+	if _, err := pgx.ForEachRow(rows, []any{&k.member, &k.key}, func() error { fresh[k] = true; return nil }); err != nil {
+		return nil, fmt.Errorf("record milestones: %w", err)
+	}
+	var fired []Fired
+	best := map[string]int{} // member → index in fired of the firing to celebrate
+	for _, c := range candidates {
+		if !fresh[mk{c.MemberID, c.Key}] {
 			continue
 		}
-		var recent []Firing
-		for _, f := range fresh {
-			if now.Sub(f.OccurredAt) <= recentEnough {
-				recent = append(recent, f)
-			}
-		}
-		if len(recent) == 0 {
-			for _, f := range fresh {
-				fired = append(fired, Fired{MemberID: m.id, Firing: f})
-			}
+		fired = append(fired, c)
+		if now.Sub(c.OccurredAt) > recentEnough {
 			continue
 		}
-		best := mostNotable(recent)
-		out := Fired{MemberID: m.id, Firing: best}
-		if d.Draft && m.consent {
-			id, err := d.draft(ctx, db, m, best)
-			if err != nil {
-				return nil, err
-			}
-			out.DraftID = id
+		if i, ok := best[c.MemberID]; !ok || moreNotable(c.Firing, fired[i].Firing) {
+			best[c.MemberID] = len(fired) - 1
 		}
-		for _, f := range fresh {
-			if f.Key != best.Key {
-				fired = append(fired, Fired{MemberID: m.id, Firing: f})
-			}
-		}
-		fired = append(fired, out)
+	}
+	for _, i := range best {
+		fired[i].Celebrate = true
 	}
 	return fired, nil
 }
 
-// mostNotable picks the one firing of a batch worth celebrating: anniversaries, then
-// the longest streak, then the largest count.
-func mostNotable(fs []Firing) Firing {
+// AnniversaryCandidates returns members whose anniversary of joining may have fallen
+// in the week before now in their own time zone (a day of slack either side for time
+// zones); Detect with Rules{Anniversaries: true} decides.
+func AnniversaryCandidates(ctx context.Context, db database.DBTX, now time.Time) ([]string, error) {
+	days := make([]string, 0, 10)
+	for d := -8; d <= 1; d++ {
+		days = append(days, now.AddDate(0, 0, d).UTC().Format("01-02"))
+	}
+	rows, err := db.Query(ctx, `SELECT id FROM members
+		WHERE joined_at IS NOT NULL AND joined_at < $2::timestamptz - interval '300 days'
+		  AND to_char(joined_at AT TIME ZONE 'UTC', 'MM-DD') = ANY($1) ORDER BY id`, days, now)
+	if err != nil {
+		return nil, fmt.Errorf("anniversary candidates: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("anniversary candidates: %w", err)
+	}
+	return ids, nil
+}
+
+// recentEnough is how old a milestone may be and still be celebrated: older ones
+// (history loaded in bulk, an anniversary long past) are recorded, not drafted.
+const recentEnough = 7 * 24 * time.Hour
+
+// moreNotable reports whether a is worth celebrating over b: anniversaries first,
+// then the longest streak, then the largest count.
+func moreNotable(a, b Firing) bool {
 	rank := func(f Firing) (int, int) {
 		n := 0
 		fmt.Sscanf(f.Detail, "%d", &n)
@@ -173,57 +154,12 @@ func mostNotable(fs []Firing) Firing {
 		}
 		return 1, n
 	}
-	sort.SliceStable(fs, func(i, j int) bool {
-		a1, a2 := rank(fs[i])
-		b1, b2 := rank(fs[j])
-		if a1 != b1 {
-			return a1 > b1
-		}
-		return a2 > b2
-	})
-	return fs[0]
-}
-
-func (d *Detector) draft(ctx context.Context, db database.DBTX, m memberRow, f Firing) (int64, error) {
-	var comm generation.CommunityFacts
-	err := db.QueryRow(ctx, `SELECT c.id, c.name, c.labels, c.size FROM memberships ms
-		JOIN current_run r ON r.run_id = ms.run_id
-		JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
-		WHERE ms.member_id = $1 AND ms.rank = 1`, m.id).Scan(&comm.ID, &comm.Name, &comm.Labels, &comm.Size)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil // in no community yet: recorded, nothing to say
+	a1, a2 := rank(a)
+	b1, b2 := rank(b)
+	if a1 != b1 {
+		return a1 > b1
 	}
-	if err != nil {
-		return 0, fmt.Errorf("recognition community: %w", err)
-	}
-	names := strings.Fields(m.name)
-	if len(names) == 0 {
-		return 0, nil
-	}
-	locale := strings.ToLower(m.locale)
-	if l, _, _ := strings.Cut(locale, "-"); l == "sv" || l == "it" {
-		locale = l
-	} else {
-		locale = "en"
-	}
-	dr, err := d.Drafting.Draft(ctx, db, generation.Request{Kind: generation.KindRecognition, Locale: locale, Community: comm,
-		FirstName: names[0], Occasion: f.Occasion, Detail: f.Detail}, m.id, names[1:], "moments")
-	if err != nil {
-		return 0, fmt.Errorf("draft recognition: %w", err)
-	}
-	if _, isTemplate := d.Drafting.Generator.(generation.Template); (isTemplate || d.Drafting.Generator == nil) && d.AutoApprove &&
-		len(dr.Findings) == 0 && !dr.Fallback {
-		if err := generation.Decide(ctx, db, []int64{dr.ID}, true, "", "moments (approved template)"); err != nil {
-			return 0, err
-		}
-	}
-	if _, err := db.Exec(ctx, "UPDATE member_milestones SET draft_id = $3 WHERE member_id = $1 AND key = $2", m.id, f.Key, dr.ID); err != nil {
-		return 0, err
-	}
-	if d.Logger != nil {
-		d.Logger.InfoContext(ctx, "milestone drafted", slog.String("key", f.Key), slog.Int64("draft_id", dr.ID))
-	}
-	return dr.ID, nil
+	return a2 > b2
 }
 
 // Recognition is one milestone as the API lists it.
@@ -452,4 +388,83 @@ func Stages(ctx context.Context, db database.DBTX, now time.Time) (map[string]st
 		out[id] = Assess(now, joined, a, "").Stage
 	}
 	return out, rows.Err()
+}
+
+// Subject is what drafting a recognition needs: the member, the milestone and the
+// member's primary community in the current run.
+type Subject struct {
+	Name, Locale string
+	Consent      bool
+	Occasion     string
+	Detail       string
+	// Drafted is true once the milestone has a draft (a retried job stops there).
+	Drafted bool
+	// Community is the primary community; nil when the member is in none.
+	Community *generation.CommunityFacts
+}
+
+// ErrNoMilestone means the member or the milestone is gone (erased).
+var ErrNoMilestone = errors.New("milestone not found")
+
+// RecognitionSubject reads a milestone with its member and primary community.
+func RecognitionSubject(ctx context.Context, db database.DBTX, memberID, key string) (Subject, error) {
+	var (
+		s          Subject
+		draftID    *int64
+		cid, cname *string
+		clabels    []string
+		csize      *int
+	)
+	err := db.QueryRow(ctx, `SELECT m.name, m.locale, m.consent_personalization, ms.occasion, ms.detail, ms.draft_id,
+			pc.id, pc.name, pc.labels, pc.size
+		FROM member_milestones ms JOIN members m ON m.id = ms.member_id
+		LEFT JOIN LATERAL (SELECT c.id, c.name, c.labels, c.size FROM memberships x
+			JOIN communities c ON c.run_id = x.run_id AND c.id = x.community_id
+			WHERE x.run_id = (SELECT run_id FROM current_run) AND x.member_id = m.id AND x.rank = 1) pc ON true
+		WHERE ms.member_id = $1 AND ms.key = $2`, memberID, key).
+		Scan(&s.Name, &s.Locale, &s.Consent, &s.Occasion, &s.Detail, &draftID, &cid, &cname, &clabels, &csize)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s, ErrNoMilestone
+	}
+	if err != nil {
+		return s, fmt.Errorf("read milestone %s of %s: %w", key, memberID, err)
+	}
+	s.Drafted = draftID != nil
+	if cid != nil {
+		s.Community = &generation.CommunityFacts{ID: *cid, Name: *cname, Labels: clabels, Size: *csize}
+	}
+	return s, nil
+}
+
+// AttachDraft stores a composed recognition and links it to its milestone, approving
+// it at once when approve is set, all in one transaction. It stores nothing and
+// returns false when the milestone is gone or already has a draft (a retried job).
+func AttachDraft(ctx context.Context, db database.DBTX, memberID, key string, d *generation.Draft, approve bool, actor string) (bool, error) {
+	attached := false
+	err := database.InTx(ctx, db, func(tx pgx.Tx) error {
+		var draftID *int64
+		err := tx.QueryRow(ctx, `SELECT draft_id FROM member_milestones WHERE member_id = $1 AND key = $2 FOR UPDATE`,
+			memberID, key).Scan(&draftID)
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && draftID != nil {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("lock milestone: %w", err)
+		}
+		if err := generation.Store(ctx, tx, d, actor); err != nil {
+			return err
+		}
+		if approve {
+			if err := generation.Decide(ctx, tx, []int64{d.ID}, true, "", actor+" (approved template)"); err != nil {
+				return err
+			}
+			d.Status = generation.StatusApproved
+		}
+		if _, err := tx.Exec(ctx, "UPDATE member_milestones SET draft_id = $3 WHERE member_id = $1 AND key = $2", memberID, key, d.ID); err != nil {
+			return fmt.Errorf("link recognition: %w", err)
+		}
+		attached = true
+		return nil
+	})
+	return attached, err
 }

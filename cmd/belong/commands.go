@@ -4,21 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"github.com/belong-loyalty/belong/api"
 	"github.com/belong-loyalty/belong/demo"
-	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/generation"
-	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/jobs"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/migrations"
-	"github.com/belong-loyalty/belong/moments"
+	"github.com/belong-loyalty/belong/service"
 )
 
 func runMigrate(ctx context.Context, e *env, args []string) error {
@@ -34,11 +38,11 @@ func runMigrate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(ran) == 0 {
+	if len(ran.Belong)+len(ran.River) == 0 {
 		fmt.Fprintln(e.stdout, "migrate: up to date")
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "migrate: applied %v\n", ran)
+	fmt.Fprintf(e.stdout, "migrate: applied %v, job queue %v\n", ran.Belong, ran.River)
 	return nil
 }
 
@@ -60,12 +64,16 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer pool.Close()
+	svc, err := e.service(pool)
+	if err != nil {
+		return err
+	}
 	if fs.Arg(0) == "members" {
 		ms, err := members.DecodeMembers(in, 0)
 		if err != nil {
 			return fmt.Errorf("%s: %w", fs.Arg(1), err)
 		}
-		res, err := members.Upsert(ctx, pool, ms)
+		res, err := svc.IngestMembers(ctx, ms)
 		if err != nil {
 			return err
 		}
@@ -76,20 +84,12 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(1), err)
 	}
-	res, err := members.InsertEvents(ctx, pool, es, lines)
+	res, err := svc.IngestEvents(ctx, es, lines)
 	if err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(1), err)
 	}
-	dr, err := e.drafting()
-	if err != nil {
-		return err
-	}
-	det := &moments.Detector{Rules: moments.DefaultRules, Drafting: dr, Draft: true, AutoApprove: true, Logger: e.logger}
-	fired, err := det.Detect(ctx, pool, members.MemberIDs(es), time.Now())
-	if err != nil {
-		return fmt.Errorf("events stored; milestone detection failed (the next ingest catches up): %w", err)
-	}
-	fmt.Fprintf(e.stdout, "ingest: %d events inserted, %d already stored, %d milestones\n", res.Inserted, res.Duplicates, len(fired))
+	fmt.Fprintf(e.stdout, "ingest: %d events inserted, %d already stored, %d milestones, %d recognitions queued for the workers\n",
+		res.Inserted, res.Duplicates, res.Milestones, res.Recognitions)
 	return nil
 }
 
@@ -104,49 +104,18 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	learn := *refit
-	if !learn && e.cfg.Embedder == "auto" {
-		// The learned model becomes the default once the membership is large enough.
-		m, err := embeddings.LatestTermModel(ctx, pool)
-		if err != nil {
-			return err
-		}
-		n, err := members.Count(ctx, pool)
-		if err != nil {
-			return err
-		}
-		learn = m == nil && n >= embeddings.LearnedMinMembers
+	svc, err := e.service(pool)
+	if err != nil {
+		return err
 	}
-	if learn {
-		docs, err := embeddings.MemberTerms(ctx, pool)
-		if err != nil {
-			return err
-		}
-		if len(docs) < embeddings.LearnedMinMembers {
-			return fmt.Errorf("embed -refit: %d consenting members; learning needs at least %d", len(docs), embeddings.LearnedMinMembers)
-		}
-		m, err := embeddings.FitTerms(docs, embeddings.FitConfig{})
-		if err != nil {
-			return fmt.Errorf("embed -refit: %w", err)
-		}
-		if len(m.Terms) < embeddings.LearnedMinTerms {
-			return fmt.Errorf("embed -refit: %d shared terms; learning needs at least %d", len(m.Terms), embeddings.LearnedMinTerms)
-		}
-		if err := embeddings.SaveTermModel(ctx, pool, m); err != nil {
-			return err
-		}
+	res, err := svc.Embed(ctx, *refit)
+	if m := res.Learned; m != nil {
 		fmt.Fprintf(e.stdout, "embed: learned %s: %d terms in %d dimensions from %d members\n", m.Name(), len(m.Terms), m.Dim, m.Members)
 	}
-	emb, err := e.embedder(ctx, pool)
 	if err != nil {
-		return err
+		return fmt.Errorf("embed: %w", err)
 	}
-	b := &embeddings.Backfill{DB: pool, Embedder: emb, Logger: e.logger}
-	res, err := b.RunOnce(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "embed: %s: %d embedded, %d unchanged, %d removed (no consent)\n", emb.Model(), res.Embedded, res.Unchanged, res.Removed)
+	fmt.Fprintf(e.stdout, "embed: %s: %d embedded, %d unchanged, %d removed (no consent)\n", res.Model, res.Embedded, res.Unchanged, res.Removed)
 	return nil
 }
 
@@ -168,34 +137,22 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	emb, err := e.embedder(ctx, pool)
+	svc, err := e.service(pool)
 	if err != nil {
 		return err
 	}
-	if *ifChanged {
-		stale, err := matching.Stale(ctx, pool, emb.Model())
-		if err != nil {
-			return err
-		}
-		if !stale {
-			fmt.Fprintln(e.stdout, "cluster: nothing changed since the current run; nothing to do")
-			return nil
-		}
-	}
 	prog := newProgress(e)
-	logger := e.logger
 	if prog.tty != nil {
-		logger = nil // the bar and the summary below say it all; log lines would tear the bar
+		svc.Logger = nil // the bar and the summary below say it all; log lines would tear the bar
 	}
-	job := &matching.Job{DB: pool, Logger: logger, Config: matching.JobConfig{
-		Model:    emb.Model(),
-		Cluster:  matching.ClusterConfig{TargetSize: *target, MinSize: *minSize, MaxSize: *maxSize, Seed: *seed},
-		Progress: prog.report,
-	}}
-	res, err := job.RunOnce(ctx)
+	res, err := svc.Cluster(ctx, service.ClusterParams{TargetSize: *target, MinSize: *minSize, MaxSize: *maxSize, Seed: *seed}, *ifChanged, prog.report)
 	prog.done()
 	if err != nil {
 		return err
+	}
+	if res.Unchanged {
+		fmt.Fprintln(e.stdout, "cluster: nothing changed since the current run; nothing to do")
+		return nil
 	}
 	m := res.Metrics
 	fmt.Fprintf(e.stdout, "cluster: run %d published in %s\n", res.RunID, (time.Duration(m.DurationMS) * time.Millisecond).String())
@@ -220,12 +177,12 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	dr, err := e.drafting()
+	svc, err := e.service(pool)
 	if err != nil {
 		return err
 	}
 	if *kind == "" {
-		n, err := dr.DraftCommunities(ctx, pool, splitList(*locales))
+		n, err := svc.DraftCommunities(ctx, splitList(*locales))
 		if err != nil {
 			return err
 		}
@@ -238,15 +195,14 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	if *community == "" {
 		return errors.New("-kind needs -community ID")
 	}
-	c, mix, err := matching.Facts(ctx, pool, *community)
-	if err != nil {
-		return err
-	}
 	for _, loc := range splitList(*locales) {
-		d, err := dr.Draft(ctx, pool, generation.Request{Kind: *kind, Locale: loc, Community: generation.CommunityFacts{
-			ID: c.ID, Name: c.Name, Labels: c.Labels, Size: c.Size, SkillMix: mix}}, "", nil, "cli")
+		d, stored, err := svc.DraftCommunity(ctx, *kind, *community, loc, "cli")
 		if err != nil {
 			return err
+		}
+		if !stored {
+			fmt.Fprintf(e.stdout, "generate: %s (%s) already has a %s draft; nothing written\n", *community, loc, *kind)
+			continue
 		}
 		note := ""
 		if d.Fallback {
@@ -300,6 +256,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("serve", e)
 	addr := fs.String("addr", e.cfg.Addr, "listen address")
+	work := fs.Bool("workers", true, "also work jobs in this process (false: separate `belong worker` processes do)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -313,7 +270,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	gin.SetMode(gin.ReleaseMode)
-	dr, err := e.drafting()
+	svc, err := e.service(pool)
 	if err != nil {
 		return err
 	}
@@ -321,7 +278,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit, Drafting: dr, Sentiment: sent})
+	if *work {
+		client, err := e.withWorkers(pool, svc)
+		if err != nil {
+			return err
+		}
+		if err := client.Start(ctx); err != nil {
+			return fmt.Errorf("start workers: %w", err)
+		}
+		defer stopWorkers(ctx, e, client)
+	}
+	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit, Drafting: svc.Drafting,
+		Service: svc, Sentiment: sent})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -334,7 +302,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		IdleTimeout:       120 * time.Second,
 	}
 	fmt.Fprintf(e.stdout, "serve: listening on http://%s\n", ln.Addr())
-	e.logger.InfoContext(ctx, "server started", "addr", ln.Addr().String())
+	e.logger.InfoContext(ctx, "server started", slog.String("addr", ln.Addr().String()), slog.Bool("workers", *work))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -349,4 +317,103 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	e.logger.InfoContext(ctx, "server stopped")
 	return nil
+}
+
+// stopWorkers lets running jobs finish for a while, then cancels them: a cancelled
+// job is retried by the next worker, so nothing is lost either way.
+func stopWorkers(ctx context.Context, e *env, client *river.Client[pgx.Tx]) {
+	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := client.Stop(stop); err != nil {
+		if err := client.StopAndCancel(context.WithoutCancel(ctx)); err != nil {
+			e.logger.WarnContext(ctx, "workers did not stop cleanly", slog.String("error", err.Error()))
+		}
+	}
+	e.logger.InfoContext(ctx, "workers stopped")
+}
+
+func runWorker(ctx context.Context, e *env, args []string) error {
+	if err := newFlags("worker", e).Parse(args); err != nil {
+		return err
+	}
+	pool, err := e.openMigrated(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	svc, err := e.service(pool)
+	if err != nil {
+		return err
+	}
+	client, err := e.withWorkers(pool, svc)
+	if err != nil {
+		return err
+	}
+	if err := client.Start(ctx); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	fmt.Fprintln(e.stdout, "worker: working jobs (Ctrl-C stops)")
+	e.logger.InfoContext(ctx, "worker started", slog.String("nightly_schedule", e.cfg.NightlySchedule))
+	<-ctx.Done()
+	stopWorkers(ctx, e, client)
+	return nil
+}
+
+func runJobs(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("jobs", e)
+	limit := fs.Int("failures", 20, "how many failing jobs to list")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 && (fs.Arg(0) != "retry" || fs.NArg() != 2) {
+		return errors.New("usage: belong jobs [-failures N] | belong jobs retry ID")
+	}
+	pool, err := e.openMigrated(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	client, err := jobs.NewInserter(pool, e.logger)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() == 2 {
+		id, err := strconv.ParseInt(fs.Arg(1), 10, 64)
+		if err != nil {
+			return fmt.Errorf("jobs retry: %q is not a job id", fs.Arg(1))
+		}
+		j, err := client.JobRetry(ctx, id)
+		if err != nil {
+			return fmt.Errorf("jobs retry %d: %w", id, err)
+		}
+		fmt.Fprintf(e.stdout, "jobs: %d (%s) is %s again\n", j.ID, j.Kind, j.State)
+		return nil
+	}
+	counts, err := jobs.Counts(ctx, pool)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tSTATE\tJOBS")
+	for _, c := range counts {
+		fmt.Fprintf(tw, "%s\t%s\t%d\n", c.Kind, c.State, c.N)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	probs, err := jobs.Problems(ctx, client, *limit)
+	if err != nil {
+		return err
+	}
+	if len(probs) == 0 {
+		fmt.Fprintln(e.stdout, "\nno failing jobs")
+		return nil
+	}
+	fmt.Fprintln(e.stdout, "\nfailing jobs (retryable: will run again; discarded: parked, `belong jobs retry ID` runs it again):")
+	tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tSTATE\tATTEMPT\tARGS\tLAST ERROR")
+	for _, p := range probs {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\n", p.ID, p.Kind, p.State, p.Attempt, p.Max, p.Args, p.LastError)
+	}
+	return tw.Flush()
 }

@@ -14,13 +14,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/generation"
+	"github.com/belong-loyalty/belong/jobs"
 	"github.com/belong-loyalty/belong/migrations"
 	"github.com/belong-loyalty/belong/pilots"
+	"github.com/belong-loyalty/belong/service"
 )
 
 // Config is everything belong reads from the environment.
@@ -51,6 +55,15 @@ type Config struct {
 	VoiceFile string
 	// Sentiment is "lexicon" (the default, offline) or "openai" (the chat model).
 	Sentiment string
+	// NightlySchedule is the cron expression of the nightly pipeline (UTC unless it
+	// starts with CRON_TZ=Zone; "off" disables it).
+	NightlySchedule string
+	// JobMaxAttempts is how often a job is tried before it is parked.
+	JobMaxAttempts int
+	// KeepRuns is how many published cluster runs keep their memberships.
+	KeepRuns int
+	// IdempotencyTTL is how long an Idempotency-Key is remembered.
+	IdempotencyTTL time.Duration
 }
 
 // loadConfig reads the environment, with defaults.
@@ -70,6 +83,30 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		ChatModel:      cmp.Or(getenv("BELONG_CHAT_MODEL"), "gpt-4o-mini"),
 		VoiceFile:      getenv("BELONG_VOICE_FILE"),
 		Sentiment:      cmp.Or(getenv("BELONG_SENTIMENT"), "lexicon"),
+
+		NightlySchedule: cmp.Or(getenv("BELONG_NIGHTLY_SCHEDULE"), "0 3 * * *"),
+		JobMaxAttempts:  10,
+		KeepRuns:        7,
+		IdempotencyTTL:  24 * time.Hour,
+	}
+	if _, err := jobs.ParseSchedule(cfg.NightlySchedule); err != nil {
+		return cfg, fmt.Errorf("BELONG_NIGHTLY_SCHEDULE: %w", err)
+	}
+	for name, dst := range map[string]*int{"BELONG_JOB_MAX_ATTEMPTS": &cfg.JobMaxAttempts, "BELONG_KEEP_RUNS": &cfg.KeepRuns} {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1000 {
+				return cfg, fmt.Errorf("%s is %q; want a whole number from 1 to 1000", name, v)
+			}
+			*dst = n
+		}
+	}
+	if v := getenv("BELONG_IDEMPOTENCY_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			return cfg, fmt.Errorf("BELONG_IDEMPOTENCY_TTL is %q; want a duration of at least 1m, such as 24h", v)
+		}
+		cfg.IdempotencyTTL = d
 	}
 	for _, p := range strings.Split(getenv("BELONG_BANNED_PHRASES"), "|") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -177,6 +214,35 @@ func (e *env) drafting() (generation.Drafting, error) {
 	return d, nil
 }
 
+// service returns the use cases over pool. Its queue only inserts jobs until
+// withWorkers replaces it with a client that works them.
+func (e *env) service(pool *pgxpool.Pool) (*service.Service, error) {
+	dr, err := e.drafting()
+	if err != nil {
+		return nil, err
+	}
+	q, err := jobs.NewInserter(pool, e.logger)
+	if err != nil {
+		return nil, err
+	}
+	return &service.Service{DB: pool, Queue: q, Drafting: dr, Embedder: e.embedder, LearnWhenReady: e.cfg.Embedder == "auto",
+		Clustering: service.ClusterParams{TargetSize: 50, MinSize: 12, MaxSize: 150, Seed: 1},
+		KeepRuns:   e.cfg.KeepRuns, IdempotencyTTL: e.cfg.IdempotencyTTL, Logger: e.logger}, nil
+}
+
+// withWorkers gives svc a River client that works its jobs; the caller starts it.
+// Jobs draft without the template fallback: a model outage is retried, then parked.
+func (e *env) withWorkers(pool *pgxpool.Pool, svc *service.Service) (*river.Client[pgx.Tx], error) {
+	svc.Drafting.NoFallback = e.cfg.Generator != "template"
+	client, err := jobs.New(pool, svc, jobs.Config{NightlySchedule: e.cfg.NightlySchedule, MaxAttempts: e.cfg.JobMaxAttempts,
+		Logger: e.logger})
+	if err != nil {
+		return nil, err
+	}
+	svc.Queue = client
+	return client, nil
+}
+
 // sentiment is the configured feedback scorer.
 func (e *env) sentiment() (pilots.Scorer, error) {
 	if e.cfg.Sentiment == "openai" {
@@ -220,7 +286,9 @@ var commands = map[string]command{
 	"cluster":  {"cluster members into micro-communities and publish the run", runCluster},
 	"generate": {"draft names and descriptions for new communities", runGenerate},
 	"demo":     {"generate and load a synthetic demo brand", runDemo},
-	"serve":    {"serve the HTTP API", runServe},
+	"serve":    {"serve the HTTP API (and work jobs, unless -workers=false)", runServe},
+	"worker":   {"work jobs: drafts, the nightly pipeline, anniversaries, retention", runWorker},
+	"jobs":     {"show the job queue and failing jobs; jobs retry ID runs a parked job again", runJobs},
 	"keys":     {"create|list|revoke API keys", runKeys},
 }
 
@@ -239,7 +307,9 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "  OPENAI_BASE_URL, OPENAI_API_KEY, BELONG_EMBEDDING_MODEL, BELONG_EMBEDDING_DIMENSIONS (256),")
 	fmt.Fprintln(w, "  BELONG_EMBEDDING_BATCH,")
 	fmt.Fprintln(w, "  BELONG_RATE_LIMIT (requests/s per API key, default 10000), BELONG_BANNED_PHRASES (a|b|c),")
-	fmt.Fprintln(w, "  BELONG_GENERATOR (template|openai), BELONG_CHAT_MODEL, BELONG_VOICE_FILE, BELONG_SENTIMENT (lexicon|openai)")
+	fmt.Fprintln(w, "  BELONG_GENERATOR (template|openai), BELONG_CHAT_MODEL, BELONG_VOICE_FILE, BELONG_SENTIMENT (lexicon|openai),")
+	fmt.Fprintln(w, "  BELONG_NIGHTLY_SCHEDULE (cron, UTC; default 0 3 * * *; off), BELONG_JOB_MAX_ATTEMPTS (10),")
+	fmt.Fprintln(w, "  BELONG_KEEP_RUNS (7), BELONG_IDEMPOTENCY_TTL (24h)")
 }
 
 // run is main without the process: tests call it to start the real program.

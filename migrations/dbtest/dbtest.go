@@ -61,8 +61,10 @@ func schema(tb testing.TB) (*pgxpool.Pool, string) {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	name := unsafe.ReplaceAllString(strings.ToLower(tb.Name()), "_")
-	if len(name) > 40 {
-		name = name[:40]
+	// River names its notification channels after the schema, and PostgreSQL caps a
+	// channel name at 63 bytes: keep the schema name short.
+	if len(name) > 24 {
+		name = name[:24]
 	}
 	schema := fmt.Sprintf("t_%s_%s", name, hex.EncodeToString(b[:]))
 

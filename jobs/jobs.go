@@ -1,0 +1,192 @@
+// Package jobs runs Belong's background work on River, a job queue that lives in the
+// same PostgreSQL as the data. The use cases (package service) insert jobs in the
+// transactions that cause them; this package has the workers that run them, the
+// periodic schedule (nightly pipeline, anniversaries, retention) and what an operator
+// needs to see and retry them.
+//
+// Every job is idempotent and retried with backoff; a job that keeps failing is kept,
+// discarded with its errors, for an operator (`belong jobs`). A job whose process was
+// killed is rescued (made available again) after RescueAfter.
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/robfig/cron/v3"
+
+	"github.com/belong-loyalty/belong/service"
+)
+
+// Config shapes the workers. Zero values take the defaults.
+type Config struct {
+	// NightlySchedule is when the nightly pipeline runs: a cron expression (five
+	// fields), in UTC unless it starts with CRON_TZ=Zone; "off" never schedules it.
+	// "0 3 * * *" (03:00 UTC) when empty.
+	NightlySchedule string
+	// MaxAttempts is how often a job is tried before it is parked (discarded, with its
+	// errors); 10 when zero. The nightly pipeline is tried 3 times.
+	MaxAttempts int
+	// DraftingWorkers is how many drafts are written at once; 4 when zero.
+	DraftingWorkers int
+	// RescueAfter is how long a job may stay running before it is taken for dead (its
+	// process killed) and run again; 1 h when zero. It must exceed every job's timeout.
+	RescueAfter time.Duration
+	// RetryPolicy decides when a failed job runs again; River's exponential backoff
+	// (attempt⁴ seconds) when nil.
+	RetryPolicy river.ClientRetryPolicy
+	Logger      *slog.Logger
+}
+
+// Timeouts of each kind of job: a draft is one model call (with its own retries); a
+// nightly pipeline embeds and clusters the whole membership.
+const (
+	draftTimeout   = 2 * time.Minute
+	nightlyTimeout = 55 * time.Minute
+	defaultRescue  = time.Hour
+)
+
+// ParseSchedule reads a cron expression, in UTC unless it names its zone with
+// CRON_TZ=; "off" returns nil.
+func ParseSchedule(expr string) (cron.Schedule, error) {
+	expr = strings.TrimSpace(cmp.Or(expr, "0 3 * * *"))
+	if expr == "off" {
+		return nil, nil
+	}
+	if !strings.HasPrefix(expr, "CRON_TZ=") && !strings.HasPrefix(expr, "TZ=") {
+		expr = "CRON_TZ=UTC " + expr
+	}
+	s, err := cron.ParseStandard(expr)
+	if err != nil {
+		return nil, fmt.Errorf("schedule %q: %w", expr, err)
+	}
+	return s, nil
+}
+
+// New returns a River client whose workers run the service's jobs. It inserts jobs at
+// once; it works them only after Start. Stop it with Stop (waits for running jobs) or
+// StopAndCancel.
+func New(pool *pgxpool.Pool, svc *service.Service, cfg Config) (*river.Client[pgx.Tx], error) {
+	nightly, err := ParseSchedule(cfg.NightlySchedule)
+	if err != nil {
+		return nil, fmt.Errorf("BELONG_NIGHTLY_SCHEDULE: %w", err)
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &draftRecognition{svc: svc})
+	river.AddWorker(workers, &draftCommunity{svc: svc})
+	river.AddWorker(workers, &nightlyWorker{svc: svc})
+	river.AddWorker(workers, &anniversaries{svc: svc})
+	river.AddWorker(workers, &retention{svc: svc})
+
+	periodic := []*river.PeriodicJob{
+		river.NewPeriodicJob(cronSchedule("0 * * * *"), func() (river.JobArgs, *river.InsertOpts) {
+			return service.AnniversariesArgs{}, nil
+		}, &river.PeriodicJobOpts{ID: "anniversaries", RunOnStart: true}),
+		river.NewPeriodicJob(cronSchedule("30 4 * * *"), func() (river.JobArgs, *river.InsertOpts) {
+			return service.RetentionArgs{}, nil
+		}, &river.PeriodicJobOpts{ID: "retention", RunOnStart: true}),
+	}
+	if nightly != nil {
+		periodic = append(periodic, river.NewPeriodicJob(nightly, func() (river.JobArgs, *river.InsertOpts) {
+			return service.NightlyArgs{}, nil
+		}, &river.PeriodicJobOpts{ID: "nightly"}))
+	}
+	logger := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
+	return river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Logger:      logger,
+		MaxAttempts: cmp.Or(cfg.MaxAttempts, 10),
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault:    {MaxWorkers: 2},
+			service.QueueDrafting: {MaxWorkers: cmp.Or(cfg.DraftingWorkers, 4)},
+			service.QueueNightly:  {MaxWorkers: 1},
+		},
+		Workers:              workers,
+		PeriodicJobs:         periodic,
+		RescueStuckJobsAfter: cmp.Or(cfg.RescueAfter, defaultRescue),
+		RetryPolicy:          cfg.RetryPolicy,
+		// Finished jobs are pruned by River's cleaner: completed after a day,
+		// discarded (parked) after a week, for an operator to see first.
+		CompletedJobRetentionPeriod: 24 * time.Hour,
+		DiscardedJobRetentionPeriod: 7 * 24 * time.Hour,
+	})
+}
+
+// NewInserter returns a River client that only inserts jobs (the CLI's, and API
+// nodes that run no workers): another process works them.
+func NewInserter(pool *pgxpool.Pool, logger *slog.Logger) (*river.Client[pgx.Tx], error) {
+	return river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: cmp.Or(logger, slog.New(slog.DiscardHandler))})
+}
+
+func cronSchedule(expr string) cron.Schedule {
+	s, err := ParseSchedule(expr)
+	if err != nil {
+		panic(err) // constant expressions above
+	}
+	return s
+}
+
+type draftRecognition struct {
+	river.WorkerDefaults[service.DraftRecognitionArgs]
+	svc *service.Service
+}
+
+func (w *draftRecognition) Timeout(*river.Job[service.DraftRecognitionArgs]) time.Duration {
+	return draftTimeout
+}
+
+func (w *draftRecognition) Work(ctx context.Context, job *river.Job[service.DraftRecognitionArgs]) error {
+	return w.svc.DraftRecognition(ctx, job.Args.MemberID, job.Args.Key)
+}
+
+type draftCommunity struct {
+	river.WorkerDefaults[service.DraftCommunityArgs]
+	svc *service.Service
+}
+
+func (w *draftCommunity) Timeout(*river.Job[service.DraftCommunityArgs]) time.Duration {
+	return draftTimeout
+}
+
+func (w *draftCommunity) Work(ctx context.Context, job *river.Job[service.DraftCommunityArgs]) error {
+	_, _, err := w.svc.DraftCommunity(ctx, job.Args.ContentKind, job.Args.CommunityID, job.Args.Locale, "generator")
+	return err
+}
+
+type nightlyWorker struct {
+	river.WorkerDefaults[service.NightlyArgs]
+	svc *service.Service
+}
+
+func (w *nightlyWorker) Timeout(*river.Job[service.NightlyArgs]) time.Duration { return nightlyTimeout }
+
+func (w *nightlyWorker) Work(ctx context.Context, _ *river.Job[service.NightlyArgs]) error {
+	return w.svc.Nightly(ctx)
+}
+
+type anniversaries struct {
+	river.WorkerDefaults[service.AnniversariesArgs]
+	svc *service.Service
+}
+
+func (w *anniversaries) Work(ctx context.Context, _ *river.Job[service.AnniversariesArgs]) error {
+	_, err := w.svc.DetectAnniversaries(ctx)
+	return err
+}
+
+type retention struct {
+	river.WorkerDefaults[service.RetentionArgs]
+	svc *service.Service
+}
+
+func (w *retention) Work(ctx context.Context, _ *river.Job[service.RetentionArgs]) error {
+	_, err := w.svc.Prune(ctx)
+	return err
+}

@@ -1,0 +1,90 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/belong-loyalty/belong/database"
+)
+
+// Count is how many jobs of a kind are in a state.
+type Count struct {
+	Kind  string `json:"kind"`
+	State string `json:"state"`
+	N     int    `json:"n"`
+}
+
+// Counts tallies the queue by kind and state (River's own table; finished jobs stay
+// until River's cleaner prunes them).
+func Counts(ctx context.Context, db database.DBTX) ([]Count, error) {
+	rows, err := db.Query(ctx, "SELECT kind, state::text, count(*) FROM river_job GROUP BY 1, 2 ORDER BY 1, 2")
+	if err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Count, error) {
+		var c Count
+		err := r.Scan(&c.Kind, &c.State, &c.N)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	return out, nil
+}
+
+// Problem is a job that failed at least once and is not done: waiting to be retried,
+// or parked (discarded) after its last attempt.
+type Problem struct {
+	ID        int64     `json:"id,string"`
+	Kind      string    `json:"kind"`
+	State     string    `json:"state"`
+	Attempt   int       `json:"attempt"`
+	Max       int       `json:"max_attempts"`
+	Args      string    `json:"args"`
+	LastError string    `json:"last_error"`
+	At        time.Time `json:"at"`
+}
+
+// Problems lists up to limit failing jobs, newest first.
+func Problems(ctx context.Context, client *river.Client[pgx.Tx], limit int) ([]Problem, error) {
+	res, err := client.JobList(ctx, river.NewJobListParams().
+		States(rivertype.JobStateRetryable, rivertype.JobStateDiscarded).
+		OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list failing jobs: %w", err)
+	}
+	out := make([]Problem, 0, len(res.Jobs))
+	for _, j := range res.Jobs {
+		p := Problem{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, Max: j.MaxAttempts, Args: string(j.EncodedArgs)}
+		if n := len(j.Errors); n > 0 {
+			p.LastError, p.At = j.Errors[n-1].Error, j.Errors[n-1].At
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// WaitIdle returns once no job is available, running or waiting to be retried, or
+// when ctx ends. Scheduled jobs (the periodic ones' next runs) do not count.
+func WaitIdle(ctx context.Context, client *river.Client[pgx.Tx]) error {
+	for {
+		res, err := client.JobList(ctx, river.NewJobListParams().
+			States(rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStatePending).First(1))
+		if err != nil {
+			return err
+		}
+		if len(res.Jobs) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

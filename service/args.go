@@ -1,0 +1,79 @@
+package service
+
+import (
+	"github.com/riverqueue/river"
+)
+
+// Queues. Drafting has its own so a burst of recognitions never waits behind the
+// nightly pipeline, and the nightly pipeline never runs twice at once.
+const (
+	QueueDrafting = "drafting"
+	QueueNightly  = "nightly"
+)
+
+// The jobs the use cases queue. Each is idempotent: a retried job (after a crash, a
+// timeout or a model outage) finds what its earlier attempt stored and stops there.
+
+// DraftRecognitionArgs drafts the recognition of one milestone.
+type DraftRecognitionArgs struct {
+	MemberID string `json:"member_id"`
+	Key      string `json:"key"`
+}
+
+// Kind implements river.JobArgs.
+func (DraftRecognitionArgs) Kind() string { return "draft_recognition" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: one pending job per milestone.
+func (DraftRecognitionArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueDrafting, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// DraftCommunityArgs drafts one piece of content about a community in one locale.
+type DraftCommunityArgs struct {
+	ContentKind string `json:"content_kind"`
+	CommunityID string `json:"community_id"`
+	Locale      string `json:"locale"`
+}
+
+// Kind implements river.JobArgs.
+func (DraftCommunityArgs) Kind() string { return "draft_community" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (DraftCommunityArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueDrafting, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// NightlyArgs runs the nightly pipeline: embed changed members, cluster if anything
+// changed, queue drafts for new communities.
+type NightlyArgs struct{}
+
+// Kind implements river.JobArgs.
+func (NightlyArgs) Kind() string { return "nightly" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: a clustering run is long, so a
+// failed night is tried a few times, not for days.
+func (NightlyArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueNightly, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// AnniversariesArgs records the anniversaries of joining that came with the calendar.
+type AnniversariesArgs struct{}
+
+// Kind implements river.JobArgs.
+func (AnniversariesArgs) Kind() string { return "anniversaries" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (AnniversariesArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// RetentionArgs prunes what would otherwise grow forever.
+type RetentionArgs struct{}
+
+// Kind implements river.JobArgs.
+func (RetentionArgs) Kind() string { return "retention" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (RetentionArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}

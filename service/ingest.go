@@ -1,0 +1,88 @@
+package service
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/moments"
+)
+
+// IngestMembers upserts a batch of normalized members in one transaction.
+func (s *Service) IngestMembers(ctx context.Context, ms []members.Member) (members.UpsertResult, error) {
+	return members.Upsert(ctx, s.DB, ms)
+}
+
+// EventsResult counts what an event batch did.
+type EventsResult struct {
+	Inserted   int `json:"inserted"`
+	Duplicates int `json:"duplicates"`
+	// Milestones is how many milestones the batch fired for the first time.
+	Milestones int `json:"milestones"`
+	// Recognitions is how many recognition drafts were queued (at most one a member).
+	Recognitions int `json:"recognitions_queued"`
+}
+
+// IngestEvents stores a batch of events and, in the same transaction, records the
+// milestones they fire and queues a recognition draft for each member with one worth
+// celebrating. lines are the events' line numbers for errors (nil: 1, 2, …).
+func (s *Service) IngestEvents(ctx context.Context, es []members.Event, lines []int) (EventsResult, error) {
+	var res EventsResult
+	err := database.InTx(ctx, s.DB, func(tx pgx.Tx) error {
+		ins, err := members.InsertEvents(ctx, tx, es, lines)
+		if err != nil {
+			return err
+		}
+		res.Inserted, res.Duplicates = ins.Inserted, ins.Duplicates
+		if ins.Inserted == 0 {
+			return nil // a replay: nothing new can fire
+		}
+		fired, err := moments.Detect(ctx, tx, s.Rules, members.MemberIDs(es), s.now())
+		if err != nil {
+			return err
+		}
+		res.Milestones = len(fired)
+		return s.queueRecognitions(ctx, tx, fired, &res.Recognitions)
+	})
+	if err != nil {
+		return EventsResult{}, err
+	}
+	return res, nil
+}
+
+func (s *Service) queueRecognitions(ctx context.Context, tx pgx.Tx, fired []moments.Fired, n *int) error {
+	var jobs []DraftRecognitionArgs
+	for _, f := range fired {
+		if f.Celebrate {
+			jobs = append(jobs, DraftRecognitionArgs{MemberID: f.MemberID, Key: f.Key})
+		}
+	}
+	if err := enqueue(ctx, s.Queue, tx, jobs); err != nil {
+		return fmt.Errorf("queue recognitions: %w", err)
+	}
+	*n = len(jobs)
+	return nil
+}
+
+// DetectAnniversaries records the anniversaries of joining that fell in the last week,
+// in each member's own time zone, and queues their recognitions. Anniversaries come
+// with the calendar, not with events, so a periodic job runs this.
+func (s *Service) DetectAnniversaries(ctx context.Context) (int, error) {
+	now := s.now()
+	ids, err := moments.AnniversaryCandidates(ctx, s.DB, now)
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	queued := 0
+	err = database.InTx(ctx, s.DB, func(tx pgx.Tx) error {
+		fired, err := moments.Detect(ctx, tx, moments.Rules{Anniversaries: true}, ids, now)
+		if err != nil {
+			return err
+		}
+		return s.queueRecognitions(ctx, tx, fired, &queued)
+	})
+	return queued, err
+}

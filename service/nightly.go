@@ -1,0 +1,129 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/members"
+)
+
+// EmbedResult is what Embed did.
+type EmbedResult struct {
+	Model string
+	// Learned is the term model fitted first, if any.
+	Learned *embeddings.TermModel
+	embeddings.BackfillResult
+}
+
+// Embed embeds consenting members whose profile or activity changed. With refit, or
+// with LearnWhenReady when no term model exists and the membership is large enough,
+// it first learns term similarity from the membership (a new model version).
+func (s *Service) Embed(ctx context.Context, refit bool) (EmbedResult, error) {
+	var res EmbedResult
+	learn := refit
+	if !learn && s.LearnWhenReady {
+		m, err := embeddings.LatestTermModel(ctx, s.DB)
+		if err != nil {
+			return res, err
+		}
+		n, err := members.Count(ctx, s.DB)
+		if err != nil {
+			return res, err
+		}
+		learn = m == nil && n >= embeddings.LearnedMinMembers
+	}
+	if learn {
+		docs, err := embeddings.MemberTerms(ctx, s.DB)
+		if err != nil {
+			return res, err
+		}
+		if len(docs) < embeddings.LearnedMinMembers {
+			return res, fmt.Errorf("refit: %d consenting members; learning needs at least %d", len(docs), embeddings.LearnedMinMembers)
+		}
+		m, err := embeddings.FitTerms(docs, embeddings.FitConfig{})
+		if err != nil {
+			return res, fmt.Errorf("refit: %w", err)
+		}
+		if len(m.Terms) < embeddings.LearnedMinTerms {
+			return res, fmt.Errorf("refit: %d shared terms; learning needs at least %d", len(m.Terms), embeddings.LearnedMinTerms)
+		}
+		if err := embeddings.SaveTermModel(ctx, s.DB, m); err != nil {
+			return res, err
+		}
+		res.Learned = m
+	}
+	emb, err := s.Embedder(ctx, s.DB)
+	if err != nil {
+		return res, err
+	}
+	res.Model = emb.Model()
+	res.BackfillResult, err = (&embeddings.Backfill{DB: s.DB, Embedder: emb, Logger: s.Logger, Now: s.Now}).RunOnce(ctx)
+	return res, err
+}
+
+// ClusterParams size the communities: see matching.ClusterConfig.
+type ClusterParams struct {
+	TargetSize, MinSize, MaxSize int
+	Seed                         uint64
+}
+
+// ClusterResult is what Cluster did: a published run, or nothing when nothing changed.
+type ClusterResult struct {
+	Unchanged bool
+	matching.RunResult
+}
+
+// Cluster clusters the current vectors of the configured model and publishes the run.
+// With ifChanged it does nothing when no vector changed since the current run.
+// progress, when not nil, hears each stage.
+func (s *Service) Cluster(ctx context.Context, p ClusterParams, ifChanged bool, progress func(stage string, done, total int)) (ClusterResult, error) {
+	emb, err := s.Embedder(ctx, s.DB)
+	if err != nil {
+		return ClusterResult{}, err
+	}
+	if ifChanged {
+		stale, err := matching.Stale(ctx, s.DB, emb.Model())
+		if err != nil {
+			return ClusterResult{}, err
+		}
+		if !stale {
+			return ClusterResult{Unchanged: true}, nil
+		}
+	}
+	job := &matching.Job{DB: s.DB, Logger: s.Logger, Config: matching.JobConfig{
+		Model:    emb.Model(),
+		Cluster:  matching.ClusterConfig{TargetSize: p.TargetSize, MinSize: p.MinSize, MaxSize: p.MaxSize, Seed: p.Seed},
+		Progress: progress,
+	}}
+	res, err := job.RunOnce(ctx)
+	return ClusterResult{RunResult: res}, err
+}
+
+// Nightly is the nightly pipeline: embed changed members, cluster if anything changed,
+// and queue profile drafts for communities that have none. Each step is idempotent, so
+// a retried night picks up where the last try stopped.
+func (s *Service) Nightly(ctx context.Context) error {
+	emb, err := s.Embed(ctx, false)
+	if err != nil {
+		return fmt.Errorf("nightly: embed: %w", err)
+	}
+	cl, err := s.Cluster(ctx, s.Clustering, true, nil)
+	if errors.Is(err, matching.ErrNoVectors) {
+		s.logger().InfoContext(ctx, "nightly: nothing to cluster yet")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("nightly: cluster: %w", err)
+	}
+	queued, err := s.QueueCommunityDrafts(ctx)
+	if err != nil {
+		return fmt.Errorf("nightly: %w", err)
+	}
+	s.logger().InfoContext(ctx, "nightly pipeline done", slog.Int("embedded", emb.Embedded),
+		slog.Bool("clustered", !cl.Unchanged), slog.Int64("run_id", cl.RunID), slog.Int("drafts_queued", queued))
+	return nil
+}

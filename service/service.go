@@ -1,0 +1,96 @@
+// Package service holds Belong's use cases: ingest, embed, cluster, the nightly
+// pipeline, drafting and retention. The HTTP API, the CLI and the jobs all call them,
+// so a batch posted to the API and the same file given to `belong ingest` do the same
+// work in the same transactions.
+//
+// Work that follows a write (drafting a recognition, a community profile) is a job
+// inserted in the transaction of the write (River's InsertManyTx): a committed batch
+// always has its follow-up queued, a rolled-back one has none. Model calls run only in
+// those jobs, outside any transaction.
+package service
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/generation"
+	"github.com/belong-loyalty/belong/moments"
+)
+
+// Queue inserts jobs in a caller's transaction; *river.Client[pgx.Tx] is one, with or
+// without workers.
+type Queue interface {
+	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+var _ Queue = (*river.Client[pgx.Tx])(nil)
+
+// Service runs the use cases. Build it with its fields; zero values take defaults.
+type Service struct {
+	DB    *pgxpool.Pool
+	Queue Queue
+	// Rules decide which events are milestones; moments.DefaultRules when empty.
+	Rules moments.Rules
+	// Drafting composes drafts. Jobs call the generator; set NoFallback so an outage
+	// is retried rather than replaced by templates.
+	Drafting generation.Drafting
+	// Embedder returns the configured embedder (it may depend on the newest learned
+	// term model in db).
+	Embedder func(ctx context.Context, db database.DBTX) (embeddings.Embedder, error)
+	// LearnWhenReady fits the learned term model in Embed once the membership is large
+	// enough and none exists (BELONG_EMBEDDER=auto).
+	LearnWhenReady bool
+	// Locales are the languages community profiles are drafted in; en, sv, it when empty.
+	Locales []string
+	// Clustering is the nightly run's clustering configuration.
+	Clustering ClusterParams
+	// KeepRuns is how many published cluster runs keep their memberships; 7 when zero.
+	KeepRuns int
+	// IdempotencyTTL is how long an Idempotency-Key is remembered; 24 h when zero.
+	IdempotencyTTL time.Duration
+	Logger         *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (s *Service) locales() []string {
+	if len(s.Locales) > 0 {
+		return s.Locales
+	}
+	return []string{"en", "sv", "it"}
+}
+
+// enqueue inserts jobs in tx; nothing happens for none.
+func enqueue[T river.JobArgs](ctx context.Context, q Queue, tx pgx.Tx, args []T) error {
+	if len(args) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(args))
+	for i, a := range args {
+		params[i] = river.InsertManyParams{Args: a}
+	}
+	_, err := q.InsertManyTx(ctx, tx, params)
+	return err
+}
