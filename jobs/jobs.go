@@ -99,30 +99,36 @@ func New(pool *pgxpool.Pool, svc *service.Service, cfg Config) (*river.Client[pg
 			return service.NightlyArgs{}, nil
 		}, &river.PeriodicJobOpts{ID: "nightly"}))
 	}
-	logger := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
-	return river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Logger:      logger,
-		MaxAttempts: cmp.Or(cfg.MaxAttempts, 10),
-		Queues: map[string]river.QueueConfig{
-			river.QueueDefault:    {MaxWorkers: 2},
-			service.QueueDrafting: {MaxWorkers: cmp.Or(cfg.DraftingWorkers, 4)},
-			service.QueueNightly:  {MaxWorkers: 1},
-		},
-		Workers:              workers,
-		PeriodicJobs:         periodic,
-		RescueStuckJobsAfter: cmp.Or(cfg.RescueAfter, defaultRescue),
-		RetryPolicy:          cfg.RetryPolicy,
-		// Finished jobs are pruned by River's cleaner: completed after a day,
-		// discarded (parked) after a week, for an operator to see first.
-		CompletedJobRetentionPeriod: 24 * time.Hour,
-		DiscardedJobRetentionPeriod: 7 * 24 * time.Hour,
-	})
+	rc := base(cfg)
+	rc.Queues = map[string]river.QueueConfig{
+		river.QueueDefault:    {MaxWorkers: 2},
+		service.QueueDrafting: {MaxWorkers: cmp.Or(cfg.DraftingWorkers, 4)},
+		service.QueueNightly:  {MaxWorkers: 1},
+	}
+	rc.Workers = workers
+	rc.PeriodicJobs = periodic
+	rc.RescueStuckJobsAfter = cmp.Or(cfg.RescueAfter, defaultRescue)
+	rc.RetryPolicy = cfg.RetryPolicy
+	// Finished jobs are pruned by River's cleaner: completed after a day, discarded
+	// (parked) after a week, for an operator to see first.
+	rc.CompletedJobRetentionPeriod = 24 * time.Hour
+	rc.DiscardedJobRetentionPeriod = 7 * 24 * time.Hour
+	return river.NewClient(riverpgxv5.New(pool), rc)
 }
 
 // NewInserter returns a River client that only inserts jobs (the CLI's, and API
-// nodes that run no workers): another process works them.
-func NewInserter(pool *pgxpool.Pool, logger *slog.Logger) (*river.Client[pgx.Tx], error) {
-	return river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: cmp.Or(logger, slog.New(slog.DiscardHandler))})
+// nodes that run no workers): another process works them. Attempts are fixed when a
+// job is inserted, so it takes the same Config as the workers.
+func NewInserter(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
+	return river.NewClient(riverpgxv5.New(pool), base(cfg))
+}
+
+// base is what inserting clients and working clients share.
+func base(cfg Config) *river.Config {
+	return &river.Config{
+		Logger:      cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		MaxAttempts: cmp.Or(cfg.MaxAttempts, 10),
+	}
 }
 
 func cronSchedule(expr string) cron.Schedule {

@@ -373,7 +373,7 @@ func runJobs(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	client, err := jobs.NewInserter(pool, e.logger)
+	client, err := jobs.NewInserter(pool, e.jobsConfig())
 	if err != nil {
 		return err
 	}

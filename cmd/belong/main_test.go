@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -162,6 +163,42 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if out, err := belong(t, getenv, "", "ingest", "events", "/no/such/file"); err == nil {
 		t.Fatalf("missing file accepted: %q", out)
+	}
+
+	// A good batch queues a recognition; `belong jobs` shows it waiting, `belong
+	// worker` works it, and then the queue shows it done.
+	good := filepath.Join(t.TempDir(), "good.jsonl")
+	os.WriteFile(good, []byte(`{"id":"e-w1","member_id":"m-00001","type":"first_ride","at":"`+time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)+`"}`+"\n"), 0o644)
+	if out, err := belong(t, getenv, "", "ingest", "events", good); err != nil || !strings.Contains(out, "1 recognitions queued") {
+		t.Fatalf("ingest events: %q %v", out, err)
+	}
+	if out, err := belong(t, getenv, "", "jobs"); err != nil || !regexp.MustCompile(`draft_recognition\s+available\s+1`).MatchString(out) {
+		t.Fatalf("belong jobs before a worker: %q %v", out, err)
+	}
+	wctx, wstop := context.WithCancel(context.Background())
+	wdone := make(chan error, 1)
+	go func() { wdone <- run(wctx, []string{"worker"}, getenv, strings.NewReader(""), io.Discard, io.Discard) }()
+	var jobsOut string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if jobsOut, _ = belong(t, getenv, "", "jobs"); regexp.MustCompile(`draft_recognition\s+completed\s+1`).MatchString(jobsOut) {
+			break
+		}
+	}
+	wstop()
+	if err := <-wdone; err != nil {
+		t.Fatalf("worker: %v", err)
+	}
+	if !strings.Contains(jobsOut, "completed") || !strings.Contains(jobsOut, "no failing jobs") {
+		t.Fatalf("belong jobs after the worker: %q", jobsOut)
+	}
+	badSchedule := func(k string) string {
+		if k == "BELONG_NIGHTLY_SCHEDULE" {
+			return "every night"
+		}
+		return getenv(k)
+	}
+	if _, err := belong(t, badSchedule, "", "worker"); err == nil || !strings.Contains(err.Error(), "BELONG_NIGHTLY_SCHEDULE") {
+		t.Fatalf("bad schedule: %v", err)
 	}
 	if _, err := belong(t, getenv, "", "frobnicate"); err == nil {
 		t.Fatal("unknown command accepted")

@@ -221,7 +221,7 @@ func (e *env) service(pool *pgxpool.Pool) (*service.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := jobs.NewInserter(pool, e.logger)
+	q, err := jobs.NewInserter(pool, e.jobsConfig())
 	if err != nil {
 		return nil, err
 	}
@@ -234,13 +234,16 @@ func (e *env) service(pool *pgxpool.Pool) (*service.Service, error) {
 // Jobs draft without the template fallback: a model outage is retried, then parked.
 func (e *env) withWorkers(pool *pgxpool.Pool, svc *service.Service) (*river.Client[pgx.Tx], error) {
 	svc.Drafting.NoFallback = e.cfg.Generator != "template"
-	client, err := jobs.New(pool, svc, jobs.Config{NightlySchedule: e.cfg.NightlySchedule, MaxAttempts: e.cfg.JobMaxAttempts,
-		Logger: e.logger})
+	client, err := jobs.New(pool, svc, e.jobsConfig())
 	if err != nil {
 		return nil, err
 	}
 	svc.Queue = client
 	return client, nil
+}
+
+func (e *env) jobsConfig() jobs.Config {
+	return jobs.Config{NightlySchedule: e.cfg.NightlySchedule, MaxAttempts: e.cfg.JobMaxAttempts, Logger: e.logger}
 }
 
 // sentiment is the configured feedback scorer.

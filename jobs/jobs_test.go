@@ -1,0 +1,255 @@
+package jobs_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/demo"
+	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/generation"
+	"github.com/belong-loyalty/belong/internal/openaitest"
+	"github.com/belong-loyalty/belong/jobs"
+	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/migrations/dbtest"
+	"github.com/belong-loyalty/belong/moments"
+	"github.com/belong-loyalty/belong/service"
+)
+
+// soon retries a failed job after a few milliseconds instead of River's minutes.
+type soon struct{}
+
+func (soon) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(20 * time.Millisecond) }
+
+var workerConfig = jobs.Config{NightlySchedule: "off", MaxAttempts: 3, RetryPolicy: soon{}}
+
+// bundle is a clustered demo brand and the use cases over it.
+type bundle struct {
+	svc    *service.Service
+	member string // consenting, in a community, with a first name
+}
+
+// setup loads, embeds and clusters a small demo brand; drafts go to chat, a fake
+// OpenAI-compatible endpoint, without the template fallback (as in the workers).
+func setup(t *testing.T, chat *openaitest.Server) bundle {
+	t.Helper()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	g, err := generation.NewOpenAI(generation.OpenAIConfig{BaseURL: chat.URL, Model: "m", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &service.Service{DB: pool, Drafting: generation.Drafting{Generator: g, NoFallback: true},
+		Embedder: func(context.Context, database.DBTX) (embeddings.Embedder, error) { return embeddings.NewLocal(), nil }}
+	if svc.Queue, err = jobs.NewInserter(pool, workerConfig); err != nil {
+		t.Fatal(err)
+	}
+	brand := demo.Generate(demo.Config{Members: 200, Seed: 3, Now: time.Now().UTC().AddDate(0, 0, -30)})
+	if _, err := svc.IngestMembers(ctx, brand.Members); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := members.InsertEvents(ctx, pool, brand.Events, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Embed(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Cluster(ctx, service.ClusterParams{TargetSize: 30, MinSize: 8, MaxSize: 90, Seed: 1}, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range brand.Members {
+		if m.Consent.Personalization {
+			// A first name no other member has tells this member's model calls apart.
+			m.Name = "Zephyrine Testa"
+			if _, err := svc.IngestMembers(ctx, []members.Member{m}); err != nil {
+				t.Fatal(err)
+			}
+			return bundle{svc: svc, member: m.ID}
+		}
+	}
+	t.Fatal("no consenting member in the demo brand")
+	return bundle{}
+}
+
+// celebrate ingests an event for the member, which fires a milestone and queues its
+// recognition, and returns the milestone's key.
+func (b bundle) celebrate(t *testing.T) string {
+	t.Helper()
+	res, err := b.svc.IngestEvents(context.Background(), []members.Event{{ID: "first-ride-" + b.member, MemberID: b.member,
+		Type: "first_ride", At: time.Now().Add(-time.Minute)}}, nil)
+	if err != nil || res.Recognitions != 1 {
+		t.Fatalf("ingest: %+v, %v; want one recognition queued", res, err)
+	}
+	client, err := jobs.NewInserter(b.svc.DB, workerConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args service.DraftRecognitionArgs
+	if err := json.Unmarshal(b.recognitionJob(t, client).EncodedArgs, &args); err != nil {
+		t.Fatal(err)
+	}
+	return args.Key
+}
+
+// startWorkers starts a River client over the bundle's service, stopped at the end.
+func (b bundle) startWorkers(t *testing.T) *river.Client[pgx.Tx] {
+	t.Helper()
+	client, err := jobs.New(b.svc.DB, b.svc, workerConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.StopAndCancel(context.Background()) })
+	return client
+}
+
+// recognitionJob returns the member's draft_recognition job (the hourly anniversaries
+// job may have queued others for other members).
+func (b bundle) recognitionJob(t *testing.T, client *river.Client[pgx.Tx]) *rivertype.JobRow {
+	t.Helper()
+	res, err := client.JobList(context.Background(), river.NewJobListParams().Kinds(service.DraftRecognitionArgs{}.Kind()).First(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []*rivertype.JobRow
+	for _, j := range res.Jobs {
+		if strings.Contains(string(j.EncodedArgs), `"`+b.member+`"`) {
+			found = append(found, j)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("recognition jobs for %s: %d; want 1", b.member, len(found))
+	}
+	return found[0]
+}
+
+// aboutMember tells the member's model calls from others' (the hourly anniversaries
+// job may queue recognitions for other members).
+func aboutMember(req map[string]any) bool {
+	return strings.Contains(fmt.Sprint(req["messages"]), "Zephyrine")
+}
+
+// waitFor polls until cond holds or 20 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func drafted(t *testing.T, b bundle, key string) bool {
+	t.Helper()
+	sub, err := moments.RecognitionSubject(context.Background(), b.svc.DB, b.member, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sub.Drafted
+}
+
+func TestFailingModelIsRetriedThenParkedWithItsError(t *testing.T) {
+	t.Parallel()
+	var healthy atomic.Bool
+	var calls atomic.Int32
+	chat := openaitest.NewChat(t, func(_ int, req map[string]any, w http.ResponseWriter, _ *http.Request) {
+		if aboutMember(req) {
+			calls.Add(1)
+		}
+		if !healthy.Load() {
+			openaitest.Fail(w, http.StatusInternalServerError, "the model is down")
+			return
+		}
+		openaitest.Answer(w, `{"message":"Zephyrine, here is to many more.","occasion":"milestone"}`)
+	})
+	b := setup(t, chat)
+	key := b.celebrate(t)
+	client := b.startWorkers(t)
+
+	var job *rivertype.JobRow
+	waitFor(t, "the job to be parked", func() bool {
+		job = b.recognitionJob(t, client)
+		return job.State == rivertype.JobStateDiscarded
+	})
+	if job.Attempt != 3 || len(job.Errors) != 3 || !strings.Contains(job.Errors[2].Error, "500") {
+		t.Fatalf("parked job: attempt %d, errors %+v; want 3 attempts, each with the model's 500", job.Attempt, job.Errors)
+	}
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("the model was called %d times, want 3 (no template fallback in jobs)", n)
+	}
+	if drafted(t, b, key) {
+		t.Fatal("a parked job left a draft behind")
+	}
+	// The ingest that queued it stayed committed.
+	if _, err := moments.RecognitionSubject(context.Background(), b.svc.DB, b.member, key); err != nil {
+		t.Fatalf("milestone after the failures: %v", err)
+	}
+	problems, err := jobs.Problems(context.Background(), client, 10)
+	if err != nil || len(problems) != 1 || problems[0].State != "discarded" || !strings.Contains(problems[0].LastError, "the model is down") {
+		t.Fatalf("operator view: %+v, %v", problems, err)
+	}
+
+	// Once the model is back, an operator retries it and the member is recognised.
+	healthy.Store(true)
+	if _, err := client.JobRetry(context.Background(), job.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the retried job to draft", func() bool { return drafted(t, b, key) })
+}
+
+func TestKilledWorkersJobCompletesOnRetry(t *testing.T) {
+	t.Parallel()
+	started := make(chan struct{}, 1)
+	var calls atomic.Int32
+	chat := openaitest.NewChat(t, func(_ int, req map[string]any, w http.ResponseWriter, r *http.Request) {
+		if aboutMember(req) && calls.Add(1) == 1 {
+			started <- struct{}{}
+			<-r.Context().Done() // hang until the worker is killed
+			return
+		}
+		openaitest.Answer(w, `{"message":"Zephyrine, here is to many more.","occasion":"milestone"}`)
+	})
+	b := setup(t, chat)
+	key := b.celebrate(t)
+
+	first := b.startWorkers(t)
+	select {
+	case <-started:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the first worker never called the model")
+	}
+	// Kill the worker mid-job: its jobs' contexts are cancelled at once.
+	if err := first.StopAndCancel(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if drafted(t, b, key) {
+		t.Fatal("a killed job drafted")
+	}
+	// River hands a job cancelled by its stopping worker back to the queue.
+	if job := b.recognitionJob(t, first); job.State != rivertype.JobStateAvailable {
+		t.Fatalf("killed job is %s, want available for another worker", job.State)
+	}
+	second := b.startWorkers(t)
+	var job *rivertype.JobRow
+	waitFor(t, "another worker to finish the job", func() bool {
+		job = b.recognitionJob(t, second)
+		return job.State == rivertype.JobStateCompleted
+	})
+	if !drafted(t, b, key) || calls.Load() != 2 {
+		t.Fatalf("completed job: drafted %v after %d model calls; want a draft from the second call", drafted(t, b, key), calls.Load())
+	}
+}
