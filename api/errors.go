@@ -12,12 +12,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/belong-loyalty/belong/generation"
-	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/members"
-	"github.com/belong-loyalty/belong/moments"
-	"github.com/belong-loyalty/belong/pilots"
-	"github.com/belong-loyalty/belong/trends"
 )
 
 // Error is the body of every error response: {"error":{"code":...,"message":...}}.
@@ -28,7 +24,8 @@ type Error struct {
 	Details []members.LineError `json:"details,omitempty"`
 }
 
-// apiError is an error that already knows its status and code.
+// apiError is an error of the HTTP layer itself (authentication, rate limits) that
+// already knows its status; everything else is a *belong.Error mapped by kind.
 type apiError struct {
 	status int
 	body   Error
@@ -36,35 +33,17 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.body.Message }
 
-func badRequest(code, msg string) *apiError {
-	return &apiError{http.StatusBadRequest, Error{Code: code, Message: msg}}
-}
+func badRequest(code, msg string) error { return belong.New(belong.EINVALID, code, msg) }
 
-// errorTable maps the packages' errors to HTTP statuses and codes: the one place that
-// decides what a client sees.
-var errorTable = []struct {
-	err    error
-	status int
-	code   string
-}{
-	{members.ErrEmpty, http.StatusBadRequest, "empty_batch"},
-	{members.ErrTooLarge, http.StatusRequestEntityTooLarge, "batch_too_large"},
-	{matching.ErrMemberNotFound, http.StatusNotFound, "member_not_found"},
-	{members.ErrNotFound, http.StatusNotFound, "member_not_found"},
-	{moments.ErrMemberNotFound, http.StatusNotFound, "member_not_found"},
-	{matching.ErrNotFound, http.StatusNotFound, "community_not_found"},
-	{matching.ErrNoRun, http.StatusServiceUnavailable, "no_cluster_run"},
-	{trends.ErrNoRun, http.StatusServiceUnavailable, "no_cluster_run"},
-	{matching.ErrModelMismatch, http.StatusServiceUnavailable, "model_mismatch"},
-	{matching.ErrRunNotFound, http.StatusNotFound, "cluster_run_not_found"},
-	{generation.ErrNotFound, http.StatusNotFound, "draft_not_found"},
-	{pilots.ErrNotFound, http.StatusNotFound, "pilot_not_found"},
-	{pilots.ErrMemberUnknown, http.StatusNotFound, "member_not_found"},
-	{pilots.ErrNoCandidates, http.StatusUnprocessableEntity, "no_candidates"},
-	{pilots.ErrNotInvited, http.StatusUnprocessableEntity, "not_invited"},
-	{pilots.ErrClosed, http.StatusConflict, "pilot_closed"},
-	{generation.ErrState, http.StatusConflict, "draft_not_reviewable"},
-	{generation.ErrReasonRequired, http.StatusBadRequest, "reason_required"},
+// statusOf maps the error vocabulary's kinds to HTTP statuses: the one place that
+// decides what a client sees (the console uses it too).
+var statusOf = map[string]int{
+	belong.ENOTFOUND:      http.StatusNotFound,
+	belong.EINVALID:       http.StatusBadRequest,
+	belong.EUNPROCESSABLE: http.StatusUnprocessableEntity,
+	belong.ETOOLARGE:      http.StatusRequestEntityTooLarge,
+	belong.ECONFLICT:      http.StatusConflict,
+	belong.EUNAVAILABLE:   http.StatusServiceUnavailable,
 }
 
 // writeError answers with err's status and code. Unknown errors are a 500 whose
@@ -91,11 +70,13 @@ func (s *server) writeError(c *gin.Context, err error) {
 			Message: "the request body is larger than the limit"}})
 		return
 	}
-	for _, e := range errorTable {
-		if errors.Is(err, e.err) {
-			c.AbortWithStatusJSON(e.status, gin.H{"error": Error{Code: e.code, Message: err.Error()}})
-			return
+	var de *belong.Error
+	if errors.As(err, &de) && de.Kind != belong.EINTERNAL {
+		if de.Kind == belong.EUNAVAILABLE {
+			c.Header("Retry-After", "5")
 		}
+		c.AbortWithStatusJSON(statusOf[de.Kind], gin.H{"error": Error{Code: de.Code, Message: de.Message}})
+		return
 	}
 	if unavailable(err) {
 		// The database is down or too slow: say so, and when to come back. The pool

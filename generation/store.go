@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/database"
 )
 
@@ -24,9 +25,9 @@ const (
 
 // Errors of the review workflow.
 var (
-	ErrNotFound       = errors.New("draft not found")
-	ErrState          = errors.New("only the latest version of a draft still awaiting review can be decided or edited")
-	ErrReasonRequired = errors.New("a rejection needs a reason")
+	ErrNotFound       = belong.New(belong.ENOTFOUND, "draft_not_found", "draft not found")
+	ErrState          = belong.New(belong.ECONFLICT, "draft_not_reviewable", "only the latest version of a draft still awaiting review can be decided or edited")
+	ErrReasonRequired = belong.New(belong.EINVALID, "reason_required", "a rejection needs a reason")
 )
 
 // Draft is one version of a piece of generated content.

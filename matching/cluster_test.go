@@ -2,9 +2,10 @@ package matching_test
 
 import (
 	"context"
-	"github.com/belong-loyalty/belong/members"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/belong-loyalty/belong/members"
 
 	"github.com/belong-loyalty/belong/matching"
 )

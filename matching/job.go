@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pgvector/pgvector-go"
 
+	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/embeddings"
 )
@@ -48,10 +49,10 @@ type RunResult struct {
 }
 
 // ErrRunning means another cluster run holds the lock.
-var ErrRunning = errors.New("another cluster run is in progress; try again when it has finished")
+var ErrRunning = belong.New(belong.ECONFLICT, "cluster_run_in_progress", "another cluster run is in progress; try again when it has finished")
 
 // ErrNoVectors means there is nothing to cluster: run `belong embed` first.
-var ErrNoVectors = errors.New("no member vectors to cluster: run `belong embed` first")
+var ErrNoVectors = belong.New(belong.EUNPROCESSABLE, "no_vectors", "no member vectors to cluster: run `belong embed` first")
 
 // RunLockKey is the SQL expression of the advisory lock that keeps two cluster runs
 // apart. It is scoped to the schema, so deployments (and tests) that share a database

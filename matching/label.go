@@ -1,12 +1,13 @@
 package matching
 
 import (
-	"github.com/belong-loyalty/belong/members"
 	"math"
 	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/belong-loyalty/belong/members"
 )
 
 // LabelConfig tunes Label.

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/belong-loyalty/belong/members"
 	"strings"
+
+	"github.com/belong-loyalty/belong/members"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"

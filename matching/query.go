@@ -10,21 +10,23 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
 
+	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/members"
 )
 
 // ErrNoRun means no cluster run has been published yet.
-var ErrNoRun = errors.New("no cluster run has been published yet")
+var ErrNoRun = belong.New(belong.EUNAVAILABLE, "no_cluster_run", "no cluster run has been published yet")
 
 // ErrNotFound means no community in the current run has the given id.
-var ErrNotFound = errors.New("community not found")
+var ErrNotFound = belong.New(belong.ENOTFOUND, "community_not_found", "community not found")
 
 // ErrModelMismatch means the current run was clustered from another embedding model
 // than the one asked to match against it: vectors of two models never mix.
-var ErrModelMismatch = errors.New("the current cluster run was made with another embedding model: run `belong embed` and `belong cluster`")
+var ErrModelMismatch = belong.New(belong.EUNAVAILABLE, "model_mismatch", "the current cluster run was made with another embedding model: run `belong embed` and `belong cluster`")
 
 // ErrMemberNotFound means no member has the given id.
-var ErrMemberNotFound = errors.New("member not found")
+var ErrMemberNotFound = members.ErrNotFound
 
 // Match is one community that fits a member or profile. Rank 1 is the primary.
 type Match struct {
@@ -266,7 +268,7 @@ func scanCommunity(row pgx.CollectableRow) (Community, error) {
 }
 
 // ErrRunNotFound means no cluster run has the given id.
-var ErrRunNotFound = errors.New("cluster run not found")
+var ErrRunNotFound = belong.New(belong.ENOTFOUND, "cluster_run_not_found", "cluster run not found")
 
 // Run is one cluster run: its status, parameters and metrics (or error).
 type Run struct {

@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/belong-loyalty/belong"
 )
 
 // MaxLineBytes is the longest JSONL line accepted.
@@ -62,10 +64,10 @@ func (e *BatchError) add(le LineError) {
 }
 
 // ErrEmpty means a batch held no records.
-var ErrEmpty = errors.New("the batch has no records")
+var ErrEmpty = belong.New(belong.EINVALID, "empty_batch", "the batch has no records")
 
 // ErrTooLarge means a batch held more records than the caller allows.
-var ErrTooLarge = errors.New("the batch has too many records")
+var ErrTooLarge = belong.New(belong.ETOOLARGE, "batch_too_large", "the batch has too many records")
 
 // DecodeMembers reads members.jsonl: one member object a line, blank lines ignored.
 // It validates every line and returns a *BatchError naming each bad one. A later line

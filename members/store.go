@@ -9,11 +9,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/database"
 )
 
 // ErrNotFound means no member has the given id.
-var ErrNotFound = errors.New("member not found")
+var ErrNotFound = belong.New(belong.ENOTFOUND, "member_not_found", "member not found")
 
 // UpsertResult counts what an upsert did.
 type UpsertResult struct {

@@ -11,7 +11,6 @@ package migrations
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -23,6 +22,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/belong-loyalty/belong"
 )
 
 //go:embed *.sql
@@ -147,7 +148,7 @@ func up(ctx context.Context, pool *pgxpool.Pool) ([]int, error) {
 }
 
 // ErrPending means the database is behind the binary: run `belong migrate`.
-var ErrPending = errors.New("database has pending migrations: run `belong migrate`")
+var ErrPending = belong.New(belong.EUNAVAILABLE, "migrations_pending", "database has pending migrations: run `belong migrate`")
 
 // Check reports ErrPending unless every embedded migration has been applied.
 func Check(ctx context.Context, pool *pgxpool.Pool) error {

@@ -9,8 +9,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/generation"
+	"github.com/belong-loyalty/belong/members"
 )
 
 // Fired is a milestone recorded for the first time by Detect.
@@ -283,7 +285,7 @@ type Community struct {
 }
 
 // ErrMemberNotFound means no member has the id.
-var ErrMemberNotFound = errors.New("member not found")
+var ErrMemberNotFound = members.ErrNotFound
 
 // Read takes a member's snapshot as of now: profile, activity summary and any due
 // recognition, in one query.
@@ -404,7 +406,7 @@ type Subject struct {
 }
 
 // ErrNoMilestone means the member or the milestone is gone (erased).
-var ErrNoMilestone = errors.New("milestone not found")
+var ErrNoMilestone = belong.New(belong.ENOTFOUND, "milestone_not_found", "milestone not found")
 
 // RecognitionSubject reads a milestone with its member and primary community.
 func RecognitionSubject(ctx context.Context, db database.DBTX, memberID, key string) (Subject, error) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/moments"
@@ -19,11 +20,11 @@ import (
 
 // Errors of pilots and feedback.
 var (
-	ErrNotFound      = errors.New("pilot not found")
-	ErrClosed        = errors.New("the pilot is closed")
-	ErrNoCandidates  = errors.New("no consenting member in the target is free to invite")
-	ErrNotInvited    = errors.New("the member was not invited to this pilot")
-	ErrMemberUnknown = errors.New("member not found")
+	ErrNotFound      = belong.New(belong.ENOTFOUND, "pilot_not_found", "pilot not found")
+	ErrClosed        = belong.New(belong.ECONFLICT, "pilot_closed", "the pilot is closed")
+	ErrNoCandidates  = belong.New(belong.EUNPROCESSABLE, "no_candidates", "no consenting member in the target is free to invite")
+	ErrNotInvited    = belong.New(belong.EUNPROCESSABLE, "not_invited", "the member was not invited to this pilot")
+	ErrMemberUnknown = members.ErrNotFound
 )
 
 // Target says whom a pilot draws from: communities or tribes of the current run

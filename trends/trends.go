@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/database"
 )
 
@@ -88,7 +89,7 @@ func Compare(before, after map[string]int, nBefore, nAfter int, cfg Config) (ris
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 
 // ErrNoRun means no cluster run has been published yet.
-var ErrNoRun = errors.New("no cluster run has been published yet")
+var ErrNoRun = belong.New(belong.EUNAVAILABLE, "no_cluster_run", "no cluster run has been published yet")
 
 // Report is the state of the movement.
 type Report struct {
