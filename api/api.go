@@ -152,6 +152,7 @@ func New(cfg Config) *gin.Engine {
 	review := s.require(apikey.ScopeContentReview)
 	v1.POST("/content/drafts", review, s.validateJSONBody("/v1/content/drafts", http.MethodPost), s.createDraft)
 	v1.GET("/content/drafts", review, s.queue)
+	v1.GET("/content/jobs/:id", review, s.draftJob)
 	v1.POST(`/content/drafts\:approve`, review, s.decide(true))
 	v1.GET("/content/drafts/:id", review, s.getDraft)
 	v1.PUT("/content/drafts/:id", review, s.editDraft)

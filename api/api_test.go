@@ -91,6 +91,26 @@ func setup(t *testing.T, n int) fixture {
 	return f
 }
 
+// requestDraft posts a draft request, waits for the workers to draft it, and returns
+// the draft. It fails the test unless the request is accepted (202 with the job).
+func requestDraft(t *testing.T, f fixture, key, body string) map[string]any {
+	t.Helper()
+	code, job := call(t, key, "POST", f.url+"/v1/content/drafts", body)
+	if code != 202 || job["id"] == nil || job["state"] == "discarded" || job["state"] == "cancelled" {
+		t.Fatalf("draft request %s: %d %v", body, code, job)
+	}
+	f.settle(t)
+	code, job = call(t, key, "GET", f.url+"/v1/content/jobs/"+job["id"].(string), "")
+	if code != 200 || job["state"] != "completed" || job["draft_id"] == nil {
+		t.Fatalf("draft job: %d %v", code, job)
+	}
+	code, d := call(t, key, "GET", f.url+"/v1/content/drafts/"+job["draft_id"].(string), "")
+	if code != 200 {
+		t.Fatalf("drafted: %d %v", code, d)
+	}
+	return d["draft"].(map[string]any)
+}
+
 // newService returns the use cases over pool with real workers running their jobs
 // until the test ends.
 func newService(t *testing.T, pool *pgxpool.Pool) *service.Service {

@@ -10,61 +10,8 @@ import (
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/service"
 )
-
-// DraftRequest is the body of POST /v1/content/drafts.
-type DraftRequest struct {
-	Kind        string `json:"kind"`
-	CommunityID string `json:"community_id"`
-	Locale      string `json:"locale"`
-	MemberID    string `json:"member_id"`
-	Occasion    string `json:"occasion"`
-	Detail      string `json:"detail"`
-}
-
-// NewDraft generates and stores one draft for review. A recognition names its member;
-// the community defaults to the member's primary one.
-func NewDraft(c *gin.Context, s *server, req DraftRequest, actor string) (generation.Draft, error) {
-	ctx, cancel := s.ctx(c)
-	defer cancel()
-	r := generation.Request{Kind: req.Kind, Locale: req.Locale, Occasion: req.Occasion, Detail: req.Detail}
-	if r.Locale == "" {
-		r.Locale = "en"
-	}
-	var others []string
-	if req.Kind == generation.KindRecognition {
-		m, err := members.Get(ctx, s.db, req.MemberID)
-		if err != nil {
-			return generation.Draft{}, err
-		}
-		names := strings.Fields(m.Name)
-		if len(names) == 0 {
-			return generation.Draft{}, badRequest("invalid_draft", "the member has no name to address them by")
-		}
-		r.FirstName, others = names[0], names[1:]
-		if req.CommunityID == "" {
-			_, ms, err := matching.MemberCommunities(ctx, s.db, m.ID, 1)
-			if err != nil {
-				return generation.Draft{}, err
-			}
-			if len(ms) == 0 {
-				return generation.Draft{}, badRequest("invalid_draft", "the member is in no community (or has not consented)")
-			}
-			req.CommunityID = ms[0].ID
-		}
-	} else if req.MemberID != "" {
-		return generation.Draft{}, badRequest("invalid_draft", "only a recognition is about a member")
-	}
-	comm, mix, err := matching.Facts(ctx, s.db, req.CommunityID)
-	if err != nil {
-		return generation.Draft{}, err
-	}
-	r.Community = generation.CommunityFacts{ID: comm.ID, Name: comm.Name, Labels: comm.Labels, Size: comm.Size, SkillMix: mix}
-	if err := r.Validate(); err != nil {
-		return generation.Draft{}, badRequest("invalid_draft", err.Error())
-	}
-	return s.drafting.Draft(ctx, s.db, r, req.MemberID, others, actor)
-}
 
 func actorOf(c *gin.Context) string {
 	k := keyOf(c)
@@ -72,17 +19,42 @@ func actorOf(c *gin.Context) string {
 }
 
 func (s *server) createDraft(c *gin.Context) {
-	var req DraftRequest
+	var req service.DraftRequest
 	if err := decodeJSON(http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBody), &req); err != nil {
 		s.writeError(c, err)
 		return
 	}
-	d, err := NewDraft(c, s, req, actorOf(c))
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	id, err := s.svc.RequestDraft(ctx, req, actorOf(c))
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, d)
+	job, err := s.svc.DraftJobStatus(ctx, id)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.Header("Location", "/v1/content/jobs/"+strconv.FormatInt(id, 10))
+	c.JSON(http.StatusAccepted, job)
+}
+
+// draftJob answers GET /v1/content/jobs/{id}: where a requested draft is.
+func (s *server) draftJob(c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id < 1 {
+		s.writeError(c, badRequest("invalid_job_id", "a job id is a positive integer"))
+		return
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	job, err := s.svc.DraftJobStatus(ctx, id)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, job)
 }
 
 func (s *server) queue(c *gin.Context) {

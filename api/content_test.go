@@ -26,16 +26,23 @@ func TestContentReviewAndServing(t *testing.T) {
 	if code, _ := call(t, reader, "POST", f.url+"/v1/content/drafts", `{"kind":"challenge","community_id":"`+community+`"}`); code != 403 {
 		t.Fatalf("a read key drafting: %d, want 403", code)
 	}
-	code, ch := call(t, reviewer, "POST", f.url+"/v1/content/drafts", `{"kind":"challenge","community_id":"`+community+`","locale":"sv"}`)
-	if code != 201 || ch["status"] != "draft" || ch["body"].(map[string]any)["steps"] == nil {
-		t.Fatalf("create challenge: %d %v", code, ch)
+	ch := requestDraft(t, f, reviewer, `{"kind":"challenge","community_id":"`+community+`","locale":"sv"}`)
+	if ch["status"] != "draft" || ch["body"].(map[string]any)["steps"] == nil {
+		t.Fatalf("create challenge: %v", ch)
 	}
-	code, rec := call(t, reviewer, "POST", f.url+"/v1/content/drafts", `{"kind":"recognition","member_id":"`+member+`","occasion":"streak","detail":"30 days"}`)
-	if code != 201 || !strings.Contains(rec["body"].(map[string]any)["message"].(string), "30 days") {
-		t.Fatalf("create recognition: %d %v", code, rec)
+	rec := requestDraft(t, f, reviewer, `{"kind":"recognition","member_id":"`+member+`","occasion":"streak","detail":"30 days"}`)
+	if !strings.Contains(rec["body"].(map[string]any)["message"].(string), "30 days") {
+		t.Fatalf("create recognition: %v", rec)
+	}
+	if code, b := call(t, reviewer, "GET", f.url+"/v1/content/jobs/999999", ""); code != 404 || errCode(b) != "job_not_found" {
+		t.Fatalf("unknown job: %d %v", code, b)
+	}
+	if code, b := call(t, reviewer, "GET", f.url+"/v1/content/jobs/x", ""); code != 400 || errCode(b) != "invalid_job_id" {
+		t.Fatalf("bad job id: %d %v", code, b)
 	}
 	for _, bad := range []string{`{"kind":"poem","community_id":"` + community + `"}`, `{"kind":"recognition","member_id":"` + member + `","occasion":"birthday"}`,
-		`{"kind":"challenge","community_id":"c-0"}`} {
+		`{"kind":"challenge","community_id":"c-0"}`, `{"kind":"challenge"}`, `{"kind":"challenge","community_id":"` + community + `","member_id":"` + member + `"}`} {
+		// Checked before anything is queued: a bad request never becomes a job.
 		if code, body := call(t, reviewer, "POST", f.url+"/v1/content/drafts", bad); code < 400 || code > 404 {
 			t.Errorf("draft %s: %d %v", bad, code, body)
 		}

@@ -74,10 +74,7 @@ func TestMilestonesFireOnceAndMomentsDeliverThem(t *testing.T) {
 	}
 	// With nothing to celebrate, an approved challenge for their community is shown.
 	comm := again["community"].(map[string]any)["id"].(string)
-	code, ch := call(t, f.key, "POST", f.url+"/v1/content/drafts", `{"kind":"challenge","community_id":"`+comm+`","locale":"sv"}`)
-	if code != 201 {
-		t.Fatalf("challenge draft: %d %v", code, ch)
-	}
+	ch := requestDraft(t, f, f.key, `{"kind":"challenge","community_id":"`+comm+`","locale":"sv"}`)
 	if code, b := call(t, f.key, "POST", f.url+"/v1/content/drafts/"+ch["id"].(string)+"/approve", ""); code != 200 {
 		t.Fatalf("approve challenge: %d %v", code, b)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/robfig/cron/v3"
 
+	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/service"
 )
 
@@ -82,6 +83,7 @@ func New(pool *pgxpool.Pool, svc *service.Service, cfg Config) (*river.Client[pg
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &draftRecognition{svc: svc})
 	river.AddWorker(workers, &draftCommunity{svc: svc})
+	river.AddWorker(workers, &draftContent{svc: svc})
 	river.AddWorker(workers, &nightlyWorker{svc: svc})
 	river.AddWorker(workers, &anniversaries{svc: svc})
 	river.AddWorker(workers, &retention{svc: svc})
@@ -164,6 +166,25 @@ func (w *draftCommunity) Timeout(*river.Job[service.DraftCommunityArgs]) time.Du
 func (w *draftCommunity) Work(ctx context.Context, job *river.Job[service.DraftCommunityArgs]) error {
 	_, _, err := w.svc.DraftCommunity(ctx, job.Args.ContentKind, job.Args.CommunityID, job.Args.Locale, "generator")
 	return err
+}
+
+type draftContent struct {
+	river.WorkerDefaults[service.DraftContentArgs]
+	svc *service.Service
+}
+
+func (w *draftContent) Timeout(*river.Job[service.DraftContentArgs]) time.Duration { return draftTimeout }
+
+func (w *draftContent) Work(ctx context.Context, job *river.Job[service.DraftContentArgs]) error {
+	d, err := w.svc.DraftContent(ctx, job.Args)
+	if belong.KindOf(err) == belong.ENOTFOUND || belong.KindOf(err) == belong.EINVALID {
+		// The member or community went away after the request: no retry can help.
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	return river.RecordOutput(ctx, service.DraftOutput{DraftID: d.ID})
 }
 
 type nightlyWorker struct {

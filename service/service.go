@@ -25,10 +25,11 @@ import (
 	"github.com/belong-loyalty/belong/moments"
 )
 
-// Queue inserts jobs in a caller's transaction; *river.Client[pgx.Tx] is one, with or
-// without workers.
+// Queue inserts jobs in a caller's transaction and reads them back;
+// *river.Client[pgx.Tx] is one, with or without workers.
 type Queue interface {
 	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
 }
 
 var _ Queue = (*river.Client[pgx.Tx])(nil)

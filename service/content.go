@@ -1,0 +1,169 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/belong-loyalty/belong"
+	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/generation"
+	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/members"
+)
+
+// DraftRequest asks for one draft for review (POST /v1/content/drafts). A
+// recognition names its member; its community defaults to the member's primary one.
+type DraftRequest struct {
+	Kind        string `json:"kind"`
+	CommunityID string `json:"community_id,omitempty"`
+	Locale      string `json:"locale,omitempty"`
+	MemberID    string `json:"member_id,omitempty"`
+	Occasion    string `json:"occasion,omitempty"`
+	Detail      string `json:"detail,omitempty"`
+}
+
+// DraftContentArgs drafts what a reviewer asked for.
+type DraftContentArgs struct {
+	DraftRequest
+	Actor string `json:"actor"`
+}
+
+// Kind implements river.JobArgs.
+func (DraftContentArgs) Kind() string { return "draft_content" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (DraftContentArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueDrafting} }
+
+// DraftOutput is what a draft_content job records when it is done.
+type DraftOutput struct {
+	DraftID int64 `json:"draft_id,string"`
+}
+
+var errInvalidDraft = belong.New(belong.EINVALID, "invalid_draft", "the draft request is not valid")
+
+// resolve checks a draft request against what is stored and returns the generator's
+// request and the member's other names (which no draft may carry).
+func (s *Service) resolve(ctx context.Context, db database.DBTX, req DraftRequest) (generation.Request, []string, error) {
+	r := generation.Request{Kind: req.Kind, Locale: req.Locale, Occasion: req.Occasion, Detail: req.Detail}
+	if r.Locale == "" {
+		r.Locale = "en"
+	}
+	var others []string
+	if req.Kind == generation.KindRecognition {
+		m, err := members.Get(ctx, db, req.MemberID)
+		if err != nil {
+			return r, nil, err
+		}
+		names := strings.Fields(m.Name)
+		if len(names) == 0 {
+			return r, nil, errInvalidDraft.With("the member has no name to address them by")
+		}
+		r.FirstName, others = names[0], names[1:]
+		if req.CommunityID == "" {
+			_, ms, err := matching.MemberCommunities(ctx, db, m.ID, 1)
+			if err != nil {
+				return r, nil, err
+			}
+			if len(ms) == 0 {
+				return r, nil, errInvalidDraft.With("the member is in no community (or has not consented)")
+			}
+			req.CommunityID = ms[0].ID
+		}
+	} else if req.MemberID != "" {
+		return r, nil, errInvalidDraft.With("only a recognition is about a member")
+	}
+	if req.CommunityID == "" {
+		return r, nil, errInvalidDraft.With("community_id is required")
+	}
+	c, mix, err := matching.Facts(ctx, db, req.CommunityID)
+	if err != nil {
+		return r, nil, err
+	}
+	r.Community = generation.CommunityFacts{ID: c.ID, Name: c.Name, Labels: c.Labels, Size: c.Size, SkillMix: mix}
+	if err := r.Validate(); err != nil {
+		return r, nil, errInvalidDraft.With("%s", err.Error())
+	}
+	return r, others, nil
+}
+
+// RequestDraft checks a reviewer's request and queues the job that drafts it,
+// returning the job's id: the model call runs there, never on the request path.
+func (s *Service) RequestDraft(ctx context.Context, req DraftRequest, actor string) (int64, error) {
+	if _, _, err := s.resolve(ctx, s.DB, req); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := database.InTx(ctx, s.DB, func(tx pgx.Tx) error {
+		res, err := s.Queue.InsertManyTx(ctx, tx, []river.InsertManyParams{{Args: DraftContentArgs{DraftRequest: req, Actor: actor}}})
+		if err != nil {
+			return fmt.Errorf("queue draft: %w", err)
+		}
+		id = res[0].Job.ID
+		return nil
+	})
+	return id, err
+}
+
+// DraftContent drafts and stores what a reviewer asked for. The request is checked
+// again: the member or community may have changed since it was queued, and then the
+// job fails with the reason rather than draft about stale facts.
+func (s *Service) DraftContent(ctx context.Context, args DraftContentArgs) (generation.Draft, error) {
+	r, others, err := s.resolve(ctx, s.DB, args.DraftRequest)
+	if err != nil {
+		return generation.Draft{}, err
+	}
+	d, err := s.Drafting.Compose(ctx, r, args.MemberID, others)
+	if err != nil {
+		return generation.Draft{}, err
+	}
+	if err := generation.Store(ctx, s.DB, &d, args.Actor); err != nil {
+		return generation.Draft{}, err
+	}
+	return d, nil
+}
+
+// DraftJob is where a requested draft is: queued, running, retrying after an error,
+// done (with its draft) or given up (with the errors).
+type DraftJob struct {
+	ID          int64      `json:"id,string"`
+	State       string     `json:"state"`
+	Attempt     int        `json:"attempt"`
+	MaxAttempts int        `json:"max_attempts"`
+	Errors      []string   `json:"errors"`
+	DraftID     *int64     `json:"draft_id,omitempty,string"`
+	CreatedAt   time.Time  `json:"created_at"`
+	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+}
+
+var errJobNotFound = belong.New(belong.ENOTFOUND, "job_not_found", "no draft job has this id")
+
+// DraftJobStatus reads a draft_content job.
+func (s *Service) DraftJobStatus(ctx context.Context, id int64) (DraftJob, error) {
+	j, err := s.Queue.JobGet(ctx, id)
+	if errors.Is(err, river.ErrNotFound) || err == nil && j.Kind != (DraftContentArgs{}).Kind() {
+		return DraftJob{}, errJobNotFound
+	}
+	if err != nil {
+		return DraftJob{}, fmt.Errorf("read draft job %d: %w", id, err)
+	}
+	out := DraftJob{ID: j.ID, State: string(j.State), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, Errors: []string{},
+		CreatedAt: j.CreatedAt, FinishedAt: j.FinalizedAt}
+	for _, e := range j.Errors {
+		out.Errors = append(out.Errors, e.Error)
+	}
+	if raw := j.Output(); len(raw) > 0 {
+		var o DraftOutput
+		if err := json.Unmarshal(raw, &o); err != nil {
+			return DraftJob{}, fmt.Errorf("read draft job %d: output: %w", id, err)
+		}
+		out.DraftID = &o.DraftID
+	}
+	return out, nil
+}
