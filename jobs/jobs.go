@@ -173,7 +173,9 @@ type draftContent struct {
 	svc *service.Service
 }
 
-func (w *draftContent) Timeout(*river.Job[service.DraftContentArgs]) time.Duration { return draftTimeout }
+func (w *draftContent) Timeout(*river.Job[service.DraftContentArgs]) time.Duration {
+	return draftTimeout
+}
 
 func (w *draftContent) Work(ctx context.Context, job *river.Job[service.DraftContentArgs]) error {
 	d, err := w.svc.DraftContent(ctx, job.Args)
