@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -10,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -66,102 +64,11 @@ type Config struct {
 	IdempotencyTTL time.Duration
 }
 
-// loadConfig reads the environment, with defaults.
-func loadConfig(getenv func(string) string) (Config, error) {
-	cfg := Config{
-		DatabaseURL: getenv("DATABASE_URL"),
-		Addr:        cmp.Or(getenv("BELONG_ADDR"), "127.0.0.1:8080"),
-
-		Embedder:       cmp.Or(getenv("BELONG_EMBEDDER"), "auto"),
-		SayWeight:      embeddings.DefaultSayWeight,
-		DoWeight:       embeddings.DefaultDoWeight,
-		OpenAIBaseURL:  cmp.Or(getenv("OPENAI_BASE_URL"), "https://api.openai.com/v1"),
-		OpenAIAPIKey:   getenv("OPENAI_API_KEY"),
-		EmbeddingModel: cmp.Or(getenv("BELONG_EMBEDDING_MODEL"), "text-embedding-3-small"),
-		RateLimit:      10_000,
-		Generator:      cmp.Or(getenv("BELONG_GENERATOR"), "template"),
-		ChatModel:      cmp.Or(getenv("BELONG_CHAT_MODEL"), "gpt-4o-mini"),
-		VoiceFile:      getenv("BELONG_VOICE_FILE"),
-		Sentiment:      cmp.Or(getenv("BELONG_SENTIMENT"), "lexicon"),
-
-		NightlySchedule: cmp.Or(getenv("BELONG_NIGHTLY_SCHEDULE"), "0 3 * * *"),
-		JobMaxAttempts:  10,
-		KeepRuns:        7,
-		IdempotencyTTL:  24 * time.Hour,
-	}
-	if _, err := jobs.ParseSchedule(cfg.NightlySchedule); err != nil {
-		return cfg, fmt.Errorf("BELONG_NIGHTLY_SCHEDULE: %w", err)
-	}
-	for name, dst := range map[string]*int{"BELONG_JOB_MAX_ATTEMPTS": &cfg.JobMaxAttempts, "BELONG_KEEP_RUNS": &cfg.KeepRuns} {
-		if v := getenv(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1000 {
-				return cfg, fmt.Errorf("%s is %q; want a whole number from 1 to 1000", name, v)
-			}
-			*dst = n
-		}
-	}
-	if v := getenv("BELONG_IDEMPOTENCY_TTL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Minute {
-			return cfg, fmt.Errorf("BELONG_IDEMPOTENCY_TTL is %q; want a duration of at least 1m, such as 24h", v)
-		}
-		cfg.IdempotencyTTL = d
-	}
-	for _, p := range strings.Split(getenv("BELONG_BANNED_PHRASES"), "|") {
-		if p = strings.TrimSpace(p); p != "" {
-			cfg.BannedPhrases = append(cfg.BannedPhrases, p)
-		}
-	}
-	for name, dst := range map[string]*float64{"BELONG_EMBED_SAY_WEIGHT": &cfg.SayWeight, "BELONG_EMBED_DO_WEIGHT": &cfg.DoWeight} {
-		if v := getenv(name); v != "" {
-			w, err := strconv.ParseFloat(v, 64)
-			if err != nil || w < 0 {
-				return cfg, fmt.Errorf("%s is %q; want a weight ≥ 0", name, v)
-			}
-			*dst = w
-		}
-	}
-	if v := getenv("BELONG_EMBEDDING_DIMENSIONS"); v != "" && v != strconv.Itoa(embeddings.Dim) {
-		return cfg, fmt.Errorf("BELONG_EMBEDDING_DIMENSIONS is %s; the schema stores %d-dimension vectors (text-embedding-3-* shorten to it)", v, embeddings.Dim)
-	}
-	if v := getenv("BELONG_EMBEDDING_BATCH"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 2048 {
-			return cfg, fmt.Errorf("BELONG_EMBEDDING_BATCH is %q; want 1 to 2048 inputs a request", v)
-		}
-		cfg.EmbeddingBatch = n
-	}
-	if v := getenv("BELONG_RATE_LIMIT"); v != "" {
-		r, err := strconv.ParseFloat(v, 64)
-		if err != nil || r < 0 {
-			return cfg, fmt.Errorf("BELONG_RATE_LIMIT is %q; want requests per second per key (0: no limit)", v)
-		}
-		cfg.RateLimit = r
-	}
-	if lvl := getenv("BELONG_LOG_LEVEL"); lvl != "" {
-		if err := cfg.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
-			return cfg, fmt.Errorf("BELONG_LOG_LEVEL: %w", err)
-		}
-	}
-	return cfg, cfg.Validate()
-}
-
-// Validate reports a configuration that cannot work.
+// Validate reports a configuration that cannot work. Each setting's own value is
+// checked as it is read (settings.go); this checks what must be there.
 func (c Config) Validate() error {
 	if c.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is not set (make run and make test set it for the local database)")
-	}
-	if c.Sentiment != "lexicon" && c.Sentiment != "openai" {
-		return fmt.Errorf("BELONG_SENTIMENT is %q; want lexicon or openai", c.Sentiment)
-	}
-	if c.Generator != "template" && c.Generator != "openai" {
-		return fmt.Errorf("BELONG_GENERATOR is %q; want template or openai", c.Generator)
-	}
-	switch c.Embedder {
-	case "auto", "local", "learned", "openai":
-	default:
-		return fmt.Errorf("BELONG_EMBEDDER is %q; want auto, local, learned or openai", c.Embedder)
 	}
 	return nil
 }
@@ -305,14 +212,7 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nenvironment: DATABASE_URL (required), BELONG_ADDR, BELONG_LOG_LEVEL,")
-	fmt.Fprintln(w, "  BELONG_EMBEDDER (auto|local|learned|openai), BELONG_EMBED_SAY_WEIGHT, BELONG_EMBED_DO_WEIGHT,")
-	fmt.Fprintln(w, "  OPENAI_BASE_URL, OPENAI_API_KEY, BELONG_EMBEDDING_MODEL, BELONG_EMBEDDING_DIMENSIONS (256),")
-	fmt.Fprintln(w, "  BELONG_EMBEDDING_BATCH,")
-	fmt.Fprintln(w, "  BELONG_RATE_LIMIT (requests/s per API key, default 10000), BELONG_BANNED_PHRASES (a|b|c),")
-	fmt.Fprintln(w, "  BELONG_GENERATOR (template|openai), BELONG_CHAT_MODEL, BELONG_VOICE_FILE, BELONG_SENTIMENT (lexicon|openai),")
-	fmt.Fprintln(w, "  BELONG_NIGHTLY_SCHEDULE (cron, UTC; default 0 3 * * *; off), BELONG_JOB_MAX_ATTEMPTS (10),")
-	fmt.Fprintln(w, "  BELONG_KEEP_RUNS (7), BELONG_IDEMPOTENCY_TTL (24h)")
+	usageSettings(w)
 }
 
 // run is main without the process: tests call it to start the real program.

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/jobs"
+)
+
+// setting is one environment variable: declared once here, it sets Config, prints in
+// the usage text and must appear in the README's settings table (a test checks).
+type setting struct {
+	name string
+	def  string // the default, as written in the environment ("" when none)
+	doc  string
+	// set parses a non-empty value into cfg.
+	set func(cfg *Config, v string) error
+	// secret settings are never printed or logged.
+	secret bool
+}
+
+// settings are every environment variable belong reads.
+var settings = []setting{
+	{name: "DATABASE_URL", doc: "PostgreSQL 15+ with pgvector 0.8 (required; make run and make test set it)", secret: true,
+		set: func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+	{name: "BELONG_ADDR", def: "127.0.0.1:8080", doc: "listen address of belong serve",
+		set: func(c *Config, v string) error { c.Addr = v; return nil }},
+	{name: "BELONG_LOG_LEVEL", def: "info", doc: "debug, info, warn or error",
+		set: func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+	{name: "BELONG_EMBEDDER", def: "auto", doc: "auto (learned once fitted, else hashing), local, learned or openai",
+		set: oneOf(func(c *Config) *string { return &c.Embedder }, "auto", "local", "learned", "openai")},
+	{name: "BELONG_EMBED_SAY_WEIGHT", def: strconv.FormatFloat(embeddings.DefaultSayWeight, 'g', -1, 64), doc: "weight of what members say in local vectors",
+		set: weight(func(c *Config) *float64 { return &c.SayWeight })},
+	{name: "BELONG_EMBED_DO_WEIGHT", def: strconv.FormatFloat(embeddings.DefaultDoWeight, 'g', -1, 64), doc: "weight of what members do in local vectors",
+		set: weight(func(c *Config) *float64 { return &c.DoWeight })},
+	{name: "OPENAI_BASE_URL", def: "https://api.openai.com/v1", doc: "any OpenAI-compatible endpoint (OpenAI, Azure, Ollama, vLLM, TEI)",
+		set: func(c *Config, v string) error { c.OpenAIBaseURL = v; return nil }},
+	{name: "OPENAI_API_KEY", doc: "the endpoint's key", secret: true,
+		set: func(c *Config, v string) error { c.OpenAIAPIKey = v; return nil }},
+	{name: "BELONG_EMBEDDING_MODEL", def: "text-embedding-3-small", doc: "embedding model of BELONG_EMBEDDER=openai",
+		set: func(c *Config, v string) error { c.EmbeddingModel = v; return nil }},
+	{name: "BELONG_EMBEDDING_DIMENSIONS", def: strconv.Itoa(embeddings.Dim), doc: "may only say 256: the schema's vector size",
+		set: func(c *Config, v string) error {
+			if v != strconv.Itoa(embeddings.Dim) {
+				return fmt.Errorf("the schema stores %d-dimension vectors (text-embedding-3-* shorten to it)", embeddings.Dim)
+			}
+			return nil
+		}},
+	{name: "BELONG_EMBEDDING_BATCH", def: "128", doc: "inputs per embeddings request (1–2048)",
+		set: intIn(func(c *Config) *int { return &c.EmbeddingBatch }, 1, 2048)},
+	{name: "BELONG_RATE_LIMIT", def: "10000", doc: "requests per second per API key, bursts of twice that (0: no limit)",
+		set: func(c *Config, v string) error {
+			r, err := strconv.ParseFloat(v, 64)
+			if err != nil || r < 0 {
+				return fmt.Errorf("want requests per second per key (0: no limit)")
+			}
+			c.RateLimit = r
+			return nil
+		}},
+	{name: "BELONG_BANNED_PHRASES", doc: "phrases no draft may use, separated by |",
+		set: func(c *Config, v string) error {
+			for _, p := range strings.Split(v, "|") {
+				if p = strings.TrimSpace(p); p != "" {
+					c.BannedPhrases = append(c.BannedPhrases, p)
+				}
+			}
+			return nil
+		}},
+	{name: "BELONG_GENERATOR", def: "template", doc: "template (offline) or openai (chat completions)",
+		set: oneOf(func(c *Config) *string { return &c.Generator }, "template", "openai")},
+	{name: "BELONG_CHAT_MODEL", def: "gpt-4o-mini", doc: "chat model of the openai generator and sentiment",
+		set: func(c *Config, v string) error { c.ChatModel = v; return nil }},
+	{name: "BELONG_VOICE_FILE", doc: "the brand-voice guide sent to the chat model",
+		set: func(c *Config, v string) error { c.VoiceFile = v; return nil }},
+	{name: "BELONG_SENTIMENT", def: "lexicon", doc: "lexicon (offline) or openai",
+		set: oneOf(func(c *Config) *string { return &c.Sentiment }, "lexicon", "openai")},
+	{name: "BELONG_NIGHTLY_SCHEDULE", def: "0 3 * * *", doc: "cron expression of the nightly pipeline, UTC unless it starts with CRON_TZ=Zone; off disables it",
+		set: func(c *Config, v string) error {
+			if _, err := jobs.ParseSchedule(v); err != nil {
+				return err
+			}
+			c.NightlySchedule = v
+			return nil
+		}},
+	{name: "BELONG_JOB_MAX_ATTEMPTS", def: "10", doc: "tries before a job is parked (the nightly pipeline: 3)",
+		set: intIn(func(c *Config) *int { return &c.JobMaxAttempts }, 1, 1000)},
+	{name: "BELONG_KEEP_RUNS", def: "7", doc: "published cluster runs whose memberships are kept",
+		set: intIn(func(c *Config) *int { return &c.KeepRuns }, 1, 1000)},
+	{name: "BELONG_IDEMPOTENCY_TTL", def: "24h", doc: "how long an Idempotency-Key is remembered (at least 1m)",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Minute {
+				return fmt.Errorf("want a duration of at least 1m, such as 24h")
+			}
+			c.IdempotencyTTL = d
+			return nil
+		}},
+}
+
+func oneOf(field func(*Config) *string, allowed ...string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		for _, a := range allowed {
+			if v == a {
+				*field(c) = v
+				return nil
+			}
+		}
+		return fmt.Errorf("want %s", strings.Join(allowed, ", "))
+	}
+}
+
+func weight(field func(*Config) *float64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		w, err := strconv.ParseFloat(v, 64)
+		if err != nil || w < 0 {
+			return fmt.Errorf("want a weight ≥ 0")
+		}
+		*field(c) = w
+		return nil
+	}
+}
+
+func intIn(field func(*Config) *int, lo, hi int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("want a whole number from %d to %d", lo, hi)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+// loadConfig reads every setting from the environment: its value, else its default.
+func loadConfig(getenv func(string) string) (Config, error) {
+	var cfg Config
+	for _, s := range settings {
+		v := getenv(s.name)
+		if v == "" {
+			v = s.def
+		}
+		if v == "" {
+			continue
+		}
+		if err := s.set(&cfg, v); err != nil {
+			shown := v
+			if s.secret {
+				shown = "(secret)"
+			}
+			return cfg, fmt.Errorf("%s is %q: %w", s.name, shown, err)
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// usageSettings prints the settings table of the usage text.
+func usageSettings(w io.Writer) {
+	fmt.Fprintln(w, "\nenvironment:")
+	for _, s := range settings {
+		def := ""
+		if s.def != "" {
+			def = " (default " + s.def + ")"
+		}
+		fmt.Fprintf(w, "  %-28s %s%s\n", s.name, s.doc, def)
+	}
+}
