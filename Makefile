@@ -1,6 +1,7 @@
 # make run   set up everything, load the demo brand if the database is empty, embed,
 #            cluster and serve the API on 127.0.0.1:8080 (Ctrl-C stops the server)
-# make test  set up everything and run the tests against the real database
+# make test  set up everything, run the lint gate (.golangci.yaml) and the tests against
+#            the real database
 # make db-stop  stop the local PostgreSQL (its data stays in .data/pg)
 #
 # DATABASE_URL, when set, points everything at an existing PostgreSQL with pgvector.
@@ -13,7 +14,7 @@ DB := scripts/db.sh
 # the tag the pure-Go BLAS serves and no C library is needed.
 TAGS ?= openblas
 
-.PHONY: run test build deps db db-stop bench bench-cluster clean
+.PHONY: run test lint build deps db db-stop bench bench-cluster clean
 
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is not installed: see https://go.dev/doc/install" >&2; exit 1; }
@@ -44,8 +45,13 @@ test: deps
 	@scripts/deps.sh test
 	@set -e; url=$$($(DB) up); export DATABASE_URL="$$url"; \
 	$(GO) vet ./...; \
+	.data/bin/golangci-lint run ./...; \
 	CGO_ENABLED=0 $(GO) build ./...; \
 	$(GO) test -race -count=1 -tags '$(TAGS)' ./...
+
+lint: deps
+	@scripts/deps.sh test
+	.data/bin/golangci-lint run ./...
 
 bench: deps
 	@set -e; url=$$($(DB) up); export DATABASE_URL="$$url"; \

@@ -164,7 +164,7 @@ func New(cfg Config) *gin.Engine {
 func (s *server) recover(c *gin.Context) {
 	defer func() {
 		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
+			if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 				panic(v)
 			}
 			s.writeError(c, fmt.Errorf("panic: %v", v))
@@ -421,7 +421,8 @@ func (s *server) getRun(c *gin.Context) {
 	s.cached(c, run)
 }
 
-func intParam(c *gin.Context, name string, def, lo, hi int) (int, error) {
+// intParam reads an integer query parameter in [lo, hi], def when absent.
+func intParam(c *gin.Context, name string, def, lo, hi int) (int, error) { //nolint:unparam // lo is 1 today; the bounds read better together
 	raw, ok := c.GetQuery(name)
 	if !ok {
 		return def, nil

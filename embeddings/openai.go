@@ -194,7 +194,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
 			delay = min(time.Duration(s)*time.Second, 30*time.Second)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close() // a 429 or 5xx answer is retried; its body is not read
 		select {
 		case <-time.After(delay):
 		case <-req.Context().Done():

@@ -71,11 +71,11 @@ var ErrTooLarge = belong.New(belong.ETOOLARGE, "batch_too_large", "the batch has
 
 // DecodeMembers reads members.jsonl: one member object a line, blank lines ignored.
 // It validates every line and returns a *BatchError naming each bad one. A later line
-// for the same id replaces an earlier one. max caps the number of records (0: none).
-func DecodeMembers(r io.Reader, max int) ([]Member, error) {
+// for the same id replaces an earlier one. limit caps the number of records (0: none).
+func DecodeMembers(r io.Reader, limit int) ([]Member, error) {
 	var out []Member
 	index := map[string]int{}
-	err := decodeLines(r, max, func(_ int, line []byte) error {
+	err := decodeLines(r, limit, func(_ int, line []byte) error {
 		var m Member
 		if err := strictUnmarshal(line, &m); err != nil {
 			return err
@@ -97,13 +97,13 @@ func DecodeMembers(r io.Reader, max int) ([]Member, error) {
 // DecodeEvents reads events.jsonl: one event object a line, blank lines ignored.
 // Lines are returned in order (with their line numbers) so a store can name the line
 // of an event whose member is unknown. A repeated event id keeps its first line.
-func DecodeEvents(r io.Reader, max int) ([]Event, []int, error) {
+func DecodeEvents(r io.Reader, limit int) ([]Event, []int, error) {
 	var (
 		out   []Event
 		lines []int
 	)
 	seen := map[string]bool{}
-	err := decodeLines(r, max, func(n int, line []byte) error {
+	err := decodeLines(r, limit, func(n int, line []byte) error {
 		var e Event
 		if err := strictUnmarshal(line, &e); err != nil {
 			return err
@@ -123,7 +123,7 @@ func DecodeEvents(r io.Reader, max int) ([]Event, []int, error) {
 
 // decodeLines calls fn with the number and bytes of every non-blank line, collecting
 // errors by line number.
-func decodeLines(r io.Reader, max int, fn func(int, []byte) error) error {
+func decodeLines(r io.Reader, limit int, fn func(int, []byte) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), MaxLineBytes)
 	bad := &BatchError{}
@@ -135,8 +135,8 @@ func decodeLines(r io.Reader, max int, fn func(int, []byte) error) error {
 			continue
 		}
 		records++
-		if max > 0 && records > max {
-			return fmt.Errorf("%w: more than %d", ErrTooLarge, max)
+		if limit > 0 && records > limit {
+			return ErrTooLarge.With("the batch has too many records: more than %d", limit)
 		}
 		if err := fn(line, b); err != nil {
 			bad.add(toLineError(line, err))
@@ -184,7 +184,7 @@ var timeFields = []string{"joined_at", "at"}
 func timeFieldError(line []byte) *FieldError {
 	var obj map[string]json.RawMessage
 	if json.Unmarshal(line, &obj) != nil {
-		return nil
+		return nil //nolint:nilerr // not an object: the caller reports the line's own error
 	}
 	for _, f := range timeFields {
 		raw, ok := obj[f]

@@ -39,7 +39,7 @@ func TestUpsertInsertsThenReplaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A member line replaces the profile: consent not given again is no consent.
-	if len(m.Interests) != 1 || m.Interests[0] != "yoga" || m.Consent.Personalization || m.Attributes != nil && len(m.Attributes) > 0 {
+	if len(m.Interests) != 1 || m.Interests[0] != "yoga" || m.Consent.Personalization || len(m.Attributes) > 0 {
 		t.Fatalf("profile not replaced: %+v", m)
 	}
 	if _, err := members.Get(ctx, pool, "nobody"); !errors.Is(err, members.ErrNotFound) {

@@ -144,7 +144,7 @@ const recentEnough = 7 * 24 * time.Hour
 func moreNotable(a, b Firing) bool {
 	rank := func(f Firing) (int, int) {
 		n := 0
-		fmt.Sscanf(f.Detail, "%d", &n)
+		_, _ = fmt.Sscanf(f.Detail, "%d", &n) // a detail starts with its number; 0 otherwise
 		switch f.Occasion {
 		case "anniversary":
 			return 3, n

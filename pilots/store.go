@@ -112,7 +112,7 @@ func Create(ctx context.Context, db database.DBTX, name string, size int, t Targ
 		rowsIn := make([][]any, len(sample))
 		for i, c := range sample {
 			rowsIn[i] = []any{p.ID, c.MemberID, c.Stratum}
-			p.Invitations = append(p.Invitations, Invitation{c.MemberID, c.Stratum})
+			p.Invitations = append(p.Invitations, Invitation(c))
 		}
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"pilot_invitations"}, []string{"pilot_id", "member_id", "stratum"}, pgx.CopyFromRows(rowsIn))
 		return err

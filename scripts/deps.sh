@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deps.sh [test] — install the build's system libraries when missing: Debian's
 # OpenBLAS (for the -tags openblas build) and a C compiler for cgo; with "test", also
-# Chromium (the console's browser tests run it headless). Idempotent and quiet when
+# Chromium (the console's browser tests run it headless) and the pinned golangci-lint
+# (built from the Go module proxy into .data/bin). Idempotent and quiet when
 # everything is present.
 set -euo pipefail
 missing=()
@@ -10,9 +11,20 @@ want=(libopenblas-dev gcc)
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-run() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-run apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
-  { run apt-get update -qq && run apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  run() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+  run apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
+    { run apt-get update -qq && run apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+fi
+
+# The lint gate's linter, pinned: the same version on every machine.
+lint_version=2.15.0
+if [ "${1:-}" = test ]; then
+  bin="$(cd "$(dirname "$0")/.." && pwd)/.data/bin"
+  if ! "$bin/golangci-lint" version 2>/dev/null | grep -q "version $lint_version "; then
+    echo "deps: building golangci-lint $lint_version" >&2
+    GOBIN="$bin" go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$lint_version"
+  fi
+fi

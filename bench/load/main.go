@@ -55,7 +55,7 @@ func main() {
 			for i := range jobs {
 				sched := start.Add(time.Duration(i) * time.Second / time.Duration(*rate))
 				id := fmt.Sprintf("m-%05d", 1+rng.IntN(*members))
-				req, _ := http.NewRequestWithContext(context.Background(), "GET", *base+fmt.Sprintf(*path, id), nil)
+				req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, *base+fmt.Sprintf(*path, id), nil)
 				req.Header.Set("Authorization", "Bearer "+*key)
 				resp, err := client.Do(req)
 				if err != nil {
@@ -66,7 +66,7 @@ func main() {
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				if resp.StatusCode != 200 {
+				if resp.StatusCode != http.StatusOK {
 					non200.Add(1)
 					firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d", resp.StatusCode))
 				}

@@ -58,7 +58,7 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }() // read only: nothing to lose
 	pool, err := e.openMigrated(ctx)
 	if err != nil {
 		return err
@@ -290,7 +290,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit, Drafting: svc.Drafting,
 		Service: svc, Sentiment: sent})
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)
 	if err != nil {
 		return err
 	}

@@ -251,6 +251,8 @@ func TestEndToEnd(t *testing.T) {
 	key = strings.TrimSpace(key)
 	if resp, err := http.Get(base + "/v1/members/" + member + "/communities"); err != nil || resp.StatusCode != 401 {
 		t.Fatalf("no key: %v %v, want 401", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	req, _ := http.NewRequest("GET", base+"/v1/members/"+member+"/communities", nil)
 	req.Header.Set("Authorization", "Bearer "+key)

@@ -44,7 +44,7 @@ var settings = []setting{
 	{name: "BELONG_EMBEDDING_MODEL", def: "text-embedding-3-small", doc: "embedding model of BELONG_EMBEDDER=openai",
 		set: func(c *Config, v string) error { c.EmbeddingModel = v; return nil }},
 	{name: "BELONG_EMBEDDING_DIMENSIONS", def: strconv.Itoa(embeddings.Dim), doc: "may only say 256: the schema's vector size",
-		set: func(c *Config, v string) error {
+		set: func(_ *Config, v string) error {
 			if v != strconv.Itoa(embeddings.Dim) {
 				return fmt.Errorf("the schema stores %d-dimension vectors (text-embedding-3-* shorten to it)", embeddings.Dim)
 			}

@@ -72,7 +72,7 @@ func schema(tb testing.TB) (*pgxpool.Pool, string) {
 	if err != nil {
 		tb.Fatalf("connect to test database: %v", err)
 	}
-	defer admin.Close(ctx)
+	defer func() { _ = admin.Close(ctx) }()
 	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
 		tb.Fatalf("create test schema: %v", err)
 	}
@@ -82,7 +82,7 @@ func schema(tb testing.TB) (*pgxpool.Pool, string) {
 			tb.Errorf("drop test schema: %v", err)
 			return
 		}
-		defer c.Close(context.Background())
+		defer func() { _ = c.Close(context.Background()) }()
 		if _, err := c.Exec(context.Background(), "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
 			tb.Errorf("drop test schema: %v", err)
 		}
