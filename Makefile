@@ -14,7 +14,7 @@ DB := scripts/db.sh
 # the tag the pure-Go BLAS serves and no C library is needed.
 TAGS ?= openblas
 
-.PHONY: run test lint build deps db db-stop bench bench-cluster clean
+.PHONY: run test lint generate build deps db db-stop bench bench-cluster clean
 
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is not installed: see https://go.dev/doc/install" >&2; exit 1; }
@@ -45,9 +45,15 @@ test: deps
 	@scripts/deps.sh test
 	@set -e; url=$$($(DB) up); export DATABASE_URL="$$url"; \
 	$(GO) vet ./...; \
+	(cd storage && ../.data/bin/sqlc diff) || { echo "storage: generated code is stale: run make generate" >&2; exit 1; }; \
 	.data/bin/golangci-lint run ./...; \
 	CGO_ENABLED=0 $(GO) build ./...; \
 	$(GO) test -race -count=1 -tags '$(TAGS)' ./...
+
+# Regenerate the storage layer's query code after changing storage/queries/*.sql.
+generate: deps
+	@scripts/deps.sh test
+	cd storage && ../.data/bin/sqlc generate
 
 lint: deps
 	@scripts/deps.sh test

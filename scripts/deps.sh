@@ -2,7 +2,7 @@
 # deps.sh [test] — install the build's system libraries when missing: Debian's
 # OpenBLAS (for the -tags openblas build) and a C compiler for cgo; with "test", also
 # Chromium (the console's browser tests run it headless) and the pinned golangci-lint
-# (built from the Go module proxy into .data/bin). Idempotent and quiet when
+# and sqlc (built from the Go module proxy into .data/bin). Idempotent and quiet when
 # everything is present.
 set -euo pipefail
 missing=()
@@ -19,12 +19,18 @@ if [ ${#missing[@]} -gt 0 ]; then
     { run apt-get update -qq && run apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
 fi
 
-# The lint gate's linter, pinned: the same version on every machine.
+# The lint gate's linter and the storage layer's code generator, pinned: the same
+# versions on every machine (sqlc needs cgo: gcc is installed above).
 lint_version=2.15.0
+sqlc_version=1.31.1
 if [ "${1:-}" = test ]; then
   bin="$(cd "$(dirname "$0")/.." && pwd)/.data/bin"
   if ! "$bin/golangci-lint" version 2>/dev/null | grep -q "version $lint_version "; then
     echo "deps: building golangci-lint $lint_version" >&2
     GOBIN="$bin" go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$lint_version"
+  fi
+  if [ "$("$bin/sqlc" version 2>/dev/null)" != "v$sqlc_version" ]; then
+    echo "deps: building sqlc $sqlc_version" >&2
+    GOBIN="$bin" go install "github.com/sqlc-dev/sqlc/cmd/sqlc@v$sqlc_version"
   fi
 fi

@@ -1,0 +1,63 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/belong-loyalty/belong"
+)
+
+// ErrUnavailable means the database cannot be reached or did not answer in time.
+var ErrUnavailable = belong.New(belong.EUNAVAILABLE, "database_unavailable", "the database is unavailable; retry later")
+
+// ErrRetry means the transaction lost a race (serialization failure or deadlock) and
+// may succeed if tried again.
+var ErrRetry = belong.New(belong.ECONFLICT, "concurrent_update", "the data changed under the request; retry it")
+
+// ErrDuplicate means a unique constraint refused a row.
+var ErrDuplicate = belong.New(belong.ECONFLICT, "duplicate", "it already exists")
+
+// Translate maps err to the error vocabulary: no rows to notFound (when given),
+// unique violations to ErrDuplicate, serialization failures and deadlocks to
+// ErrRetry, lost or refused connections and timeouts to ErrUnavailable. The original
+// error stays in the chain, for the log. nil stays nil; anything else is returned
+// as it is.
+func Translate(err error, notFound *belong.Error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	switch {
+	case errors.Is(err, pgx.ErrNoRows) && notFound != nil:
+		return &belong.Error{Kind: notFound.Kind, Code: notFound.Code, Message: notFound.Message, Err: err}
+	case errors.As(err, &pe) && pe.Code == "23505":
+		return &belong.Error{Kind: ErrDuplicate.Kind, Code: ErrDuplicate.Code, Message: ErrDuplicate.Message, Err: err}
+	case errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01"):
+		return &belong.Error{Kind: ErrRetry.Kind, Code: ErrRetry.Code, Message: ErrRetry.Message, Err: err}
+	case Unavailable(err):
+		return &belong.Error{Kind: ErrUnavailable.Kind, Code: ErrUnavailable.Code, Message: ErrUnavailable.Message, Err: err}
+	}
+	return err
+}
+
+// Unavailable reports errors that mean the database cannot be reached or did not
+// answer in time, as opposed to errors in what was asked of it.
+func Unavailable(err error) bool {
+	var (
+		ce *pgconn.ConnectError
+		ne net.Error
+		pe *pgconn.PgError
+	)
+	if errors.As(err, &pe) {
+		// Server-side: only "cannot connect now" and shutdown classes are outages.
+		return strings.HasPrefix(pe.Code, "57P") || strings.HasPrefix(pe.Code, "08")
+	}
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) ||
+		pgconn.Timeout(err) || errors.Is(err, io.ErrUnexpectedEOF)
+}

@@ -1,0 +1,4 @@
+-- Members and their events.
+
+-- name: CountMembers :one
+SELECT count(*) FROM members;
