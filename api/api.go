@@ -49,6 +49,8 @@ type Config struct {
 	// Drafting writes drafts for POST /v1/content/drafts: the generator (template when
 	// nil) and the guardrails.
 	Drafting generation.Drafting
+	// Keys verifies API keys; the console shares it. A verifier over DB when nil.
+	Keys *apikey.Verifier
 	// Service runs the use cases that write (ingest); its jobs do what follows.
 	Service *service.Service
 	// BatchTimeout bounds a batch write (storing a batch and the milestones it
@@ -73,7 +75,7 @@ type server struct {
 	logger    *slog.Logger
 	maxBatch  int
 	timeout   time.Duration
-	keys      keyCache
+	keys      *apikey.Verifier
 	limit     limiter
 	metrics   metrics
 	drafting  generation.Drafting
@@ -88,6 +90,10 @@ func New(cfg Config) *gin.Engine {
 		limit: limiter{rate: cfg.RateLimit, burst: 2 * cfg.RateLimit}, drafting: cfg.Drafting}
 	s.sentiment = cfg.Sentiment
 	s.svc, s.batchTime = cfg.Service, cmp.Or(cfg.BatchTimeout, 25*time.Second)
+	s.keys = cfg.Keys
+	if s.keys == nil {
+		s.keys = &apikey.Verifier{DB: cfg.DB, Timeout: cfg.QueryTimeout}
+	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -137,8 +143,6 @@ func New(cfg Config) *gin.Engine {
 	v1.GET("/members/:id/content", read, s.memberContent)
 	v1.GET("/members/:id/moment", read, s.moment)
 	v1.GET("/members/:id/recognitions", read, s.recognitions)
-
-	s.consoleRoutes(r)
 
 	admin := s.require(apikey.ScopeAdmin)
 	v1.POST("/pilots", admin, s.createPilot)

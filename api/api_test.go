@@ -18,6 +18,7 @@ import (
 
 	"github.com/belong-loyalty/belong/api"
 	"github.com/belong-loyalty/belong/apikey"
+	"github.com/belong-loyalty/belong/console"
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/demo"
 	"github.com/belong-loyalty/belong/embeddings"
@@ -84,7 +85,10 @@ func setup(t *testing.T, n int) fixture {
 	}
 	f.svc = newService(t, pool)
 	f.queue = f.svc.Queue.(*river.Client[pgx.Tx])
-	srv := httptest.NewServer(api.New(api.Config{DB: pool, Embedder: embeddings.NewLocal(), Service: f.svc}))
+	keys := &apikey.Verifier{DB: pool}
+	router := api.New(api.Config{DB: pool, Embedder: embeddings.NewLocal(), Service: f.svc, Keys: keys})
+	console.Register(router, console.Config{DB: pool, Keys: keys})
+	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)
 	f.url = srv.URL
 	f.key = newKey(t, pool, apikey.ScopeAdmin)

@@ -14,41 +14,6 @@ import (
 	"github.com/belong-loyalty/belong/apikey"
 )
 
-// keyCacheTTL is how long a verified key is trusted without asking the database
-// again: a revoked key stops working within this time.
-const keyCacheTTL = 10 * time.Second
-
-// keyCache remembers verified keys by the hash of their secret, so that a burst of
-// calls costs one database lookup per key, not one per call.
-type keyCache struct {
-	mu      sync.Mutex
-	entries map[[32]byte]cachedKey
-}
-
-type cachedKey struct {
-	key     apikey.Key
-	expires time.Time
-}
-
-func (kc *keyCache) get(sum [32]byte, now time.Time) (apikey.Key, bool) {
-	kc.mu.Lock()
-	defer kc.mu.Unlock()
-	e, ok := kc.entries[sum]
-	if !ok || now.After(e.expires) {
-		return apikey.Key{}, false
-	}
-	return e.key, true
-}
-
-func (kc *keyCache) put(sum [32]byte, k apikey.Key, now time.Time) {
-	kc.mu.Lock()
-	defer kc.mu.Unlock()
-	if kc.entries == nil || len(kc.entries) > 10_000 {
-		kc.entries = map[[32]byte]cachedKey{}
-	}
-	kc.entries[sum] = cachedKey{k, now.Add(keyCacheTTL)}
-}
-
 // limiter is a token bucket per key: Rate requests a second with bursts of Burst.
 type limiter struct {
 	rate, burst float64
@@ -100,7 +65,7 @@ func (s *server) require(scope string) gin.HandlerFunc {
 			return
 		}
 		now := time.Now()
-		key, err := s.verifyKey(c.Request.Context(), secret)
+		key, err := s.keys.Verify(c.Request.Context(), secret)
 		if errors.Is(err, apikey.ErrInvalid) {
 			c.Header("WWW-Authenticate", `Bearer realm="belong", error="invalid_token"`)
 			s.writeError(c, &apiError{http.StatusUnauthorized, Error{Code: "unauthorized", Message: err.Error()}})

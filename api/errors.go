@@ -35,6 +35,18 @@ func (e *apiError) Error() string { return e.body.Message }
 
 func badRequest(code, msg string) error { return belong.New(belong.EINVALID, code, msg) }
 
+// StatusOf is the HTTP status the API answers err with (the console uses it too):
+// its kind's status, or 500.
+func StatusOf(err error) int {
+	var de *belong.Error
+	if errors.As(err, &de) {
+		if st, ok := statusOf[de.Kind]; ok {
+			return st
+		}
+	}
+	return http.StatusInternalServerError
+}
+
 // statusOf maps the error vocabulary's kinds to HTTP statuses: the one place that
 // decides what a client sees (the console uses it too).
 var statusOf = map[string]int{

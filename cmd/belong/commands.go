@@ -17,6 +17,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/belong-loyalty/belong/api"
+	"github.com/belong-loyalty/belong/apikey"
+	"github.com/belong-loyalty/belong/console"
 	"github.com/belong-loyalty/belong/demo"
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/jobs"
@@ -288,8 +290,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		defer stopWorkers(ctx, e, client)
 	}
+	keys := &apikey.Verifier{DB: pool}
 	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit, Drafting: svc.Drafting,
-		Service: svc, Sentiment: sent})
+		Service: svc, Sentiment: sent, Keys: keys})
+	console.Register(handler, console.Config{DB: pool, Keys: keys, Guardrails: svc.Drafting.Guardrails, Logger: e.logger})
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)
 	if err != nil {
 		return err

@@ -1,4 +1,11 @@
-package api
+// Package console is the review console: server-rendered pages under /console for
+// loyalty teams. A reviewer signs in with an API key that has the content:review
+// scope (checked by the same apikey.Verifier as the API); the key lives in a Secure,
+// HttpOnly, SameSite=Strict cookie, and every form carries a CSRF token derived from
+// it (HMAC with a per-process secret: with several replicas, a form posted to another
+// replica than the one that rendered it is refused and the reviewer signs in again).
+// Errors get the API's statuses (api.StatusOf).
+package console
 
 import (
 	"context"
@@ -10,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"maps"
 	"math"
 	"net/http"
@@ -19,7 +27,10 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/belong-loyalty/belong"
+	"github.com/belong-loyalty/belong/api"
 	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/matching"
@@ -27,17 +38,12 @@ import (
 	"github.com/belong-loyalty/belong/trends"
 )
 
-// The review console: server-rendered pages under /console for loyalty teams. A
-// reviewer signs in with an API key that has the content:review scope; the key lives
-// in a Secure, HttpOnly, SameSite=Strict cookie, and every form carries a CSRF token
-// derived from it (HMAC with a per-process secret).
-
-//go:embed console/*.html
-var consoleFS embed.FS
+//go:embed templates/*.html
+var templatesFS embed.FS
 
 var consoleTmpl = template.Must(template.New("console").Funcs(template.FuncMap{
 	"inc": func(i int) int { return i + 1 },
-}).ParseFS(consoleFS, "console/*.html"))
+}).ParseFS(templatesFS, "templates/*.html"))
 
 const sessionCookie = "belong_session"
 
@@ -61,7 +67,7 @@ func csrfToken(key string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-func (s *server) render(c *gin.Context, status int, name string, data any) {
+func (s *Console) render(c *gin.Context, status int, name string, data any) {
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Header("Cache-Control", "no-store")
 	c.Header("X-Frame-Options", "DENY")
@@ -74,7 +80,7 @@ func (s *server) render(c *gin.Context, status int, name string, data any) {
 
 // reviewer admits console requests with a valid session cookie of a key carrying
 // content:review, and checks the CSRF token of every POST. Others go to sign-in.
-func (s *server) reviewer(c *gin.Context) {
+func (s *Console) reviewer(c *gin.Context) {
 	secret, err := c.Cookie(sessionCookie)
 	if err == nil {
 		var key apikey.Key
@@ -88,7 +94,7 @@ func (s *server) reviewer(c *gin.Context) {
 				c.Abort()
 				return
 			}
-			c.Set(ctxKey, key)
+			c.Set(keyContext, key)
 			c.Set("csrf", csrfToken(secret))
 			c.Next()
 			return
@@ -98,24 +104,56 @@ func (s *server) reviewer(c *gin.Context) {
 	c.Abort()
 }
 
-// verifyKey is the cached key check the API's require uses.
-func (s *server) verifyKey(ctx context.Context, secret string) (apikey.Key, error) {
-	now := time.Now()
-	sum := sha256.Sum256([]byte(secret))
-	if k, ok := s.keys.get(sum, now); ok {
-		return k, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	k, err := apikey.Verify(ctx, s.db, secret)
-	if err != nil {
-		return apikey.Key{}, err
-	}
-	s.keys.put(sum, k, now)
-	return k, nil
+// Config wires the console to its dependencies.
+type Config struct {
+	DB   *pgxpool.Pool
+	Keys *apikey.Verifier
+	// Guardrails check a reviewer's edits.
+	Guardrails generation.Guardrails
+	Logger     *slog.Logger
+	// Timeout bounds each page's database work; 5 s when zero.
+	Timeout time.Duration
 }
 
-func (s *server) consoleRoutes(r *gin.Engine) {
+// Console serves the pages.
+type Console struct {
+	db         *pgxpool.Pool
+	keys       *apikey.Verifier
+	guardrails generation.Guardrails
+	logger     *slog.Logger
+	timeout    time.Duration
+}
+
+const keyContext = "belong.console_key"
+
+func (s *Console) verifyKey(ctx context.Context, secret string) (apikey.Key, error) {
+	return s.keys.Verify(ctx, secret)
+}
+
+func (s *Console) ctx(c *gin.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Request.Context(), s.timeout)
+}
+
+// actorOf names the signed-in reviewer in the audit trail.
+func actorOf(c *gin.Context) string {
+	k, _ := c.Get(keyContext)
+	key, _ := k.(apikey.Key)
+	return "key:" + key.Prefix + " (" + key.Name + ")"
+}
+
+// Register adds the console's routes to r.
+func Register(r gin.IRouter, cfg Config) {
+	s := &Console{db: cfg.DB, keys: cfg.Keys, guardrails: cfg.Guardrails, logger: cfg.Logger, timeout: cfg.Timeout}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.timeout <= 0 {
+		s.timeout = 5 * time.Second
+	}
+	s.routes(r)
+}
+
+func (s *Console) routes(r gin.IRouter) {
 	r.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/queue") })
 	r.GET("/console/login", func(c *gin.Context) { s.render(c, http.StatusOK, "login", page{Title: "Sign in"}) })
 	r.POST("/console/login", s.consoleLogin)
@@ -137,7 +175,7 @@ func (s *server) consoleRoutes(r *gin.Engine) {
 	g.GET("/pilots", s.consolePilots)
 }
 
-func (s *server) consoleLogin(c *gin.Context) {
+func (s *Console) consoleLogin(c *gin.Context) {
 	secret := strings.TrimSpace(c.PostForm("key"))
 	key, err := s.verifyKey(c.Request.Context(), secret)
 	if err != nil || !key.Allows(apikey.ScopeContentReview) {
@@ -149,11 +187,11 @@ func (s *server) consoleLogin(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/console/queue")
 }
 
-func (s *server) signedIn(c *gin.Context, title string) page {
+func (s *Console) signedIn(c *gin.Context, title string) page {
 	return page{Title: title, SignedIn: true, CSRF: c.GetString("csrf")}
 }
 
-func (s *server) consoleQueue(c *gin.Context) {
+func (s *Console) consoleQueue(c *gin.Context) {
 	f := generation.Filter{Kind: c.Query("kind"), Status: c.Query("status"), Community: c.Query("community"), Limit: 200}
 	if _, ok := c.GetQuery("status"); !ok {
 		f.Status = generation.StatusDraft
@@ -178,7 +216,7 @@ type queuePage struct {
 
 var statuses = []string{generation.StatusDraft, generation.StatusApproved, generation.StatusRejected}
 
-func (s *server) consoleDecide(approve bool) gin.HandlerFunc {
+func (s *Console) consoleDecide(approve bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 		if err != nil {
@@ -195,7 +233,7 @@ func (s *server) consoleDecide(approve bool) gin.HandlerFunc {
 	}
 }
 
-func (s *server) consoleBulk(c *gin.Context) {
+func (s *Console) consoleBulk(c *gin.Context) {
 	var ids []int64
 	for _, raw := range c.PostFormArray("id") {
 		id, err := strconv.ParseInt(raw, 10, 64)
@@ -214,10 +252,11 @@ func (s *server) consoleBulk(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/console/queue")
 }
 
-func (s *server) consoleFail(c *gin.Context, err error) {
+// consoleFail shows an error on the queue page, with the status the API would give.
+func (s *Console) consoleFail(c *gin.Context, err error) {
 	p := s.signedIn(c, "Review queue")
 	p.Error = err.Error()
-	s.render(c, http.StatusConflict, "queue", queuePage{p, nil, generation.Filter{}, generation.Kinds, statuses})
+	s.render(c, api.StatusOf(err), "queue", queuePage{p, nil, generation.Filter{}, generation.Kinds, statuses})
 }
 
 type field struct {
@@ -225,7 +264,7 @@ type field struct {
 	Rows        int
 }
 
-func (s *server) consoleEditForm(c *gin.Context) {
+func (s *Console) consoleEditForm(c *gin.Context) {
 	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
 	ctx, cancel := s.ctx(c)
 	defer cancel()
@@ -261,7 +300,7 @@ func (s *server) consoleEditForm(c *gin.Context) {
 	}{s.signedIn(c, "Edit draft"), d, fields, hist})
 }
 
-func (s *server) consoleEdit(c *gin.Context) {
+func (s *Console) consoleEdit(c *gin.Context) {
 	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
 	ctx, cancel := s.ctx(c)
 	defer cancel()
@@ -285,7 +324,7 @@ func (s *server) consoleEdit(c *gin.Context) {
 		case float64:
 			n, err := strconv.Atoi(val)
 			if err != nil {
-				s.consoleFail(c, fmt.Errorf("%s must be a whole number", k))
+				s.consoleFail(c, belong.Errorf(belong.EINVALID, "invalid_draft", "%s must be a whole number", k))
 				return
 			}
 			body[k] = n
@@ -293,7 +332,7 @@ func (s *server) consoleEdit(c *gin.Context) {
 			body[k] = val
 		}
 	}
-	if _, err := generation.Edit(ctx, s.db, id, body, s.drafting.Guardrails, actorOf(c)); err != nil {
+	if _, err := generation.Edit(ctx, s.db, id, body, s.guardrails, actorOf(c)); err != nil {
 		s.consoleFail(c, err)
 		return
 	}
@@ -308,7 +347,7 @@ type mapPoint struct {
 
 var tribeColors = []string{"#4c6ef5", "#f08c00", "#2b8a3e", "#c2255c", "#7048e8", "#0b7285", "#e8590c", "#5c940d", "#a61e4d", "#364fc7"}
 
-func (s *server) consoleCommunities(c *gin.Context) {
+func (s *Console) consoleCommunities(c *gin.Context) {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	p := s.signedIn(c, "Communities")
@@ -357,7 +396,7 @@ func (s *server) consoleCommunities(c *gin.Context) {
 	}{p, cs, feedback, points, w, h})
 }
 
-func (s *server) consoleRuns(c *gin.Context) {
+func (s *Console) consoleRuns(c *gin.Context) {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	runs, err := matching.ListRuns(ctx, s.db, 0, 50)
@@ -421,7 +460,7 @@ func trendChart(title string, up, down []trends.Change) chart {
 	return ch
 }
 
-func (s *server) consoleTrends(c *gin.Context) {
+func (s *Console) consoleTrends(c *gin.Context) {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	p := s.signedIn(c, "Trends")
@@ -442,7 +481,7 @@ type pilotRow struct {
 	Summary pilots.Summary
 }
 
-func (s *server) consolePilots(c *gin.Context) {
+func (s *Console) consolePilots(c *gin.Context) {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	p := s.signedIn(c, "Pilots")
