@@ -8,8 +8,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/belong-loyalty/belong/generation"
-	"github.com/belong-loyalty/belong/matching"
-	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/service"
 )
 
@@ -178,57 +176,33 @@ func (s *server) decide(approve bool) gin.HandlerFunc {
 	}
 }
 
+// contentResponse is the answer of the content endpoints.
+type contentResponse struct {
+	CommunityID string            `json:"community_id,omitempty"`
+	MemberID    string            `json:"member_id,omitempty"`
+	Content     []service.Content `json:"content"`
+}
+
 func (s *server) communityContent(c *gin.Context) {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	id := c.Param("id")
-	if _, err := matching.GetCommunity(ctx, s.db, id); err != nil {
-		s.writeError(c, err)
-		return
-	}
-	ds, err := generation.Approved(ctx, s.db, id, "", c.Query("kind"), c.Query("locale"))
+	cs, err := s.svc.CommunityContent(ctx, id, c.Query("kind"), c.Query("locale"))
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	s.cached(c, gin.H{"community_id": id, "content": served(ds)})
+	s.cached(c, contentResponse{CommunityID: id, Content: cs})
 }
 
 func (s *server) memberContent(c *gin.Context) {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	id := c.Param("id")
-	m, err := members.Get(ctx, s.db, id)
+	cs, err := s.svc.MemberContent(ctx, id, c.Query("kind"), c.Query("locale"))
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	ds := []generation.Draft{}
-	if m.Consent.Personalization {
-		if ds, err = generation.Approved(ctx, s.db, "", id, c.Query("kind"), c.Query("locale")); err != nil {
-			s.writeError(c, err)
-			return
-		}
-	}
-	s.cached(c, gin.H{"member_id": id, "content": served(ds)})
-}
-
-// servedContent is approved content as members may see it: no review metadata.
-type servedContent struct {
-	ID          string          `json:"id"`
-	Kind        string          `json:"kind"`
-	CommunityID string          `json:"community_id"`
-	Occasion    string          `json:"occasion,omitempty"`
-	Locale      string          `json:"locale"`
-	Version     int             `json:"version"`
-	Body        generation.Body `json:"body"`
-}
-
-func served(ds []generation.Draft) []servedContent {
-	out := make([]servedContent, len(ds))
-	for i, d := range ds {
-		out[i] = servedContent{ID: strconv.FormatInt(d.ID, 10), Kind: d.Kind, CommunityID: d.SubjectID, Occasion: d.Occasion,
-			Locale: d.Locale, Version: d.Version, Body: d.Body}
-	}
-	return out
+	s.cached(c, contentResponse{MemberID: id, Content: cs})
 }

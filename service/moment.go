@@ -1,0 +1,138 @@
+package service
+
+import (
+	"context"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/belong-loyalty/belong/generation"
+	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/moments"
+)
+
+// Moment is everything a journey platform needs for one message to one member.
+type Moment struct {
+	MemberID   string               `json:"member_id"`
+	Stage      string               `json:"stage"`
+	NextAction Action               `json:"next_action"`
+	Signals    moments.Signals      `json:"signals"`
+	Community  *matching.Match      `json:"community"`
+	Content    *Content             `json:"content"`
+	Due        *moments.Recognition `json:"recognition,omitempty"`
+}
+
+// Action is the next best action and why.
+type Action struct {
+	Action string `json:"action"`
+	Reason string `json:"reason"`
+}
+
+// Content is approved content as members may see it: no review metadata.
+type Content struct {
+	ID          string          `json:"id"`
+	Kind        string          `json:"kind"`
+	CommunityID string          `json:"community_id"`
+	Occasion    string          `json:"occasion,omitempty"`
+	Locale      string          `json:"locale"`
+	Version     int             `json:"version"`
+	Body        generation.Body `json:"body"`
+}
+
+// Served strips drafts to what members may see.
+func Served(ds []generation.Draft) []Content {
+	out := make([]Content, len(ds))
+	for i, d := range ds {
+		out[i] = Content{ID: strconv.FormatInt(d.ID, 10), Kind: d.Kind, CommunityID: d.SubjectID, Occasion: d.Occasion,
+			Locale: d.Locale, Version: d.Version, Body: d.Body}
+	}
+	return out
+}
+
+// Moment answers what to do for a member now (their local time, for stage and
+// streaks): their stage, the next best action and why, their primary community, and
+// the approved content to show — a due recognition (marked delivered on the
+// channel), else a challenge for their community.
+func (s *Service) Moment(ctx context.Context, memberID, channel string, now time.Time) (Moment, error) {
+	snap, err := moments.Read(ctx, s.DB, memberID, now)
+	if err != nil {
+		return Moment{}, err
+	}
+	out := Moment{MemberID: memberID}
+	if !snap.Consent {
+		out.NextAction = Action{moments.ActionNone, "no personalization consent"}
+		return out, nil
+	}
+	dueText := ""
+	if snap.Due != nil {
+		dueText = snap.Due.Occasion + ", " + snap.Due.Detail
+	}
+	as := moments.Assess(now, snap.JoinedAt, snap.Activity, dueText)
+	out.Stage, out.Signals = as.Stage, as.Signals
+	out.NextAction = Action{as.Action, as.Reason}
+	if pc := snap.Community; pc != nil {
+		m := matching.Match{ID: pc.ID, Name: pc.Name, Score: math.Round(pc.Score*1000) / 1000, Primary: true, Rank: 1,
+			Labels: pc.Labels, Reasons: matching.Shared(snap.Terms, pc.Labels)}
+		if pc.TribeID != nil {
+			m.Tribe = &matching.Tribe{ID: *pc.TribeID, Name: *pc.TribeName, Labels: pc.TribeLabels}
+		}
+		out.Community = &m
+	}
+	contentID := snap.ChallengeID
+	if snap.Due != nil {
+		contentID = *snap.Due.DraftID
+	}
+	if contentID > 0 {
+		draft, err := generation.Get(ctx, s.DB, contentID)
+		if err != nil {
+			return Moment{}, err
+		}
+		out.Content = &Served([]generation.Draft{draft})[0]
+	}
+	if snap.Due != nil {
+		out.Due = snap.Due
+		if err := moments.Deliver(ctx, s.DB, memberID, snap.Due.Key, channel, s.now()); err != nil {
+			return Moment{}, err
+		}
+	}
+	return out, nil
+}
+
+// Recognitions lists a member's milestones, newest first.
+func (s *Service) Recognitions(ctx context.Context, memberID string) ([]moments.Recognition, error) {
+	if _, err := members.Get(ctx, s.DB, memberID); err != nil {
+		return nil, err
+	}
+	return moments.List(ctx, s.DB, memberID)
+}
+
+// CommunityContent is a community's approved content, optionally of one kind and
+// locale.
+func (s *Service) CommunityContent(ctx context.Context, communityID, kind, locale string) ([]Content, error) {
+	if _, err := matching.GetCommunity(ctx, s.DB, communityID); err != nil {
+		return nil, err
+	}
+	ds, err := generation.Approved(ctx, s.DB, communityID, "", kind, locale)
+	if err != nil {
+		return nil, err
+	}
+	return Served(ds), nil
+}
+
+// MemberContent is the approved content about a member: none without their
+// personalization consent.
+func (s *Service) MemberContent(ctx context.Context, memberID, kind, locale string) ([]Content, error) {
+	m, err := members.Get(ctx, s.DB, memberID)
+	if err != nil {
+		return nil, err
+	}
+	if !m.Consent.Personalization {
+		return []Content{}, nil
+	}
+	ds, err := generation.Approved(ctx, s.DB, "", memberID, kind, locale)
+	if err != nil {
+		return nil, err
+	}
+	return Served(ds), nil
+}
