@@ -26,7 +26,6 @@ import (
 
 	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/embeddings"
-	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/migrations"
@@ -46,9 +45,6 @@ type Config struct {
 	// RateLimit is each API key's sustained requests per second (bursts of twice
 	// that); 0 means no limit.
 	RateLimit float64
-	// Drafting writes drafts for POST /v1/content/drafts: the generator (template when
-	// nil) and the guardrails.
-	Drafting generation.Drafting
 	// Keys verifies API keys; the console shares it. A verifier over DB when nil.
 	Keys *apikey.Verifier
 	// Service runs the use cases that write (ingest); its jobs do what follows.
@@ -78,7 +74,6 @@ type server struct {
 	keys      *apikey.Verifier
 	limit     limiter
 	metrics   metrics
-	drafting  generation.Drafting
 	svc       *service.Service
 	batchTime time.Duration
 	sentiment pilots.Scorer
@@ -87,7 +82,7 @@ type server struct {
 // New returns the router. gin's mode is the caller's choice (gin.SetMode).
 func New(cfg Config) *gin.Engine {
 	s := &server{db: cfg.DB, embedder: cfg.Embedder, logger: cfg.Logger, maxBatch: cfg.MaxBatch, timeout: cfg.QueryTimeout,
-		limit: limiter{rate: cfg.RateLimit, burst: 2 * cfg.RateLimit}, drafting: cfg.Drafting}
+		limit: limiter{rate: cfg.RateLimit, burst: 2 * cfg.RateLimit}}
 	s.sentiment = cfg.Sentiment
 	s.svc, s.batchTime = cfg.Service, cmp.Or(cfg.BatchTimeout, 25*time.Second)
 	s.keys = cfg.Keys
@@ -247,6 +242,25 @@ func (s *server) eventsBatch(c *gin.Context) {
 	c.JSON(http.StatusOK, res)
 }
 
+// peersResponse is the answer of GET /v1/members/{id}/peers.
+type peersResponse struct {
+	MemberID string          `json:"member_id"`
+	Peers    []matching.Peer `json:"peers"`
+}
+
+// communityListResponse is the answer of GET /v1/communities.
+type communityListResponse struct {
+	RunID       string               `json:"run_id"`
+	Communities []matching.Community `json:"communities"`
+	NextAfter   string               `json:"next_after,omitempty"`
+}
+
+// runListResponse is the answer of GET /v1/cluster-runs.
+type runListResponse struct {
+	Runs       []matching.Run `json:"cluster_runs"`
+	NextBefore string         `json:"next_before,omitempty"`
+}
+
 // communitiesResponse is the answer of both match endpoints.
 type communitiesResponse struct {
 	MemberID    string           `json:"member_id,omitempty"`
@@ -350,7 +364,7 @@ func (s *server) peers(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	s.cached(c, gin.H{"member_id": id, "peers": ps})
+	s.cached(c, peersResponse{MemberID: id, Peers: ps})
 }
 
 func (s *server) listCommunities(c *gin.Context) {
@@ -366,9 +380,9 @@ func (s *server) listCommunities(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	body := gin.H{"run_id": strconv.FormatInt(run, 10), "communities": cs}
+	body := communityListResponse{RunID: strconv.FormatInt(run, 10), Communities: cs}
 	if len(cs) == limit {
-		body["next_after"] = cs[len(cs)-1].ID
+		body.NextAfter = cs[len(cs)-1].ID
 	}
 	s.cached(c, body)
 }
@@ -402,9 +416,9 @@ func (s *server) listRuns(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	body := gin.H{"cluster_runs": runs}
+	body := runListResponse{Runs: runs}
 	if len(runs) == limit {
-		body["next_before"] = strconv.FormatInt(runs[len(runs)-1].ID, 10)
+		body.NextBefore = strconv.FormatInt(runs[len(runs)-1].ID, 10)
 	}
 	s.cached(c, body)
 }

@@ -63,13 +63,13 @@ func (s *server) queue(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	ds, err := generation.Queue(ctx, s.db, generation.Filter{Kind: c.Query("kind"), Status: c.Query("status"),
+	ds, err := s.svc.ReviewQueue(ctx, generation.Filter{Kind: c.Query("kind"), Status: c.Query("status"),
 		Community: c.Query("community"), Limit: limit})
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"drafts": ds})
+	c.JSON(http.StatusOK, draftsResponse{Drafts: ds})
 }
 
 func draftID(c *gin.Context) (int64, error) {
@@ -88,17 +88,12 @@ func (s *server) getDraft(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	d, err := generation.Get(ctx, s.db, id)
+	r, err := s.svc.DraftForReview(ctx, id)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	hist, err := generation.History(ctx, s.db, d.GroupID)
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"draft": d, "history": hist})
+	c.JSON(http.StatusOK, r)
 }
 
 func (s *server) editDraft(c *gin.Context) {
@@ -120,7 +115,7 @@ func (s *server) editDraft(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	d, err := generation.Edit(ctx, s.db, id, req.Body, s.drafting.Guardrails, actorOf(c))
+	d, err := s.svc.EditDraft(ctx, id, req.Body, actorOf(c))
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -164,7 +159,7 @@ func (s *server) decide(approve bool) gin.HandlerFunc {
 		}
 		ctx, cancel := s.ctx(c)
 		defer cancel()
-		if err := generation.Decide(ctx, s.db, ids, approve, strings.TrimSpace(req.Reason), actorOf(c)); err != nil {
+		if err := s.svc.Decide(ctx, ids, approve, strings.TrimSpace(req.Reason), actorOf(c)); err != nil {
 			s.writeError(c, err)
 			return
 		}
@@ -172,8 +167,19 @@ func (s *server) decide(approve bool) gin.HandlerFunc {
 		if !approve {
 			status = generation.StatusRejected
 		}
-		c.JSON(http.StatusOK, gin.H{"decided": len(ids), "status": status})
+		c.JSON(http.StatusOK, decisionResponse{Decided: len(ids), Status: status})
 	}
+}
+
+// draftsResponse is the review queue.
+type draftsResponse struct {
+	Drafts []generation.Draft `json:"drafts"`
+}
+
+// decisionResponse says how many drafts a decision changed, and to what.
+type decisionResponse struct {
+	Decided int    `json:"decided"`
+	Status  string `json:"status"`
 }
 
 // contentResponse is the answer of the content endpoints.

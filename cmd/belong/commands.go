@@ -291,7 +291,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		defer stopWorkers(ctx, e, client)
 	}
 	keys := &apikey.Verifier{DB: pool}
-	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit, Drafting: svc.Drafting,
+	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit,
 		Service: svc, Sentiment: sent, Keys: keys})
 	console.Register(handler, console.Config{DB: pool, Keys: keys, Guardrails: svc.Drafting.Guardrails, Logger: e.logger})
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)
