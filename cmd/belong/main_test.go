@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/belong-loyalty/belong/demo"
+	"github.com/belong-loyalty/belong/internal/openaitest"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/migrations/dbtest"
 )
@@ -94,11 +94,9 @@ func TestEndToEnd(t *testing.T) {
 
 	// The openai generator through the CLI, against a server speaking chat JSON; a
 	// broken answer falls back to templates and the draft says so.
-	chat := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"choices":[{"index":0,"message":{"role":"assistant","content":"not json"}}]}`)
-	}))
-	defer chat.Close()
+	chat := openaitest.NewChat(t, func(_ int, _ map[string]any, w http.ResponseWriter, _ *http.Request) {
+		openaitest.Answer(w, "not json")
+	})
 	voice := filepath.Join(t.TempDir(), "voice.md")
 	os.WriteFile(voice, []byte("Warm, plain, never salesy."), 0o644)
 	withOpenAI := func(k string) string {
@@ -106,7 +104,7 @@ func TestEndToEnd(t *testing.T) {
 		case "BELONG_GENERATOR":
 			return "openai"
 		case "OPENAI_BASE_URL":
-			return chat.URL + "/v1"
+			return chat.URL
 		case "BELONG_VOICE_FILE":
 			return voice
 		}
