@@ -83,7 +83,8 @@ func (s *Service) DraftCommunity(ctx context.Context, kind, communityID, locale,
 }
 
 // QueueCommunityDrafts queues a community profile draft in each locale for every
-// community of the current run that has none, and returns how many it queued.
+// community of the current run that has none, and returns how many it queued (a draft
+// already waiting in the queue is not queued twice).
 func (s *Service) QueueCommunityDrafts(ctx context.Context) (int, error) {
 	todo, err := generation.CommunitiesToDraft(ctx, s.DB, s.locales())
 	if err != nil || len(todo) == 0 {
@@ -93,11 +94,15 @@ func (s *Service) QueueCommunityDrafts(ctx context.Context) (int, error) {
 	for i, r := range todo {
 		jobs[i] = DraftCommunityArgs{ContentKind: r.Kind, CommunityID: r.Community.ID, Locale: r.Locale}
 	}
-	err = database.InTx(ctx, s.DB, func(tx pgx.Tx) error { return enqueue(ctx, s.Queue, tx, jobs) })
+	queued := 0
+	err = database.InTx(ctx, s.DB, func(tx pgx.Tx) error {
+		queued, err = enqueue(ctx, s.Queue, tx, jobs)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("queue community drafts: %w", err)
 	}
-	return len(jobs), nil
+	return queued, nil
 }
 
 // DraftCommunities drafts, here and now, a profile in each locale for every community

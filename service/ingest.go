@@ -60,10 +60,11 @@ func (s *Service) queueRecognitions(ctx context.Context, tx pgx.Tx, fired []mome
 			jobs = append(jobs, DraftRecognitionArgs{MemberID: f.MemberID, Key: f.Key})
 		}
 	}
-	if err := enqueue(ctx, s.Queue, tx, jobs); err != nil {
+	queued, err := enqueue(ctx, s.Queue, tx, jobs)
+	if err != nil {
 		return fmt.Errorf("queue recognitions: %w", err)
 	}
-	*n = len(jobs)
+	*n = queued
 	return nil
 }
 

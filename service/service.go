@@ -83,15 +83,25 @@ func (s *Service) locales() []string {
 	return []string{"en", "sv", "it"}
 }
 
-// enqueue inserts jobs in tx; nothing happens for none.
-func enqueue[T river.JobArgs](ctx context.Context, q Queue, tx pgx.Tx, args []T) error {
+// enqueue inserts jobs in tx and returns how many are new: a unique job that is
+// already waiting is not queued twice.
+func enqueue[T river.JobArgs](ctx context.Context, q Queue, tx pgx.Tx, args []T) (int, error) {
 	if len(args) == 0 {
-		return nil
+		return 0, nil
 	}
 	params := make([]river.InsertManyParams, len(args))
 	for i, a := range args {
 		params[i] = river.InsertManyParams{Args: a}
 	}
-	_, err := q.InsertManyTx(ctx, tx, params)
-	return err
+	res, err := q.InsertManyTx(ctx, tx, params)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range res {
+		if !r.UniqueSkippedAsDuplicate {
+			n++
+		}
+	}
+	return n, nil
 }
