@@ -29,7 +29,6 @@ import (
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/migrations"
-	"github.com/belong-loyalty/belong/pilots"
 	"github.com/belong-loyalty/belong/service"
 )
 
@@ -52,8 +51,6 @@ type Config struct {
 	// BatchTimeout bounds a batch write (storing a batch and the milestones it
 	// fires, in one transaction); 25 s when zero, under the server's write timeout.
 	BatchTimeout time.Duration
-	// Sentiment scores feedback; the offline lexicon when nil.
-	Sentiment pilots.Scorer
 }
 
 // embedTimeout bounds embedding a profile on the request path.
@@ -76,14 +73,12 @@ type server struct {
 	metrics   metrics
 	svc       *service.Service
 	batchTime time.Duration
-	sentiment pilots.Scorer
 }
 
 // New returns the router. gin's mode is the caller's choice (gin.SetMode).
 func New(cfg Config) *gin.Engine {
 	s := &server{db: cfg.DB, embedder: cfg.Embedder, logger: cfg.Logger, maxBatch: cfg.MaxBatch, timeout: cfg.QueryTimeout,
 		limit: limiter{rate: cfg.RateLimit, burst: 2 * cfg.RateLimit}}
-	s.sentiment = cfg.Sentiment
 	s.svc, s.batchTime = cfg.Service, cmp.Or(cfg.BatchTimeout, 25*time.Second)
 	s.keys = cfg.Keys
 	if s.keys == nil {

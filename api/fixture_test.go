@@ -124,7 +124,7 @@ func newService(t *testing.T, pool *pgxpool.Pool) *service.Service {
 	svc := &service.Service{DB: pool, Embedder: func(context.Context, database.DBTX) (embeddings.Embedder, error) {
 		return embeddings.NewLocal(), nil
 	}}
-	queue, err := jobs.New(pool, svc, jobs.Config{NightlySchedule: "off"})
+	queue, err := jobs.New(pool, svc, jobs.Config{NoPeriodic: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,13 +3,13 @@ package api
 import (
 	"bytes"
 	"crypto/sha256"
-	"errors"
 	"io"
 	"net/http"
 	"regexp"
 
 	"github.com/gin-gonic/gin"
-	"github.com/jackc/pgx/v5"
+
+	"github.com/belong-loyalty/belong/apikey"
 )
 
 var idempotencyKeyRe = regexp.MustCompile(`^[\x21-\x7e]{1,200}$`)
@@ -48,27 +48,20 @@ func (s *server) idempotent(c *gin.Context) {
 	apiKey := keyOf(c).ID
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	var (
-		storedRoute string
-		storedHash  []byte
-		status      int
-		stored      []byte
-	)
-	err = s.db.QueryRow(ctx, `SELECT route, request_hash, status, body FROM idempotency_keys
-		WHERE api_key_id = $1 AND key = $2`, apiKey, key).Scan(&storedRoute, &storedHash, &status, &stored)
+	stored, found, err := apikey.LookupIdempotency(ctx, s.db, apiKey, key)
 	switch {
-	case err == nil:
-		if storedRoute != route(c) || !bytes.Equal(storedHash, sum[:]) {
+	case err != nil:
+		s.writeError(c, err)
+		return
+	case found:
+		if stored.Route != route(c) || !bytes.Equal(stored.RequestHash, sum[:]) {
 			s.writeError(c, &apiError{http.StatusUnprocessableEntity, Error{Code: "idempotency_key_reused",
 				Message: "this Idempotency-Key was used for a different request"}})
 			return
 		}
 		c.Header("Idempotent-Replayed", "true")
-		c.Data(status, "application/json; charset=utf-8", stored)
+		c.Data(stored.Status, "application/json; charset=utf-8", stored.Body)
 		c.Abort()
-		return
-	case !errors.Is(err, pgx.ErrNoRows):
-		s.writeError(c, err)
 		return
 	}
 	w := &capture{ResponseWriter: c.Writer}
@@ -77,8 +70,8 @@ func (s *server) idempotent(c *gin.Context) {
 	if w.Status() >= 500 {
 		return
 	}
-	if _, err := s.db.Exec(ctx, `INSERT INTO idempotency_keys (api_key_id, key, route, request_hash, status, body)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, apiKey, key, route(c), sum[:], w.Status(), w.body.Bytes()); err != nil {
+	answer := apikey.Answer{Route: route(c), RequestHash: sum[:], Status: w.Status(), Body: w.body.Bytes()}
+	if err := apikey.StoreIdempotency(ctx, s.db, apiKey, key, answer); err != nil {
 		s.logger.WarnContext(ctx, "idempotency key not stored", "request_id", requestIDOf(c), "error", err.Error())
 	}
 }

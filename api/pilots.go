@@ -56,7 +56,7 @@ func (s *server) createPilot(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	p, err := pilots.Create(ctx, s.db, req.Name, req.Size, req.Target, req.Seed)
+	p, err := s.svc.CreatePilot(ctx, req.Name, req.Size, req.Target, req.Seed)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -72,7 +72,7 @@ func (s *server) getPilot(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	p, err := pilots.Get(ctx, s.db, id)
+	p, err := s.svc.Pilot(ctx, id)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -88,11 +88,17 @@ func (s *server) closePilot(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	if err := pilots.Close(ctx, s.db, id); err != nil {
+	if err := s.svc.ClosePilot(ctx, id); err != nil {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"id": strconv.FormatInt(id, 10), "status": "closed"})
+	c.JSON(http.StatusOK, pilotStatusResponse{ID: strconv.FormatInt(id, 10), Status: "closed"})
+}
+
+// pilotStatusResponse answers a change of a pilot's status.
+type pilotStatusResponse struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
 }
 
 // FeedbackRequest is the body of POST /v1/feedback.
@@ -128,7 +134,7 @@ func (s *server) addFeedback(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	out, err := pilots.AddFeedback(ctx, s.db, s.sentiment, f)
+	out, err := s.svc.AddFeedback(ctx, f)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -144,11 +150,7 @@ func (s *server) pilotFeedback(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	if _, err := pilots.Get(ctx, s.db, id); err != nil {
-		s.writeError(c, err)
-		return
-	}
-	sum, err := pilots.Summarize(ctx, s.db, id, "")
+	sum, err := s.svc.PilotFeedback(ctx, id)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -159,7 +161,7 @@ func (s *server) pilotFeedback(c *gin.Context) {
 func (s *server) communityFeedback(c *gin.Context) {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	sum, err := pilots.Summarize(ctx, s.db, 0, c.Param("id"))
+	sum, err := s.svc.CommunityFeedback(ctx, c.Param("id"))
 	if err != nil {
 		s.writeError(c, err)
 		return

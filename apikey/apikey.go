@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/storage"
 )
 
 // Scopes a key may carry.
@@ -78,13 +79,11 @@ func Create(ctx context.Context, db database.DBTX, name string, scopes []string)
 	prefix := strings.ToLower(enc.EncodeToString(raw[:5]))
 	secret := "blg_" + prefix + "_" + strings.ToLower(enc.EncodeToString(raw[5:]))
 	sum := sha256.Sum256([]byte(secret))
-	k := Key{Prefix: prefix, Name: name, Scopes: scopes}
-	err := db.QueryRow(ctx, `INSERT INTO api_keys (prefix, hash, name, scopes) VALUES ($1, $2, $3, $4)
-		RETURNING id, created_at`, prefix, sum[:], name, scopes).Scan(&k.ID, &k.CreatedAt)
+	r, err := storage.New(db).CreateAPIKey(ctx, storage.CreateAPIKeyParams{Prefix: prefix, Hash: sum[:], Name: name, Scopes: scopes})
 	if err != nil {
-		return Key{}, "", fmt.Errorf("create API key: %w", err)
+		return Key{}, "", fmt.Errorf("create API key: %w", storage.Translate(err, nil))
 	}
-	return k, secret, nil
+	return Key{ID: r.ID, Prefix: prefix, Name: name, Scopes: scopes, CreatedAt: r.CreatedAt}, secret, nil
 }
 
 // parse splits a presented key into its prefix, or reports it malformed.
@@ -106,50 +105,40 @@ func Verify(ctx context.Context, db database.DBTX, secret string) (Key, error) {
 	if !ok {
 		return Key{}, ErrInvalid
 	}
-	var (
-		k    Key
-		hash []byte
-	)
-	err := db.QueryRow(ctx, `SELECT id, prefix, hash, name, scopes, created_at, revoked_at
-		FROM api_keys WHERE prefix = $1`, prefix).Scan(&k.ID, &k.Prefix, &hash, &k.Name, &k.Scopes, &k.CreatedAt, &k.RevokedAt)
+	r, err := storage.New(db).APIKeyByPrefix(ctx, prefix)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Key{}, ErrInvalid
 	}
 	if err != nil {
-		return Key{}, fmt.Errorf("verify API key: %w", err)
+		return Key{}, fmt.Errorf("verify API key: %w", storage.Translate(err, nil))
 	}
 	sum := sha256.Sum256([]byte(secret))
-	if subtle.ConstantTimeCompare(sum[:], hash) != 1 || k.RevokedAt != nil {
+	if subtle.ConstantTimeCompare(sum[:], r.Hash) != 1 || r.RevokedAt != nil {
 		return Key{}, ErrInvalid
 	}
-	return k, nil
+	return Key{ID: r.ID, Prefix: r.Prefix, Name: r.Name, Scopes: r.Scopes, CreatedAt: r.CreatedAt, RevokedAt: r.RevokedAt}, nil
 }
 
 // List returns every key, newest first, without secrets.
 func List(ctx context.Context, db database.DBTX) ([]Key, error) {
-	rows, err := db.Query(ctx, `SELECT id, prefix, name, scopes, created_at, revoked_at FROM api_keys ORDER BY id DESC`)
+	rows, err := storage.New(db).ListAPIKeys(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list API keys: %w", err)
+		return nil, fmt.Errorf("list API keys: %w", storage.Translate(err, nil))
 	}
-	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Key, error) {
-		var k Key
-		err := r.Scan(&k.ID, &k.Prefix, &k.Name, &k.Scopes, &k.CreatedAt, &k.RevokedAt)
-		return k, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list API keys: %w", err)
+	keys := make([]Key, 0, len(rows))
+	for _, r := range rows {
+		keys = append(keys, Key{ID: r.ID, Prefix: r.Prefix, Name: r.Name, Scopes: r.Scopes, CreatedAt: r.CreatedAt, RevokedAt: r.RevokedAt})
 	}
 	return keys, nil
 }
 
 // Revoke revokes the key with the given prefix (or numeric id); revoking twice is a no-op.
 func Revoke(ctx context.Context, db database.DBTX, prefixOrID string) error {
-	tag, err := db.Exec(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
-		WHERE prefix = $1 OR id::text = $1`, prefixOrID)
+	n, err := storage.New(db).RevokeAPIKey(ctx, prefixOrID)
 	if err != nil {
-		return fmt.Errorf("revoke API key: %w", err)
+		return fmt.Errorf("revoke API key: %w", storage.Translate(err, nil))
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return ErrNotFound
 	}
 	return nil
@@ -157,9 +146,45 @@ func Revoke(ctx context.Context, db database.DBTX, prefixOrID string) error {
 
 // PruneIdempotency forgets Idempotency-Keys stored before cutoff and returns how many.
 func PruneIdempotency(ctx context.Context, db database.DBTX, cutoff time.Time) (int64, error) {
-	tag, err := db.Exec(ctx, "DELETE FROM idempotency_keys WHERE created_at < $1", cutoff)
+	n, err := storage.New(db).PruneIdempotencyKeys(ctx, cutoff)
 	if err != nil {
-		return 0, fmt.Errorf("prune idempotency keys: %w", err)
+		return 0, fmt.Errorf("prune idempotency keys: %w", storage.Translate(err, nil))
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
+}
+
+// Answer is the first answer to a batch request made with an Idempotency-Key, kept
+// so that a retry of the same request gets it back instead of being applied again.
+type Answer struct {
+	// Route is the route the request was made to.
+	Route string
+	// RequestHash is the SHA-256 of the request body.
+	RequestHash []byte
+	// Status and Body are the answer's HTTP status and body.
+	Status int
+	Body   []byte
+}
+
+// LookupIdempotency returns the answer stored for the Idempotency-Key key of the API
+// key apiKeyID; found is false when none is stored.
+func LookupIdempotency(ctx context.Context, db database.DBTX, apiKeyID int64, key string) (a Answer, found bool, err error) {
+	r, err := storage.New(db).IdempotencyKey(ctx, storage.IdempotencyKeyParams{ApiKeyID: apiKeyID, Key: key})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Answer{}, false, nil
+	}
+	if err != nil {
+		return Answer{}, false, fmt.Errorf("look up idempotency key: %w", storage.Translate(err, nil))
+	}
+	return Answer{Route: r.Route, RequestHash: r.RequestHash, Status: int(r.Status), Body: r.Body}, true, nil
+}
+
+// StoreIdempotency stores a as the answer for the Idempotency-Key key of the API key
+// apiKeyID. An answer stored already (by a concurrent retry) is kept: the first wins.
+func StoreIdempotency(ctx context.Context, db database.DBTX, apiKeyID int64, key string, a Answer) error {
+	err := storage.New(db).StoreIdempotencyKey(ctx, storage.StoreIdempotencyKeyParams{ApiKeyID: apiKeyID, Key: key,
+		Route: a.Route, RequestHash: a.RequestHash, Status: int32(a.Status), Body: a.Body})
+	if err != nil {
+		return fmt.Errorf("store idempotency key: %w", storage.Translate(err, nil))
+	}
+	return nil
 }

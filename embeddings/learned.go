@@ -15,6 +15,7 @@ import (
 
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/storage"
 )
 
 // TermModel is term similarity learned from the membership itself: terms (interests,
@@ -210,24 +211,30 @@ func FitTerms(docs [][]string, cfg FitConfig) (*TermModel, error) {
 
 // SaveTermModel stores m as the next version and returns it with its version set.
 func SaveTermModel(ctx context.Context, db database.DBTX, m *TermModel) error {
-	return db.QueryRow(ctx, `INSERT INTO term_models (version, dim, members, terms)
-		VALUES (coalesce((SELECT max(version) FROM term_models), 0) + 1, $1, $2, $3) RETURNING version`,
-		m.Dim, m.Members, m.Terms).Scan(&m.Version)
+	terms, err := json.Marshal(m.Terms)
+	if err != nil {
+		return fmt.Errorf("save term model: %w", err)
+	}
+	version, err := storage.New(db).SaveTermModel(ctx, storage.SaveTermModelParams{
+		Dim: int32(m.Dim), Members: int32(m.Members), Terms: terms})
+	if err != nil {
+		return storage.Translate(err, nil)
+	}
+	m.Version = int(version)
+	return nil
 }
 
 // LatestTermModel returns the newest stored model, or nil when none has been fitted.
 func LatestTermModel(ctx context.Context, db database.DBTX) (*TermModel, error) {
-	m := &TermModel{}
-	var raw []byte
-	err := db.QueryRow(ctx, `SELECT version, dim, members, terms FROM term_models ORDER BY version DESC LIMIT 1`).
-		Scan(&m.Version, &m.Dim, &m.Members, &raw)
+	row, err := storage.New(db).LatestTermModel(ctx)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load term model: %w", err)
+		return nil, fmt.Errorf("load term model: %w", storage.Translate(err, nil))
 	}
-	if err := json.Unmarshal(raw, &m.Terms); err != nil {
+	m := &TermModel{Version: int(row.Version), Dim: int(row.Dim), Members: int(row.Members)}
+	if err := json.Unmarshal(row.Terms, &m.Terms); err != nil {
 		return nil, fmt.Errorf("load term model: %w", err)
 	}
 	return m, nil
@@ -236,16 +243,12 @@ func LatestTermModel(ctx context.Context, db database.DBTX) (*TermModel, error) 
 // MemberTerms reads every consenting member's terms (interests, causes and activity
 // categories): the documents FitTerms learns from.
 func MemberTerms(ctx context.Context, db database.DBTX) ([][]string, error) {
-	rows, err := db.Query(ctx, `SELECT m.interests || m.causes || coalesce(
-			(SELECT array_agg(DISTINCT e.props->>'category') FROM member_events e
-			 WHERE e.member_id = m.id AND e.props ? 'category'), '{}')
-		FROM members m WHERE m.consent_personalization`)
+	docs, err := storage.New(db).ConsentingMemberTerms(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read member terms: %w", err)
+		return nil, fmt.Errorf("read member terms: %w", storage.Translate(err, nil))
 	}
-	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]string])
-	if err != nil {
-		return nil, fmt.Errorf("read member terms: %w", err)
+	if docs == nil {
+		docs = [][]string{}
 	}
 	return docs, nil
 }

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/storage"
 )
 
 // Review states.
@@ -62,28 +62,95 @@ type Review struct {
 	At      time.Time      `json:"at"`
 }
 
-const draftColumns = `d.id, d.group_id, d.version, d.kind, d.subject_id, coalesce(d.member_id, ''), d.occasion, d.locale,
-	d.body, d.generator, d.prompt_version, d.fallback, d.findings, d.status, d.reason, d.decided_by, d.decided_at, d.created_at`
-
-func scanDraft(row pgx.CollectableRow) (Draft, error) {
-	var d Draft
-	err := row.Scan(&d.ID, &d.GroupID, &d.Version, &d.Kind, &d.SubjectID, &d.MemberID, &d.Occasion, &d.Locale,
-		&d.Body, &d.Generator, &d.PromptVersion, &d.Fallback, &d.Findings, &d.Status, &d.Reason, &d.DecidedBy, &d.DecidedAt, &d.CreatedAt)
+// draftOf maps a stored draft row to a Draft; findings are never nil.
+func draftOf(r storage.ContentDraft) (Draft, error) {
+	d := Draft{ID: r.ID, GroupID: r.GroupID, Version: int(r.Version), Kind: r.Kind, SubjectID: r.SubjectID,
+		Occasion: r.Occasion, Locale: r.Locale, Generator: r.Generator, PromptVersion: r.PromptVersion,
+		Fallback: r.Fallback, Status: r.Status, Reason: r.Reason, DecidedBy: r.DecidedBy, DecidedAt: r.DecidedAt,
+		CreatedAt: r.CreatedAt}
+	if r.MemberID != nil {
+		d.MemberID = *r.MemberID
+	}
+	if err := unmarshalJSON(r.Body, &d.Body); err != nil {
+		return Draft{}, fmt.Errorf("draft %d body: %w", r.ID, err)
+	}
+	if err := unmarshalJSON(r.Findings, &d.Findings); err != nil {
+		return Draft{}, fmt.Errorf("draft %d findings: %w", r.ID, err)
+	}
 	if d.Findings == nil {
 		d.Findings = []Finding{}
 	}
-	return d, err
+	return d, nil
 }
 
-func audit(ctx context.Context, tx pgx.Tx, id int64, action, actor, reason string, changes map[string]any) error {
+// draftsOf maps stored draft rows to Drafts.
+func draftsOf[R any](rows []R, row func(R) storage.ContentDraft) ([]Draft, error) {
+	out := make([]Draft, 0, len(rows))
+	for _, r := range rows {
+		d, err := draftOf(row(r))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// marshalJSON encodes v for a jsonb column the way pgx would: nil maps and slices
+// are SQL NULL.
+func marshalJSON(v any) (json.RawMessage, error) {
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() || (rv.Kind() == reflect.Map || rv.Kind() == reflect.Slice) && rv.IsNil() {
+		return nil, nil
+	}
+	return json.Marshal(v)
+}
+
+// unmarshalJSON decodes a jsonb column; NULL leaves v as it is.
+func unmarshalJSON(raw json.RawMessage, v any) error {
+	if raw == nil {
+		return nil
+	}
+	return json.Unmarshal(raw, v)
+}
+
+func audit(ctx context.Context, q *storage.Queries, id int64, action, actor, reason string, changes map[string]any) error {
 	if changes == nil {
 		changes = map[string]any{}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO content_reviews (draft_id, action, actor, reason, changes) VALUES ($1, $2, $3, $4, $5)`,
-		id, action, actor, reason, changes)
+	raw, err := json.Marshal(changes)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)
 	}
+	if err := q.CreateDraftReview(ctx, storage.CreateDraftReviewParams{DraftID: id, Action: action, Actor: actor,
+		Reason: reason, Changes: raw}); err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// insertDraft stores d's content as version of group (0 for a new group) and fills in
+// its id and creation time.
+func insertDraft(ctx context.Context, q *storage.Queries, d *Draft, group int64, version int) error {
+	var member *string
+	if d.MemberID != "" {
+		member = &d.MemberID
+	}
+	body, err := marshalJSON(d.Body)
+	if err != nil {
+		return err
+	}
+	findings, err := marshalJSON(d.Findings)
+	if err != nil {
+		return err
+	}
+	row, err := q.CreateDraft(ctx, storage.CreateDraftParams{Kind: d.Kind, SubjectID: d.SubjectID, MemberID: member,
+		Occasion: d.Occasion, Locale: d.Locale, Body: body, Generator: d.Generator, PromptVersion: d.PromptVersion,
+		Fallback: d.Fallback, Findings: findings, GroupID: group, Version: int32(version)})
+	if err != nil {
+		return err
+	}
+	d.ID, d.CreatedAt = row.ID, row.CreatedAt
 	return nil
 }
 
@@ -152,44 +219,29 @@ func (dr Drafting) Draft(ctx context.Context, db database.DBTX, r Request, membe
 // row, and fills in its id and creation time.
 func Store(ctx context.Context, db database.DBTX, d *Draft, actor string) error {
 	return database.InTx(ctx, db, func(tx pgx.Tx) error {
-		var member *string
-		if d.MemberID != "" {
-			member = &d.MemberID
-		}
-		if err := tx.QueryRow(ctx, `INSERT INTO content_drafts (kind, subject_id, member_id, occasion, locale, body, generator,
-				prompt_version, fallback, findings, group_id, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 1) RETURNING id, created_at`,
-			d.Kind, d.SubjectID, member, d.Occasion, d.Locale, d.Body, d.Generator, d.PromptVersion, d.Fallback, d.Findings).
-			Scan(&d.ID, &d.CreatedAt); err != nil {
+		q := storage.New(tx)
+		if err := insertDraft(ctx, q, d, 0, 1); err != nil {
 			return fmt.Errorf("store draft: %w", err)
 		}
 		d.GroupID = d.ID
-		if _, err := tx.Exec(ctx, "UPDATE content_drafts SET group_id = id WHERE id = $1", d.ID); err != nil {
+		if err := q.SetDraftGroup(ctx, d.ID); err != nil {
 			return err
 		}
-		return audit(ctx, tx, d.ID, "created", actor, "", map[string]any{"generator": d.Generator, "fallback": d.Fallback})
+		return audit(ctx, q, d.ID, "created", actor, "", map[string]any{"generator": d.Generator, "fallback": d.Fallback})
 	})
 }
 
 // CommunitiesToDraft lists a community_profile request in each locale for every
 // community of the current run that has none yet.
 func CommunitiesToDraft(ctx context.Context, db database.DBTX, locales []string) ([]Request, error) {
-	rows, err := db.Query(ctx, `SELECT c.id, c.name, c.labels, c.size, l.locale
-		FROM current_run r JOIN communities c ON c.run_id = r.run_id
-		CROSS JOIN unnest($1::text[]) AS l(locale)
-		WHERE NOT EXISTS (SELECT 1 FROM content_drafts d
-			WHERE d.kind = $2 AND d.subject_id = c.id AND d.locale = l.locale)
-		ORDER BY c.id, l.locale`, locales, KindCommunityProfile)
+	rows, err := storage.New(db).CommunitiesToDraft(ctx, storage.CommunitiesToDraftParams{Locales: locales, Kind: KindCommunityProfile})
 	if err != nil {
 		return nil, fmt.Errorf("find communities to draft: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Request, error) {
-		q := Request{Kind: KindCommunityProfile}
-		err := r.Scan(&q.Community.ID, &q.Community.Name, &q.Community.Labels, &q.Community.Size, &q.Locale)
-		return q, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("find communities to draft: %w", err)
+	list := make([]Request, 0, len(rows))
+	for _, r := range rows {
+		list = append(list, Request{Kind: KindCommunityProfile, Locale: r.Locale,
+			Community: CommunityFacts{ID: r.ID, Name: r.Name, Labels: r.Labels, Size: int(r.Size)}})
 	}
 	return list, nil
 }
@@ -200,13 +252,12 @@ func CommunitiesToDraft(ctx context.Context, db database.DBTX, locales []string)
 func StoreCommunityProfile(ctx context.Context, db database.DBTX, d *Draft, actor string) (bool, error) {
 	stored := false
 	err := database.InTx(ctx, db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-			d.Kind+"|"+d.SubjectID+"|"+d.Locale); err != nil {
+		q := storage.New(tx)
+		if err := q.LockDraftSubject(ctx, d.Kind+"|"+d.SubjectID+"|"+d.Locale); err != nil {
 			return fmt.Errorf("lock community profile: %w", err)
 		}
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM content_drafts WHERE kind = $1 AND subject_id = $2 AND locale = $3)`,
-			d.Kind, d.SubjectID, d.Locale).Scan(&exists); err != nil {
+		exists, err := q.DraftExists(ctx, storage.DraftExistsParams{Kind: d.Kind, SubjectID: d.SubjectID, Locale: d.Locale})
+		if err != nil {
 			return fmt.Errorf("find community profile: %w", err)
 		}
 		if exists {
@@ -220,14 +271,11 @@ func StoreCommunityProfile(ctx context.Context, db database.DBTX, d *Draft, acto
 
 // Get returns one draft version.
 func Get(ctx context.Context, db database.DBTX, id int64) (Draft, error) {
-	rows, err := db.Query(ctx, `SELECT `+draftColumns+` FROM content_drafts d WHERE d.id = $1`, id)
+	row, err := storage.New(db).GetDraft(ctx, id)
 	if err != nil {
-		return Draft{}, fmt.Errorf("get draft: %w", err)
+		return Draft{}, fmt.Errorf("get draft: %w", storage.Translate(err, ErrNotFound))
 	}
-	d, err := pgx.CollectExactlyOneRow(rows, scanDraft)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Draft{}, ErrNotFound
-	}
+	d, err := draftOf(row.ContentDraft)
 	if err != nil {
 		return Draft{}, fmt.Errorf("get draft: %w", err)
 	}
@@ -246,14 +294,12 @@ func Queue(ctx context.Context, db database.DBTX, f Filter) ([]Draft, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := db.Query(ctx, `SELECT `+draftColumns+` FROM content_drafts d
-		WHERE d.version = (SELECT max(version) FROM content_drafts g WHERE g.group_id = d.group_id)
-		  AND ($1 = '' OR d.kind = $1) AND ($2 = '' OR d.status = $2) AND ($3 = '' OR d.subject_id = $3)
-		ORDER BY d.id DESC LIMIT $4`, f.Kind, f.Status, f.Community, limit)
+	rows, err := storage.New(db).QueueDrafts(ctx, storage.QueueDraftsParams{Kind: f.Kind, Status: f.Status,
+		SubjectID: f.Community, Lim: int64(limit)})
 	if err != nil {
 		return nil, fmt.Errorf("review queue: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, scanDraft)
+	out, err := draftsOf(rows, func(r storage.QueueDraftsRow) storage.ContentDraft { return r.ContentDraft })
 	if err != nil {
 		return nil, fmt.Errorf("review queue: %w", err)
 	}
@@ -262,23 +308,20 @@ func Queue(ctx context.Context, db database.DBTX, f Filter) ([]Draft, error) {
 
 // latestForUpdate locks a draft version and checks it is its group's latest awaiting
 // review.
-func latestForUpdate(ctx context.Context, tx pgx.Tx, id int64) (Draft, error) {
-	rows, err := tx.Query(ctx, `SELECT `+draftColumns+` FROM content_drafts d WHERE d.id = $1 FOR UPDATE`, id)
+func latestForUpdate(ctx context.Context, q *storage.Queries, id int64) (Draft, error) {
+	row, err := q.GetDraftForUpdate(ctx, id)
+	if err != nil {
+		return Draft{}, storage.Translate(err, ErrNotFound)
+	}
+	d, err := draftOf(row.ContentDraft)
 	if err != nil {
 		return Draft{}, err
 	}
-	d, err := pgx.CollectExactlyOneRow(rows, scanDraft)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Draft{}, ErrNotFound
-	}
+	latest, err := q.LatestDraftVersion(ctx, d.GroupID)
 	if err != nil {
 		return Draft{}, err
 	}
-	var latest int
-	if err := tx.QueryRow(ctx, "SELECT max(version) FROM content_drafts WHERE group_id = $1", d.GroupID).Scan(&latest); err != nil {
-		return Draft{}, err
-	}
-	if d.Version != latest || d.Status != StatusDraft {
+	if d.Version != int(latest) || d.Status != StatusDraft {
 		return Draft{}, ErrState
 	}
 	return d, nil
@@ -295,15 +338,15 @@ func Decide(ctx context.Context, db database.DBTX, ids []int64, approve bool, re
 		status, action = StatusRejected, "rejected"
 	}
 	return database.InTx(ctx, db, func(tx pgx.Tx) error {
+		q := storage.New(tx)
 		for _, id := range ids {
-			if _, err := latestForUpdate(ctx, tx, id); err != nil {
+			if _, err := latestForUpdate(ctx, q, id); err != nil {
 				return fmt.Errorf("draft %d: %w", id, err)
 			}
-			if _, err := tx.Exec(ctx, `UPDATE content_drafts SET status = $2, reason = $3, decided_by = $4, decided_at = now()
-				WHERE id = $1`, id, status, reason, actor); err != nil {
+			if err := q.DecideDraft(ctx, storage.DecideDraftParams{ID: id, Status: status, Reason: reason, DecidedBy: actor}); err != nil {
 				return err
 			}
-			if err := audit(ctx, tx, id, action, actor, reason, nil); err != nil {
+			if err := audit(ctx, q, id, action, actor, reason, nil); err != nil {
 				return err
 			}
 		}
@@ -316,7 +359,8 @@ func Decide(ctx context.Context, db database.DBTX, ids []int64, approve bool, re
 func Edit(ctx context.Context, db database.DBTX, id int64, body Body, g Guardrails, actor string) (Draft, error) {
 	var next Draft
 	err := database.InTx(ctx, db, func(tx pgx.Tx) error {
-		d, err := latestForUpdate(ctx, tx, id)
+		q := storage.New(tx)
+		d, err := latestForUpdate(ctx, q, id)
 		if err != nil {
 			return err
 		}
@@ -334,18 +378,10 @@ func Edit(ctx context.Context, db database.DBTX, id int64, body Body, g Guardrai
 		next = d
 		next.Body, next.Version, next.Status, next.Reason, next.DecidedBy, next.DecidedAt = body, d.Version+1, StatusDraft, "", "", nil
 		next.Findings = g.Check(d.Kind, body)
-		var member *string
-		if d.MemberID != "" {
-			member = &d.MemberID
-		}
-		if err := tx.QueryRow(ctx, `INSERT INTO content_drafts (kind, subject_id, member_id, occasion, locale, body, generator,
-				prompt_version, fallback, findings, group_id, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id, created_at`,
-			d.Kind, d.SubjectID, member, d.Occasion, d.Locale, body, d.Generator, d.PromptVersion, d.Fallback, next.Findings,
-			d.GroupID, next.Version).Scan(&next.ID, &next.CreatedAt); err != nil {
+		if err := insertDraft(ctx, q, &next, d.GroupID, next.Version); err != nil {
 			return fmt.Errorf("store edit: %w", err)
 		}
-		return audit(ctx, tx, next.ID, "edited", actor, "", changes)
+		return audit(ctx, q, next.ID, "edited", actor, "", changes)
 	})
 	if err != nil {
 		return Draft{}, err
@@ -362,19 +398,17 @@ func normalizeJSON(v any) any {
 
 // History returns a draft group's audit trail, oldest first.
 func History(ctx context.Context, db database.DBTX, groupID int64) ([]Review, error) {
-	rows, err := db.Query(ctx, `SELECT r.draft_id, r.action, r.actor, r.reason, r.changes, r.at
-		FROM content_reviews r JOIN content_drafts d ON d.id = r.draft_id
-		WHERE d.group_id = $1 ORDER BY r.id`, groupID)
+	rows, err := storage.New(db).DraftHistory(ctx, groupID)
 	if err != nil {
 		return nil, fmt.Errorf("draft history: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Review, error) {
-		var rv Review
-		err := r.Scan(&rv.DraftID, &rv.Action, &rv.Actor, &rv.Reason, &rv.Changes, &rv.At)
-		return rv, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("draft history: %w", err)
+	out := make([]Review, 0, len(rows))
+	for _, r := range rows {
+		rv := Review{DraftID: r.DraftID, Action: r.Action, Actor: r.Actor, Reason: r.Reason, At: r.At}
+		if err := unmarshalJSON(r.Changes, &rv.Changes); err != nil {
+			return nil, fmt.Errorf("draft history: %w", err)
+		}
+		out = append(out, rv)
 	}
 	return out, nil
 }
@@ -384,29 +418,12 @@ func History(ctx context.Context, db database.DBTX, groupID int64) ([]Review, er
 // locale narrow it when not empty. The query names only the filters in use, so the
 // subject indexes serve it.
 func Approved(ctx context.Context, db database.DBTX, communityID, memberID, kind, locale string) ([]Draft, error) {
-	where := []string{"d.status = 'approved'"}
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
-	if memberID != "" {
-		where = append(where, "d.member_id = "+arg(memberID))
-	} else {
-		where = append(where, "d.subject_id = "+arg(communityID), "d.member_id IS NULL")
-	}
-	if kind != "" {
-		where = append(where, "d.kind = "+arg(kind))
-	}
-	if locale != "" {
-		where = append(where, "d.locale = "+arg(locale))
-	}
-	rows, err := db.Query(ctx, `SELECT DISTINCT ON (d.group_id) `+draftColumns+` FROM content_drafts d
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY d.group_id, d.version DESC`, args...)
+	rows, err := storage.ApprovedDrafts(ctx, db, storage.ApprovedFilter{SubjectID: communityID, MemberID: memberID,
+		Kind: kind, Locale: locale})
 	if err != nil {
 		return nil, fmt.Errorf("approved content: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, scanDraft)
+	out, err := draftsOf(rows, func(r storage.ContentDraft) storage.ContentDraft { return r })
 	if err != nil {
 		return nil, fmt.Errorf("approved content: %w", err)
 	}
@@ -416,16 +433,15 @@ func Approved(ctx context.Context, db database.DBTX, communityID, memberID, kind
 // ApprovedOne returns one approved piece of a kind for a community, preferring the
 // given locale and then the newest; nil when there is none.
 func ApprovedOne(ctx context.Context, db database.DBTX, communityID, kind, locale string) (*Draft, error) {
-	rows, err := db.Query(ctx, `SELECT `+draftColumns+` FROM content_drafts d
-		WHERE d.status = 'approved' AND d.kind = $2 AND d.subject_id = $1 AND d.member_id IS NULL
-		ORDER BY (d.locale = $3) DESC, d.id DESC LIMIT 1`, communityID, kind, locale)
-	if err != nil {
-		return nil, fmt.Errorf("approved content: %w", err)
-	}
-	d, err := pgx.CollectExactlyOneRow(rows, scanDraft)
+	row, err := storage.New(db).ApprovedCommunityDraft(ctx, storage.ApprovedCommunityDraftParams{Kind: kind,
+		SubjectID: communityID, Locale: locale})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, fmt.Errorf("approved content: %w", err)
+	}
+	d, err := draftOf(row.ContentDraft)
 	if err != nil {
 		return nil, fmt.Errorf("approved content: %w", err)
 	}

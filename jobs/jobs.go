@@ -33,6 +33,9 @@ type Config struct {
 	// fields), in UTC unless it starts with CRON_TZ=Zone; "off" never schedules it.
 	// "0 3 * * *" (03:00 UTC) when empty.
 	NightlySchedule string
+	// NoPeriodic schedules none of the periodic jobs (anniversaries, retention, the
+	// nightly pipeline): for tests that run them by hand.
+	NoPeriodic bool
 	// MaxAttempts is how often a job is tried before it is parked (discarded, with its
 	// errors); 10 when zero. The nightly pipeline is tried 3 times.
 	MaxAttempts int
@@ -84,6 +87,7 @@ func New(pool *pgxpool.Pool, svc *service.Service, cfg Config) (*river.Client[pg
 	river.AddWorker(workers, &draftRecognition{svc: svc})
 	river.AddWorker(workers, &draftCommunity{svc: svc})
 	river.AddWorker(workers, &draftContent{svc: svc})
+	river.AddWorker(workers, &scoreFeedback{svc: svc})
 	river.AddWorker(workers, &nightlyWorker{svc: svc})
 	river.AddWorker(workers, &anniversaries{svc: svc})
 	river.AddWorker(workers, &retention{svc: svc})
@@ -108,7 +112,9 @@ func New(pool *pgxpool.Pool, svc *service.Service, cfg Config) (*river.Client[pg
 		service.QueueNightly:  {MaxWorkers: 1},
 	}
 	rc.Workers = workers
-	rc.PeriodicJobs = periodic
+	if !cfg.NoPeriodic {
+		rc.PeriodicJobs = periodic
+	}
 	rc.RescueStuckJobsAfter = cmp.Or(cfg.RescueAfter, defaultRescue)
 	rc.RetryPolicy = cfg.RetryPolicy
 	// Finished jobs are pruned by River's cleaner: completed after a day, discarded
@@ -187,6 +193,19 @@ func (w *draftContent) Work(ctx context.Context, job *river.Job[service.DraftCon
 		return err
 	}
 	return river.RecordOutput(ctx, service.DraftOutput{DraftID: d.ID})
+}
+
+type scoreFeedback struct {
+	river.WorkerDefaults[service.ScoreFeedbackArgs]
+	svc *service.Service
+}
+
+func (w *scoreFeedback) Timeout(*river.Job[service.ScoreFeedbackArgs]) time.Duration {
+	return draftTimeout
+}
+
+func (w *scoreFeedback) Work(ctx context.Context, job *river.Job[service.ScoreFeedbackArgs]) error {
+	return w.svc.ScoreFeedback(ctx, job.Args.FeedbackID)
 }
 
 type nightlyWorker struct {

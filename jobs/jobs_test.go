@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -23,6 +24,7 @@ import (
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/migrations/dbtest"
 	"github.com/belong-loyalty/belong/moments"
+	"github.com/belong-loyalty/belong/pilots"
 	"github.com/belong-loyalty/belong/service"
 )
 
@@ -251,5 +253,44 @@ func TestKilledWorkersJobCompletesOnRetry(t *testing.T) {
 	})
 	if !drafted(t, b, key) || calls.Load() != 2 {
 		t.Fatalf("completed job: drafted %v after %d model calls; want a draft from the second call", drafted(t, b, key), calls.Load())
+	}
+}
+
+func TestFeedbackIsStoredAtOnceAndScoredByTheModelInAJob(t *testing.T) {
+	t.Parallel()
+	var scored atomic.Int32 // sentiment calls (other members' recognitions may call too)
+	chat := openaitest.NewChat(t, func(_ int, req map[string]any, w http.ResponseWriter, _ *http.Request) {
+		if strings.Contains(fmt.Sprint(req["messages"]), "Rate the sentiment") {
+			scored.Add(1)
+		}
+		openaitest.Answer(w, `{"sentiment":-0.9}`)
+	})
+	b := setup(t, chat)
+	scorer, err := pilots.NewOpenAIScorer(chat.URL, "", "m", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.svc.Sentiment = scorer
+	ctx := context.Background()
+	f, err := b.svc.AddFeedback(ctx, pilots.Feedback{MemberID: b.member, Rating: 5, Text: "I love it, wonderful and great"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The request path used the lexicon: positive, and the model was not called.
+	if f.Sentiment <= 0 || scored.Load() != 0 {
+		t.Fatalf("stored sentiment %.2f after %d model calls; want the lexicon's positive score and no call", f.Sentiment, scored.Load())
+	}
+	client := b.startWorkers(t)
+	waitCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := jobs.WaitIdle(waitCtx, client); err != nil {
+		t.Fatal(err)
+	}
+	var sentiment float64
+	if err := b.svc.DB.QueryRow(ctx, "SELECT sentiment FROM feedback WHERE id = $1", f.ID).Scan(&sentiment); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(sentiment+0.9) > 1e-6 || scored.Load() != 1 {
+		t.Fatalf("after the job: sentiment %.3f after %d model calls; want the model's -0.9 from one call", sentiment, scored.Load())
 	}
 }

@@ -13,7 +13,7 @@ func TestNightlyScheduleIsUTCUnlessItNamesItsZone(t *testing.T) {
 		expr string
 		want time.Time
 	}{
-		{"", time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)},          // the default, 03:00 UTC
+		{"", time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)},            // the default, 03:00 UTC
 		{"30 1 * * *", time.Date(2026, 11, 24, 1, 30, 0, 0, time.UTC)}, // UTC, whatever the machine's zone
 		{"CRON_TZ=Europe/Stockholm 0 3 * * *", time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)},
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/storage"
 )
 
 // Count is how many jobs of a kind are in a state.
@@ -22,17 +23,13 @@ type Count struct {
 // Counts tallies the queue by kind and state (River's own table; finished jobs stay
 // until River's cleaner prunes them).
 func Counts(ctx context.Context, db database.DBTX) ([]Count, error) {
-	rows, err := db.Query(ctx, "SELECT kind, state::text, count(*) FROM river_job GROUP BY 1, 2 ORDER BY 1, 2")
+	counts, err := storage.CountJobs(ctx, db)
 	if err != nil {
-		return nil, fmt.Errorf("count jobs: %w", err)
+		return nil, fmt.Errorf("count jobs: %w", storage.Translate(err, nil))
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Count, error) {
-		var c Count
-		err := r.Scan(&c.Kind, &c.State, &c.N)
-		return c, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("count jobs: %w", err)
+	out := make([]Count, 0, len(counts))
+	for _, c := range counts {
+		out = append(out, Count{Kind: c.Kind, State: c.State, N: int(c.N)})
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package matching
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/storage"
 )
 
 // JobConfig tunes the nightly cluster run.
@@ -57,25 +59,15 @@ var ErrNoVectors = belong.New(belong.EUNPROCESSABLE, "no_vectors", "no member ve
 // RunLockKey is the SQL expression of the advisory lock that keeps two cluster runs
 // apart. It is scoped to the schema, so deployments (and tests) that share a database
 // in separate schemas do not block one another.
-const RunLockKey = "hashtextextended('belong:cluster:' || current_schema(), 0)"
+const RunLockKey = storage.RunLockKey
 
 // Stale reports whether the vectors of model changed since the current run started:
 // true when there is no run, a vector was written after it began, or the number of
 // clusterable members differs from what it clustered.
 func Stale(ctx context.Context, db database.DBTX, model string) (bool, error) {
-	var stale bool
-	err := db.QueryRow(ctx, `
-		SELECT r.id IS NULL
-			OR r.model <> $1
-			OR EXISTS (SELECT 1 FROM member_vectors v WHERE v.embedded_at >= r.started_at)
-			OR (r.metrics->>'members')::bigint IS DISTINCT FROM (
-				SELECT count(*) FROM member_vectors v JOIN members m ON m.id = v.member_id
-				WHERE v.model = $1 AND m.consent_personalization)
-		FROM (SELECT 1) AS one
-		LEFT JOIN current_run c ON true
-		LEFT JOIN cluster_runs r ON r.id = c.run_id`, model).Scan(&stale)
+	stale, err := storage.New(db).RunStale(ctx, model)
 	if err != nil {
-		return false, fmt.Errorf("check for changes since the last run: %w", err)
+		return false, fmt.Errorf("check for changes since the last run: %w", storage.Translate(err, nil))
 	}
 	return stale, nil
 }
@@ -102,31 +94,38 @@ func (j *Job) RunOnce(ctx context.Context) (RunResult, error) {
 		return RunResult{}, fmt.Errorf("cluster run: %w", err)
 	}
 	defer conn.Release()
-	var locked bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock("+RunLockKey+")").Scan(&locked); err != nil {
-		return RunResult{}, fmt.Errorf("cluster run: lock: %w", err)
+	locked, err := storage.TryRunLock(ctx, conn)
+	if err != nil {
+		return RunResult{}, fmt.Errorf("cluster run: lock: %w", storage.Translate(err, nil))
 	}
 	if !locked {
 		return RunResult{}, ErrRunning
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock("+RunLockKey+")") //nolint:errcheck
+	defer storage.RunUnlock(context.WithoutCancel(ctx), conn) //nolint:errcheck
 
-	var runID int64
-	if err := conn.QueryRow(ctx, `INSERT INTO cluster_runs (status, model, params)
-		VALUES ('running', $1, $2) RETURNING id`, cfg.Model, paramsOf(cfg)).Scan(&runID); err != nil {
+	q := storage.New(conn)
+	params, err := json.Marshal(paramsOf(cfg))
+	if err != nil {
 		return RunResult{}, fmt.Errorf("cluster run: record: %w", err)
+	}
+	runID, err := q.CreateRun(ctx, storage.CreateRunParams{Model: cfg.Model, Params: params})
+	if err != nil {
+		return RunResult{}, fmt.Errorf("cluster run: record: %w", storage.Translate(err, nil))
 	}
 	res, err := j.run(ctx, conn, runID, cfg)
 	if err != nil {
 		// Recorded on a fresh context: ctx may be why the run failed.
-		_, ferr := conn.Exec(context.WithoutCancel(ctx), `UPDATE cluster_runs SET status = 'failed', finished_at = now(),
-			metrics = jsonb_build_object('error', $2::text) WHERE id = $1`, runID, err.Error())
-		return RunResult{}, errors.Join(err, ferr)
+		ferr := q.FailRun(context.WithoutCancel(ctx), storage.FailRunParams{ID: runID, Error: err.Error()})
+		return RunResult{}, errors.Join(err, storage.Translate(ferr, nil))
 	}
 	res.RunID = runID
 	res.DurationMS = time.Since(started).Milliseconds()
-	if _, err := conn.Exec(ctx, "UPDATE cluster_runs SET metrics = $2 WHERE id = $1", runID, res.Metrics); err != nil {
+	metrics, err := json.Marshal(res.Metrics)
+	if err != nil {
 		return res, fmt.Errorf("record run metrics: %w", err)
+	}
+	if err := q.SetRunMetrics(ctx, storage.SetRunMetricsParams{ID: runID, Metrics: metrics}); err != nil {
+		return res, fmt.Errorf("record run metrics: %w", storage.Translate(err, nil))
 	}
 	if j.Logger != nil {
 		j.Logger.InfoContext(ctx, "cluster run published", slog.Int64("run_id", runID),
@@ -154,54 +153,39 @@ type previousRun struct {
 
 func loadPrevious(ctx context.Context, db database.DBTX, model string) (previousRun, error) {
 	var p previousRun
-	var run int64
-	err := db.QueryRow(ctx, `SELECT r.id FROM current_run c JOIN cluster_runs r ON r.id = c.run_id
-		WHERE r.model = $1`, model).Scan(&run)
+	q := storage.New(db)
+	run, err := q.CurrentRunForModel(ctx, model)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, nil
 	}
 	if err != nil {
-		return p, fmt.Errorf("read previous run: %w", err)
+		return p, fmt.Errorf("read previous run: %w", storage.Translate(err, nil))
 	}
-	read := func(table string, ids *[]string, cents *[][]float32) error {
-		rows, err := db.Query(ctx, "SELECT id, centroid FROM "+table+" WHERE run_id = $1 ORDER BY id", run)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				id string
-				v  pgvector.Vector
-			)
-			if err := rows.Scan(&id, &v); err != nil {
-				return err
-			}
-			*ids = append(*ids, id)
-			*cents = append(*cents, v.Slice())
-		}
-		return rows.Err()
-	}
-	if err := read("communities", &p.ids, &p.centroids); err != nil {
-		return p, fmt.Errorf("read previous communities: %w", err)
-	}
-	if err := read("tribes", &p.tribeIDs, &p.tribeCentroids); err != nil {
-		return p, fmt.Errorf("read previous tribes: %w", err)
-	}
-	rows, err := db.Query(ctx, "SELECT member_id, community_id FROM memberships WHERE run_id = $1 AND rank = 1", run)
+	comms, err := q.CommunityCentroids(ctx, run)
 	if err != nil {
-		return p, fmt.Errorf("read previous memberships: %w", err)
+		return p, fmt.Errorf("read previous communities: %w", storage.Translate(err, nil))
 	}
-	defer rows.Close()
-	p.primary = map[string]string{}
-	for rows.Next() {
-		var m, c string
-		if err := rows.Scan(&m, &c); err != nil {
-			return p, fmt.Errorf("read previous memberships: %w", err)
-		}
-		p.primary[m] = c
+	for _, c := range comms {
+		p.ids = append(p.ids, c.ID)
+		p.centroids = append(p.centroids, c.Centroid.Slice())
 	}
-	return p, rows.Err()
+	tribes, err := q.TribeCentroids(ctx, run)
+	if err != nil {
+		return p, fmt.Errorf("read previous tribes: %w", storage.Translate(err, nil))
+	}
+	for _, t := range tribes {
+		p.tribeIDs = append(p.tribeIDs, t.ID)
+		p.tribeCentroids = append(p.tribeCentroids, t.Centroid.Slice())
+	}
+	ms, err := q.PrimaryMemberships(ctx, run)
+	if err != nil {
+		return p, fmt.Errorf("read previous memberships: %w", storage.Translate(err, nil))
+	}
+	p.primary = make(map[string]string, len(ms))
+	for _, m := range ms {
+		p.primary[m.MemberID] = m.CommunityID
+	}
+	return p, nil
 }
 
 func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobConfig) (RunResult, error) {
@@ -285,35 +269,36 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 			tribeSize[t] += cl.Sizes[c]
 			tribeCount[t]++
 		}
-		trows := make([][]any, len(tribeCents))
+		q := storage.New(tx)
+		trows := make([]storage.InsertTribesParams, len(tribeCents))
 		for t := range tribeCents {
-			trows[t] = []any{runID, tribeIDs[t], pgvector.NewVector(tribeCents[t]), int32(tribeSize[t]), int32(tribeCount[t]),
-				nonNil(tribeLabels[t]), Name(tribeLabels[t])}
+			trows[t] = storage.InsertTribesParams{RunID: runID, ID: tribeIDs[t], Centroid: pgvector.NewVector(tribeCents[t]),
+				Size: int32(tribeSize[t]), Communities: int32(tribeCount[t]), Labels: nonNil(tribeLabels[t]), Name: Name(tribeLabels[t])}
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tribes"},
-			[]string{"run_id", "id", "centroid", "size", "communities", "labels", "name"}, pgx.CopyFromRows(trows)); err != nil {
-			return fmt.Errorf("write tribes: %w", err)
+		if _, err := q.InsertTribes(ctx, trows); err != nil {
+			return fmt.Errorf("write tribes: %w", storage.Translate(err, nil))
 		}
-		crows := make([][]any, k)
+		crows := make([]storage.InsertCommunitiesParams, k)
 		for c := range cl.Centroids {
-			crows[c] = []any{runID, ids[c], pgvector.NewVector(cl.Centroids[c]), int32(cl.Sizes[c]),
-				nonNil(labels[c]), Name(labels[c]), tribeIDs[tribeOf[c]]}
+			crows[c] = storage.InsertCommunitiesParams{RunID: runID, ID: ids[c], Centroid: pgvector.NewVector(cl.Centroids[c]),
+				Size: int32(cl.Sizes[c]), Labels: nonNil(labels[c]), Name: Name(labels[c]), TribeID: &tribeIDs[tribeOf[c]]}
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"communities"},
-			[]string{"run_id", "id", "centroid", "size", "labels", "name", "tribe_id"}, pgx.CopyFromRows(crows)); err != nil {
-			return fmt.Errorf("write communities: %w", err)
+		if _, err := q.InsertCommunities(ctx, crows); err != nil {
+			return fmt.Errorf("write communities: %w", storage.Translate(err, nil))
 		}
 		var moved, both int
-		ms := make([][]any, 0, len(x)*2)
+		ms := make([]storage.InsertMembershipsParams, 0, len(x)*2)
 		for i, v := range vecs {
 			primary := cl.Assign[i]
-			ms = append(ms, []any{runID, v.MemberID, ids[primary], int16(1), cl.Score[i]})
+			ms = append(ms, storage.InsertMembershipsParams{RunID: runID, MemberID: v.MemberID, CommunityID: ids[primary],
+				Rank: 1, Score: cl.Score[i]})
 			rank := int16(2)
 			for t, c := range near[i] {
 				if c == primary || sims[i][t] < cfg.SecondaryMin || int(rank) > 1+cfg.Secondary {
 					continue
 				}
-				ms = append(ms, []any{runID, v.MemberID, ids[c], rank, sims[i][t]})
+				ms = append(ms, storage.InsertMembershipsParams{RunID: runID, MemberID: v.MemberID, CommunityID: ids[c],
+					Rank: rank, Score: sims[i][t]})
 				rank++
 			}
 			if p := prevPrimary[i]; p != "" {
@@ -326,17 +311,18 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		if both > 0 {
 			m.Churn = round3(float64(moved) / float64(both))
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"memberships"},
-			[]string{"run_id", "member_id", "community_id", "rank", "score"}, pgx.CopyFromRows(ms)); err != nil {
-			return fmt.Errorf("write memberships: %w", err)
+		if _, err := q.InsertMemberships(ctx, ms); err != nil {
+			return fmt.Errorf("write memberships: %w", storage.Translate(err, nil))
 		}
-		if _, err := tx.Exec(ctx, `UPDATE cluster_runs SET status = 'published', finished_at = now(), metrics = $2
-			WHERE id = $1`, runID, m); err != nil {
+		metrics, err := json.Marshal(m)
+		if err != nil {
 			return fmt.Errorf("mark run published: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO current_run (run_id) VALUES ($1)
-			ON CONFLICT (singleton) DO UPDATE SET run_id = excluded.run_id, published_at = now()`, runID); err != nil {
-			return fmt.Errorf("publish run: %w", err)
+		if err := q.MarkRunPublished(ctx, storage.MarkRunPublishedParams{ID: runID, Metrics: metrics}); err != nil {
+			return fmt.Errorf("mark run published: %w", storage.Translate(err, nil))
+		}
+		if err := q.SetCurrentRun(ctx, runID); err != nil {
+			return fmt.Errorf("publish run: %w", storage.Translate(err, nil))
 		}
 		return nil
 	})
@@ -362,13 +348,12 @@ func continueIDs(ctx context.Context, tx pgx.Tx, prefix, seq string, prevIndex [
 	if fresh == 0 {
 		return ids, 0, nil
 	}
-	rows, err := tx.Query(ctx, "SELECT $1 || nextval($2::regclass) FROM generate_series(1, $3)", prefix, seq, fresh)
+	next, err := storage.New(tx).AllocateIDs(ctx, storage.AllocateIDsParams{Prefix: prefix, Seq: seq, N: int32(fresh)})
 	if err != nil {
-		return nil, 0, fmt.Errorf("allocate ids: %w", err)
+		return nil, 0, fmt.Errorf("allocate ids: %w", storage.Translate(err, nil))
 	}
-	next, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, 0, fmt.Errorf("allocate ids: %w", err)
+	if len(next) != fresh {
+		return nil, 0, fmt.Errorf("allocate ids: got %d of %d", len(next), fresh)
 	}
 	for i := range ids {
 		if ids[i] == "" {
@@ -396,17 +381,9 @@ func memberTerms(ctx context.Context, db database.DBTX, vecs []embeddings.Vector
 	for i, v := range vecs {
 		ids[i] = v.MemberID
 	}
-	rows, err := db.Query(ctx, `SELECT m.interests || m.causes || coalesce(
-			(SELECT array_agg(DISTINCT e.props->>'category') FROM member_events e
-			 WHERE e.member_id = m.id AND e.props ? 'category'), '{}')
-		FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)
-		JOIN members m ON m.id = u.id ORDER BY u.ord`, ids)
+	terms, err := storage.New(db).MemberTermsByID(ctx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("read member interests: %w", err)
-	}
-	terms, err := pgx.CollectRows(rows, pgx.RowTo[[]string])
-	if err != nil {
-		return nil, fmt.Errorf("read member interests: %w", err)
+		return nil, fmt.Errorf("read member interests: %w", storage.Translate(err, nil))
 	}
 	if len(terms) != len(vecs) {
 		return nil, fmt.Errorf("read member interests: %d members changed during the run", len(vecs)-len(terms))

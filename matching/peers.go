@@ -2,16 +2,14 @@ package matching
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/belong-loyalty/belong/members"
-
 	"github.com/jackc/pgx/v5"
-	"github.com/pgvector/pgvector-go"
 
 	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/storage"
 )
 
 // Peer is a member like another: by cosine similarity of their vectors.
@@ -33,22 +31,12 @@ const PeerSearch = 100
 // community features appear. Filtered searches use pgvector's iterative index scan so
 // that a selective filter still fills the page.
 func Peers(ctx context.Context, db database.DBTX, memberID, community string, limit int) ([]Peer, error) {
-	var (
-		consent bool
-		vec     *pgvector.Vector
-		model   *string
-		terms   []string
-	)
-	err := db.QueryRow(ctx, `SELECT m.consent_personalization AND m.consent_community, v.embedding, v.model,
-		m.interests || m.causes
-		FROM members m LEFT JOIN member_vectors v ON v.member_id = m.id WHERE m.id = $1`, memberID).Scan(&consent, &vec, &model, &terms)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrMemberNotFound
-	}
+	me, err := storage.New(db).PeerMember(ctx, memberID)
 	if err != nil {
-		return nil, fmt.Errorf("read member: %w", err)
+		return nil, notFoundOr(err, ErrMemberNotFound, "read member")
 	}
-	if !consent || vec == nil {
+	vec, model, terms := me.Embedding, me.Model, me.Terms
+	if !me.Consent || vec == nil || model == nil {
 		return []Peer{}, nil
 	}
 	var run int64
@@ -62,46 +50,23 @@ func Peers(ctx context.Context, db database.DBTX, memberID, community string, li
 	}
 	out := []Peer{}
 	err = database.InTx(ctx, db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, fmt.Sprintf(`SET LOCAL hnsw.ef_search = %d; SET LOCAL hnsw.iterative_scan = relaxed_order`, PeerSearch)); err != nil {
+		if err := storage.SetPeerSearch(ctx, tx, PeerSearch); err != nil {
 			return err
 		}
-		// The inner query is a plain index scan ordered by distance; the filters sit
-		// outside it so that pgvector can keep scanning until enough rows pass.
-		rows, err := tx.Query(ctx, `
-			SELECT p.member_id, m.name, p.score, m.interests || m.causes FROM (
-				SELECT v.member_id, 1 - (v.embedding <=> $1) AS score, v.embedding <=> $1 AS distance
-				FROM member_vectors v
-				WHERE v.member_id <> $2 AND v.model = $6
-				  AND ($3 = '' OR EXISTS (SELECT 1 FROM memberships ms
-					WHERE ms.run_id = $4 AND ms.member_id = v.member_id AND ms.community_id = $3))
-				  AND EXISTS (SELECT 1 FROM members m2 WHERE m2.id = v.member_id
-					AND m2.consent_personalization AND m2.consent_community)
-				ORDER BY v.embedding <=> $1
-				LIMIT $5) p
-			JOIN members m ON m.id = p.member_id
-			ORDER BY p.distance`, *vec, memberID, community, run, limit, *model)
+		rows, err := storage.New(tx).Peers(ctx, storage.PeersParams{Embedding: *vec, MemberID: memberID,
+			Community: community, RunID: run, Lim: int32(limit), Model: *model})
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var (
-				p     Peer
-				name  string
-				other []string
-			)
-			if err := rows.Scan(&p.MemberID, &name, &p.Score, &other); err != nil {
-				rows.Close()
-				return err
-			}
-			p.Name, _, _ = strings.Cut(name, " ") // a first name, never more
-			p.Score = round3(p.Score)
-			p.Shared = Shared(terms, other)
+		for _, r := range rows {
+			p := Peer{MemberID: r.MemberID, Score: round3(r.Score), Shared: Shared(terms, r.Terms)}
+			p.Name, _, _ = strings.Cut(r.Name, " ") // a first name, never more
 			out = append(out, p)
 		}
-		return rows.Err()
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("find peers: %w", err)
+		return nil, fmt.Errorf("find peers: %w", storage.Translate(err, nil))
 	}
 	return out, nil
 }
@@ -126,21 +91,22 @@ func Shared(a, b []string) []string {
 func ExactPeers(ctx context.Context, db database.DBTX, memberID string, limit int) ([]string, error) {
 	var out []string
 	err := database.InTx(ctx, db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL enable_indexscan = off"); err != nil {
+		q := storage.New(tx)
+		if err := q.DisableIndexScans(ctx); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT v.member_id FROM member_vectors v JOIN members m ON m.id = v.member_id,
-			member_vectors me WHERE me.member_id = $1 AND v.member_id <> $1
-			AND m.consent_personalization AND m.consent_community
-			ORDER BY v.embedding <=> me.embedding LIMIT $2`, memberID, limit)
+		ids, err := q.ExactPeers(ctx, storage.ExactPeersParams{MemberID: memberID, Lim: int32(limit)})
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		return err
+		out = ids
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("exact peers: %w", err)
+		return nil, fmt.Errorf("exact peers: %w", storage.Translate(err, nil))
+	}
+	if out == nil {
+		out = []string{}
 	}
 	return out, nil
 }

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
 
 	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/storage"
 )
 
 // ErrNoRun means no cluster run has been published yet.
@@ -61,13 +61,9 @@ type Community struct {
 
 // CurrentRun returns the id of the published run readers follow.
 func CurrentRun(ctx context.Context, db database.DBTX) (int64, error) {
-	var id int64
-	err := db.QueryRow(ctx, "SELECT run_id FROM current_run").Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, ErrNoRun
-	}
+	id, err := storage.New(db).CurrentRunID(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("read current run: %w", err)
+		return 0, notFoundOr(err, ErrNoRun, "read current run")
 	}
 	return id, nil
 }
@@ -78,28 +74,12 @@ func CurrentRun(ctx context.Context, db database.DBTX) (int64, error) {
 func MemberCommunities(ctx context.Context, db database.DBTX, memberID string, limit int) (int64, []Match, error) {
 	// One round trip on the hot path: the member, the current run and the member's
 	// memberships (the JSON array is empty when the member has none or no consent).
-	var (
-		consent bool
-		terms   []string
-		run     *int64
-		raw     []byte
-	)
-	err := db.QueryRow(ctx, `
-		SELECT m.consent_personalization, m.interests || m.causes, r.run_id,
-			coalesce((SELECT json_agg(x ORDER BY x.rank) FROM (
-				SELECT c.id, c.name, ms.score, ms.rank, c.labels, t.id AS tribe_id, t.name AS tribe_name, t.labels AS tribe_labels
-				FROM memberships ms JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
-				LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id
-				WHERE ms.run_id = r.run_id AND ms.member_id = m.id AND m.consent_personalization
-				ORDER BY ms.rank LIMIT $2) x), '[]')
-		FROM members m LEFT JOIN current_run r ON true
-		WHERE m.id = $1`, memberID, limit).Scan(&consent, &terms, &run, &raw)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil, ErrMemberNotFound
-	}
+	q := storage.New(db)
+	row, err := q.MemberCommunities(ctx, storage.MemberCommunitiesParams{MemberID: memberID, Lim: int32(limit)})
 	if err != nil {
-		return 0, nil, fmt.Errorf("read memberships: %w", err)
+		return 0, nil, notFoundOr(err, ErrMemberNotFound, "read memberships")
 	}
+	consent, terms, run, raw := row.ConsentPersonalization, row.Terms, row.RunID, row.Memberships
 	if run == nil {
 		return 0, nil, ErrNoRun
 	}
@@ -128,18 +108,13 @@ func MemberCommunities(ctx context.Context, db database.DBTX, memberID string, l
 		return *run, out, nil
 	}
 	// Not in the run: rank by the member's own vector, if it has one.
-	rows, err := db.Query(ctx, `SELECT c.id, c.name, 1 - (c.centroid <=> v.embedding), 0, c.labels, t.id, t.name, t.labels
-		FROM member_vectors v JOIN communities c ON c.run_id = $1
-		JOIN cluster_runs r ON r.id = c.run_id AND r.model = v.model
-		LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id
-		WHERE v.member_id = $2
-		ORDER BY c.centroid <=> v.embedding LIMIT $3`, *run, memberID, limit)
+	rows, err := q.RankCommunitiesForMember(ctx, storage.RankCommunitiesForMemberParams{RunID: *run, MemberID: memberID, Lim: int32(limit)})
 	if err != nil {
-		return 0, nil, fmt.Errorf("rank communities for member: %w", err)
+		return 0, nil, fmt.Errorf("rank communities for member: %w", storage.Translate(err, nil))
 	}
-	out, err = collectMatches(rows, terms)
-	if err != nil {
-		return 0, nil, fmt.Errorf("rank communities for member: %w", err)
+	out = make([]Match, len(rows))
+	for i, r := range rows {
+		out[i] = newMatch(r.ID, r.Name, r.Score, r.Labels, r.TribeID, r.TribeName, r.TribeLabels, terms)
 	}
 	return *run, ranked(out), nil
 }
@@ -148,29 +123,22 @@ func MemberCommunities(ctx context.Context, db database.DBTX, memberID string, l
 // profile that is not stored (cold start). The best is marked primary; terms (the
 // profile's interests and causes) give each match its reasons.
 func MatchVector(ctx context.Context, db database.DBTX, model string, v []float32, terms []string, limit int) (int64, []Match, error) {
-	var (
-		run      int64
-		runModel string
-	)
-	err := db.QueryRow(ctx, "SELECT r.id, r.model FROM current_run c JOIN cluster_runs r ON r.id = c.run_id").Scan(&run, &runModel)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil, ErrNoRun
-	}
+	q := storage.New(db)
+	cur, err := q.CurrentRunModel(ctx)
 	if err != nil {
-		return 0, nil, fmt.Errorf("read current run: %w", err)
+		return 0, nil, notFoundOr(err, ErrNoRun, "read current run")
 	}
+	run, runModel := cur.ID, cur.Model
 	if runModel != model {
 		return 0, nil, fmt.Errorf("%w (run %s, profile %s)", ErrModelMismatch, runModel, model)
 	}
-	rows, err := db.Query(ctx, `SELECT c.id, c.name, 1 - (c.centroid <=> $2), 0, c.labels, t.id, t.name, t.labels
-		FROM communities c LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id
-		WHERE c.run_id = $1 ORDER BY c.centroid <=> $2 LIMIT $3`, run, pgvector.NewVector(v), limit)
+	rows, err := q.RankCommunitiesForVector(ctx, storage.RankCommunitiesForVectorParams{RunID: run, Embedding: pgvector.NewVector(v), Lim: int32(limit)})
 	if err != nil {
-		return 0, nil, fmt.Errorf("match profile: %w", err)
+		return 0, nil, fmt.Errorf("match profile: %w", storage.Translate(err, nil))
 	}
-	out, err := collectMatches(rows, terms)
-	if err != nil {
-		return 0, nil, fmt.Errorf("match profile: %w", err)
+	out := make([]Match, len(rows))
+	for i, r := range rows {
+		out[i] = newMatch(r.ID, r.Name, r.Score, r.Labels, r.TribeID, r.TribeName, r.TribeLabels, terms)
 	}
 	return run, ranked(out), nil
 }
@@ -184,26 +152,20 @@ func ranked(ms []Match) []Match {
 	return ms
 }
 
-func collectMatches(rows pgx.Rows, terms []string) ([]Match, error) {
-	out := []Match{}
-	for rows.Next() {
-		var (
-			m      Match
-			tid    *string
-			tname  *string
-			tlabel []string
-		)
-		if err := rows.Scan(&m.ID, &m.Name, &m.Score, &m.Rank, &m.Labels, &tid, &tname, &tlabel); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		m.Primary = m.Rank == 1
-		m.Tribe = tribeOf(tid, tname, tlabel)
-		m.Reasons = Shared(terms, m.Labels)
-		m.Score = round3(m.Score)
-		out = append(out, m)
+// newMatch is a ranked community with its reasons (terms it shares); ranked numbers it.
+func newMatch(id, name string, score float64, labels []string, tid, tname *string, tlabels, terms []string) Match {
+	return Match{ID: id, Name: name, Score: round3(score), Labels: labels,
+		Tribe: tribeOf(tid, tname, tlabels), Reasons: Shared(terms, labels)}
+}
+
+// notFoundOr maps err to notFound when it is "no rows", else wraps it with what was
+// being done; either way in the error vocabulary.
+func notFoundOr(err error, notFound *belong.Error, doing string) error {
+	err = storage.Translate(err, notFound)
+	if errors.Is(err, notFound) {
+		return err
 	}
-	return out, rows.Err()
+	return fmt.Errorf("%s: %w", doing, err)
 }
 
 func tribeOf(id, name *string, labels []string) *Tribe {
@@ -220,14 +182,14 @@ func ListCommunities(ctx context.Context, db database.DBTX, after string, limit 
 	if err != nil {
 		return 0, nil, err
 	}
-	rows, err := db.Query(ctx, `SELECT `+communityColumns+` WHERE c.run_id = $1 AND c.id > $2
-		ORDER BY c.id LIMIT $3`, run, after, limit)
+	rows, err := storage.New(db).ListCommunities(ctx, storage.ListCommunitiesParams{RunID: run, After: after, Lim: int32(limit)})
 	if err != nil {
-		return 0, nil, fmt.Errorf("list communities: %w", err)
+		return 0, nil, fmt.Errorf("list communities: %w", storage.Translate(err, nil))
 	}
-	out, err := pgx.CollectRows(rows, scanCommunity)
-	if err != nil {
-		return 0, nil, fmt.Errorf("list communities: %w", err)
+	out := make([]Community, len(rows))
+	for i, r := range rows {
+		out[i] = Community{ID: r.ID, RunID: r.RunID, Name: r.Name, Size: int(r.Size), Labels: r.Labels,
+			Tribe: tribeOf(r.TribeID, r.TribeName, r.TribeLabels)}
 	}
 	return run, out, nil
 }
@@ -238,33 +200,12 @@ func GetCommunity(ctx context.Context, db database.DBTX, id string) (Community, 
 	if err != nil {
 		return Community{}, err
 	}
-	rows, err := db.Query(ctx, `SELECT `+communityColumns+` WHERE c.run_id = $1 AND c.id = $2`, run, id)
+	r, err := storage.New(db).GetCommunity(ctx, storage.GetCommunityParams{RunID: run, ID: id})
 	if err != nil {
-		return Community{}, fmt.Errorf("get community: %w", err)
+		return Community{}, notFoundOr(err, ErrNotFound, "get community")
 	}
-	c, err := pgx.CollectExactlyOneRow(rows, scanCommunity)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Community{}, ErrNotFound
-	}
-	if err != nil {
-		return Community{}, fmt.Errorf("get community: %w", err)
-	}
-	return c, nil
-}
-
-const communityColumns = `c.id, c.run_id, c.name, c.size, c.labels, t.id, t.name, t.labels
-	FROM communities c LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id`
-
-func scanCommunity(row pgx.CollectableRow) (Community, error) {
-	var (
-		c      Community
-		tid    *string
-		tname  *string
-		tlabel []string
-	)
-	err := row.Scan(&c.ID, &c.RunID, &c.Name, &c.Size, &c.Labels, &tid, &tname, &tlabel)
-	c.Tribe = tribeOf(tid, tname, tlabel)
-	return c, err
+	return Community{ID: r.ID, RunID: r.RunID, Name: r.Name, Size: int(r.Size), Labels: r.Labels,
+		Tribe: tribeOf(r.TribeID, r.TribeName, r.TribeLabels)}, nil
 }
 
 // ErrRunNotFound means no cluster run has the given id.
@@ -282,42 +223,42 @@ type Run struct {
 	FinishedAt *time.Time     `json:"finished_at"`
 }
 
-const runColumns = `r.id, r.status, r.id = (SELECT run_id FROM current_run), r.model, r.params, r.metrics,
-	r.started_at, r.finished_at`
-
-func scanRun(row pgx.CollectableRow) (Run, error) {
-	var r Run
-	var current *bool
-	err := row.Scan(&r.ID, &r.Status, &current, &r.Model, &r.Params, &r.Metrics, &r.StartedAt, &r.FinishedAt)
-	r.Current = current != nil && *current
-	return r, err
+// newRun is a run from its stored row: params and metrics are JSON objects.
+func newRun(r storage.GetRunRow) (Run, error) {
+	run := Run{ID: r.ID, Status: r.Status, Current: r.IsCurrent, Model: r.Model,
+		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt}
+	if err := json.Unmarshal(r.Params, &run.Params); err != nil {
+		return Run{}, fmt.Errorf("run %d params: %w", r.ID, err)
+	}
+	if err := json.Unmarshal(r.Metrics, &run.Metrics); err != nil {
+		return Run{}, fmt.Errorf("run %d metrics: %w", r.ID, err)
+	}
+	return run, nil
 }
 
 // ListRuns returns cluster runs newest first, those older than before when it is
 // above zero.
 func ListRuns(ctx context.Context, db database.DBTX, before int64, limit int) ([]Run, error) {
-	rows, err := db.Query(ctx, `SELECT `+runColumns+` FROM cluster_runs r
-		WHERE $1 <= 0 OR r.id < $1 ORDER BY r.id DESC LIMIT $2`, before, limit)
+	rows, err := storage.New(db).ListRuns(ctx, storage.ListRunsParams{Before: before, Lim: int32(limit)})
 	if err != nil {
-		return nil, fmt.Errorf("list cluster runs: %w", err)
+		return nil, fmt.Errorf("list cluster runs: %w", storage.Translate(err, nil))
 	}
-	out, err := pgx.CollectRows(rows, scanRun)
-	if err != nil {
-		return nil, fmt.Errorf("list cluster runs: %w", err)
+	out := make([]Run, len(rows))
+	for i, r := range rows {
+		if out[i], err = newRun(storage.GetRunRow(r)); err != nil {
+			return nil, fmt.Errorf("list cluster runs: %w", err)
+		}
 	}
 	return out, nil
 }
 
 // GetRun returns one cluster run.
 func GetRun(ctx context.Context, db database.DBTX, id int64) (Run, error) {
-	rows, err := db.Query(ctx, `SELECT `+runColumns+` FROM cluster_runs r WHERE r.id = $1`, id)
+	row, err := storage.New(db).GetRun(ctx, id)
 	if err != nil {
-		return Run{}, fmt.Errorf("get cluster run: %w", err)
+		return Run{}, notFoundOr(err, ErrRunNotFound, "get cluster run")
 	}
-	r, err := pgx.CollectExactlyOneRow(rows, scanRun)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Run{}, ErrRunNotFound
-	}
+	r, err := newRun(row)
 	if err != nil {
 		return Run{}, fmt.Errorf("get cluster run: %w", err)
 	}
@@ -331,24 +272,15 @@ func Facts(ctx context.Context, db database.DBTX, id string) (Community, map[str
 	if err != nil {
 		return Community{}, nil, err
 	}
-	rows, err := db.Query(ctx, `SELECT m.skill_level, count(*) FROM memberships ms JOIN members m ON m.id = ms.member_id
-		WHERE ms.run_id = $1 AND ms.community_id = $2 AND ms.rank = 1 AND m.skill_level <> '' GROUP BY 1`, c.RunID, id)
+	rows, err := storage.New(db).CommunitySkillMix(ctx, storage.CommunitySkillMixParams{RunID: c.RunID, CommunityID: id})
 	if err != nil {
-		return Community{}, nil, fmt.Errorf("community skill mix: %w", err)
+		return Community{}, nil, fmt.Errorf("community skill mix: %w", storage.Translate(err, nil))
 	}
-	mix := map[string]int{}
-	for rows.Next() {
-		var (
-			level string
-			n     int
-		)
-		if err := rows.Scan(&level, &n); err != nil {
-			rows.Close()
-			return Community{}, nil, err
-		}
-		mix[level] = n
+	mix := make(map[string]int, len(rows))
+	for _, r := range rows {
+		mix[r.SkillLevel] = int(r.Members)
 	}
-	return c, mix, rows.Err()
+	return c, mix, nil
 }
 
 // Map places the current run's communities on a plane: the first two principal
@@ -358,33 +290,18 @@ func Map(ctx context.Context, db database.DBTX) (map[string][2]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.Query(ctx, "SELECT id, centroid FROM communities WHERE run_id = $1 ORDER BY id", run)
+	rows, err := storage.New(db).CommunityCentroids(ctx, run)
 	if err != nil {
-		return nil, fmt.Errorf("community map: %w", err)
+		return nil, fmt.Errorf("community map: %w", storage.Translate(err, nil))
 	}
-	var (
-		ids  []string
-		vecs [][]float32
-	)
-	for rows.Next() {
-		var (
-			id string
-			v  pgvector.Vector
-		)
-		if err := rows.Scan(&id, &v); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("community map: %w", err)
-		}
-		ids = append(ids, id)
-		vecs = append(vecs, v.Slice())
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("community map: %w", err)
+	var vecs [][]float32
+	for _, r := range rows {
+		vecs = append(vecs, r.Centroid.Slice())
 	}
 	pts := Project2D(vecs)
-	out := make(map[string][2]float64, len(ids))
-	for i, id := range ids {
-		out[id] = pts[i]
+	out := make(map[string][2]float64, len(rows))
+	for i, r := range rows {
+		out[r.ID] = pts[i]
 	}
 	return out, nil
 }
@@ -394,12 +311,9 @@ func Map(ctx context.Context, db database.DBTX) (map[string][2]float64, error) {
 // the runs and their communities stay for trends and history. It returns how many rows
 // it deleted.
 func PruneMemberships(ctx context.Context, db database.DBTX, keep int) (int64, error) {
-	tag, err := db.Exec(ctx, `DELETE FROM memberships WHERE run_id NOT IN (
-			SELECT id FROM cluster_runs WHERE status = 'published' ORDER BY id DESC LIMIT $1)
-		AND run_id NOT IN (SELECT run_id FROM current_run)
-		AND run_id NOT IN (SELECT id FROM cluster_runs WHERE status = 'running')`, keep)
+	n, err := storage.New(db).PruneMemberships(ctx, int32(keep))
 	if err != nil {
-		return 0, fmt.Errorf("prune memberships: %w", err)
+		return 0, fmt.Errorf("prune memberships: %w", storage.Translate(err, nil))
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }

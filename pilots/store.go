@@ -2,8 +2,10 @@ package pilots
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/moments"
+	"github.com/belong-loyalty/belong/storage"
 )
 
 // Errors of pilots and feedback.
@@ -68,27 +71,19 @@ func Create(ctx context.Context, db database.DBTX, name string, size int, t Targ
 	}
 	p := Pilot{Name: name, Size: size, Target: t, Seed: seed, Status: "active"}
 	err := database.InTx(ctx, db, func(tx pgx.Tx) error {
+		q := storage.New(tx)
 		// Serialize pilot creation so two pilots never invite the same member.
-		if _, err := tx.Exec(ctx, "LOCK TABLE pilot_invitations IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+		if err := q.LockPilotInvitations(ctx); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT ms.member_id, ms.community_id
-			FROM current_run r JOIN memberships ms ON ms.run_id = r.run_id AND ms.rank = 1
-			JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
-			JOIN members m ON m.id = ms.member_id AND m.consent_personalization AND m.consent_community
-			WHERE (c.id = ANY($1) OR c.tribe_id = ANY($2) OR $3)
-			  AND NOT EXISTS (SELECT 1 FROM pilot_invitations i JOIN pilots p ON p.id = i.pilot_id
-				WHERE i.member_id = ms.member_id AND p.status = 'active')`, nonNil(t.Communities), nonNil(t.Tribes), len(t.Stages) > 0)
+		rows, err := q.PilotCandidates(ctx, storage.PilotCandidatesParams{Communities: nonNil(t.Communities),
+			Tribes: nonNil(t.Tribes), AnyCommunity: len(t.Stages) > 0})
 		if err != nil {
 			return fmt.Errorf("pilot candidates: %w", err)
 		}
-		cands, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Candidate, error) {
-			var c Candidate
-			err := r.Scan(&c.MemberID, &c.Stratum)
-			return c, err
-		})
-		if err != nil {
-			return fmt.Errorf("pilot candidates: %w", err)
+		cands := make([]Candidate, 0, len(rows))
+		for _, r := range rows {
+			cands = append(cands, Candidate{MemberID: r.MemberID, Stratum: r.CommunityID})
 		}
 		if len(t.Stages) > 0 {
 			// Stage targets: keep members in a targeted stage; the stage is the stratum.
@@ -105,22 +100,40 @@ func Create(ctx context.Context, db database.DBTX, name string, size int, t Targ
 		}
 		sort.Slice(cands, func(i, j int) bool { return cands[i].MemberID < cands[j].MemberID })
 		sample := Sample(cands, size, uint64(seed))
-		if err := tx.QueryRow(ctx, `INSERT INTO pilots (name, size, target, seed) VALUES ($1, $2, $3, $4)
-			RETURNING id, created_at`, name, size, t, seed).Scan(&p.ID, &p.CreatedAt); err != nil {
+		target, err := json.Marshal(t)
+		if err != nil {
 			return fmt.Errorf("create pilot: %w", err)
 		}
-		rowsIn := make([][]any, len(sample))
+		size32, err := int4("size", size)
+		if err != nil {
+			return fmt.Errorf("create pilot: %w", err)
+		}
+		row, err := q.CreatePilot(ctx, storage.CreatePilotParams{Name: name, Size: size32, Target: target, Seed: seed})
+		if err != nil {
+			return fmt.Errorf("create pilot: %w", err)
+		}
+		p.ID, p.CreatedAt = row.ID, row.CreatedAt
+		invs := make([]storage.CreatePilotInvitationsParams, len(sample))
 		for i, c := range sample {
-			rowsIn[i] = []any{p.ID, c.MemberID, c.Stratum}
+			invs[i] = storage.CreatePilotInvitationsParams{PilotID: p.ID, MemberID: c.MemberID, Stratum: c.Stratum}
 			p.Invitations = append(p.Invitations, Invitation(c))
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"pilot_invitations"}, []string{"pilot_id", "member_id", "stratum"}, pgx.CopyFromRows(rowsIn))
+		_, err = q.CreatePilotInvitations(ctx, invs)
 		return err
 	})
 	if err != nil {
 		return Pilot{}, err
 	}
 	return p, nil
+}
+
+// int4 converts n for an integer column, refusing what the column cannot hold (as
+// pgx would) rather than wrapping it.
+func int4(name string, n int) (int32, error) {
+	if n < math.MinInt32 || n > math.MaxInt32 {
+		return 0, fmt.Errorf("%s %d is out of range", name, n)
+	}
+	return int32(n), nil
 }
 
 func nonNil(s []string) []string {
@@ -132,34 +145,46 @@ func nonNil(s []string) []string {
 
 // Get returns a pilot with its invitations.
 func Get(ctx context.Context, db database.DBTX, id int64) (Pilot, error) {
-	var p Pilot
-	err := db.QueryRow(ctx, `SELECT id, name, size, target, seed, status, created_at, closed_at FROM pilots WHERE id = $1`, id).
-		Scan(&p.ID, &p.Name, &p.Size, &p.Target, &p.Seed, &p.Status, &p.CreatedAt, &p.ClosedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return p, ErrNotFound
+	q := storage.New(db)
+	row, err := q.GetPilot(ctx, id)
+	if err != nil {
+		return Pilot{}, fmt.Errorf("get pilot: %w", storage.Translate(err, ErrNotFound))
 	}
+	p, err := pilotOf(row.ID, row.Name, row.Size, row.Target, row.Seed, row.Status, row.CreatedAt, row.ClosedAt)
 	if err != nil {
 		return p, fmt.Errorf("get pilot: %w", err)
 	}
-	rows, err := db.Query(ctx, `SELECT member_id, stratum FROM pilot_invitations WHERE pilot_id = $1 ORDER BY stratum, member_id`, id)
+	rows, err := q.PilotInvitations(ctx, id)
 	if err != nil {
 		return p, fmt.Errorf("get pilot: %w", err)
 	}
-	p.Invitations, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Invitation, error) {
-		var i Invitation
-		err := r.Scan(&i.MemberID, &i.Stratum)
-		return i, err
-	})
-	return p, err
+	p.Invitations = make([]Invitation, 0, len(rows))
+	for _, r := range rows {
+		p.Invitations = append(p.Invitations, Invitation{MemberID: r.MemberID, Stratum: r.Stratum})
+	}
+	return p, nil
+}
+
+// pilotOf maps a stored pilot's columns to a Pilot.
+func pilotOf(id int64, name string, size int32, target json.RawMessage, seed int64, status string,
+	createdAt time.Time, closedAt *time.Time,
+) (Pilot, error) {
+	p := Pilot{ID: id, Name: name, Size: int(size), Seed: seed, Status: status, CreatedAt: createdAt, ClosedAt: closedAt}
+	if target != nil {
+		if err := json.Unmarshal(target, &p.Target); err != nil {
+			return p, fmt.Errorf("pilot %d target: %w", id, err)
+		}
+	}
+	return p, nil
 }
 
 // Close closes a pilot; its members become free for the next one.
 func Close(ctx context.Context, db database.DBTX, id int64) error {
-	tag, err := db.Exec(ctx, `UPDATE pilots SET status = 'closed', closed_at = coalesce(closed_at, now()) WHERE id = $1`, id)
+	n, err := storage.New(db).ClosePilot(ctx, id)
 	if err != nil {
 		return fmt.Errorf("close pilot: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return ErrNotFound
 	}
 	return nil
@@ -193,24 +218,24 @@ func AddFeedback(ctx context.Context, db database.DBTX, sc Scorer, f Feedback) (
 		return f, err
 	}
 	if f.PilotID != nil {
-		var status string
-		err := db.QueryRow(ctx, `SELECT p.status FROM pilots p JOIN pilot_invitations i ON i.pilot_id = p.id
-			WHERE p.id = $1 AND i.member_id = $2`, *f.PilotID, f.MemberID).Scan(&status)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return f, ErrNotInvited
-		}
+		status, err := storage.New(db).InvitedPilotStatus(ctx, storage.InvitedPilotStatusParams{PilotID: *f.PilotID, MemberID: f.MemberID})
 		if err != nil {
-			return f, err
+			return f, storage.Translate(err, ErrNotInvited)
 		}
 		if status != "active" {
 			return f, ErrClosed
 		}
 	}
-	err = db.QueryRow(ctx, `INSERT INTO feedback (member_id, pilot_id, rating, text, sentiment) VALUES ($1, $2, $3, $4, $5)
-		RETURNING id, created_at`, f.MemberID, f.PilotID, f.Rating, f.Text, f.Sentiment).Scan(&f.ID, &f.CreatedAt)
+	rating, err := int4("rating", f.Rating)
 	if err != nil {
 		return f, fmt.Errorf("store feedback: %w", err)
 	}
+	row, err := storage.New(db).CreateFeedback(ctx, storage.CreateFeedbackParams{MemberID: f.MemberID, PilotID: f.PilotID,
+		Rating: rating, Text: f.Text, Sentiment: float32(f.Sentiment)})
+	if err != nil {
+		return f, fmt.Errorf("store feedback: %w", err)
+	}
+	f.ID, f.CreatedAt = row.ID, row.CreatedAt
 	return f, nil
 }
 
@@ -249,16 +274,30 @@ func SummarizeCommunities(ctx context.Context, db database.DBTX) (map[string]Sum
 // sums each group up. Themes are the words most distinctive of a group against all
 // feedback (a class-based TF-IDF): n² / total.
 func summarize(ctx context.Context, db database.DBTX, byPilot bool) (map[string]Summary, error) {
-	group := `(SELECT ms.community_id FROM memberships ms JOIN current_run r ON r.run_id = ms.run_id
-		WHERE ms.member_id = f.member_id AND ms.rank = 1)`
+	type feedback struct {
+		rating    int32
+		sentiment float32
+		text      string
+		group     string // "" when the feedback has no group
+	}
+	var all []feedback
 	if byPilot {
-		group = "f.pilot_id::text"
+		rows, err := storage.New(db).FeedbackByPilot(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("summarize feedback: %w", err)
+		}
+		for _, r := range rows {
+			all = append(all, feedback{r.Rating, r.Sentiment, r.Text, r.Grp})
+		}
+	} else {
+		rows, err := storage.New(db).FeedbackByCommunity(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("summarize feedback: %w", err)
+		}
+		for _, r := range rows {
+			all = append(all, feedback{r.Rating, r.Sentiment, r.Text, r.Grp})
+		}
 	}
-	rows, err := db.Query(ctx, `SELECT f.rating, f.sentiment, f.text, `+group+` FROM feedback f`)
-	if err != nil {
-		return nil, fmt.Errorf("summarize feedback: %w", err)
-	}
-	defer rows.Close()
 	type acc struct {
 		n                 int
 		ratings, feelings float64
@@ -266,37 +305,25 @@ func summarize(ctx context.Context, db database.DBTX, byPilot bool) (map[string]
 	}
 	groups := map[string]*acc{}
 	allWords := map[string]int{}
-	for rows.Next() {
-		var (
-			rating int
-			sent   float64
-			text   string
-			g      *string
-		)
-		if err := rows.Scan(&rating, &sent, &text, &g); err != nil {
-			return nil, err
-		}
-		words := themeWords(text)
+	for _, f := range all {
+		words := themeWords(f.text)
 		for w := range words {
 			allWords[w]++
 		}
-		if g == nil {
+		if f.group == "" {
 			continue
 		}
-		a := groups[*g]
+		a := groups[f.group]
 		if a == nil {
 			a = &acc{words: map[string]int{}}
-			groups[*g] = a
+			groups[f.group] = a
 		}
 		a.n++
-		a.ratings += float64(rating)
-		a.feelings += sent
+		a.ratings += float64(f.rating)
+		a.feelings += float64(f.sentiment)
 		for w := range words {
 			a.words[w]++
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	out := make(map[string]Summary, len(groups))
 	for g, a := range groups {
@@ -350,26 +377,41 @@ func themeWords(text string) map[string]bool {
 
 // List returns pilots, newest first, with how many members each invited.
 func List(ctx context.Context, db database.DBTX, limit int) ([]Pilot, []int, error) {
-	rows, err := db.Query(ctx, `SELECT p.id, p.name, p.size, p.target, p.seed, p.status, p.created_at, p.closed_at,
-			(SELECT count(*) FROM pilot_invitations i WHERE i.pilot_id = p.id)
-		FROM pilots p ORDER BY p.id DESC LIMIT $1`, limit)
+	rows, err := storage.New(db).ListPilots(ctx, int64(limit))
 	if err != nil {
 		return nil, nil, fmt.Errorf("list pilots: %w", err)
 	}
-	defer rows.Close()
 	var (
 		ps      []Pilot
 		invited []int
 	)
-	for rows.Next() {
-		var (
-			p Pilot
-			n int
-		)
-		if err := rows.Scan(&p.ID, &p.Name, &p.Size, &p.Target, &p.Seed, &p.Status, &p.CreatedAt, &p.ClosedAt, &n); err != nil {
-			return nil, nil, err
+	for _, r := range rows {
+		p, err := pilotOf(r.ID, r.Name, r.Size, r.Target, r.Seed, r.Status, r.CreatedAt, r.ClosedAt)
+		if err != nil {
+			return nil, nil, fmt.Errorf("list pilots: %w", err)
 		}
-		ps, invited = append(ps, p), append(invited, n)
+		ps, invited = append(ps, p), append(invited, int(r.Invited))
 	}
-	return ps, invited, rows.Err()
+	return ps, invited, nil
+}
+
+// Rescore scores a stored feedback's text again with sc and stores the result. It
+// returns false when the feedback is gone (its member was erased).
+func Rescore(ctx context.Context, db database.DBTX, sc Scorer, id int64) (bool, error) {
+	text, err := storage.New(db).FeedbackText(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read feedback %d: %w", id, storage.Translate(err, nil))
+	}
+	s, err := sc.Score(ctx, text)
+	if err != nil {
+		return false, fmt.Errorf("score feedback %d: %w", id, err)
+	}
+	n, err := storage.New(db).SetFeedbackSentiment(ctx, storage.SetFeedbackSentimentParams{ID: id, Sentiment: float32(s)})
+	if err != nil {
+		return false, fmt.Errorf("store feedback %d sentiment: %w", id, storage.Translate(err, nil))
+	}
+	return n == 1, nil
 }

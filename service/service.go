@@ -23,6 +23,7 @@ import (
 	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/moments"
+	"github.com/belong-loyalty/belong/pilots"
 )
 
 // Queue inserts jobs in a caller's transaction and reads them back;
@@ -49,6 +50,9 @@ type Service struct {
 	// LearnWhenReady fits the learned term model in Embed once the membership is large
 	// enough and none exists (BELONG_EMBEDDER=auto).
 	LearnWhenReady bool
+	// Sentiment scores feedback with a model (a job, after the feedback is stored with
+	// the offline lexicon's score); nil keeps the lexicon's score.
+	Sentiment pilots.Scorer
 	// Locales are the languages community profiles are drafted in; en, sv, it when empty.
 	Locales []string
 	// Clustering is the nightly run's clustering configuration.

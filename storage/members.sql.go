@@ -7,6 +7,8 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
+	"time"
 )
 
 const countMembers = `-- name: CountMembers :one
@@ -20,4 +22,56 @@ func (q *Queries) CountMembers(ctx context.Context) (int64, error) {
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const deleteMember = `-- name: DeleteMember :execrows
+DELETE FROM members WHERE id = $1
+`
+
+// DeleteMember erases a member; the foreign keys cascade to their events, vector,
+// memberships and milestones.
+func (q *Queries) DeleteMember(ctx context.Context, id string) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteMember, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const getMember = `-- name: GetMember :one
+SELECT id, name, locale, timezone, joined_at, interests, causes, skill_level,
+	attributes, consent_personalization, consent_community FROM members WHERE id = $1
+`
+
+type GetMemberRow struct {
+	ID                     string
+	Name                   string
+	Locale                 string
+	Timezone               string
+	JoinedAt               *time.Time
+	Interests              []string
+	Causes                 []string
+	SkillLevel             string
+	Attributes             json.RawMessage
+	ConsentPersonalization bool
+	ConsentCommunity       bool
+}
+
+func (q *Queries) GetMember(ctx context.Context, id string) (GetMemberRow, error) {
+	row := q.db.QueryRow(ctx, getMember, id)
+	var i GetMemberRow
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Locale,
+		&i.Timezone,
+		&i.JoinedAt,
+		&i.Interests,
+		&i.Causes,
+		&i.SkillLevel,
+		&i.Attributes,
+		&i.ConsentPersonalization,
+		&i.ConsentCommunity,
+	)
+	return i, err
 }

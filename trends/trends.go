@@ -6,16 +6,14 @@ package trends
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/storage"
 )
 
 // Change is one thing that grew or shrank.
@@ -107,34 +105,23 @@ type Report struct {
 // the members active in the last window with those of the window before.
 func Read(ctx context.Context, db database.DBTX, now time.Time, window time.Duration, cfg Config) (Report, error) {
 	r := Report{WindowDays: int(window.Hours() / 24), Growing: []Change{}, Shrinking: []Change{}}
-	err := db.QueryRow(ctx, `SELECT c.run_id, coalesce((SELECT max(id) FROM cluster_runs p
-		WHERE p.status = 'published' AND p.id < c.run_id AND p.model = r.model), 0)
-		FROM current_run c JOIN cluster_runs r ON r.id = c.run_id`).Scan(&r.RunID, &r.PreviousRunID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return r, ErrNoRun
-	}
+	q := storage.New(db)
+	runs, err := q.CurrentAndPreviousRun(ctx)
 	if err != nil {
-		return r, fmt.Errorf("trends: %w", err)
+		return r, fmt.Errorf("trends: %w", storage.Translate(err, ErrNoRun))
 	}
+	r.RunID, r.PreviousRunID = runs.RunID, runs.PreviousRunID
 	if r.PreviousRunID > 0 {
 		sizes := func(run int64) (map[string]int, int, error) {
-			rows, err := db.Query(ctx, "SELECT id, size FROM communities WHERE run_id = $1", run)
+			rows, err := q.CommunitySizes(ctx, run)
 			if err != nil {
 				return nil, 0, err
 			}
-			defer rows.Close()
 			out, total := map[string]int{}, 0
-			for rows.Next() {
-				var (
-					id string
-					n  int
-				)
-				if err := rows.Scan(&id, &n); err != nil {
-					return nil, 0, err
-				}
-				out[id], total = n, total+n
+			for _, c := range rows {
+				out[c.ID], total = int(c.Size), total+int(c.Size)
 			}
-			return out, total, rows.Err()
+			return out, total, nil
 		}
 		before, nb, err := sizes(r.PreviousRunID)
 		if err != nil {
@@ -149,34 +136,19 @@ func Read(ctx context.Context, db database.DBTX, now time.Time, window time.Dura
 	// Members active in a window, and how many of them hold each term (their
 	// interests and causes, and the categories of what they did in the window).
 	terms := func(from, to time.Time) (map[string]int, int, error) {
-		var n int
-		if err := db.QueryRow(ctx, `SELECT count(DISTINCT e.member_id) FROM member_events e JOIN members m ON m.id = e.member_id
-			WHERE m.consent_personalization AND e.occurred_at > $1 AND e.occurred_at <= $2`, from, to).Scan(&n); err != nil {
-			return nil, 0, err
-		}
-		rows, err := db.Query(ctx, `SELECT t, count(*) FROM (
-			SELECT DISTINCT a.member_id, t FROM (
-				SELECT DISTINCT member_id FROM member_events WHERE occurred_at > $1 AND occurred_at <= $2) a
-			JOIN members m ON m.id = a.member_id AND m.consent_personalization
-			CROSS JOIN LATERAL unnest(m.interests || m.causes || coalesce((SELECT array_agg(DISTINCT e.props->>'category')
-				FROM member_events e WHERE e.member_id = a.member_id AND e.occurred_at > $1 AND e.occurred_at <= $2
-				AND e.props ? 'category'), '{}')) AS t) x GROUP BY t`, from, to)
+		n, err := q.CountActiveMembers(ctx, storage.CountActiveMembersParams{FromTime: from, ToTime: to})
 		if err != nil {
 			return nil, 0, err
 		}
-		defer rows.Close()
-		out := map[string]int{}
-		for rows.Next() {
-			var (
-				t string
-				c int
-			)
-			if err := rows.Scan(&t, &c); err != nil {
-				return nil, 0, err
-			}
-			out[t] = c
+		rows, err := q.TermCounts(ctx, storage.TermCountsParams{FromTime: from, ToTime: to})
+		if err != nil {
+			return nil, 0, err
 		}
-		return out, n, rows.Err()
+		out := map[string]int{}
+		for _, t := range rows {
+			out[t.Term] = int(t.Members)
+		}
+		return out, int(n), nil
 	}
 	before, nb, err := terms(now.Add(-2*window), now.Add(-window))
 	if err != nil {

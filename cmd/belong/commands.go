@@ -276,10 +276,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	sent, err := e.sentiment()
-	if err != nil {
-		return err
-	}
 	if *work {
 		client, err := e.withWorkers(pool, svc)
 		if err != nil {
@@ -292,7 +288,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	keys := &apikey.Verifier{DB: pool}
 	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit,
-		Service: svc, Sentiment: sent, Keys: keys})
+		Service: svc, Keys: keys})
 	console.Register(handler, console.Config{DB: pool, Keys: keys, Guardrails: svc.Drafting.Guardrails, Logger: e.logger})
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)
 	if err != nil {

@@ -132,7 +132,11 @@ func (e *env) service(pool *pgxpool.Pool) (*service.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &service.Service{DB: pool, Queue: q, Drafting: dr, Embedder: e.embedder, LearnWhenReady: e.cfg.Embedder == "auto",
+	sent, err := e.sentiment()
+	if err != nil {
+		return nil, err
+	}
+	return &service.Service{DB: pool, Queue: q, Drafting: dr, Sentiment: sent, Embedder: e.embedder, LearnWhenReady: e.cfg.Embedder == "auto",
 		Clustering: service.ClusterParams{TargetSize: 50, MinSize: 12, MaxSize: 150, Seed: 1},
 		KeepRuns:   e.cfg.KeepRuns, IdempotencyTTL: e.cfg.IdempotencyTTL, Logger: e.logger}, nil
 }
@@ -153,12 +157,13 @@ func (e *env) jobsConfig() jobs.Config {
 	return jobs.Config{NightlySchedule: e.cfg.NightlySchedule, MaxAttempts: e.cfg.JobMaxAttempts, Logger: e.logger}
 }
 
-// sentiment is the configured feedback scorer.
+// sentiment is the configured feedback model, or nil for the offline lexicon alone
+// (which scores feedback as it is stored).
 func (e *env) sentiment() (pilots.Scorer, error) {
 	if e.cfg.Sentiment == "openai" {
 		return pilots.NewOpenAIScorer(e.cfg.OpenAIBaseURL, e.cfg.OpenAIAPIKey, e.cfg.ChatModel, 5*time.Second)
 	}
-	return pilots.Lexicon{}, nil
+	return nil, nil
 }
 
 // embedder is the configured Embedder. "auto" and "learned" use the newest stored

@@ -1,0 +1,66 @@
+-- Generated content drafts and their review trail (package generation).
+
+-- name: CreateDraft :one
+INSERT INTO content_drafts (kind, subject_id, member_id, occasion, locale, body, generator,
+    prompt_version, fallback, findings, group_id, version)
+VALUES (@kind, @subject_id, sqlc.narg(member_id), @occasion, @locale, @body, @generator,
+    @prompt_version, @fallback, @findings, @group_id, @version)
+RETURNING id, created_at;
+
+-- SetDraftGroup makes a new draft the first version of its own group.
+-- name: SetDraftGroup :exec
+UPDATE content_drafts SET group_id = id WHERE id = @id;
+
+-- name: CreateDraftReview :exec
+INSERT INTO content_reviews (draft_id, action, actor, reason, changes) VALUES (@draft_id, @action, @actor, @reason, @changes);
+
+-- CommunitiesToDraft lists each community of the current run and locale with no
+-- draft of kind yet.
+-- name: CommunitiesToDraft :many
+SELECT c.id, c.name, c.labels, c.size, l.locale::text AS locale
+FROM current_run r JOIN communities c ON c.run_id = r.run_id
+CROSS JOIN unnest(@locales::text[]) AS l(locale)
+WHERE NOT EXISTS (SELECT 1 FROM content_drafts d
+    WHERE d.kind = @kind AND d.subject_id = c.id AND d.locale = l.locale)
+ORDER BY c.id, l.locale;
+
+-- LockDraftSubject takes a transaction-scoped advisory lock on a key.
+-- name: LockDraftSubject :exec
+SELECT pg_advisory_xact_lock(hashtextextended(@key::text, 0));
+
+-- name: DraftExists :one
+SELECT EXISTS (SELECT 1 FROM content_drafts WHERE kind = @kind AND subject_id = @subject_id AND locale = @locale);
+
+-- name: GetDraft :one
+SELECT sqlc.embed(d) FROM content_drafts d WHERE d.id = @id;
+
+-- QueueDrafts lists the latest version of each draft group, newest first; empty
+-- filters match everything.
+-- name: QueueDrafts :many
+SELECT sqlc.embed(d) FROM content_drafts d
+WHERE d.version = (SELECT max(version) FROM content_drafts g WHERE g.group_id = d.group_id)
+  AND (@kind::text = '' OR d.kind = @kind) AND (@status::text = '' OR d.status = @status)
+  AND (@subject_id::text = '' OR d.subject_id = @subject_id)
+ORDER BY d.id DESC LIMIT @lim::bigint;
+
+-- name: GetDraftForUpdate :one
+SELECT sqlc.embed(d) FROM content_drafts d WHERE d.id = @id FOR UPDATE;
+
+-- name: LatestDraftVersion :one
+SELECT max(version)::int FROM content_drafts WHERE group_id = @group_id;
+
+-- name: DecideDraft :exec
+UPDATE content_drafts SET status = @status, reason = @reason, decided_by = @decided_by, decided_at = now()
+WHERE id = @id;
+
+-- name: DraftHistory :many
+SELECT r.draft_id, r.action, r.actor, r.reason, r.changes, r.at
+FROM content_reviews r JOIN content_drafts d ON d.id = r.draft_id
+WHERE d.group_id = @group_id ORDER BY r.id;
+
+-- ApprovedCommunityDraft returns one approved piece of a kind for a community,
+-- preferring the locale and then the newest.
+-- name: ApprovedCommunityDraft :one
+SELECT sqlc.embed(d) FROM content_drafts d
+WHERE d.status = 'approved' AND d.kind = @kind AND d.subject_id = @subject_id AND d.member_id IS NULL
+ORDER BY (d.locale = @locale) DESC, d.id DESC LIMIT 1;

@@ -1,0 +1,133 @@
+-- Recognition moments: milestone detection, the milestones a member has, and the
+-- member snapshot the moment endpoint reads.
+
+-- name: MomentMembers :many
+-- MomentMembers reads the time zone and joining date of the members Detect evaluates.
+SELECT id, timezone, joined_at FROM members WHERE id = ANY(@ids::text[]) ORDER BY id;
+
+-- name: RecordMilestones :many
+-- RecordMilestones inserts the milestones given as parallel arrays (PostgreSQL zips
+-- the unnest calls), in (member, key) order so that concurrent batches lock rows in
+-- one order, and returns those that were not recorded before.
+INSERT INTO member_milestones (member_id, key, occasion, detail, occurred_at)
+	SELECT unnest(@member_ids::text[]), unnest(@keys::text[]), unnest(@occasions::text[]),
+		unnest(@details::text[]), unnest(@occurred_ats::timestamptz[]) ORDER BY 1, 2
+	ON CONFLICT DO NOTHING RETURNING member_id, key;
+
+-- name: AnniversaryCandidates :many
+SELECT id FROM members
+	WHERE joined_at IS NOT NULL AND joined_at < sqlc.arg(now)::timestamptz - interval '300 days'
+	  AND to_char(joined_at AT TIME ZONE 'UTC', 'MM-DD') = ANY(@days::text[]) ORDER BY id;
+
+-- name: ListRecognitions :many
+SELECT ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id,
+		coalesce(d.status, '')::text AS draft_status, ms.delivered_at, ms.channel
+	FROM member_milestones ms LEFT JOIN content_drafts d ON d.id = ms.draft_id
+	WHERE ms.member_id = @member_id ORDER BY ms.fired_at DESC, ms.key;
+
+-- name: DeliverRecognition :exec
+-- DeliverRecognition marks a milestone delivered on a channel; delivering twice keeps
+-- the first.
+UPDATE member_milestones SET delivered_at = coalesce(delivered_at, @at::timestamptz),
+	channel = CASE WHEN delivered_at IS NULL THEN @channel::text ELSE channel END
+	WHERE member_id = @member_id AND key = @key;
+
+-- name: EventCountsByType :many
+SELECT member_id, type, count(*) AS n FROM member_events WHERE member_id = ANY(@ids::text[]) GROUP BY 1, 2;
+
+-- name: ActiveDays :many
+-- ActiveDays lists the days each member was active, in their own time zone, over the
+-- 400 days before now. (A parameter used more than once is written sqlc.arg(now),
+-- not @now, in this file: sqlc 1.31 misplaces its edits of a repeated @param next to
+-- a string literal, "edited query syntax is invalid".)
+SELECT DISTINCT e.member_id,
+		(e.occurred_at AT TIME ZONE coalesce(nullif(m.timezone, ''), 'UTC'))::date AS day
+	FROM member_events e JOIN members m ON m.id = e.member_id
+	WHERE e.member_id = ANY(@ids::text[]) AND e.occurred_at > sqlc.arg(now)::timestamptz - interval '400 days' AND e.occurred_at <= sqlc.arg(now)::timestamptz;
+
+-- name: MomentSnapshot :one
+-- MomentSnapshot reads a member's profile, activity summary, newest approved and
+-- undelivered recognition, primary community and an approved challenge for it, in
+-- one round trip. sqlc takes the columns of a LEFT JOIN LATERAL for NOT NULL
+-- (sqlc-dev/sqlc#4117), so those that may be missing come with a flag (has_due,
+-- in_community) and a coalesce; first is NULL when there are no events.
+SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization,
+		a.total, a.l14, a.l30, a.d15, a.d31, a.contrib, a.neg, a.first, a.resp,
+		(due.key IS NOT NULL)::bool AS has_due, coalesce(due.key, '')::text AS due_key,
+		coalesce(due.occasion, '')::text AS due_occasion, coalesce(due.detail, '')::text AS due_detail,
+		coalesce(due.occurred_at, 'epoch')::timestamptz AS due_occurred_at,
+		coalesce(due.fired_at, 'epoch')::timestamptz AS due_fired_at, due.draft_id AS due_draft_id,
+		(m.interests || m.causes)::text[] AS terms, (pc.id IS NOT NULL)::bool AS in_community,
+		coalesce(pc.id, '')::text AS community_id, coalesce(pc.name, '')::text AS community_name,
+		coalesce(pc.score, 0)::float8 AS community_score, pc.labels AS community_labels,
+		pc.tribe_id, pc.tribe_name, pc.tribe_labels,
+		coalesce((SELECT d.id FROM content_drafts d WHERE d.status = 'approved' AND d.kind = 'challenge'
+			AND d.subject_id = pc.id AND d.member_id IS NULL
+			ORDER BY (d.locale = split_part(lower(m.locale), '-', 1)) DESC, d.id DESC LIMIT 1), 0)::bigint AS challenge_id
+	FROM members m
+	LEFT JOIN LATERAL (SELECT count(*) AS total,
+			count(*) FILTER (WHERE occurred_at > sqlc.arg(now)::timestamptz - interval '14 days') AS l14,
+			count(*) FILTER (WHERE occurred_at > sqlc.arg(now)::timestamptz - interval '30 days') AS l30,
+			count(*) FILTER (WHERE occurred_at <= sqlc.arg(now)::timestamptz - interval '14 days' AND occurred_at > sqlc.arg(now)::timestamptz - interval '90 days') AS d15,
+			count(*) FILTER (WHERE occurred_at <= sqlc.arg(now)::timestamptz - interval '30 days' AND occurred_at > sqlc.arg(now)::timestamptz - interval '90 days') AS d31,
+			count(*) FILTER (WHERE type = ANY(@contribution_types::text[]) AND occurred_at > sqlc.arg(now)::timestamptz - interval '90 days') AS contrib,
+			count(*) FILTER (WHERE occurred_at > sqlc.arg(now)::timestamptz - interval '90 days' AND (type = 'complaint' OR (type = 'feedback'
+				AND props->>'rating' ~ '^[0-9]+$' AND (props->>'rating')::int <= 2))) AS neg,
+			min(occurred_at) AS first,
+			(SELECT coalesce(avg((after + 1.0) / (before + 1.0)), 0)::float8 FROM (
+				SELECT (SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
+						AND e.occurred_at > ms.occurred_at AND e.occurred_at <= ms.occurred_at + interval '7 days') AS after,
+					(SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
+						AND e.occurred_at > ms.occurred_at - interval '7 days' AND e.occurred_at <= ms.occurred_at) AS before
+				FROM member_milestones ms WHERE ms.member_id = m.id AND ms.delivered_at IS NOT NULL
+					AND ms.occurred_at <= sqlc.arg(now)::timestamptz - interval '7 days') x) AS resp
+		FROM member_events WHERE member_id = m.id AND occurred_at <= sqlc.arg(now)::timestamptz) a ON true
+	LEFT JOIN LATERAL (SELECT ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id
+		FROM member_milestones ms JOIN content_drafts d ON d.id = ms.draft_id
+		WHERE ms.member_id = m.id AND ms.delivered_at IS NULL AND d.status = 'approved'
+		ORDER BY ms.fired_at DESC LIMIT 1) due ON true
+	-- The run id as a scalar subquery keeps the plan on the primary keys (a join
+	-- with current_run made the planner scan communities).
+	LEFT JOIN LATERAL (SELECT c.id, c.name, ms.score::float8 AS score, c.labels, t.id AS tribe_id, t.name AS tribe_name,
+			t.labels AS tribe_labels
+		FROM memberships ms
+		JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
+		LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id
+		WHERE ms.run_id = (SELECT run_id FROM current_run) AND ms.member_id = m.id AND ms.rank = 1) pc ON m.consent_personalization
+	WHERE m.id = @member_id;
+
+-- name: LifecycleActivity :many
+-- LifecycleActivity reads every consenting member's activity summary as of now, in
+-- one pass over the events (without responsiveness, which no stage depends on);
+-- first is NULL for a member without events.
+SELECT m.id, m.joined_at, coalesce(a.total, 0) AS total, coalesce(a.l30, 0) AS l30, coalesce(a.d31, 0) AS d31,
+		coalesce(a.contrib, 0) AS contrib, a.first
+	FROM members m LEFT JOIN (SELECT member_id, count(*) AS total,
+			count(*) FILTER (WHERE occurred_at > sqlc.arg(now)::timestamptz - interval '30 days') AS l30,
+			count(*) FILTER (WHERE occurred_at <= sqlc.arg(now)::timestamptz - interval '30 days' AND occurred_at > sqlc.arg(now)::timestamptz - interval '90 days') AS d31,
+			count(*) FILTER (WHERE type = ANY(@contribution_types::text[]) AND occurred_at > sqlc.arg(now)::timestamptz - interval '90 days') AS contrib,
+			min(occurred_at) AS first
+		FROM member_events WHERE occurred_at <= sqlc.arg(now)::timestamptz GROUP BY member_id) a ON a.member_id = m.id
+	WHERE m.consent_personalization;
+
+-- name: RecognitionSubject :one
+-- RecognitionSubject reads a milestone with its member and the member's primary
+-- community in the current run (in_community says whether there is one: sqlc takes
+-- the columns of a LEFT JOIN LATERAL for NOT NULL, sqlc-dev/sqlc#4117).
+SELECT m.name, m.locale, m.consent_personalization, ms.occasion, ms.detail, ms.draft_id,
+		(pc.id IS NOT NULL)::bool AS in_community, coalesce(pc.id, '')::text AS community_id,
+		coalesce(pc.name, '')::text AS community_name, pc.labels AS community_labels,
+		coalesce(pc.size, 0)::int AS community_size
+	FROM member_milestones ms JOIN members m ON m.id = ms.member_id
+	LEFT JOIN LATERAL (SELECT c.id, c.name, c.labels, c.size FROM memberships x
+		JOIN communities c ON c.run_id = x.run_id AND c.id = x.community_id
+		WHERE x.run_id = (SELECT run_id FROM current_run) AND x.member_id = m.id AND x.rank = 1) pc ON true
+	WHERE ms.member_id = @member_id AND ms.key = @key;
+
+-- name: LockMilestoneDraft :one
+-- LockMilestoneDraft locks a milestone for the rest of the transaction and returns
+-- its draft, if it has one.
+SELECT draft_id FROM member_milestones WHERE member_id = @member_id AND key = @key FOR UPDATE;
+
+-- name: LinkMilestoneDraft :exec
+UPDATE member_milestones SET draft_id = @draft_id WHERE member_id = @member_id AND key = @key;

@@ -1,0 +1,57 @@
+-- name: CreateRun :one
+INSERT INTO cluster_runs (status, model, params)
+VALUES ('running', @model, @params) RETURNING id;
+
+-- name: FailRun :exec
+UPDATE cluster_runs SET status = 'failed', finished_at = now(),
+	metrics = jsonb_build_object('error', @error::text) WHERE id = @id;
+
+-- name: SetRunMetrics :exec
+UPDATE cluster_runs SET metrics = @metrics WHERE id = @id;
+
+-- name: MarkRunPublished :exec
+UPDATE cluster_runs SET status = 'published', finished_at = now(), metrics = @metrics
+WHERE id = @id;
+
+-- name: SetCurrentRun :exec
+INSERT INTO current_run (run_id) VALUES (@run_id)
+ON CONFLICT (singleton) DO UPDATE SET run_id = excluded.run_id, published_at = now();
+
+-- name: RunStale :one
+-- Whether the vectors of a model changed since the current run started.
+SELECT (r.id IS NULL
+	OR r.model <> @model
+	OR EXISTS (SELECT 1 FROM member_vectors v WHERE v.embedded_at >= r.started_at)
+	OR (r.metrics->>'members')::bigint IS DISTINCT FROM (
+		SELECT count(*) FROM member_vectors v JOIN members m ON m.id = v.member_id
+		WHERE v.model = @model AND m.consent_personalization))::bool AS stale
+FROM (SELECT 1) AS one
+LEFT JOIN current_run c ON true
+LEFT JOIN cluster_runs r ON r.id = c.run_id;
+
+-- name: CurrentRunForModel :one
+-- The current run, when it was clustered from model's vectors.
+SELECT r.id FROM current_run c JOIN cluster_runs r ON r.id = c.run_id
+WHERE r.model = @model;
+
+-- name: CurrentRunID :one
+SELECT run_id FROM current_run;
+
+-- name: CurrentRunModel :one
+SELECT r.id, r.model FROM current_run c JOIN cluster_runs r ON r.id = c.run_id;
+
+-- name: ListRuns :many
+-- Newest first, those older than before when it is above zero.
+SELECT r.id, r.status, coalesce(r.id = (SELECT run_id FROM current_run), false)::bool AS is_current, r.model, r.params, r.metrics,
+	r.started_at, r.finished_at
+FROM cluster_runs r
+WHERE @before::bigint <= 0 OR r.id < @before::bigint ORDER BY r.id DESC LIMIT @lim;
+
+-- name: GetRun :one
+SELECT r.id, r.status, coalesce(r.id = (SELECT run_id FROM current_run), false)::bool AS is_current, r.model, r.params, r.metrics,
+	r.started_at, r.finished_at
+FROM cluster_runs r WHERE r.id = @id;
+
+-- name: AllocateIDs :many
+-- n fresh group ids: prefix followed by the next values of sequence seq.
+SELECT (@prefix::text || nextval(sqlc.arg(seq)::text::regclass))::text AS id FROM generate_series(1, @n::int);

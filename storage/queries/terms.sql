@@ -1,0 +1,22 @@
+-- name: MemberTermsByID :many
+-- The terms of the given members, in the order of ids (a member missing is skipped).
+SELECT (m.interests || m.causes || coalesce(
+		(SELECT array_agg(DISTINCT e.props->>'category') FROM member_events e
+		 WHERE e.member_id = m.id AND e.props ? 'category'), '{}'))::text[] AS terms
+FROM unnest(@ids::text[]) WITH ORDINALITY AS u(id, ord)
+JOIN members m ON m.id = u.id ORDER BY u.ord;
+
+-- name: ConsentingMemberTerms :many
+-- Every consenting member's terms: the documents term models learn from.
+SELECT (m.interests || m.causes || coalesce(
+		(SELECT array_agg(DISTINCT e.props->>'category') FROM member_events e
+		 WHERE e.member_id = m.id AND e.props ? 'category'), '{}'))::text[] AS terms
+FROM members m WHERE m.consent_personalization;
+
+-- name: SaveTermModel :one
+-- Stores a term model as the next version.
+INSERT INTO term_models (version, dim, members, terms)
+VALUES (coalesce((SELECT max(version) FROM term_models), 0) + 1, @dim, @members, @terms) RETURNING version;
+
+-- name: LatestTermModel :one
+SELECT version, dim, members, terms FROM term_models ORDER BY version DESC LIMIT 1;
