@@ -24,6 +24,7 @@ import (
 	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/jobs"
 	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/matching/clustering"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/migrations/dbtest"
 	"github.com/belong-loyalty/belong/service"
@@ -81,7 +82,7 @@ func setup(t *testing.T, n int) fixture {
 		if _, err := (&embeddings.Backfill{DB: pool, Embedder: embeddings.NewLocal(), Now: func() time.Time { return now }}).RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := (&matching.Job{DB: pool, Config: matching.JobConfig{Cluster: matching.ClusterConfig{TargetSize: 40, Seed: 1}}}).RunOnce(ctx); err != nil {
+		if _, err := (&matching.Job{DB: pool, Config: matching.JobConfig{Cluster: clustering.ClusterConfig{TargetSize: 40, Seed: 1}}}).RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}

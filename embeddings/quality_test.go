@@ -11,7 +11,7 @@ import (
 
 	"github.com/belong-loyalty/belong/demo"
 	"github.com/belong-loyalty/belong/embeddings"
-	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/matching/clustering"
 	"github.com/belong-loyalty/belong/members"
 )
 
@@ -60,19 +60,19 @@ func sortedKeys(m map[string]bool) []string {
 // a member's ten nearest neighbours with the same persona) over 400 members.
 func quality(t testing.TB, x [][]float32, truth []int) (nmi, purity, peers float64) {
 	ctx := context.Background()
-	km, err := matching.SphericalKMeans(ctx, x, matching.KMeansConfig{K: len(demo.Personas), Seed: 1})
+	km, err := clustering.SphericalKMeans(ctx, x, clustering.KMeansConfig{K: len(demo.Personas), Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	nmi = matching.NMI(km.Assign, truth)
-	micro, err := matching.SphericalKMeans(ctx, x, matching.KMeansConfig{K: len(x) / 50, Seed: 1})
+	nmi = clustering.NMI(km.Assign, truth)
+	micro, err := clustering.SphericalKMeans(ctx, x, clustering.KMeansConfig{K: len(x) / 50, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	purity = matching.Purity(micro.Assign, truth)
+	purity = clustering.Purity(micro.Assign, truth)
 	hits := 0
 	for i := 0; i < 400; i++ {
-		idx, _ := matching.TopK(x[i], x, 11)
+		idx, _ := clustering.TopK(x[i], x, 11)
 		for _, j := range idx {
 			if j != i && truth[j] == truth[i] {
 				hits++

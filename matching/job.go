@@ -17,6 +17,8 @@ import (
 	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/matching/clustering"
+	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/storage"
 )
 
@@ -25,7 +27,7 @@ type JobConfig struct {
 	// Model picks whose vectors to cluster.
 	Model string
 	// Cluster holds the partition's knobs: target, min and max size, seed, stickiness.
-	Cluster ClusterConfig
+	Cluster clustering.ClusterConfig
 	// Secondary is how many secondary communities a member may have besides the
 	// primary; 2 when zero, none when negative.
 	Secondary int
@@ -47,7 +49,7 @@ type Job struct {
 // RunResult is what a published run produced.
 type RunResult struct {
 	RunID int64 `json:"run_id,string"`
-	Metrics
+	clustering.Metrics
 }
 
 // ErrRunning means another cluster run holds the lock.
@@ -138,7 +140,7 @@ func (j *Job) RunOnce(ctx context.Context) (RunResult, error) {
 }
 
 func paramsOf(cfg JobConfig) map[string]any {
-	c := cfg.Cluster.withDefaults()
+	c := cfg.Cluster.WithDefaults()
 	return map[string]any{"target_size": c.TargetSize, "min_size": c.MinSize, "max_size": c.MaxSize,
 		"seed": c.Seed, "max_iter": c.MaxIter, "sticky_margin": c.StickyMargin, "match_min": c.MatchMin,
 		"tribe_size": c.TribeSize, "secondary": cfg.Secondary, "secondary_min": cfg.SecondaryMin}
@@ -210,9 +212,9 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		prevPrimary[i] = prev.primary[v.MemberID]
 	}
 	cc := cfg.Cluster
-	maxIter := cc.withDefaults().MaxIter
+	maxIter := cc.WithDefaults().MaxIter
 	cc.Progress = func(it, _ int) { j.progress("k-means", it, maxIter) }
-	cl, err := Cluster(ctx, x, Previous{IDs: prev.ids, Centroids: prev.centroids, Primary: prevPrimary}, cc)
+	cl, err := clustering.Cluster(ctx, x, clustering.Previous{IDs: prev.ids, Centroids: prev.centroids, Primary: prevPrimary}, cc)
 	if err != nil {
 		return RunResult{}, err
 	}
@@ -220,7 +222,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 	k := len(cl.Centroids)
 
 	j.progress("tribes", 0, 1)
-	tribeOf, tribeCents, err := Tribes(ctx, cl.Centroids, cc.withDefaults().TribeSize, cc.Seed)
+	tribeOf, tribeCents, err := clustering.Tribes(ctx, cl.Centroids, cc.WithDefaults().TribeSize, cc.Seed)
 	if err != nil {
 		return RunResult{}, err
 	}
@@ -232,24 +234,24 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 	if err != nil {
 		return RunResult{}, err
 	}
-	labels := Label(terms, cl.Assign, k, LabelConfig{})
-	tribeLabels := Label(terms, memberTribe, len(tribeCents), LabelConfig{Max: 3})
+	labels := clustering.Label(terms, cl.Assign, k, clustering.LabelConfig{Key: members.TermKey})
+	tribeLabels := clustering.Label(terms, memberTribe, len(tribeCents), clustering.LabelConfig{Max: 3, Key: members.TermKey})
 	j.progress("tribes", 1, 1)
 
 	j.progress("memberships", 0, 1)
-	near, sims, err := Nearest(x, cl.Centroids, 1+max(cfg.Secondary, 0))
+	near, sims, err := clustering.Nearest(x, cl.Centroids, 1+max(cfg.Secondary, 0))
 	if err != nil {
 		return RunResult{}, err
 	}
-	m := Metrics{Members: len(x), Communities: k, Tribes: len(tribeCents), Iterations: cl.Iterations,
+	m := clustering.Metrics{Members: len(x), Communities: k, Tribes: len(tribeCents), Iterations: cl.Iterations,
 		Splits: cl.Splits, Dissolved: cl.Dissolved}
 	var cohesion float64
 	for _, s := range cl.Score {
 		cohesion += float64(s)
 	}
 	m.Cohesion = round3(cohesion / float64(len(x)))
-	m.Silhouette = round3(Silhouette(x, cl.Assign, k, cfg.SilhouetteSample, cc.Seed))
-	m.MinSize, m.MedianSize, m.MaxSize = sizeStats(cl.Sizes)
+	m.Silhouette = round3(clustering.Silhouette(x, cl.Assign, k, cfg.SilhouetteSample, cc.Seed))
+	m.MinSize, m.MedianSize, m.MaxSize = clustering.SizeStats(cl.Sizes)
 	j.progress("memberships", 1, 1)
 
 	j.progress("publish", 0, 1)
@@ -259,7 +261,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 			return err
 		}
 		m.Births, m.Deaths = births, len(prev.ids)-(k-births)
-		tribeIDs, _, err := continueIDs(ctx, tx, "t-", "tribe_seq", matchCentroids(tribeCents, prev.tribeCentroids, cc.withDefaults().MatchMin), prev.tribeIDs)
+		tribeIDs, _, err := continueIDs(ctx, tx, "t-", "tribe_seq", clustering.MatchCentroids(tribeCents, prev.tribeCentroids, cc.WithDefaults().MatchMin), prev.tribeIDs)
 		if err != nil {
 			return err
 		}
@@ -273,7 +275,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		trows := make([]storage.InsertTribesParams, len(tribeCents))
 		for t := range tribeCents {
 			trows[t] = storage.InsertTribesParams{RunID: runID, ID: tribeIDs[t], Centroid: pgvector.NewVector(tribeCents[t]),
-				Size: int32(tribeSize[t]), Communities: int32(tribeCount[t]), Labels: nonNil(tribeLabels[t]), Name: Name(tribeLabels[t])}
+				Size: int32(tribeSize[t]), Communities: int32(tribeCount[t]), Labels: nonNil(tribeLabels[t]), Name: clustering.Name(tribeLabels[t])}
 		}
 		if _, err := q.InsertTribes(ctx, trows); err != nil {
 			return fmt.Errorf("write tribes: %w", storage.Translate(err, nil))
@@ -281,7 +283,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		crows := make([]storage.InsertCommunitiesParams, k)
 		for c := range cl.Centroids {
 			crows[c] = storage.InsertCommunitiesParams{RunID: runID, ID: ids[c], Centroid: pgvector.NewVector(cl.Centroids[c]),
-				Size: int32(cl.Sizes[c]), Labels: nonNil(labels[c]), Name: Name(labels[c]), TribeID: &tribeIDs[tribeOf[c]]}
+				Size: int32(cl.Sizes[c]), Labels: nonNil(labels[c]), Name: clustering.Name(labels[c]), TribeID: &tribeIDs[tribeOf[c]]}
 		}
 		if _, err := q.InsertCommunities(ctx, crows); err != nil {
 			return fmt.Errorf("write communities: %w", storage.Translate(err, nil))
@@ -361,17 +363,6 @@ func continueIDs(ctx context.Context, tx pgx.Tx, prefix, seq string, prevIndex [
 		}
 	}
 	return ids, fresh, nil
-}
-
-// Tribes groups community centroids into about len/size coarse tribes by spherical
-// k-means and returns each community's tribe and the tribes' centroids.
-func Tribes(ctx context.Context, centroids [][]float32, size int, seed uint64) ([]int, [][]float32, error) {
-	t := max(1, int(math.Round(float64(len(centroids))/float64(max(size, 1)))))
-	km, err := SphericalKMeans(ctx, centroids, KMeansConfig{K: min(t, len(centroids)), Seed: seed})
-	if err != nil {
-		return nil, nil, fmt.Errorf("tribes: %w", err)
-	}
-	return km.Assign, km.Centroids, nil
 }
 
 // memberTerms reads the interests, causes and activity categories of the clustered

@@ -13,6 +13,7 @@ import (
 	"github.com/belong-loyalty/belong/demo"
 	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/matching/clustering"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/migrations/dbtest"
 )
@@ -79,7 +80,7 @@ func recovery(t *testing.T, pool *pgxpool.Pool, b demo.Brand) (nmi, purity float
 		assign = append(assign, ids[c])
 		truth = append(truth, b.Persona[i])
 	}
-	return matching.NMI(assign, truth), matching.Purity(assign, truth), len(assign)
+	return clustering.NMI(assign, truth), clustering.Purity(assign, truth), len(assign)
 }
 
 func TestJobRecoversDemoPersonas(t *testing.T) {
@@ -95,7 +96,7 @@ func TestJobRecoversDemoPersonas(t *testing.T) {
 	}
 
 	// Micro-communities: many more groups than personas, each should be pure.
-	job := &matching.Job{DB: pool, Config: matching.JobConfig{Cluster: matching.ClusterConfig{TargetSize: 50, Seed: 1}}}
+	job := &matching.Job{DB: pool, Config: matching.JobConfig{Cluster: clustering.ClusterConfig{TargetSize: 50, Seed: 1}}}
 	res, err := job.RunOnce(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -152,13 +153,13 @@ func TestJobRecoversDemoPersonas(t *testing.T) {
 	for i, v := range vecs {
 		x[i], truth[i] = v.Vec, personaOf[v.MemberID]
 	}
-	cl, err := matching.Cluster(ctx, x, matching.Previous{}, matching.ClusterConfig{
+	cl, err := clustering.Cluster(ctx, x, clustering.Previous{}, clustering.ClusterConfig{
 		TargetSize: consenting / len(demo.Personas), MinSize: 12, MaxSize: consenting, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	nmi = matching.NMI(cl.Assign, truth)
-	t.Logf("persona-sized: k=%d, NMI %.3f, purity %.3f", len(cl.Centroids), nmi, matching.Purity(cl.Assign, truth))
+	nmi = clustering.NMI(cl.Assign, truth)
+	t.Logf("persona-sized: k=%d, NMI %.3f, purity %.3f", len(cl.Centroids), nmi, clustering.Purity(cl.Assign, truth))
 	if nmi < 0.85 {
 		t.Fatalf("NMI %.3f with one community per persona, want ≥ 0.85", nmi)
 	}
@@ -169,7 +170,7 @@ func TestNoConsentMemberIsNotMatched(t *testing.T) {
 	ctx := context.Background()
 	pool := dbtest.Schema(t)
 	b := loadDemo(t, pool, 400)
-	if _, err := (&matching.Job{DB: pool, Config: matching.JobConfig{Cluster: matching.ClusterConfig{TargetSize: 40}}}).RunOnce(ctx); err != nil {
+	if _, err := (&matching.Job{DB: pool, Config: matching.JobConfig{Cluster: clustering.ClusterConfig{TargetSize: 40}}}).RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var withConsent, without string
@@ -209,7 +210,7 @@ func TestConcurrentRunIsRefusedAndLastRunKeepsServing(t *testing.T) {
 	ctx := context.Background()
 	pool := dbtest.Schema(t)
 	loadDemo(t, pool, 300)
-	job := &matching.Job{DB: pool, Config: matching.JobConfig{Cluster: matching.ClusterConfig{TargetSize: 30}}}
+	job := &matching.Job{DB: pool, Config: matching.JobConfig{Cluster: clustering.ClusterConfig{TargetSize: 30}}}
 	first, err := job.RunOnce(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -237,7 +238,7 @@ func TestConcurrentRunIsRefusedAndLastRunKeepsServing(t *testing.T) {
 	// publishes nothing, and the next run succeeds.
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cancelling := &matching.Job{DB: pool, Config: matching.JobConfig{Cluster: matching.ClusterConfig{TargetSize: 30},
+	cancelling := &matching.Job{DB: pool, Config: matching.JobConfig{Cluster: clustering.ClusterConfig{TargetSize: 30},
 		Progress: func(stage string, done, _ int) {
 			if stage == "k-means" && done >= 1 {
 				cancel()
@@ -284,7 +285,7 @@ func TestRerunsAreStable(t *testing.T) {
 	ctx := context.Background()
 	pool := dbtest.Schema(t)
 	b := loadDemo(t, pool, 3000)
-	job := &matching.Job{DB: pool, Config: matching.JobConfig{Cluster: matching.ClusterConfig{Seed: 1}}}
+	job := &matching.Job{DB: pool, Config: matching.JobConfig{Cluster: clustering.ClusterConfig{Seed: 1}}}
 	if _, err := job.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/matching/clustering"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/storage"
 )
@@ -298,7 +299,7 @@ func Map(ctx context.Context, db database.DBTX) (map[string][2]float64, error) {
 	for _, r := range rows {
 		vecs = append(vecs, r.Centroid.Slice())
 	}
-	pts := Project2D(vecs)
+	pts := clustering.Project2D(vecs)
 	out := make(map[string][2]float64, len(rows))
 	for i, r := range rows {
 		out[r.ID] = pts[i]

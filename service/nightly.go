@@ -8,6 +8,7 @@ import (
 
 	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/matching/clustering"
 	"github.com/belong-loyalty/belong/members"
 )
 
@@ -65,7 +66,7 @@ func (s *Service) Embed(ctx context.Context, refit bool) (EmbedResult, error) {
 	return res, err
 }
 
-// ClusterParams size the communities: see matching.ClusterConfig.
+// ClusterParams size the communities: see clustering.ClusterConfig.
 type ClusterParams struct {
 	TargetSize, MinSize, MaxSize int
 	Seed                         uint64
@@ -96,7 +97,7 @@ func (s *Service) Cluster(ctx context.Context, p ClusterParams, ifChanged bool, 
 	}
 	job := &matching.Job{DB: s.DB, Logger: s.Logger, Config: matching.JobConfig{
 		Model:    emb.Model(),
-		Cluster:  matching.ClusterConfig{TargetSize: p.TargetSize, MinSize: p.MinSize, MaxSize: p.MaxSize, Seed: p.Seed},
+		Cluster:  clustering.ClusterConfig{TargetSize: p.TargetSize, MinSize: p.MinSize, MaxSize: p.MaxSize, Seed: p.Seed},
 		Progress: progress,
 	}}
 	res, err := job.RunOnce(ctx)

@@ -28,7 +28,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/matching/clustering"
 )
 
 func main() {
@@ -81,7 +81,7 @@ func run() error {
 		}
 	}
 	start := time.Now()
-	res, err := matching.SphericalKMeans(context.Background(), x, matching.KMeansConfig{K: *k, Seed: *seed, MaxIter: *maxIter, Sample: *sample, Tol: *tol})
+	res, err := clustering.SphericalKMeans(context.Background(), x, clustering.KMeansConfig{K: *k, Seed: *seed, MaxIter: *maxIter, Sample: *sample, Tol: *tol})
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func run() error {
 		Timeout    bool    `json:"timeout"`
 		Failed     bool    `json:"failed"`
 	}
-	ours := row{Algo: fmt.Sprintf("belong spherical k-means (%s BLAS)", matching.BLAS), Wall: wall.Seconds(), Iterations: res.Iterations}
+	ours := row{Algo: fmt.Sprintf("belong spherical k-means (%s BLAS)", clustering.BLAS), Wall: wall.Seconds(), Iterations: res.Iterations}
 	out, err := exec.Command("/usr/bin/python3", *peerScript, "--data", data, "--dim", fmt.Sprint(*dim), "--score", cent).Output()
 	if err != nil {
 		return fmt.Errorf("score our centroids: %w", err)

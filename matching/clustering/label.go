@@ -1,4 +1,4 @@
-package matching
+package clustering
 
 import (
 	"math"
@@ -6,8 +6,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/belong-loyalty/belong/members"
 )
 
 // LabelConfig tunes Label.
@@ -19,12 +17,22 @@ type LabelConfig struct {
 	// MinShare is the least fraction of a community that must share a term for it to
 	// qualify; 0.2 when zero.
 	MinShare float64
+	// Key says which written terms are the same term (members.TermKey: case, plurals
+	// and punctuation aside); lower case when nil.
+	Key func(string) string
+}
+
+func (c LabelConfig) key(t string) string {
+	if c.Key != nil {
+		return c.Key(t)
+	}
+	return strings.ToLower(t)
 }
 
 // Label finds each cluster's most distinctive terms by class-based TF-IDF: a term
 // scores high in a cluster when many of its members share it (tf) and few clusters
 // elsewhere do (idf = log(1 + average cluster term mass / the term's total count)).
-// Terms are compared by TermKey and shown in their most common written form.
+// Terms are compared by cfg.Key and shown in their most common written form.
 // terms[i] are point i's terms (interests, causes, activity categories), assign[i]
 // its cluster; the result has k entries, each best first.
 func Label(terms [][]string, assign []int, k int, cfg LabelConfig) [][]string {
@@ -52,7 +60,7 @@ func Label(terms [][]string, assign []int, k int, cfg LabelConfig) [][]string {
 		sizes[c]++
 		seen := map[string]bool{}
 		for _, t := range ts {
-			key := members.TermKey(t)
+			key := cfg.key(t)
 			if key == "" || seen[key] {
 				continue
 			}

@@ -1,4 +1,4 @@
-package matching
+package clustering
 
 import (
 	"math"
@@ -65,8 +65,8 @@ func TestAssignMinIsOptimal(t *testing.T) {
 func TestMatchCentroidsKeepsOnlyCloseOnes(t *testing.T) {
 	prev := [][]float32{{1, 0}, {0, 1}}
 	next := [][]float32{{0, 1}, {0.995, 0.0998}, {-1, 0}}
-	got := matchCentroids(next, prev, 0.6)
+	got := MatchCentroids(next, prev, 0.6)
 	if got[0] != 1 || got[1] != 0 || got[2] != -1 {
-		t.Fatalf("matchCentroids = %v, want [1 0 -1]", got)
+		t.Fatalf("MatchCentroids = %v, want [1 0 -1]", got)
 	}
 }

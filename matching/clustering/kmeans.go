@@ -1,4 +1,4 @@
-package matching
+package clustering
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package matching
+package clustering
 
 import "math"
 
@@ -77,10 +77,10 @@ func assignMin(cost [][]float64) []int {
 	return out
 }
 
-// matchCentroids pairs new centroids with previous ones by an optimal assignment on
+// MatchCentroids pairs new centroids with previous ones by an optimal assignment on
 // cosine cost and keeps the pairs at least minSim alike. It returns, for each new
 // centroid, the index of its previous one or -1.
-func matchCentroids(next, prev [][]float32, minSim float32) []int {
+func MatchCentroids(next, prev [][]float32, minSim float32) []int {
 	out := make([]int, len(next))
 	for i := range out {
 		out[i] = -1

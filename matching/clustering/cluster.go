@@ -1,7 +1,8 @@
-package matching
+package clustering
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sort"
 )
@@ -34,7 +35,8 @@ type ClusterConfig struct {
 	Progress func(iteration, changed int)
 }
 
-func (c ClusterConfig) withDefaults() ClusterConfig {
+// WithDefaults fills in the zero fields with their defaults.
+func (c ClusterConfig) WithDefaults() ClusterConfig {
 	def := func(v *int, d int) {
 		if *v <= 0 {
 			*v = d
@@ -97,7 +99,7 @@ type Clustering struct {
 //
 // Only when there are fewer points than MinSize can a community be smaller.
 func Cluster(ctx context.Context, x [][]float32, prev Previous, cfg ClusterConfig) (Clustering, error) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	n := len(x)
 	k := max(1, int(math.Round(float64(n)/float64(cfg.TargetSize))))
 	if len(prev.Centroids) > 0 {
@@ -130,7 +132,7 @@ func Cluster(ctx context.Context, x [][]float32, prev Previous, cfg ClusterConfi
 	}
 	cents := centroidsOf(x, groups)
 
-	prevIdx := matchCentroids(cents, prev.Centroids, cfg.MatchMin)
+	prevIdx := MatchCentroids(cents, prev.Centroids, cfg.MatchMin)
 	cl.Assign = make([]int, n)
 	for c, g := range groups {
 		for _, i := range g {
@@ -330,4 +332,15 @@ func stick(x [][]float32, cents [][]float32, prev Previous, prevIdx []int, assig
 			sizes[cur]--
 		}
 	}
+}
+
+// Tribes groups community centroids into about len/size coarse tribes by spherical
+// k-means and returns each community's tribe and the tribes' centroids.
+func Tribes(ctx context.Context, centroids [][]float32, size int, seed uint64) ([]int, [][]float32, error) {
+	t := max(1, int(math.Round(float64(len(centroids))/float64(max(size, 1)))))
+	km, err := SphericalKMeans(ctx, centroids, KMeansConfig{K: min(t, len(centroids)), Seed: seed})
+	if err != nil {
+		return nil, nil, fmt.Errorf("tribes: %w", err)
+	}
+	return km.Assign, km.Centroids, nil
 }

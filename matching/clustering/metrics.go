@@ -1,4 +1,4 @@
-package matching
+package clustering
 
 import (
 	"math/rand/v2"
@@ -86,8 +86,8 @@ func Silhouette(x [][]float32, assign []int, k, sample int, seed uint64) float64
 	return total / float64(len(idx))
 }
 
-// sizeStats returns the smallest, median and largest of sizes.
-func sizeStats(sizes []int) (lo, med, hi int) {
+// SizeStats returns the smallest, median and largest of sizes.
+func SizeStats(sizes []int) (lo, med, hi int) {
 	if len(sizes) == 0 {
 		return 0, 0, 0
 	}

@@ -1,13 +1,11 @@
-package matching_test
+package clustering_test
 
 import (
 	"context"
 	"math/rand/v2"
 	"testing"
 
-	"github.com/belong-loyalty/belong/members"
-
-	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/matching/clustering"
 )
 
 // uneven draws groups of very different sizes: some far above the maximum, some far
@@ -24,7 +22,7 @@ func uneven(seed uint64) [][]float32 {
 
 func TestClusterKeepsSizesWithinBounds(t *testing.T) {
 	x := uneven(1)
-	cl, err := matching.Cluster(context.Background(), x, matching.Previous{}, matching.ClusterConfig{TargetSize: 50, MinSize: 12, MaxSize: 150, Seed: 1})
+	cl, err := clustering.Cluster(context.Background(), x, clustering.Previous{}, clustering.ClusterConfig{TargetSize: 50, MinSize: 12, MaxSize: 150, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,11 +47,11 @@ func TestClusterSplitsOversized(t *testing.T) {
 	// Last night there was one community of everyone; tonight k stays 1 (membership
 	// unchanged), so the bound has to split it.
 	x, _ := blobs(500, 1, 16, 1.0, 2)
-	prev := matching.Previous{IDs: []string{"c-1"}, Centroids: [][]float32{x[0]}, Primary: make([]string, len(x))}
+	prev := clustering.Previous{IDs: []string{"c-1"}, Centroids: [][]float32{x[0]}, Primary: make([]string, len(x))}
 	for i := range prev.Primary {
 		prev.Primary[i] = "c-1"
 	}
-	cl, err := matching.Cluster(context.Background(), x, prev, matching.ClusterConfig{TargetSize: 50, MinSize: 12, MaxSize: 150, Seed: 1})
+	cl, err := clustering.Cluster(context.Background(), x, prev, clustering.ClusterConfig{TargetSize: 50, MinSize: 12, MaxSize: 150, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +67,7 @@ func TestClusterSplitsOversized(t *testing.T) {
 
 func TestClusterSmallerThanMinimumIsOneCommunity(t *testing.T) {
 	x, _ := blobs(7, 2, 8, 0.5, 1)
-	cl, err := matching.Cluster(context.Background(), x, matching.Previous{}, matching.ClusterConfig{MinSize: 12})
+	cl, err := clustering.Cluster(context.Background(), x, clustering.Previous{}, clustering.ClusterConfig{MinSize: 12})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,12 +79,12 @@ func TestClusterSmallerThanMinimumIsOneCommunity(t *testing.T) {
 func TestClusterKeepsIdentitiesAcrossRuns(t *testing.T) {
 	x, _ := blobs(2000, 20, 32, 0.9, 5)
 	ctx := context.Background()
-	cfg := matching.ClusterConfig{TargetSize: 100, MinSize: 12, MaxSize: 300, Seed: 1}
-	first, err := matching.Cluster(ctx, x, matching.Previous{}, cfg)
+	cfg := clustering.ClusterConfig{TargetSize: 100, MinSize: 12, MaxSize: 300, Seed: 1}
+	first, err := clustering.Cluster(ctx, x, clustering.Previous{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prev := matching.Previous{Primary: make([]string, len(x))}
+	prev := clustering.Previous{Primary: make([]string, len(x))}
 	for c, cent := range first.Centroids {
 		prev.IDs = append(prev.IDs, string(rune('A'+c)))
 		prev.Centroids = append(prev.Centroids, cent)
@@ -95,7 +93,7 @@ func TestClusterKeepsIdentitiesAcrossRuns(t *testing.T) {
 		prev.Primary[i] = prev.IDs[c]
 	}
 	cfg.Seed = 99 // another seed, the same data
-	second, err := matching.Cluster(ctx, x, prev, cfg)
+	second, err := clustering.Cluster(ctx, x, prev, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,28 +106,5 @@ func TestClusterKeepsIdentitiesAcrossRuns(t *testing.T) {
 	}
 	if share := float64(moved) / float64(len(x)); share >= 0.02 {
 		t.Fatalf("%.1f%% of members changed community with no data change, want < 2%%", 100*share)
-	}
-}
-
-func TestTermKeyFoldsSpellings(t *testing.T) {
-	for _, group := range [][]string{
-		{"Trail running", "trail-running", "trail runs", "TRAIL RUN"},
-		{"ocean clean-ups", "Ocean clean up", "ocean_clean_ups"},
-		{"swimming", "swims", "swim"},
-	} {
-		want := members.TermKey(group[0])
-		for _, t2 := range group[1:] {
-			if got := members.TermKey(t2); got != want {
-				t.Errorf("TermKey(%q) = %q, want %q like %q", t2, got, want, group[0])
-			}
-		}
-	}
-	if members.TermKey("yoga") == members.TermKey("yoga nidra") {
-		t.Error("different terms folded together")
-	}
-	labels := matching.Label([][]string{{"Trail running"}, {"trail-running"}, {"trail runs"}, {"padel"}, {"padel"}, {"padel"}},
-		[]int{0, 0, 0, 1, 1, 1}, 2, matching.LabelConfig{Max: 2, Min: 1})
-	if len(labels[0]) != 1 || labels[1][0] != "padel" {
-		t.Fatalf("labels %v: three spellings should make one label", labels)
 	}
 }

@@ -1,4 +1,4 @@
-package matching
+package clustering
 
 import (
 	"gonum.org/v1/gonum/mat"

@@ -1,4 +1,4 @@
-package matching
+package clustering
 
 import (
 	"context"
@@ -32,7 +32,7 @@ func TestBoundSplitsAndDissolves(t *testing.T) {
 			groups[3] = append(groups[3], i)
 		}
 	}
-	cfg := ClusterConfig{TargetSize: 50, MinSize: 12, MaxSize: 150, Seed: 1}.withDefaults()
+	cfg := ClusterConfig{TargetSize: 50, MinSize: 12, MaxSize: 150, Seed: 1}.WithDefaults()
 	out, splits, dissolved, err := bound(context.Background(), x, groups, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,6 @@
 //go:build !(cgo && openblas)
 
-package matching
+package clustering
 
 // BLAS names the BLAS implementation in use: gonum's pure Go.
 const BLAS = "gonum"

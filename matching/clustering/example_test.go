@@ -1,16 +1,16 @@
-package matching_test
+package clustering_test
 
 import (
 	"context"
 	"fmt"
 
-	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/matching/clustering"
 )
 
 func ExampleSphericalKMeans() {
 	// Two tight groups of directions on the unit circle.
 	x := [][]float32{{1, 0}, {0.99, 0.14}, {0.98, -0.2}, {0, 1}, {0.1, 0.99}, {-0.14, 0.99}}
-	res, err := matching.SphericalKMeans(context.Background(), x, matching.KMeansConfig{K: 2, Seed: 1})
+	res, err := clustering.SphericalKMeans(context.Background(), x, clustering.KMeansConfig{K: 2, Seed: 1})
 	if err != nil {
 		panic(err)
 	}
@@ -20,9 +20,9 @@ func ExampleSphericalKMeans() {
 
 func ExampleLabel() {
 	terms := [][]string{{"surfing", "coffee"}, {"surfing", "ocean clean-ups"}, {"padel", "coffee"}, {"padel"}}
-	labels := matching.Label(terms, []int{0, 0, 1, 1}, 2, matching.LabelConfig{Max: 2})
-	fmt.Println(matching.Name(labels[0]))
-	fmt.Println(matching.Name(labels[1]))
+	labels := clustering.Label(terms, []int{0, 0, 1, 1}, 2, clustering.LabelConfig{Max: 2})
+	fmt.Println(clustering.Name(labels[0]))
+	fmt.Println(clustering.Name(labels[1]))
 	// Output:
 	// Surfing · Ocean clean-ups
 	// Padel · Coffee

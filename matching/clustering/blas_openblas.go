@@ -1,6 +1,6 @@
 //go:build cgo && openblas
 
-package matching
+package clustering
 
 // The openblas build tag routes gonum's float32 BLAS calls (the k-means assignment
 // GEMM, the seeding GEMV) to OpenBLAS through gonum's own cgo binding: about 7× the
