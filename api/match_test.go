@@ -11,6 +11,7 @@ import (
 	"github.com/belong-loyalty/belong/api"
 	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/internal/openaitest"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/migrations/dbtest"
 )
@@ -141,11 +142,10 @@ func FuzzDecodeMatchRequest(f *testing.F) {
 
 func TestMatchAnswers503WhenTheEmbedderIsDown(t *testing.T) {
 	t.Parallel()
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, `{"error":{"message":"overloaded"}}`, http.StatusServiceUnavailable)
-	}))
-	defer down.Close()
-	emb, err := embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: down.URL + "/v1", Model: "text-embedding-3-small"})
+	down := openaitest.NewEmbeddings(t, func(_ int, _ openaitest.EmbeddingsRequest, w http.ResponseWriter, _ *http.Request) {
+		openaitest.Fail(w, http.StatusServiceUnavailable, "overloaded")
+	})
+	emb, err := embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: down.URL, Model: "text-embedding-3-small"})
 	if err != nil {
 		t.Fatal(err)
 	}

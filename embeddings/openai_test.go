@@ -2,65 +2,51 @@ package embeddings_test
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/internal/openaitest"
 )
 
-// fakeEmbeddings is an httptest server that speaks OpenAI's /v1/embeddings JSON. Each
-// vector is derived from its input text so tests can tell inputs apart, and is
-// returned unnormalized and in reverse order, as a server may.
-func fakeEmbeddings(t *testing.T, dims int, status int) (*httptest.Server, *atomic.Int32, *atomic.Value) {
+// fakeEmbeddings is the shared OpenAI-compatible fake answering /v1/embeddings.
+// Each vector is derived from its input text so tests can tell inputs apart, and is
+// returned unnormalized and in reverse order, as a server may. It remembers the
+// last Authorization header.
+func fakeEmbeddings(t *testing.T, dims int, status int) (*openaitest.Server, *atomic.Value) {
 	t.Helper()
-	var calls atomic.Int32
 	var lastAuth atomic.Value
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
+	srv := openaitest.NewEmbeddings(t, func(_ int, req openaitest.EmbeddingsRequest, w http.ResponseWriter, r *http.Request) {
 		lastAuth.Store(r.Header.Get("Authorization"))
-		if r.URL.Path != "/v1/embeddings" || r.Method != http.MethodPost {
-			http.NotFound(w, r)
-			return
-		}
 		if status != http.StatusOK {
-			w.WriteHeader(status)
-			json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": "overloaded", "type": "server_error"}})
+			openaitest.Fail(w, status, "overloaded")
 			return
 		}
-		var req struct {
-			Input      []string `json:"input"`
-			Model      string   `json:"model"`
-			Dimensions int      `json:"dimensions"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Model == "" || req.Dimensions != 256 {
+		if req.Model == "" || req.Dimensions != 256 {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		var data []map[string]any
+		var vs []openaitest.Vector
 		for i := len(req.Input) - 1; i >= 0; i-- {
 			v := make([]float32, dims)
 			for j, c := range req.Input[i] {
 				v[(j*31+int(c))%dims] += 3
 			}
-			data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": v})
+			vs = append(vs, openaitest.Vector{Index: i, Embedding: v})
 		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"object": "list", "model": req.Model, "data": data,
-			"usage": map[string]any{"prompt_tokens": 1, "total_tokens": 1}})
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &calls, &lastAuth
+		openaitest.AnswerEmbeddings(w, req.Model, vs)
+	})
+	return srv, &lastAuth
 }
 
 func TestOpenAIEmbedder(t *testing.T) {
-	srv, calls, auth := fakeEmbeddings(t, 256, http.StatusOK)
-	e, err := embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: srv.URL + "/v1", APIKey: "sk-test", Model: "text-embedding-3-small", BatchSize: 2})
+	srv, auth := fakeEmbeddings(t, 256, http.StatusOK)
+	calls := &srv.Calls
+	e, err := embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: srv.URL, APIKey: "sk-test", Model: "text-embedding-3-small", BatchSize: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,27 +90,27 @@ func TestOpenAIEmbedder(t *testing.T) {
 }
 
 func TestOpenAIEmbedderFailsClearly(t *testing.T) {
-	wrongDim, _, _ := fakeEmbeddings(t, 1536, http.StatusOK)
-	e, _ := embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: wrongDim.URL + "/v1", Model: "m"})
+	wrongDim, _ := fakeEmbeddings(t, 1536, http.StatusOK)
+	e, _ := embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: wrongDim.URL, Model: "m"})
 	if _, err := e.Embed(context.Background(), []embeddings.Profile{{Interests: []string{"yoga"}}}); err == nil || !strings.Contains(err.Error(), "1536 dimensions") {
 		t.Fatalf("wrong dimensions: %v", err)
 	}
-	down, downCalls, _ := fakeEmbeddings(t, 256, http.StatusServiceUnavailable)
-	e, _ = embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: down.URL + "/v1", Model: "m", Retries: 2, Backoff: time.Millisecond})
+	down, _ := fakeEmbeddings(t, 256, http.StatusServiceUnavailable)
+	downCalls := &down.Calls
+	e, _ = embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: down.URL, Model: "m", Retries: 2, Backoff: time.Millisecond})
 	if _, err := e.Embed(context.Background(), []embeddings.Profile{{Interests: []string{"yoga"}}}); err == nil {
 		t.Fatal("server error: no error")
 	}
 	if downCalls.Load() != 3 {
 		t.Fatalf("a server that stays down got %d calls, want 1 + 2 retries", downCalls.Load())
 	}
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	slow := openaitest.NewEmbeddings(t, func(_ int, _ openaitest.EmbeddingsRequest, _ http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(2 * time.Second):
 		case <-r.Context().Done():
 		}
-	}))
-	defer slow.Close()
-	e, _ = embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: slow.URL + "/v1", Model: "m", Timeout: 100 * time.Millisecond})
+	})
+	e, _ = embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: slow.URL, Model: "m", Timeout: 100 * time.Millisecond})
 	start := time.Now()
 	if _, err := e.Embed(context.Background(), []embeddings.Profile{{Interests: []string{"yoga"}}}); err == nil {
 		t.Fatal("slow server: no error")
@@ -147,31 +133,25 @@ func TestProfileText(t *testing.T) {
 }
 
 func TestOpenAIEmbedderRetriesAfterRateLimit(t *testing.T) {
-	var calls atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) == 1 {
+	srv := openaitest.NewEmbeddings(t, func(call int, req openaitest.EmbeddingsRequest, w http.ResponseWriter, _ *http.Request) {
+		if call == 1 {
 			w.Header().Set("Retry-After", "1")
-			w.WriteHeader(http.StatusTooManyRequests)
-			w.Write([]byte(`{"error":{"message":"rate limited","type":"rate_limit"}}`))
+			openaitest.Fail(w, http.StatusTooManyRequests, "rate limited")
 			return
 		}
-		var req struct {
-			Input []string `json:"input"`
-		}
-		json.NewDecoder(r.Body).Decode(&req)
-		var data []map[string]any
+		var vs []openaitest.Vector
 		for i := range req.Input {
 			v := make([]float32, 256)
 			v[i%256] = 1
-			data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": v})
+			vs = append(vs, openaitest.Vector{Index: i, Embedding: v})
 		}
 		if len(req.Input) == 3 { // a server that returns one vector too few
-			data = data[:2]
+			vs = vs[:2]
 		}
-		json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data, "model": "m"})
-	}))
-	defer srv.Close()
-	e, _ := embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: srv.URL + "/v1", Model: "m", Backoff: time.Millisecond})
+		openaitest.AnswerEmbeddings(w, "m", vs)
+	})
+	calls := &srv.Calls
+	e, _ := embeddings.NewOpenAI(embeddings.OpenAIConfig{BaseURL: srv.URL, Model: "m", Backoff: time.Millisecond})
 	start := time.Now()
 	vs, err := e.Embed(context.Background(), []embeddings.Profile{{Interests: []string{"yoga"}}, {Causes: []string{"ocean"}}})
 	if err != nil || len(vs) != 2 {

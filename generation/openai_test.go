@@ -2,41 +2,25 @@ package generation_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/belong-loyalty/belong/generation"
+	"github.com/belong-loyalty/belong/internal/openaitest"
 )
 
-// fakeChat is an httptest server speaking OpenAI's chat completions JSON. reply
-// decides each answer from the attempt number and the request.
-func fakeChat(t *testing.T, reply func(attempt int, req map[string]any, w http.ResponseWriter)) (*httptest.Server, *atomic.Int32) {
+// fakeChat is the shared OpenAI-compatible fake; reply decides each answer from the
+// attempt number and the request.
+func fakeChat(t *testing.T, reply func(attempt int, req map[string]any, w http.ResponseWriter)) (*openaitest.Server, *atomic.Int32) {
 	t.Helper()
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v1/chat/completions" {
-			http.NotFound(w, r)
-			return
-		}
-		var req map[string]any
-		json.NewDecoder(r.Body).Decode(&req)
-		reply(int(n.Add(1)), req, w)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &n
+	srv := openaitest.NewChat(t, func(call int, req map[string]any, w http.ResponseWriter, _ *http.Request) { reply(call, req, w) })
+	return srv, &srv.Calls
 }
 
-func answer(w http.ResponseWriter, content string) {
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"id": "x", "object": "chat.completion", "model": "m",
-		"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
-			"message": map[string]any{"role": "assistant", "content": content}}}})
-}
+func answer(w http.ResponseWriter, content string) { openaitest.Answer(w, content) }
 
 var req = generation.Request{Kind: generation.KindCommunityPrompt, Locale: "en",
 	Community: generation.CommunityFacts{ID: "c-1", Name: "Yoga · Meditation", Labels: []string{"yoga"}, Size: 20}}
@@ -58,7 +42,7 @@ func TestOpenAIGeneratorAsksForSchemaAndRetries(t *testing.T) {
 		}
 		answer(w, `{"prompt":"What brought you to the mat?"}`)
 	})
-	g, err := generation.NewOpenAI(generation.OpenAIConfig{BaseURL: srv.URL + "/v1", Model: "m", Voice: "Warm and plain.",
+	g, err := generation.NewOpenAI(generation.OpenAIConfig{BaseURL: srv.URL, Model: "m", Voice: "Warm and plain.",
 		Retries: 2, Backoff: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +70,7 @@ func TestOpenAIFailuresFallBackToTemplates(t *testing.T) {
 	}
 	for name, reply := range cases {
 		srv, _ := fakeChat(t, reply)
-		g, _ := generation.NewOpenAI(generation.OpenAIConfig{BaseURL: srv.URL + "/v1", Model: "m",
+		g, _ := generation.NewOpenAI(generation.OpenAIConfig{BaseURL: srv.URL, Model: "m",
 			Timeout: 100 * time.Millisecond, Retries: 1, Backoff: time.Millisecond})
 		if _, err := g.Generate(ctx, req); err == nil {
 			t.Errorf("%s: no error from the generator", name)

@@ -2,15 +2,13 @@ package pilots_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/belong-loyalty/belong/internal/openaitest"
 	"github.com/belong-loyalty/belong/pilots"
 )
 
@@ -95,19 +93,13 @@ func TestSentimentInEachLanguage(t *testing.T) {
 
 func TestOpenAIScorerAndItsFallback(t *testing.T) {
 	answers := []string{`{"sentiment":0.8}`, `not json`, `{"sentiment":7}`}
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req map[string]any
-		json.NewDecoder(r.Body).Decode(&req)
+	srv := openaitest.NewChat(t, func(call int, req map[string]any, w http.ResponseWriter, _ *http.Request) {
 		if rf := req["response_format"].(map[string]any); rf["type"] != "json_schema" {
 			t.Errorf("response_format %v", rf)
 		}
-		i := int(n.Add(1)) - 1
-		json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{"index": 0,
-			"message": map[string]any{"role": "assistant", "content": answers[i%len(answers)]}}}})
-	}))
-	defer srv.Close()
-	sc, err := pilots.NewOpenAIScorer(srv.URL+"/v1", "k", "m", time.Second)
+		openaitest.Answer(w, answers[(call-1)%len(answers)])
+	})
+	sc, err := pilots.NewOpenAIScorer(srv.URL, "k", "m", time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
