@@ -90,7 +90,7 @@ func setup(t *testing.T, n int) fixture {
 	f.queue = f.svc.Queue.(*river.Client[pgx.Tx])
 	keys := &apikey.Verifier{DB: pool}
 	router := api.New(api.Config{DB: pool, Embedder: embeddings.NewLocal(), Service: f.svc, Keys: keys})
-	console.Register(router, console.Config{DB: pool, Keys: keys})
+	console.Register(router, console.Config{DB: pool, Keys: keys, Service: f.svc})
 	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)
 	f.url = srv.URL

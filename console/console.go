@@ -35,6 +35,7 @@ import (
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/pilots"
+	"github.com/belong-loyalty/belong/service"
 	"github.com/belong-loyalty/belong/trends"
 )
 
@@ -108,20 +109,20 @@ func (s *Console) reviewer(c *gin.Context) {
 type Config struct {
 	DB   *pgxpool.Pool
 	Keys *apikey.Verifier
-	// Guardrails check a reviewer's edits.
-	Guardrails generation.Guardrails
-	Logger     *slog.Logger
+	// Service runs the review use cases (the same as the API's).
+	Service *service.Service
+	Logger  *slog.Logger
 	// Timeout bounds each page's database work; 5 s when zero.
 	Timeout time.Duration
 }
 
 // Console serves the pages.
 type Console struct {
-	db         *pgxpool.Pool
-	keys       *apikey.Verifier
-	guardrails generation.Guardrails
-	logger     *slog.Logger
-	timeout    time.Duration
+	db      *pgxpool.Pool
+	keys    *apikey.Verifier
+	svc     *service.Service
+	logger  *slog.Logger
+	timeout time.Duration
 }
 
 const keyContext = "belong.console_key"
@@ -143,7 +144,7 @@ func actorOf(c *gin.Context) string {
 
 // Register adds the console's routes to r.
 func Register(r gin.IRouter, cfg Config) {
-	s := &Console{db: cfg.DB, keys: cfg.Keys, guardrails: cfg.Guardrails, logger: cfg.Logger, timeout: cfg.Timeout}
+	s := &Console{db: cfg.DB, keys: cfg.Keys, svc: cfg.Service, logger: cfg.Logger, timeout: cfg.Timeout}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -198,7 +199,7 @@ func (s *Console) consoleQueue(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	ds, err := generation.Queue(ctx, s.db, f)
+	ds, err := s.svc.ReviewQueue(ctx, f)
 	p := s.signedIn(c, "Review queue")
 	if err != nil {
 		p.Error = "The queue could not be read: " + err.Error()
@@ -225,7 +226,7 @@ func (s *Console) consoleDecide(approve bool) gin.HandlerFunc {
 		}
 		ctx, cancel := s.ctx(c)
 		defer cancel()
-		if err := generation.Decide(ctx, s.db, []int64{id}, approve, strings.TrimSpace(c.PostForm("reason")), actorOf(c)); err != nil {
+		if err := s.svc.Decide(ctx, []int64{id}, approve, strings.TrimSpace(c.PostForm("reason")), actorOf(c)); err != nil {
 			s.consoleFail(c, err)
 			return
 		}
@@ -244,7 +245,7 @@ func (s *Console) consoleBulk(c *gin.Context) {
 	if len(ids) > 0 {
 		ctx, cancel := s.ctx(c)
 		defer cancel()
-		if err := generation.Decide(ctx, s.db, ids, true, "", actorOf(c)); err != nil {
+		if err := s.svc.Decide(ctx, ids, true, "", actorOf(c)); err != nil {
 			s.consoleFail(c, err)
 			return
 		}
@@ -268,16 +269,12 @@ func (s *Console) consoleEditForm(c *gin.Context) {
 	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	d, err := generation.Get(ctx, s.db, id)
+	r, err := s.svc.DraftForReview(ctx, id)
 	if err != nil {
 		s.consoleFail(c, err)
 		return
 	}
-	hist, err := generation.History(ctx, s.db, d.GroupID)
-	if err != nil {
-		s.consoleFail(c, err)
-		return
-	}
+	d, hist := r.Draft, r.History
 	var fields []field
 	for _, k := range sortedKeys(d.Body) {
 		v := d.Body[k]
@@ -304,11 +301,12 @@ func (s *Console) consoleEdit(c *gin.Context) {
 	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	d, err := generation.Get(ctx, s.db, id)
+	r, err := s.svc.DraftForReview(ctx, id)
 	if err != nil {
 		s.consoleFail(c, err)
 		return
 	}
+	d := r.Draft
 	body := generation.Body{}
 	for k, v := range d.Body {
 		val := strings.TrimSpace(c.PostForm("f_" + k))
@@ -332,7 +330,7 @@ func (s *Console) consoleEdit(c *gin.Context) {
 			body[k] = val
 		}
 	}
-	if _, err := generation.Edit(ctx, s.db, id, body, s.guardrails, actorOf(c)); err != nil {
+	if _, err := s.svc.EditDraft(ctx, id, body, actorOf(c)); err != nil {
 		s.consoleFail(c, err)
 		return
 	}

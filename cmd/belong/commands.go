@@ -289,7 +289,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	keys := &apikey.Verifier{DB: pool}
 	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit,
 		Service: svc, Keys: keys})
-	console.Register(handler, console.Config{DB: pool, Keys: keys, Guardrails: svc.Drafting.Guardrails, Logger: e.logger})
+	console.Register(handler, console.Config{DB: pool, Keys: keys, Service: svc, Logger: e.logger})
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)
 	if err != nil {
 		return err
