@@ -1,20 +1,20 @@
 // Command belong is Belong's one binary: it migrates the database, ingests members and
-// events, embeds and clusters them, drafts community content, loads a demo brand and
-// serves the API.
+// events, embeds and clusters them, drafts community content, loads a demo brand,
+// serves the API and the console, and works the job queue.
 //
 //	belong migrate
 //	belong ingest members|events FILE|-
-//	belong embed
+//	belong embed [-refit]
 //	belong cluster [-target-size 50] [-seed 1] [-if-changed]
 //	belong generate [-locales en,sv,it]
 //	belong demo [-members 5000] [-seed 1] [-if-empty]
-//	belong serve [-addr 127.0.0.1:8080]
+//	belong serve [-addr 127.0.0.1:8080] [-workers=true]
+//	belong worker
+//	belong jobs [-failures 20] | jobs retry ID
 //	belong keys create --name NAME --scopes SCOPES | list | revoke PREFIX
 //
-// Configuration comes from the environment: DATABASE_URL (required), BELONG_ADDR,
-// BELONG_LOG_LEVEL (debug, info, warn, error), BELONG_EMBEDDER (local, the default, or
-// openai), OPENAI_BASE_URL, OPENAI_API_KEY, BELONG_EMBEDDING_MODEL and
-// BELONG_RATE_LIMIT.
+// Configuration comes from the environment; settings.go declares every variable once
+// and `belong -h` lists them.
 package main
 
 import (
