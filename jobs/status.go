@@ -13,14 +13,15 @@ import (
 	"github.com/belong-loyalty/belong/storage"
 )
 
-// Count is how many jobs of a kind are in a state.
+// Count is how many jobs of a kind, in a queue, are in a state.
 type Count struct {
+	Queue string `json:"queue"`
 	Kind  string `json:"kind"`
 	State string `json:"state"`
 	N     int    `json:"n"`
 }
 
-// Counts tallies the queue by kind and state (River's own table; finished jobs stay
+// Counts tallies the jobs by queue, kind and state (River's own table; finished jobs stay
 // until River's cleaner prunes them).
 func Counts(ctx context.Context, db database.DBTX) ([]Count, error) {
 	counts, err := storage.CountJobs(ctx, db)
@@ -29,7 +30,7 @@ func Counts(ctx context.Context, db database.DBTX) ([]Count, error) {
 	}
 	out := make([]Count, 0, len(counts))
 	for _, c := range counts {
-		out = append(out, Count{Kind: c.Kind, State: c.State, N: int(c.N)})
+		out = append(out, Count{Queue: c.Queue, Kind: c.Kind, State: c.State, N: int(c.N)})
 	}
 	return out, nil
 }

@@ -8,24 +8,25 @@ import (
 	"github.com/belong-loyalty/belong/database"
 )
 
-// JobCount is how many of River's jobs of a kind are in a state.
+// JobCount is how many of River's jobs of a kind, in a queue, are in a state.
 type JobCount struct {
+	Queue string
 	Kind  string
 	State string
 	N     int64
 }
 
-// CountJobs tallies River's queue by kind and state. It is written by hand: river_job
+// CountJobs tallies River's jobs by queue, kind and state. It is written by hand: river_job
 // is River's own table, made by River's migrations rather than ours, so sqlc cannot
 // check statements on it.
 func CountJobs(ctx context.Context, db database.DBTX) ([]JobCount, error) {
-	rows, err := db.Query(ctx, "SELECT kind, state::text, count(*) FROM river_job GROUP BY 1, 2 ORDER BY 1, 2")
+	rows, err := db.Query(ctx, "SELECT queue, kind, state::text, count(*) FROM river_job GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (JobCount, error) {
 		var c JobCount
-		err := r.Scan(&c.Kind, &c.State, &c.N)
+		err := r.Scan(&c.Queue, &c.Kind, &c.State, &c.N)
 		return c, err
 	})
 }

@@ -394,9 +394,9 @@ func runJobs(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KIND\tSTATE\tJOBS")
+	fmt.Fprintln(tw, "QUEUE\tKIND\tSTATE\tJOBS")
 	for _, c := range counts {
-		fmt.Fprintf(tw, "%s\t%s\t%d\n", c.Kind, c.State, c.N)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", c.Queue, c.Kind, c.State, c.N)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
