@@ -5,6 +5,7 @@
 #   bench/load.sh [RATE ...]          default rates: 1000 2500 5000
 #   DURATION=30s bench/load.sh 1000
 #   LOAD_PATH='/v1/members/%s/moment?channel=app' bench/load.sh 1000
+#   SERVE_FLAGS=-workers=false bench/load.sh 1000   (the API alone, jobs worked elsewhere)
 #
 # It uses its own database (belong_load on the local cluster, or BENCH_DATABASE_URL),
 # loads the demo brand there once, starts a server on 127.0.0.1:18080 with no per-key
@@ -33,7 +34,7 @@ BELONG_EMBEDDER=local bin/belong cluster -if-changed 2>/dev/null
 key=$(bin/belong keys create --name load-bench --scopes match:read 2>/dev/null)
 go build -o bench/out/load ./bench/load
 
-BELONG_EMBEDDER=local BELONG_RATE_LIMIT=0 BELONG_LOG_LEVEL=warn bin/belong serve -addr 127.0.0.1:18080 >/dev/null &
+BELONG_EMBEDDER=local BELONG_RATE_LIMIT=0 BELONG_LOG_LEVEL=warn bin/belong serve -addr 127.0.0.1:18080 ${SERVE_FLAGS:-} >/dev/null &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.1; done
