@@ -133,10 +133,31 @@ func NewInserter(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) 
 
 // base is what inserting clients and working clients share.
 func base(cfg Config) *river.Config {
-	return &river.Config{
-		Logger:      cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
-		MaxAttempts: cmp.Or(cfg.MaxAttempts, 10),
+	logger := slog.New(slog.DiscardHandler)
+	if cfg.Logger != nil {
+		// River reports its producers' counts at info every few seconds; the jobs log
+		// their own work, so River's lines below warn only show at debug.
+		logger = slog.New(atLeast{cfg.Logger.Handler(), slog.LevelWarn})
 	}
+	return &river.Config{Logger: logger, MaxAttempts: cmp.Or(cfg.MaxAttempts, 10)}
+}
+
+// atLeast passes records at min or above, and any record its handler takes at debug.
+type atLeast struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h atLeast) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.Handler.Enabled(ctx, l) && (l >= h.min || h.Handler.Enabled(ctx, slog.LevelDebug))
+}
+
+func (h atLeast) WithAttrs(as []slog.Attr) slog.Handler {
+	return atLeast{h.Handler.WithAttrs(as), h.min}
+}
+
+func (h atLeast) WithGroup(name string) slog.Handler {
+	return atLeast{h.Handler.WithGroup(name), h.min}
 }
 
 func cronSchedule(expr string) cron.Schedule {
