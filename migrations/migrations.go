@@ -80,7 +80,7 @@ func Up(ctx context.Context, pool *pgxpool.Pool) (Applied, error) {
 	if err != nil {
 		return out, err
 	}
-	m, err := riverMigrator(pool)
+	m, err := riverMigrator(ctx, pool)
 	if err != nil {
 		return out, err
 	}
@@ -94,8 +94,15 @@ func Up(ctx context.Context, pool *pgxpool.Pool) (Applied, error) {
 	return out, nil
 }
 
-func riverMigrator(pool *pgxpool.Pool) (*rivermigrate.Migrator[pgx.Tx], error) {
-	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+// riverMigrator migrates River's tables into the schema ours live in. The schema is
+// named, not left to the search_path: River looks for its version table by name, and
+// would take another schema's further down the path (public's, say) for its own.
+func riverMigrator(ctx context.Context, pool *pgxpool.Pool) (*rivermigrate.Migrator[pgx.Tx], error) {
+	var schema string
+	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return nil, fmt.Errorf("job queue migrations: %w", err)
+	}
+	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler), Schema: schema})
 	if err != nil {
 		return nil, fmt.Errorf("job queue migrations: %w", err)
 	}
@@ -177,7 +184,7 @@ func Check(ctx context.Context, pool *pgxpool.Pool) error {
 			return fmt.Errorf("%w (missing %04d_%s)", ErrPending, m.Version, m.Name)
 		}
 	}
-	rm, err := riverMigrator(pool)
+	rm, err := riverMigrator(ctx, pool)
 	if err != nil {
 		return err
 	}

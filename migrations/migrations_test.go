@@ -2,8 +2,11 @@ package migrations_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
+	"time"
 
+	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/migrations"
 	"github.com/belong-loyalty/belong/migrations/dbtest"
 )
@@ -52,5 +55,43 @@ func TestCheckReportsPending(t *testing.T) {
 	}
 	if err := migrations.Check(ctx, pool); err == nil {
 		t.Fatal("Check passed with a migration missing")
+	}
+}
+
+// A schema further down the search_path that already has River's tables (public,
+// after `make run`) must not be taken for this schema's: River's tables are made
+// here too.
+func TestRiverTablesGoInTheFirstSchemaOfThePath(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	below := dbtest.Schema(t) // migrated: River's tables are in its schema
+	var belowSchema string
+	if err := below.QueryRow(ctx, "SELECT current_schema()").Scan(&belowSchema); err != nil {
+		t.Fatal(err)
+	}
+	schema := "t_river_path_" + strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
+	if _, err := below.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = below.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
+	cfg, err := database.ParseConfig(dbtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema + "," + belowSchema + ",public"
+	pool, err := database.OpenConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := migrations.Up(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	var here bool
+	if err := pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", schema+".river_job").Scan(&here); err != nil || !here {
+		t.Fatalf("river_job in %s: %v, %v", schema, here, err)
+	}
+	if err := migrations.Check(ctx, pool); err != nil {
+		t.Fatal(err)
 	}
 }
