@@ -3,16 +3,13 @@ package api
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/belong-loyalty/belong"
+	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/members"
 )
 
@@ -90,7 +87,7 @@ func (s *server) writeError(c *gin.Context, err error) {
 		c.AbortWithStatusJSON(statusOf[de.Kind], gin.H{"error": Error{Code: de.Code, Message: de.Message}})
 		return
 	}
-	if unavailable(err) {
+	if database.Unavailable(err) {
 		// The database is down or too slow: say so, and when to come back. The pool
 		// reconnects by itself once it is back.
 		c.Header("Retry-After", "5")
@@ -108,20 +105,4 @@ func (s *server) writeError(c *gin.Context, err error) {
 	s.logger.ErrorContext(c.Request.Context(), "request failed", slog.String("request_id", requestIDOf(c)),
 		slog.String("method", c.Request.Method), slog.String("route", route(c)), slog.String("error", err.Error()))
 	c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": Error{Code: "internal", Message: "internal error; it has been logged"}})
-}
-
-// unavailable reports errors that mean the database cannot be reached or did not
-// answer in time, as opposed to errors in what was asked of it.
-func unavailable(err error) bool {
-	var (
-		ce *pgconn.ConnectError
-		ne net.Error
-		pe *pgconn.PgError
-	)
-	if errors.As(err, &pe) {
-		// Server-side: only "cannot connect now" and shutdown classes are outages.
-		return strings.HasPrefix(pe.Code, "57P") || strings.HasPrefix(pe.Code, "08")
-	}
-	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) ||
-		pgconn.Timeout(err) || errors.Is(err, io.ErrUnexpectedEOF)
 }

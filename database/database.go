@@ -4,7 +4,11 @@ package database
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -77,4 +81,22 @@ func InTx(ctx context.Context, db DBTX, fn func(tx pgx.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// Unavailable reports errors that mean the database cannot be reached or did not
+// answer in time, as opposed to errors in what was asked of it. The storage layer
+// translates them to storage.ErrUnavailable; the API answers 503 for those it meets
+// untranslated (a ping, a deadline).
+func Unavailable(err error) bool {
+	var (
+		ce *pgconn.ConnectError
+		ne net.Error
+		pe *pgconn.PgError
+	)
+	if errors.As(err, &pe) {
+		// Server-side: only "cannot connect now" and shutdown classes are outages.
+		return strings.HasPrefix(pe.Code, "57P") || strings.HasPrefix(pe.Code, "08")
+	}
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) ||
+		pgconn.Timeout(err) || errors.Is(err, io.ErrUnexpectedEOF)
 }

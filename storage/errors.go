@@ -1,16 +1,13 @@
 package storage
 
 import (
-	"context"
 	"errors"
-	"io"
-	"net"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/belong-loyalty/belong"
+	"github.com/belong-loyalty/belong/database"
 )
 
 // ErrUnavailable means the database cannot be reached or did not answer in time.
@@ -40,24 +37,8 @@ func Translate(err error, notFound *belong.Error) error {
 		return &belong.Error{Kind: ErrDuplicate.Kind, Code: ErrDuplicate.Code, Message: ErrDuplicate.Message, Err: err}
 	case errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01"):
 		return &belong.Error{Kind: ErrRetry.Kind, Code: ErrRetry.Code, Message: ErrRetry.Message, Err: err}
-	case Unavailable(err):
+	case database.Unavailable(err):
 		return &belong.Error{Kind: ErrUnavailable.Kind, Code: ErrUnavailable.Code, Message: ErrUnavailable.Message, Err: err}
 	}
 	return err
-}
-
-// Unavailable reports errors that mean the database cannot be reached or did not
-// answer in time, as opposed to errors in what was asked of it.
-func Unavailable(err error) bool {
-	var (
-		ce *pgconn.ConnectError
-		ne net.Error
-		pe *pgconn.PgError
-	)
-	if errors.As(err, &pe) {
-		// Server-side: only "cannot connect now" and shutdown classes are outages.
-		return strings.HasPrefix(pe.Code, "57P") || strings.HasPrefix(pe.Code, "08")
-	}
-	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) ||
-		pgconn.Timeout(err) || errors.Is(err, io.ErrUnexpectedEOF)
 }

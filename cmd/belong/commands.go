@@ -61,15 +61,11 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer func() { _ = in.Close() }() // read only: nothing to lose
-	pool, err := e.openMigrated(ctx)
+	svc, err := e.openService(ctx)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	svc, err := e.service(pool)
-	if err != nil {
-		return err
-	}
+	defer svc.DB.Close()
 	if fs.Arg(0) == "members" {
 		ms, err := members.DecodeMembers(in, 0)
 		if err != nil {
@@ -101,15 +97,11 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	pool, err := e.openMigrated(ctx)
+	svc, err := e.openService(ctx)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	svc, err := e.service(pool)
-	if err != nil {
-		return err
-	}
+	defer svc.DB.Close()
 	res, err := svc.Embed(ctx, *refit)
 	if m := res.Learned; m != nil {
 		fmt.Fprintf(e.stdout, "embed: learned %s: %d terms in %d dimensions from %d members\n", m.Name(), len(m.Terms), m.Dim, m.Members)
@@ -134,15 +126,11 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 	if *minSize < 1 || *maxSize < 2**minSize || *target < *minSize || *target > *maxSize {
 		return errors.New("sizes must satisfy 1 ≤ -min-size ≤ -target-size ≤ -max-size, with -max-size ≥ 2 × -min-size")
 	}
-	pool, err := e.openMigrated(ctx)
+	svc, err := e.openService(ctx)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	svc, err := e.service(pool)
-	if err != nil {
-		return err
-	}
+	defer svc.DB.Close()
 	prog := newProgress(e)
 	if prog.tty != nil {
 		svc.Logger = nil // the bar and the summary below say it all; log lines would tear the bar
@@ -174,15 +162,11 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	pool, err := e.openMigrated(ctx)
+	svc, err := e.openService(ctx)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	svc, err := e.service(pool)
-	if err != nil {
-		return err
-	}
+	defer svc.DB.Close()
 	if *kind == "" {
 		n, err := svc.DraftCommunities(ctx, splitList(*locales))
 		if err != nil {
@@ -277,7 +261,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *work {
-		client, err := e.withWorkers(pool, svc)
+		client, err := e.withWorkers(svc)
 		if err != nil {
 			return err
 		}
@@ -336,16 +320,12 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	if err := newFlags("worker", e).Parse(args); err != nil {
 		return err
 	}
-	pool, err := e.openMigrated(ctx)
+	svc, err := e.openService(ctx)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	svc, err := e.service(pool)
-	if err != nil {
-		return err
-	}
-	client, err := e.withWorkers(pool, svc)
+	defer svc.DB.Close()
+	client, err := e.withWorkers(svc)
 	if err != nil {
 		return err
 	}

@@ -121,6 +121,21 @@ func (e *env) drafting() (generation.Drafting, error) {
 	return d, nil
 }
 
+// openService opens the migrated database and returns the use cases over it; the
+// caller closes svc.DB.
+func (e *env) openService(ctx context.Context) (*service.Service, error) {
+	pool, err := e.openMigrated(ctx)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := e.service(pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return svc, nil
+}
+
 // service returns the use cases over pool. Its queue only inserts jobs until
 // withWorkers replaces it with a client that works them.
 func (e *env) service(pool *pgxpool.Pool) (*service.Service, error) {
@@ -143,9 +158,9 @@ func (e *env) service(pool *pgxpool.Pool) (*service.Service, error) {
 
 // withWorkers gives svc a River client that works its jobs; the caller starts it.
 // Jobs draft without the template fallback: a model outage is retried, then parked.
-func (e *env) withWorkers(pool *pgxpool.Pool, svc *service.Service) (*river.Client[pgx.Tx], error) {
+func (e *env) withWorkers(svc *service.Service) (*river.Client[pgx.Tx], error) {
 	svc.Drafting.NoFallback = e.cfg.Generator != "template"
-	client, err := jobs.New(pool, svc, e.jobsConfig())
+	client, err := jobs.New(svc.DB, svc, e.jobsConfig())
 	if err != nil {
 		return nil, err
 	}
