@@ -20,9 +20,11 @@ type EmbedResult struct {
 	embeddings.BackfillResult
 }
 
-// Embed embeds consenting members whose profile or activity changed. With refit, or
-// with LearnWhenReady when no term model exists and the membership is large enough,
-// it first learns term similarity from the membership (a new model version).
+// Embed embeds consenting members whose profile or activity changed. With refit it
+// first learns term similarity from the membership (a new model version), and fails
+// when the membership is too small to learn from. With LearnWhenReady it learns once,
+// when no term model exists yet and enough consenting members share enough terms;
+// until then it keeps the hashing embedder rather than fail.
 func (s *Service) Embed(ctx context.Context, refit bool) (EmbedResult, error) {
 	var res EmbedResult
 	learn := refit
@@ -35,27 +37,19 @@ func (s *Service) Embed(ctx context.Context, refit bool) (EmbedResult, error) {
 		if err != nil {
 			return res, err
 		}
+		// All members bound the consenting ones: a cheap first check.
 		learn = m == nil && n >= embeddings.LearnedMinMembers
 	}
 	if learn {
-		docs, err := embeddings.MemberTerms(ctx, s.DB)
-		if err != nil {
-			return res, err
-		}
-		if len(docs) < embeddings.LearnedMinMembers {
-			return res, fmt.Errorf("refit: %d consenting members; learning needs at least %d", len(docs), embeddings.LearnedMinMembers)
-		}
-		m, err := embeddings.FitTerms(docs, embeddings.FitConfig{})
-		if err != nil {
+		m, err := s.learnTerms(ctx)
+		switch {
+		case err == nil:
+			res.Learned = m
+		case refit || !errors.Is(err, embeddings.ErrTooSmall):
 			return res, fmt.Errorf("refit: %w", err)
+		default:
+			s.logger().InfoContext(ctx, "term model not learned yet; hashing until the membership is large enough", slog.String("reason", err.Error()))
 		}
-		if len(m.Terms) < embeddings.LearnedMinTerms {
-			return res, fmt.Errorf("refit: %d shared terms; learning needs at least %d", len(m.Terms), embeddings.LearnedMinTerms)
-		}
-		if err := embeddings.SaveTermModel(ctx, s.DB, m); err != nil {
-			return res, err
-		}
-		res.Learned = m
 	}
 	emb, err := s.Embedder(ctx, s.DB)
 	if err != nil {
@@ -64,6 +58,29 @@ func (s *Service) Embed(ctx context.Context, refit bool) (EmbedResult, error) {
 	res.Model = emb.Model()
 	res.BackfillResult, err = (&embeddings.Backfill{DB: s.DB, Embedder: emb, Logger: s.Logger, Now: s.Now}).RunOnce(ctx)
 	return res, err
+}
+
+// learnTerms fits and stores a new term model; embeddings.ErrTooSmall when too few
+// consenting members or shared terms.
+func (s *Service) learnTerms(ctx context.Context) (*embeddings.TermModel, error) {
+	docs, err := embeddings.MemberTerms(ctx, s.DB)
+	if err != nil {
+		return nil, err
+	}
+	if len(docs) < embeddings.LearnedMinMembers {
+		return nil, fmt.Errorf("%w: %d consenting members; learning needs at least %d", embeddings.ErrTooSmall, len(docs), embeddings.LearnedMinMembers)
+	}
+	m, err := embeddings.FitTerms(docs, embeddings.FitConfig{})
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Terms) < embeddings.LearnedMinTerms {
+		return nil, fmt.Errorf("%w: %d shared terms; learning needs at least %d", embeddings.ErrTooSmall, len(m.Terms), embeddings.LearnedMinTerms)
+	}
+	if err := embeddings.SaveTermModel(ctx, s.DB, m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // ClusterParams size the communities: see clustering.ClusterConfig.

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -121,5 +122,30 @@ func TestPruneKeepsTheLastRunsMemberships(t *testing.T) {
 	}
 	if again, err := b.svc.Prune(ctx); err != nil || again.Memberships != 0 {
 		t.Fatalf("a second prune: %+v, %v; want nothing left to delete", again, err)
+	}
+}
+
+// With 2,100 members of whom fewer than 2,000 consent, auto mode has too few to learn
+// from: it keeps hashing (and the nightly pipeline goes on) instead of failing.
+func TestEmbedKeepsHashingUntilEnoughMembersConsent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	queue, err := jobs.NewInserter(pool, jobs.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &service.Service{DB: pool, Queue: queue, LearnWhenReady: true,
+		Embedder: func(context.Context, database.DBTX) (embeddings.Embedder, error) { return embeddings.NewLocal(), nil }}
+	brand := demo.Generate(demo.Config{Members: 2100, Seed: 5, Now: time.Now().UTC(), NoConsentShare: 0.1})
+	if _, err := svc.IngestMembers(ctx, brand.Members); err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.Embed(ctx, false)
+	if err != nil || res.Learned != nil || res.Embedded == 0 || res.Embedded >= 2000 {
+		t.Fatalf("auto embed: %+v, %v; want the consenting members hashed and no term model", res, err)
+	}
+	if _, err := svc.Embed(ctx, true); err == nil || !errors.Is(err, embeddings.ErrTooSmall) {
+		t.Fatalf("an explicit refit on too small a membership: %v; want ErrTooSmall", err)
 	}
 }
