@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/robfig/cron/v3"
 
 	"github.com/belong-loyalty/belong"
@@ -117,6 +118,7 @@ func New(pool *pgxpool.Pool, svc *service.Service, cfg Config) (*river.Client[pg
 	}
 	rc.RescueStuckJobsAfter = cmp.Or(cfg.RescueAfter, defaultRescue)
 	rc.RetryPolicy = cfg.RetryPolicy
+	rc.ErrorHandler = errorLog{cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))}
 	// Finished jobs are pruned by River's cleaner: completed after a day, discarded
 	// (parked) after a week, for an operator to see first.
 	rc.CompletedJobRetentionPeriod = 24 * time.Hour
@@ -140,6 +142,26 @@ func base(cfg Config) *river.Config {
 		logger = slog.New(atLeast{cfg.Logger.Handler(), slog.LevelWarn})
 	}
 	return &river.Config{Logger: logger, MaxAttempts: cmp.Or(cfg.MaxAttempts, 10)}
+}
+
+// errorLog puts every failed attempt on the service's log at warn, and a job's last
+// failed attempt (it is parked) at error: River's own lines about them are at info.
+type errorLog struct{ logger *slog.Logger }
+
+func (h errorLog) HandleError(ctx context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
+	level, msg := slog.LevelWarn, "job failed; it will be retried"
+	if job.Attempt >= job.MaxAttempts {
+		level, msg = slog.LevelError, "job failed for the last time; parked for an operator (belong jobs)"
+	}
+	h.logger.Log(ctx, level, msg, slog.String("kind", job.Kind), slog.Int64("job_id", job.ID),
+		slog.Int("attempt", job.Attempt), slog.Int("max_attempts", job.MaxAttempts), slog.String("error", err.Error()))
+	return nil
+}
+
+func (h errorLog) HandlePanic(ctx context.Context, job *rivertype.JobRow, v any, trace string) *river.ErrorHandlerResult {
+	h.logger.ErrorContext(ctx, "job panicked", slog.String("kind", job.Kind), slog.Int64("job_id", job.ID),
+		slog.Int("attempt", job.Attempt), slog.String("panic", fmt.Sprint(v)), slog.String("trace", trace))
+	return nil
 }
 
 // atLeast passes records at min or above, and any record its handler takes at debug.

@@ -1,12 +1,15 @@
 package jobs_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,6 +30,24 @@ import (
 	"github.com/belong-loyalty/belong/pilots"
 	"github.com/belong-loyalty/belong/service"
 )
+
+// syncBuffer is a bytes.Buffer the workers may write while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
 
 // soon retries a failed job after a few milliseconds instead of River's minutes.
 type soon struct{}
@@ -104,9 +125,13 @@ func (b bundle) celebrate(t *testing.T) string {
 }
 
 // startWorkers starts a River client over the bundle's service, stopped at the end.
-func (b bundle) startWorkers(t *testing.T) *river.Client[pgx.Tx] {
+func (b bundle) startWorkers(t *testing.T, logger ...*slog.Logger) *river.Client[pgx.Tx] {
 	t.Helper()
-	client, err := jobs.New(b.svc.DB, b.svc, workerConfig)
+	cfg := workerConfig
+	if len(logger) > 0 {
+		cfg.Logger = logger[0]
+	}
+	client, err := jobs.New(b.svc.DB, b.svc, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +205,8 @@ func TestFailingModelIsRetriedThenParkedWithItsError(t *testing.T) {
 	})
 	b := setup(t, chat)
 	key := b.celebrate(t)
-	client := b.startWorkers(t)
+	var logs syncBuffer
+	client := b.startWorkers(t, slog.New(slog.NewTextHandler(&logs, nil)))
 
 	var job *rivertype.JobRow
 	waitFor(t, "the job to be parked", func() bool {
@@ -199,6 +225,11 @@ func TestFailingModelIsRetriedThenParkedWithItsError(t *testing.T) {
 	// The ingest that queued it stayed committed.
 	if _, err := moments.RecognitionSubject(context.Background(), b.svc.DB, b.member, key); err != nil {
 		t.Fatalf("milestone after the failures: %v", err)
+	}
+	// Each failure is on the service's log; the last says the job is parked.
+	if l := logs.String(); strings.Count(l, `msg="job failed; it will be retried" kind=draft_recognition`) < 2 ||
+		!strings.Contains(l, `level=ERROR msg="job failed for the last time; parked for an operator (belong jobs)" kind=draft_recognition`) {
+		t.Fatalf("logs:\n%s", l)
 	}
 	problems, err := jobs.Problems(context.Background(), client, 10)
 	if err != nil || len(problems) != 1 || problems[0].State != "discarded" || !strings.Contains(problems[0].LastError, "the model is down") {
