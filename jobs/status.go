@@ -36,7 +36,8 @@ func Counts(ctx context.Context, db database.DBTX) ([]Count, error) {
 }
 
 // Problem is a job that failed at least once and is not done: waiting to be retried,
-// or parked (discarded) after its last attempt.
+// parked (discarded) after its last attempt, or cancelled because what it was for is
+// gone.
 type Problem struct {
 	ID        int64     `json:"id,string"`
 	Kind      string    `json:"kind"`
@@ -51,7 +52,7 @@ type Problem struct {
 // Problems lists up to limit failing jobs, newest first.
 func Problems(ctx context.Context, client *river.Client[pgx.Tx], limit int) ([]Problem, error) {
 	res, err := client.JobList(ctx, river.NewJobListParams().
-		States(rivertype.JobStateRetryable, rivertype.JobStateDiscarded).
+		States(rivertype.JobStateRetryable, rivertype.JobStateDiscarded, rivertype.JobStateCancelled).
 		OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list failing jobs: %w", err)

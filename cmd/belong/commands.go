@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/belong-loyalty/belong/api"
 	"github.com/belong-loyalty/belong/apikey"
@@ -242,7 +243,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("serve", e)
 	addr := fs.String("addr", e.cfg.Addr, "listen address")
-	work := fs.Bool("workers", true, "also work jobs in this process (false: separate `belong worker` processes do)")
+	work := fs.Bool("workers", true, "also work jobs in this process (false: separate belong worker processes do)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -348,6 +349,9 @@ func runJobs(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 && (fs.Arg(0) != "retry" || fs.NArg() != 2) {
 		return errors.New("usage: belong jobs [-failures N] | belong jobs retry ID")
 	}
+	if *limit < 1 || *limit > 1000 {
+		return errors.New("-failures must be between 1 and 1000")
+	}
 	pool, err := e.openMigrated(ctx)
 	if err != nil {
 		return err
@@ -362,7 +366,16 @@ func runJobs(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("jobs retry: %q is not a job id", fs.Arg(1))
 		}
-		j, err := client.JobRetry(ctx, id)
+		// Only a parked job runs again: retrying a completed one would do its work
+		// twice (a second draft), and a waiting one runs anyway.
+		j, err := client.JobGet(ctx, id)
+		if err != nil {
+			return fmt.Errorf("jobs retry %d: %w", id, err)
+		}
+		if j.State != rivertype.JobStateDiscarded {
+			return fmt.Errorf("jobs retry %d: the job is %s; only a parked (discarded) job is run again", id, j.State)
+		}
+		j, err = client.JobRetry(ctx, id)
 		if err != nil {
 			return fmt.Errorf("jobs retry %d: %w", id, err)
 		}
@@ -389,7 +402,8 @@ func runJobs(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stdout, "\nno failing jobs")
 		return nil
 	}
-	fmt.Fprintln(e.stdout, "\nfailing jobs (retryable: will run again; discarded: parked, `belong jobs retry ID` runs it again):")
+	fmt.Fprintln(e.stdout, "\nfailing jobs (retryable: will run again; discarded: parked, `belong jobs retry ID` runs it again;")
+	fmt.Fprintln(e.stdout, "cancelled: what it was for is gone, such as an erased member):")
 	tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tKIND\tSTATE\tATTEMPT\tARGS\tLAST ERROR")
 	for _, p := range probs {

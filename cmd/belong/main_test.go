@@ -189,6 +189,16 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(jobsOut, "completed") || !strings.Contains(jobsOut, "no failing jobs") {
 		t.Fatalf("belong jobs after the worker: %q", jobsOut)
 	}
+	// The recognition was the schema's first job: done, it is not run twice.
+	if _, err := belong(t, getenv, "", "jobs", "retry", "1"); err == nil || !strings.Contains(err.Error(), "the job is completed") {
+		t.Fatalf("retrying a completed job: %v", err)
+	}
+	if _, err := belong(t, getenv, "", "jobs", "-failures", "0"); err == nil || !strings.Contains(err.Error(), "-failures") {
+		t.Fatalf("jobs -failures 0: %v", err)
+	}
+	if out, err := belong(t, getenv, "", "serve", "-h"); err != nil || !strings.Contains(out, "-workers") {
+		t.Fatalf("serve -h: %q %v; want its flags and no error", out, err)
+	}
 	badSchedule := func(k string) string {
 		if k == "BELONG_NIGHTLY_SCHEDULE" {
 			return "every night"

@@ -251,7 +251,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	return cmd.run(ctx, &env{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr, logger: logger}, args[1:])
+	err = cmd.run(ctx, &env{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr, logger: logger}, args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h printed the command's flags: asked for, so not a failure
+	}
+	return err
 }
 
 func newFlags(name string, e *env) *flag.FlagSet {
