@@ -22,7 +22,8 @@ type Fired struct {
 	Firing
 	// Celebrate marks the one firing per member and batch worth a message: the most
 	// notable of those that happened within the last week (older ones, such as
-	// history loaded in bulk, are recorded, not celebrated).
+	// history loaded in bulk, are recorded, not celebrated), for a member who
+	// consented to personalization and has a name to be addressed by.
 	Celebrate bool
 }
 
@@ -44,7 +45,9 @@ func Detect(ctx context.Context, db database.DBTX, rules Rules, ids []string, no
 		return nil, fmt.Errorf("detect moments: %w", storage.Translate(err, nil))
 	}
 	hist := make(map[string]*History, len(ms))
+	addressable := make(map[string]bool, len(ms))
 	for _, m := range ms {
+		addressable[m.ID] = m.ConsentPersonalization && strings.TrimSpace(m.Name) != ""
 		loc, err := time.LoadLocation(m.Timezone)
 		if err != nil || m.Timezone == "" {
 			loc = time.UTC
@@ -89,7 +92,7 @@ func Detect(ctx context.Context, db database.DBTX, rules Rules, ids []string, no
 			continue
 		}
 		fired = append(fired, c)
-		if now.Sub(c.OccurredAt) > recentEnough {
+		if now.Sub(c.OccurredAt) > recentEnough || !addressable[c.MemberID] {
 			continue
 		}
 		if i, ok := best[c.MemberID]; !ok || moreNotable(c.Firing, fired[i].Firing) {

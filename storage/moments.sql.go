@@ -281,18 +281,21 @@ func (q *Queries) LockMilestoneDraft(ctx context.Context, arg LockMilestoneDraft
 
 const momentMembers = `-- name: MomentMembers :many
 
-SELECT id, timezone, joined_at FROM members WHERE id = ANY($1::text[]) ORDER BY id
+SELECT id, timezone, joined_at, consent_personalization, name FROM members WHERE id = ANY($1::text[]) ORDER BY id
 `
 
 type MomentMembersRow struct {
-	ID       string
-	Timezone string
-	JoinedAt *time.Time
+	ID                     string
+	Timezone               string
+	JoinedAt               *time.Time
+	ConsentPersonalization bool
+	Name                   string
 }
 
 // Recognition moments: milestone detection, the milestones a member has, and the
 // member snapshot the moment endpoint reads.
-// MomentMembers reads the time zone and joining date of the members Detect evaluates.
+// MomentMembers reads the time zone and joining date of the members Detect evaluates,
+// and whether a message may be written to them (consent and a name to address).
 func (q *Queries) MomentMembers(ctx context.Context, ids []string) ([]MomentMembersRow, error) {
 	rows, err := q.db.Query(ctx, momentMembers, ids)
 	if err != nil {
@@ -302,7 +305,13 @@ func (q *Queries) MomentMembers(ctx context.Context, ids []string) ([]MomentMemb
 	var items []MomentMembersRow
 	for rows.Next() {
 		var i MomentMembersRow
-		if err := rows.Scan(&i.ID, &i.Timezone, &i.JoinedAt); err != nil {
+		if err := rows.Scan(
+			&i.ID,
+			&i.Timezone,
+			&i.JoinedAt,
+			&i.ConsentPersonalization,
+			&i.Name,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

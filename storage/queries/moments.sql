@@ -2,8 +2,9 @@
 -- member snapshot the moment endpoint reads.
 
 -- name: MomentMembers :many
--- MomentMembers reads the time zone and joining date of the members Detect evaluates.
-SELECT id, timezone, joined_at FROM members WHERE id = ANY(@ids::text[]) ORDER BY id;
+-- MomentMembers reads the time zone and joining date of the members Detect evaluates,
+-- and whether a message may be written to them (consent and a name to address).
+SELECT id, timezone, joined_at, consent_personalization, name FROM members WHERE id = ANY(@ids::text[]) ORDER BY id;
 
 -- name: RecordMilestones :many
 -- RecordMilestones inserts the milestones given as parallel arrays (PostgreSQL zips
