@@ -48,6 +48,18 @@ func TestContentReviewAndServing(t *testing.T) {
 		}
 	}
 
+	if code, b := call(t, reviewer, "POST", f.url+"/v1/content/drafts", `{"kind":"recognition","occasion":"streak","detail":"30 days"}`); code != 400 || errCode(b) != "invalid_draft" {
+		t.Errorf("recognition without a member: %d %v", code, b)
+	}
+	for _, m := range f.brand.Members {
+		if !m.Consent.Personalization {
+			if code, b := call(t, reviewer, "POST", f.url+"/v1/content/drafts", `{"kind":"recognition","member_id":"`+m.ID+`","community_id":"`+community+`","occasion":"streak","detail":"30 days"}`); code != 422 || errCode(b) != "no_consent" {
+				t.Errorf("recognition of a member without consent: %d %v", code, b)
+			}
+			break
+		}
+	}
+
 	// Nothing is served before approval.
 	_, served := call(t, reader, "GET", f.url+"/v1/communities/"+community+"/content", "")
 	if len(served["content"].([]any)) != 0 {

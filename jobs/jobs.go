@@ -62,16 +62,17 @@ const (
 // ParseSchedule reads a cron expression, in UTC unless it names its zone with
 // CRON_TZ=; "off" returns nil.
 func ParseSchedule(expr string) (cron.Schedule, error) {
-	expr = strings.TrimSpace(cmp.Or(expr, "0 3 * * *"))
-	if expr == "off" {
+	expr = cmp.Or(strings.TrimSpace(expr), "0 3 * * *")
+	if strings.EqualFold(expr, "off") {
 		return nil, nil
 	}
+	zoned := expr
 	if !strings.HasPrefix(expr, "CRON_TZ=") && !strings.HasPrefix(expr, "TZ=") {
-		expr = "CRON_TZ=UTC " + expr
+		zoned = "CRON_TZ=UTC " + expr
 	}
-	s, err := cron.ParseStandard(expr)
+	s, err := cron.ParseStandard(zoned)
 	if err != nil {
-		return nil, fmt.Errorf("schedule %q: %w", expr, err)
+		return nil, fmt.Errorf("want five cron fields (minute hour day month weekday), such as 0 3 * * *: %w", err)
 	}
 	return s, nil
 }

@@ -325,3 +325,38 @@ func TestFeedbackIsStoredAtOnceAndScoredByTheModelInAJob(t *testing.T) {
 		t.Fatalf("after the job: sentiment %.3f after %d model calls; want the model's -0.9 from one call", sentiment, scored.Load())
 	}
 }
+
+func TestFeedbackKeepsTheLexiconScoreWhenTheModelIsDown(t *testing.T) {
+	t.Parallel()
+	chat := openaitest.NewChat(t, func(_ int, _ map[string]any, w http.ResponseWriter, _ *http.Request) {
+		openaitest.Fail(w, http.StatusInternalServerError, "the model is down")
+	})
+	b := setup(t, chat)
+	scorer, err := pilots.NewOpenAIScorer(chat.URL, "", "m", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.svc.Sentiment = scorer
+	ctx := context.Background()
+	f, err := b.svc.AddFeedback(ctx, pilots.Feedback{MemberID: b.member, Rating: 5, Text: "I love it, wonderful and great"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := b.startWorkers(t)
+	waitCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := jobs.WaitIdle(waitCtx, client); err != nil {
+		t.Fatal(err)
+	}
+	res, err := client.JobList(ctx, river.NewJobListParams().Kinds(service.ScoreFeedbackArgs{}.Kind()))
+	if err != nil || len(res.Jobs) != 1 || res.Jobs[0].State != rivertype.JobStateDiscarded || len(res.Jobs[0].Errors) != 3 {
+		t.Fatalf("score_feedback job: %+v, %v; want it parked after 3 failed attempts", res, err)
+	}
+	var sentiment float64
+	if err := b.svc.DB.QueryRow(ctx, "SELECT sentiment FROM feedback WHERE id = $1", f.ID).Scan(&sentiment); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(sentiment-f.Sentiment) > 1e-6 {
+		t.Fatalf("sentiment %.3f after the model failed, want the lexicon's %.3f kept", sentiment, f.Sentiment)
+	}
+}

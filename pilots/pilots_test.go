@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,7 +92,7 @@ func TestSentimentInEachLanguage(t *testing.T) {
 	}
 }
 
-func TestOpenAIScorerAndItsFallback(t *testing.T) {
+func TestOpenAIScorerFailsOnBadAnswers(t *testing.T) {
 	answers := []string{`{"sentiment":0.8}`, `not json`, `{"sentiment":7}`}
 	srv := openaitest.NewChat(t, func(call int, req map[string]any, w http.ResponseWriter, _ *http.Request) {
 		if rf := req["response_format"].(map[string]any); rf["type"] != "json_schema" {
@@ -107,9 +108,9 @@ func TestOpenAIScorerAndItsFallback(t *testing.T) {
 	if s, _ := sc.Score(context.Background(), text); s != 0.8 {
 		t.Fatalf("model answer: %v, want 0.8", s)
 	}
-	for i := 0; i < 2; i++ { // malformed, then out of range: the lexicon answers
-		if s, err := sc.Score(context.Background(), text); err != nil || s != pilots.Sentiment(text) {
-			t.Fatalf("fallback %d: %v %v, want the lexicon's %v", i, s, err, pilots.Sentiment(text))
+	for i, want := range []string{"malformed", "out of range"} { // the job retries these
+		if _, err := sc.Score(context.Background(), text); err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("answer %d: %v, want a %s error", i+2, err, want)
 		}
 	}
 }

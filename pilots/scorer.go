@@ -48,14 +48,11 @@ func NewOpenAIScorer(baseURL, apiKey, model string, timeout time.Duration) (*Ope
 var sentimentSchema = jsonschema.Definition{Type: jsonschema.Object, AdditionalProperties: false, Required: []string{"sentiment"},
 	Properties: map[string]jsonschema.Definition{"sentiment": {Type: jsonschema.Number, Description: "from -1 (negative) to 1 (positive)"}}}
 
-// Score implements Scorer. It never fails: a model that errs, times out or answers
-// out of range is replaced by the lexicon.
+// Score implements Scorer. A model that errs, times out or answers out of range is an
+// error: feedback is stored with the lexicon's score first, and the job that asks the
+// model retries, then leaves that score in place.
 func (o *OpenAIScorer) Score(ctx context.Context, text string) (float64, error) {
-	s, err := o.ask(ctx, text)
-	if err != nil {
-		return Sentiment(text), nil //nolint:nilerr // documented: the lexicon stands in for a failing model
-	}
-	return s, nil
+	return o.ask(ctx, text)
 }
 
 func (o *OpenAIScorer) ask(ctx context.Context, text string) (float64, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -46,20 +47,30 @@ type DraftOutput struct {
 	DraftID int64 `json:"draft_id,string"`
 }
 
-var errInvalidDraft = belong.New(belong.EINVALID, "invalid_draft", "the draft request is not valid")
+var (
+	errInvalidDraft = belong.New(belong.EINVALID, "invalid_draft", "the draft request is not valid")
+	errNoConsent    = belong.New(belong.EUNPROCESSABLE, "no_consent", "the member has not consented to personalization: nothing may be drafted about them")
+)
 
 // resolve checks a draft request against what is stored and returns the generator's
 // request and the member's other names (which no draft may carry).
 func (s *Service) resolve(ctx context.Context, db database.DBTX, req DraftRequest) (generation.Request, []string, error) {
 	r := generation.Request{Kind: req.Kind, Locale: req.Locale, Occasion: req.Occasion, Detail: req.Detail}
-	if r.Locale == "" {
-		r.Locale = "en"
-	}
 	var others []string
 	if req.Kind == generation.KindRecognition {
+		if req.MemberID == "" {
+			return r, nil, errInvalidDraft.With("a recognition needs member_id")
+		}
 		m, err := members.Get(ctx, db, req.MemberID)
 		if err != nil {
 			return r, nil, err
+		}
+		if !m.Consent.Personalization {
+			// Nothing about them may be written (and, with a model, nothing sent).
+			return r, nil, errNoConsent
+		}
+		if r.Locale == "" {
+			r.Locale = recognitionLocale(m.Locale)
 		}
 		names := strings.Fields(m.Name)
 		if len(names) == 0 {
@@ -78,6 +89,9 @@ func (s *Service) resolve(ctx context.Context, db database.DBTX, req DraftReques
 		}
 	} else if req.MemberID != "" {
 		return r, nil, errInvalidDraft.With("only a recognition is about a member")
+	}
+	if r.Locale == "" {
+		r.Locale = "en"
 	}
 	if req.CommunityID == "" {
 		return r, nil, errInvalidDraft.With("community_id is required")
@@ -126,6 +140,8 @@ func (s *Service) DraftContent(ctx context.Context, args DraftContentArgs) (gene
 	if err := generation.Store(ctx, s.DB, &d, args.Actor); err != nil {
 		return generation.Draft{}, err
 	}
+	s.logger().InfoContext(ctx, "content drafted", slog.String("kind", d.Kind), slog.Int64("draft_id", d.ID),
+		slog.String("actor", args.Actor))
 	return d, nil
 }
 
@@ -156,7 +172,8 @@ func (s *Service) DraftJobStatus(ctx context.Context, id int64) (DraftJob, error
 	out := DraftJob{ID: j.ID, State: string(j.State), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, Errors: []string{},
 		CreatedAt: j.CreatedAt, FinishedAt: j.FinalizedAt}
 	for _, e := range j.Errors {
-		out.Errors = append(out.Errors, e.Error)
+		// A cancelled job's error carries River's type name; the reason is what matters.
+		out.Errors = append(out.Errors, strings.TrimPrefix(e.Error, "JobCancelError: "))
 	}
 	if raw := j.Output(); len(raw) > 0 {
 		var o DraftOutput
