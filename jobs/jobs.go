@@ -25,6 +25,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/belong-loyalty/belong"
+	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/service"
 )
 
@@ -54,9 +55,10 @@ type Config struct {
 // Timeouts of each kind of job: a draft is one model call (with its own retries); a
 // nightly pipeline embeds and clusters the whole membership.
 const (
-	draftTimeout   = 2 * time.Minute
-	nightlyTimeout = 55 * time.Minute
-	defaultRescue  = time.Hour
+	draftTimeout     = 2 * time.Minute
+	nightlyTimeout   = 55 * time.Minute
+	retentionTimeout = 30 * time.Minute
+	defaultRescue    = time.Hour
 )
 
 // ParseSchedule reads a cron expression, in UTC unless it names its zone with
@@ -215,7 +217,7 @@ func (w *draftCommunity) Timeout(*river.Job[service.DraftCommunityArgs]) time.Du
 
 func (w *draftCommunity) Work(ctx context.Context, job *river.Job[service.DraftCommunityArgs]) error {
 	_, _, err := w.svc.DraftCommunity(ctx, job.Args.ContentKind, job.Args.CommunityID, job.Args.Locale, "generator")
-	return err
+	return cancelIfGone(err)
 }
 
 type draftContent struct {
@@ -228,15 +230,27 @@ func (w *draftContent) Timeout(*river.Job[service.DraftContentArgs]) time.Durati
 }
 
 func (w *draftContent) Work(ctx context.Context, job *river.Job[service.DraftContentArgs]) error {
-	d, err := w.svc.DraftContent(ctx, job.Args)
-	if belong.KindOf(err) == belong.ENOTFOUND || belong.KindOf(err) == belong.EINVALID {
-		// The member or community went away after the request: no retry can help.
+	_, err := w.svc.DraftContent(ctx, job.Args, func(ctx context.Context, tx pgx.Tx, d generation.Draft) error {
+		// The draft and the job's completion commit together: a rescued job never
+		// drafts twice.
+		if err := river.RecordOutput(ctx, service.DraftOutput{DraftID: d.ID}); err != nil {
+			return err
+		}
+		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+		return err
+	})
+	return cancelIfGone(err)
+}
+
+// cancelIfGone cancels a job whose subject went away or changed so that no retry can
+// help (an erased member, a dissolved community, withdrawn consent); other errors
+// are retried.
+func cancelIfGone(err error) error {
+	switch belong.KindOf(err) {
+	case belong.ENOTFOUND, belong.EINVALID, belong.EUNPROCESSABLE:
 		return river.JobCancel(err)
 	}
-	if err != nil {
-		return err
-	}
-	return river.RecordOutput(ctx, service.DraftOutput{DraftID: d.ID})
+	return err
 }
 
 type scoreFeedback struct {
@@ -263,6 +277,13 @@ func (w *nightlyWorker) Work(ctx context.Context, _ *river.Job[service.NightlyAr
 	return w.svc.Nightly(ctx)
 }
 
+// NextRetry spaces a failed night's attempts by 10 and 20 minutes: long enough for a
+// manual cluster run or a short model outage to pass (River's default would spend all
+// three attempts within 17 seconds).
+func (w *nightlyWorker) NextRetry(job *river.Job[service.NightlyArgs]) time.Time {
+	return time.Now().Add(time.Duration(job.Attempt) * 10 * time.Minute)
+}
+
 type anniversaries struct {
 	river.WorkerDefaults[service.AnniversariesArgs]
 	svc *service.Service
@@ -277,6 +298,9 @@ type retention struct {
 	river.WorkerDefaults[service.RetentionArgs]
 	svc *service.Service
 }
+
+// Timeout lets a first retention on a long-running deployment delete its backlog.
+func (w *retention) Timeout(*river.Job[service.RetentionArgs]) time.Duration { return retentionTimeout }
 
 func (w *retention) Work(ctx context.Context, _ *river.Job[service.RetentionArgs]) error {
 	_, err := w.svc.Prune(ctx)

@@ -1,10 +1,15 @@
 package jobs_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/belong-loyalty/belong/jobs"
+	"github.com/belong-loyalty/belong/migrations/dbtest"
+	"github.com/belong-loyalty/belong/service"
 )
 
 func TestNightlyScheduleIsUTCUnlessItNamesItsZone(t *testing.T) {
@@ -33,5 +38,42 @@ func TestNightlyScheduleIsUTCUnlessItNamesItsZone(t *testing.T) {
 		if _, err := jobs.ParseSchedule(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// A periodic job is unique while one waits or runs, never because the last one
+// completed: otherwise a daily job whose last run finished after its start time
+// would be refused the next day.
+func TestPeriodicJobsRunAgainOnceTheLastCompleted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	svc := &service.Service{DB: pool}
+	client, err := jobs.New(pool, svc, jobs.Config{NoPeriodic: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Queue = client
+	first, err := client.Insert(ctx, service.RetentionArgs{}, nil)
+	if err != nil || first.UniqueSkippedAsDuplicate {
+		t.Fatalf("first insert: %+v, %v", first, err)
+	}
+	if again, err := client.Insert(ctx, service.RetentionArgs{}, nil); err != nil || !again.UniqueSkippedAsDuplicate {
+		t.Fatalf("a second one while the first waits: %+v, %v; want it skipped", again, err)
+	}
+	if err := client.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = client.Stop(ctx) }()
+	waitCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := jobs.WaitIdle(waitCtx, client); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := client.JobGet(ctx, first.Job.ID); err != nil || j.State != rivertype.JobStateCompleted {
+		t.Fatalf("first run: %+v, %v", j, err)
+	}
+	if next, err := client.Insert(ctx, service.RetentionArgs{}, nil); err != nil || next.UniqueSkippedAsDuplicate {
+		t.Fatalf("the next run after the first completed: %+v, %v; want it inserted", next, err)
 	}
 }

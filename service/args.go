@@ -2,7 +2,15 @@ package service
 
 import (
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
+
+// whileWaiting makes a periodic job unique only while one is waiting or running: the
+// next run is never refused because the last one completed (River's default unique
+// states include completed, which kept such a job out until the cleaner removed the
+// finished row a day later, so a daily job ran every other day).
+var whileWaiting = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{rivertype.JobStateAvailable,
+	rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled}}
 
 // Queues. Drafting has its own so a burst of recognitions never waits behind the
 // nightly pipeline, and the nightly pipeline never runs twice at once.
@@ -53,7 +61,7 @@ func (NightlyArgs) Kind() string { return "nightly" }
 // InsertOpts implements river.JobArgsWithInsertOpts: a clustering run is long, so a
 // failed night is tried a few times, not for days.
 func (NightlyArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueNightly, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{Queue: QueueNightly, MaxAttempts: 3, UniqueOpts: whileWaiting}
 }
 
 // AnniversariesArgs records the anniversaries of joining that came with the calendar.
@@ -63,9 +71,7 @@ type AnniversariesArgs struct{}
 func (AnniversariesArgs) Kind() string { return "anniversaries" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
-func (AnniversariesArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
-}
+func (AnniversariesArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{UniqueOpts: whileWaiting} }
 
 // RetentionArgs prunes what would otherwise grow forever.
 type RetentionArgs struct{}
@@ -74,6 +80,4 @@ type RetentionArgs struct{}
 func (RetentionArgs) Kind() string { return "retention" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
-func (RetentionArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
-}
+func (RetentionArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{UniqueOpts: whileWaiting} }

@@ -127,8 +127,10 @@ func (s *Service) RequestDraft(ctx context.Context, req DraftRequest, actor stri
 
 // DraftContent drafts and stores what a reviewer asked for. The request is checked
 // again: the member or community may have changed since it was queued, and then the
-// job fails with the reason rather than draft about stale facts.
-func (s *Service) DraftContent(ctx context.Context, args DraftContentArgs) (generation.Draft, error) {
+// job fails with the reason rather than draft about stale facts. done, when not nil,
+// runs in the transaction that stores the draft: the job marks itself completed there,
+// so a draft is stored exactly once even if the process dies right after the commit.
+func (s *Service) DraftContent(ctx context.Context, args DraftContentArgs, done func(context.Context, pgx.Tx, generation.Draft) error) (generation.Draft, error) {
 	r, others, err := s.resolve(ctx, s.DB, args.DraftRequest)
 	if err != nil {
 		return generation.Draft{}, err
@@ -137,7 +139,16 @@ func (s *Service) DraftContent(ctx context.Context, args DraftContentArgs) (gene
 	if err != nil {
 		return generation.Draft{}, err
 	}
-	if err := generation.Store(ctx, s.DB, &d, args.Actor); err != nil {
+	err = database.InTx(ctx, s.DB, func(tx pgx.Tx) error {
+		if err := generation.Store(ctx, tx, &d, args.Actor); err != nil {
+			return err
+		}
+		if done != nil {
+			return done(ctx, tx, d)
+		}
+		return nil
+	})
+	if err != nil {
 		return generation.Draft{}, err
 	}
 	s.logger().InfoContext(ctx, "content drafted", slog.String("kind", d.Kind), slog.Int64("draft_id", d.ID),
