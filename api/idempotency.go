@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"io"
 	"net/http"
@@ -47,8 +48,8 @@ func (s *server) idempotent(c *gin.Context) {
 	sum := sha256.Sum256(body)
 	apiKey := keyOf(c).ID
 	ctx, cancel := s.ctx(c)
-	defer cancel()
 	stored, found, err := apikey.LookupIdempotency(ctx, s.db, apiKey, key)
+	cancel()
 	switch {
 	case err != nil:
 		s.writeError(c, err)
@@ -71,6 +72,10 @@ func (s *server) idempotent(c *gin.Context) {
 		return
 	}
 	answer := apikey.Answer{Route: route(c), RequestHash: sum[:], Status: w.Status(), Body: w.body.Bytes()}
+	// A fresh deadline: the batch may have used most of its own (up to BatchTimeout),
+	// and an answer that is not stored would let a retry apply the batch again.
+	ctx, cancel = context.WithTimeout(context.WithoutCancel(c.Request.Context()), s.timeout)
+	defer cancel()
 	if err := apikey.StoreIdempotency(ctx, s.db, apiKey, key, answer); err != nil {
 		s.logger.WarnContext(ctx, "idempotency key not stored", "request_id", requestIDOf(c), "error", err.Error())
 	}

@@ -71,7 +71,9 @@ type AnniversariesArgs struct{}
 func (AnniversariesArgs) Kind() string { return "anniversaries" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
-func (AnniversariesArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{UniqueOpts: whileWaiting} }
+func (AnniversariesArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: whileWaiting}
+}
 
 // RetentionArgs prunes what would otherwise grow forever.
 type RetentionArgs struct{}

@@ -266,7 +266,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := client.Start(ctx); err != nil {
+		// Started on a context the signal does not cancel: on SIGTERM stopWorkers
+		// lets running jobs finish first (cancelling Start's context would abort them).
+		if err := client.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("start workers: %w", err)
 		}
 		defer stopWorkers(ctx, e, client)
@@ -310,7 +312,9 @@ func stopWorkers(ctx context.Context, e *env, client *river.Client[pgx.Tx]) {
 	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := client.Stop(stop); err != nil {
-		if err := client.StopAndCancel(context.WithoutCancel(ctx)); err != nil {
+		abort, cancelAbort := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancelAbort()
+		if err := client.StopAndCancel(abort); err != nil {
 			e.logger.WarnContext(ctx, "workers did not stop cleanly", slog.String("error", err.Error()))
 		}
 	}
@@ -330,7 +334,7 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := client.Start(ctx); err != nil {
+	if err := client.Start(context.WithoutCancel(ctx)); err != nil { // see runServe
 		return fmt.Errorf("start workers: %w", err)
 	}
 	fmt.Fprintln(e.stdout, "worker: working jobs (Ctrl-C stops)")
