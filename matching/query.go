@@ -311,10 +311,23 @@ func Map(ctx context.Context, db database.DBTX) (map[string][2]float64, error) {
 // runs and the current one (the biggest table, about three rows per member per run);
 // the runs and their communities stay for trends and history. It returns how many rows
 // it deleted.
+//
+// Each run's memberships go in a statement of their own, so a first retention on a
+// deployment with a long history commits as it goes instead of holding one huge
+// delete open.
 func PruneMemberships(ctx context.Context, db database.DBTX, keep int) (int64, error) {
-	n, err := storage.New(db).PruneMemberships(ctx, int32(keep))
+	q := storage.New(db)
+	runs, err := q.RunsToPrune(ctx, int32(keep))
 	if err != nil {
 		return 0, fmt.Errorf("prune memberships: %w", storage.Translate(err, nil))
 	}
-	return n, nil
+	var total int64
+	for _, id := range runs {
+		n, err := q.DeleteRunMemberships(ctx, id)
+		if err != nil {
+			return total, fmt.Errorf("prune memberships of run %d: %w", id, storage.Translate(err, nil))
+		}
+		total += n
+	}
+	return total, nil
 }

@@ -3,6 +3,7 @@ package service
 import (
 	"cmp"
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -24,11 +25,12 @@ func (s *Service) Prune(ctx context.Context) (PruneResult, error) {
 		res PruneResult
 		err error
 	)
-	if res.Memberships, err = matching.PruneMemberships(ctx, s.DB, cmp.Or(s.KeepRuns, 7)); err != nil {
-		return res, err
-	}
+	// Each prune stands on its own: one failing does not keep the other from running.
 	ttl := cmp.Or(s.IdempotencyTTL, 24*time.Hour)
-	if res.IdempotencyKeys, err = apikey.PruneIdempotency(ctx, s.DB, s.now().Add(-ttl)); err != nil {
+	var errKeys, errRuns error
+	res.IdempotencyKeys, errKeys = apikey.PruneIdempotency(ctx, s.DB, s.now().Add(-ttl))
+	res.Memberships, errRuns = matching.PruneMemberships(ctx, s.DB, cmp.Or(s.KeepRuns, 7))
+	if err = errors.Join(errKeys, errRuns); err != nil {
 		return res, err
 	}
 	s.logger().InfoContext(ctx, "retention done", slog.Int64("memberships", res.Memberships),

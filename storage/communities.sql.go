@@ -78,6 +78,18 @@ func (q *Queries) CommunitySkillMix(ctx context.Context, arg CommunitySkillMixPa
 	return items, nil
 }
 
+const deleteRunMemberships = `-- name: DeleteRunMemberships :execrows
+DELETE FROM memberships WHERE run_id = $1
+`
+
+func (q *Queries) DeleteRunMemberships(ctx context.Context, runID int64) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteRunMemberships, runID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const getCommunity = `-- name: GetCommunity :one
 SELECT c.id, c.run_id, c.name, c.size, c.labels, t.id AS tribe_id, t.name AS tribe_name, t.labels AS tribe_labels
 FROM communities c LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id
@@ -265,23 +277,6 @@ func (q *Queries) PrimaryMemberships(ctx context.Context, runID int64) ([]Primar
 	return items, nil
 }
 
-const pruneMemberships = `-- name: PruneMemberships :execrows
-DELETE FROM memberships WHERE run_id NOT IN (
-		SELECT id FROM cluster_runs WHERE status = 'published' ORDER BY id DESC LIMIT $1)
-	AND run_id NOT IN (SELECT run_id FROM current_run)
-	AND run_id NOT IN (SELECT id FROM cluster_runs WHERE status = 'running')
-`
-
-// Deletes the memberships of every run but the newest keep published runs, the
-// current one and those still running.
-func (q *Queries) PruneMemberships(ctx context.Context, keep int32) (int64, error) {
-	result, err := q.db.Exec(ctx, pruneMemberships, keep)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const rankCommunitiesForMember = `-- name: RankCommunitiesForMember :many
 SELECT c.id, c.name, (1 - (c.centroid <=> v.embedding))::float8 AS score, c.labels,
 	t.id AS tribe_id, t.name AS tribe_name, t.labels AS tribe_labels
@@ -382,6 +377,37 @@ func (q *Queries) RankCommunitiesForVector(ctx context.Context, arg RankCommunit
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const runsToPrune = `-- name: RunsToPrune :many
+SELECT r.id FROM cluster_runs r
+WHERE r.id NOT IN (SELECT id FROM cluster_runs WHERE status = 'published' ORDER BY id DESC LIMIT $1)
+	AND r.id NOT IN (SELECT run_id FROM current_run)
+	AND r.status <> 'running'
+	AND EXISTS (SELECT 1 FROM memberships m WHERE m.run_id = r.id)
+ORDER BY r.id
+`
+
+// Lists the runs whose memberships retention deletes: every run but the newest keep
+// published runs, the current one and those still running, that still has some.
+func (q *Queries) RunsToPrune(ctx context.Context, keep int32) ([]int64, error) {
+	rows, err := q.db.Query(ctx, runsToPrune, keep)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

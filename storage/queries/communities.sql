@@ -68,10 +68,15 @@ FROM memberships ms JOIN members m ON m.id = ms.member_id
 WHERE ms.run_id = @run_id AND ms.community_id = @community_id AND ms.rank = 1 AND m.skill_level <> ''
 GROUP BY 1;
 
--- name: PruneMemberships :execrows
--- Deletes the memberships of every run but the newest keep published runs, the
--- current one and those still running.
-DELETE FROM memberships WHERE run_id NOT IN (
-		SELECT id FROM cluster_runs WHERE status = 'published' ORDER BY id DESC LIMIT @keep)
-	AND run_id NOT IN (SELECT run_id FROM current_run)
-	AND run_id NOT IN (SELECT id FROM cluster_runs WHERE status = 'running');
+-- name: RunsToPrune :many
+-- Lists the runs whose memberships retention deletes: every run but the newest keep
+-- published runs, the current one and those still running, that still has some.
+SELECT r.id FROM cluster_runs r
+WHERE r.id NOT IN (SELECT id FROM cluster_runs WHERE status = 'published' ORDER BY id DESC LIMIT @keep)
+	AND r.id NOT IN (SELECT run_id FROM current_run)
+	AND r.status <> 'running'
+	AND EXISTS (SELECT 1 FROM memberships m WHERE m.run_id = r.id)
+ORDER BY r.id;
+
+-- name: DeleteRunMemberships :execrows
+DELETE FROM memberships WHERE run_id = @run_id;
