@@ -109,9 +109,15 @@ func Detect(ctx context.Context, db database.DBTX, rules Rules, ids []string, no
 // in the week before now in their own time zone (a day of slack either side for time
 // zones); Detect with Rules{Anniversaries: true} decides.
 func AnniversaryCandidates(ctx context.Context, db database.DBTX, now time.Time) ([]string, error) {
-	days := make([]string, 0, 10)
+	days := make([]string, 0, 11)
 	for d := -8; d <= 1; d++ {
-		days = append(days, now.AddDate(0, 0, d).UTC().Format("01-02"))
+		day := now.AddDate(0, 0, d).UTC().Format("01-02")
+		days = append(days, day)
+		// Who joined on 29 February celebrates on 1 March in other years (Evaluate),
+		// and no date of such a year formats as 02-29.
+		if day == "03-01" {
+			days = append(days, "02-29")
+		}
 	}
 	ids, err := storage.New(db).AnniversaryCandidates(ctx, storage.AnniversaryCandidatesParams{Now: now, Days: days})
 	if err != nil {
@@ -331,6 +337,12 @@ func AttachDraft(ctx context.Context, db database.DBTX, memberID, key string, d 
 	attached := false
 	err := database.InTx(ctx, db, func(tx pgx.Tx) error {
 		q := storage.New(tx)
+		if _, err := q.LockMemberKey(ctx, memberID); err != nil {
+			if err = storage.Translate(err, ErrNoMilestone); errors.Is(err, ErrNoMilestone) {
+				return nil // erased
+			}
+			return fmt.Errorf("lock member: %w", err)
+		}
 		draftID, err := q.LockMilestoneDraft(ctx, storage.LockMilestoneDraftParams{MemberID: memberID, Key: key})
 		switch err = storage.Translate(err, ErrNoMilestone); {
 		case errors.Is(err, ErrNoMilestone), err == nil && draftID != nil:

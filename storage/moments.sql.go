@@ -261,6 +261,20 @@ func (q *Queries) ListRecognitions(ctx context.Context, memberID string) ([]List
 	return items, nil
 }
 
+const lockMemberKey = `-- name: LockMemberKey :one
+SELECT id FROM members WHERE id = $1 FOR KEY SHARE
+`
+
+// LockMemberKey takes a member's row in KEY SHARE mode (what a foreign key to it
+// takes anyway), before anything of theirs is locked: an erasure locks the member
+// first too, so the two never wait on each other in a cycle.
+func (q *Queries) LockMemberKey(ctx context.Context, memberID string) (string, error) {
+	row := q.db.QueryRow(ctx, lockMemberKey, memberID)
+	var id string
+	err := row.Scan(&id)
+	return id, err
+}
+
 const lockMilestoneDraft = `-- name: LockMilestoneDraft :one
 SELECT draft_id FROM member_milestones WHERE member_id = $1 AND key = $2 FOR UPDATE
 `

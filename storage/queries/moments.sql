@@ -125,6 +125,12 @@ SELECT m.name, m.locale, m.consent_personalization, ms.occasion, ms.detail, ms.d
 		WHERE x.run_id = (SELECT run_id FROM current_run) AND x.member_id = m.id AND x.rank = 1) pc ON true
 	WHERE ms.member_id = @member_id AND ms.key = @key;
 
+-- name: LockMemberKey :one
+-- LockMemberKey takes a member's row in KEY SHARE mode (what a foreign key to it
+-- takes anyway), before anything of theirs is locked: an erasure locks the member
+-- first too, so the two never wait on each other in a cycle.
+SELECT id FROM members WHERE id = @member_id FOR KEY SHARE;
+
 -- name: LockMilestoneDraft :one
 -- LockMilestoneDraft locks a milestone for the rest of the transaction and returns
 -- its draft, if it has one.
