@@ -72,10 +72,21 @@ type Applied struct {
 	Belong, River []int
 }
 
-// Up applies every migration not yet recorded, Belong's and then River's.
+// Up applies every migration not yet recorded, Belong's and then River's, all under
+// one advisory lock (River takes none of its own).
 func Up(ctx context.Context, pool *pgxpool.Pool) (Applied, error) {
 	var out Applied
-	ran, err := up(ctx, pool)
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return out, fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
+		return out, fmt.Errorf("migrate: lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockKey) //nolint:errcheck
+
+	ran, err := up(ctx, conn.Conn())
 	out.Belong = ran
 	if err != nil {
 		return out, err
@@ -109,20 +120,12 @@ func riverMigrator(ctx context.Context, pool *pgxpool.Pool) (*rivermigrate.Migra
 	return m, nil
 }
 
-func up(ctx context.Context, pool *pgxpool.Pool) ([]int, error) {
+// up applies Belong's own migrations on conn, which holds the migration lock.
+func up(ctx context.Context, conn *pgx.Conn) ([]int, error) {
 	all, err := All()
 	if err != nil {
 		return nil, err
 	}
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
-		return nil, fmt.Errorf("migrate: lock: %w", err)
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockKey) //nolint:errcheck
 
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version integer PRIMARY KEY,
@@ -130,7 +133,7 @@ func up(ctx context.Context, pool *pgxpool.Pool) ([]int, error) {
 		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return nil, fmt.Errorf("migrate: version table: %w", err)
 	}
-	done, err := applied(ctx, conn.Conn())
+	done, err := applied(ctx, conn)
 	if err != nil {
 		return nil, err
 	}

@@ -95,3 +95,40 @@ func TestRiverTablesGoInTheFirstSchemaOfThePath(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Two processes migrating a fresh schema at once (replicas' start-up steps) both
+// succeed: River's migrations run under the same lock as ours.
+func TestConcurrentUpOnAFreshSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	admin := dbtest.Schema(t)
+	schema := "t_concurrent_up_" + strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			cfg, err := database.ParseConfig(dbtest.URL(t))
+			if err != nil {
+				errs <- err
+				return
+			}
+			cfg.ConnConfig.RuntimeParams["search_path"] = schema + ",public"
+			pool, err := database.OpenConfig(ctx, cfg)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer pool.Close()
+			_, err = migrations.Up(ctx, pool)
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent Up: %v", err)
+		}
+	}
+}
