@@ -8,6 +8,7 @@
 package api
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -20,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -97,7 +99,7 @@ func New(cfg Config) *gin.Engine {
 	r.HandleMethodNotAllowed = true
 	// No proxy is trusted unless configured: client addresses are the socket's.
 	_ = r.SetTrustedProxies(nil)
-	r.Use(s.requestID, s.accessLog, s.metrics.observe, s.recover)
+	r.Use(s.requestID, s.accessLog, s.metrics.observe, s.recover, s.cleanText)
 	r.NoRoute(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": Error{Code: "route_not_found", Message: "no such endpoint: " + c.Request.URL.Path}})
 	})
@@ -447,9 +449,17 @@ func intParam(c *gin.Context, name string, def, lo, hi int) (int, error) { //nol
 	return n, nil
 }
 
-// decodeJSON reads exactly one JSON object with no unknown fields.
+// decodeJSON reads exactly one JSON object with no unknown fields, in valid UTF-8
+// (encoding/json would quietly replace bad bytes with U+FFFD).
 func decodeJSON(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if !utf8.Valid(body) {
+		return badRequest("invalid_text", "the request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var me *http.MaxBytesError

@@ -87,6 +87,12 @@ func (s *server) writeError(c *gin.Context, err error) {
 		c.AbortWithStatusJSON(statusOf[de.Kind], gin.H{"error": Error{Code: de.Code, Message: de.Message}})
 		return
 	}
+	if database.BadText(err) {
+		// Text PostgreSQL cannot hold that reached it untranslated: still the caller's.
+		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": Error{Code: "invalid_text",
+			Message: "the request holds text that cannot be stored: a NUL character or invalid UTF-8"}})
+		return
+	}
 	if database.Unavailable(err) {
 		// The database is down or too slow: say so, and when to come back. The pool
 		// reconnects by itself once it is back.

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 )
@@ -156,4 +158,28 @@ func (m *metrics) write(w io.Writer) {
 		fmt.Fprintf(w, "belong_http_request_duration_seconds_sum{method=%q,route=%q} %g\n", k[0], k[1], h.sum)
 		fmt.Fprintf(w, "belong_http_request_duration_seconds_count{method=%q,route=%q} %d\n", k[0], k[1], h.n)
 	}
+}
+
+// cleanText refuses a request whose path parameters or query string hold a NUL byte,
+// another control character or invalid UTF-8 (%00, %FF): no id or filter is spelled
+// so, and PostgreSQL could not even compare it.
+func (s *server) cleanText(c *gin.Context) {
+	bad := func(v string) bool {
+		return !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0
+	}
+	for _, p := range c.Params {
+		if bad(p.Value) {
+			s.writeError(c, badRequest("invalid_text", "the path holds a control character or invalid UTF-8"))
+			return
+		}
+	}
+	for k, vs := range c.Request.URL.Query() {
+		for _, v := range append(vs, k) {
+			if bad(v) {
+				s.writeError(c, badRequest("invalid_text", "the query string holds a control character or invalid UTF-8"))
+				return
+			}
+		}
+	}
+	c.Next()
 }

@@ -100,3 +100,11 @@ func Unavailable(err error) bool {
 	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) ||
 		pgconn.Timeout(err) || errors.Is(err, io.ErrUnexpectedEOF)
 }
+
+// BadText reports errors where PostgreSQL refused text it cannot hold: a NUL byte or
+// invalid UTF-8 in a text value (22021), a \u0000 escape in jsonb (22P05). They are
+// the caller's bad input, never the database's fault.
+func BadText(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "22021" || pe.Code == "22P05")
+}

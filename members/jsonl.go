@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/belong-loyalty/belong"
 )
@@ -137,6 +138,11 @@ func decodeLines(r io.Reader, limit int, fn func(int, []byte) error) error {
 		records++
 		if limit > 0 && records > limit {
 			return ErrTooLarge.With("the batch has too many records: more than %d", limit)
+		}
+		if !utf8.Valid(b) {
+			// encoding/json would quietly store U+FFFD in place of the bad bytes.
+			bad.add(LineError{Line: line, Msg: "line is not valid UTF-8"})
+			continue
 		}
 		if err := fn(line, b); err != nil {
 			bad.add(toLineError(line, err))

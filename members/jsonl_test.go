@@ -1,9 +1,13 @@
 package members_test
 
 import (
+	"encoding/json"
 	"errors"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/belong-loyalty/belong/members"
 )
@@ -128,8 +132,51 @@ func FuzzDecodeMembers(f *testing.F) {
 			if err := again.Normalize(); err != nil {
 				t.Fatalf("decoded member fails validation: %v", err)
 			}
+			// Whatever is accepted can be stored and addressed.
+			attrs, _ := json.Marshal(m.Attributes)
+			for _, v := range append([]string{m.Name, m.Locale, m.Timezone, string(attrs)}, append(m.Interests, m.Causes...)...) {
+				if !storable(v) {
+					t.Fatalf("decoded member holds text PostgreSQL cannot store: %q", v)
+				}
+			}
+			if !addressable(m.ID) {
+				t.Fatalf("decoded member id %q cannot be one path segment", m.ID)
+			}
 		}
 	})
+}
+
+// storable reports text PostgreSQL's text and jsonb can hold.
+func storable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0) && !strings.Contains(s, `\u0000`)
+}
+
+// addressable reports an id that every route can carry as one path segment.
+func addressable(id string) bool {
+	return id != "" && strings.Trim(id, ".") != "" && url.PathEscape(id) == id && !strings.ContainsAny(id, "/?#%")
+}
+
+func TestIDAlphabet(t *testing.T) {
+	for id, ok := range map[string]bool{"m-1042": true, "ana@example.com": true, "5f9c2b1e-0c1d-4e2f-9a7b-3c4d5e6f7a8b": true,
+		"crm:123": true, "a+b.c_d": true, "a/b": false, "..": false, ".": false, "a b": false, "a%2Fb": false, "a?b": false,
+		"a#b": false, "å": false, "a\x00": false, "": false} {
+		_, err := members.DecodeMembers(strings.NewReader(`{"id":`+strconv.Quote(id)+`}`), 0)
+		if (err == nil) != ok {
+			t.Errorf("id %q: accepted %v, want %v (%v)", id, err == nil, ok, err)
+		}
+		if ok && !addressable(id) {
+			t.Errorf("id %q is accepted but not addressable", id)
+		}
+	}
+	var be *members.BatchError
+	_, _, err := members.DecodeEvents(strings.NewReader(`{"id":"e/1","member_id":"m-1","type":"x","at":"2026-11-01T07:00:00Z"}`), 0)
+	if !errors.As(err, &be) || be.Lines[0].Field != "id" {
+		t.Fatalf("event id with a slash: %v; want a per-line error on id", err)
+	}
+	_, _, err = members.DecodeEvents(strings.NewReader(`{"id":"e-1","member_id":"m-1","type":"x","at":"2026-11-01T07:00:00Z","props":{"k":"a\u0000b"}}`), 0)
+	if !errors.As(err, &be) || be.Lines[0].Field != "props" {
+		t.Fatalf("props with NUL: %v; want a per-line error on props", err)
+	}
 }
 
 func FuzzDecodeEvents(f *testing.F) {
@@ -146,6 +193,10 @@ func FuzzDecodeEvents(f *testing.F) {
 		for _, e := range es {
 			if err := e.Normalize(); err != nil {
 				t.Fatalf("decoded event fails validation: %v", err)
+			}
+			props, _ := json.Marshal(e.Props)
+			if !storable(e.Type) || !storable(string(props)) || !addressable(e.ID) || !addressable(e.MemberID) {
+				t.Fatalf("decoded event cannot be stored or addressed: %+v", e)
 			}
 		}
 	})

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 )
 
 // Member is one member's profile as ingested.
@@ -74,14 +73,46 @@ func fieldErr(field, format string, args ...any) *FieldError {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
+// idRe is the id alphabet: what a brand's ids are made of (numbers, UUIDs, prefixed
+// ids, e-mail addresses) and what every route can address as one path segment. No
+// slash, percent sign, question mark, hash or space, and not only dots.
+var idRe = regexp.MustCompile(`^[A-Za-z0-9._:@+-]+$`)
+
 func checkID(field, id string) *FieldError {
 	switch {
 	case id == "":
 		return fieldErr(field, "is required")
 	case len(id) > MaxIDLen:
 		return fieldErr(field, "is longer than %d bytes", MaxIDLen)
-	case !utf8.ValidString(id) || strings.IndexFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
-		return fieldErr(field, "must be printable with no spaces")
+	case !idRe.MatchString(id) || strings.Trim(id, ".") == "":
+		return fieldErr(field, "%q may hold only letters, digits and . _ : @ + - (and not only dots)", id)
+	}
+	return nil
+}
+
+// checkJSON refuses NUL characters in the keys and strings of a JSON value (props,
+// attributes): PostgreSQL's jsonb cannot hold them.
+func checkJSON(field string, v any) *FieldError {
+	switch t := v.(type) {
+	case string:
+		if strings.ContainsRune(t, 0) {
+			return fieldErr(field, "must not contain NUL characters")
+		}
+	case map[string]any:
+		for k, x := range t {
+			if strings.ContainsRune(k, 0) {
+				return fieldErr(field, "must not contain NUL characters")
+			}
+			if err := checkJSON(field, x); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, x := range t {
+			if err := checkJSON(field, x); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -147,6 +178,9 @@ func (m *Member) Normalize() error {
 		if len(b) > MaxPropsBytes {
 			return fieldErr("attributes", "is larger than %d bytes", MaxPropsBytes)
 		}
+		if err := checkJSON("attributes", map[string]any(m.Attributes)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -207,6 +241,9 @@ func (e *Event) Normalize() error {
 		b, _ := json.Marshal(e.Props)
 		if len(b) > MaxPropsBytes {
 			return fieldErr("props", "is larger than %d bytes", MaxPropsBytes)
+		}
+		if err := checkJSON("props", map[string]any(e.Props)); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -17,11 +17,15 @@ var ErrUnavailable = belong.New(belong.EUNAVAILABLE, "database_unavailable", "th
 // may succeed if tried again.
 var ErrRetry = belong.New(belong.ECONFLICT, "concurrent_update", "the data changed under the request; retry it")
 
+// ErrBadText means the input held text the database cannot store (a NUL byte,
+// invalid UTF-8); nothing of the request was written.
+var ErrBadText = belong.New(belong.EINVALID, "invalid_text", "the request holds text that cannot be stored: a NUL character or invalid UTF-8")
+
 // ErrDuplicate means a unique constraint refused a row.
 var ErrDuplicate = belong.New(belong.ECONFLICT, "duplicate", "it already exists")
 
 // Translate maps err to the error vocabulary: no rows to notFound (when given),
-// unique violations to ErrDuplicate, serialization failures and deadlocks to
+// text the database cannot hold to ErrBadText, unique violations to ErrDuplicate, serialization failures and deadlocks to
 // ErrRetry, lost or refused connections and timeouts to ErrUnavailable. The original
 // error stays in the chain, for the log. nil stays nil; anything else is returned
 // as it is.
@@ -37,6 +41,8 @@ func Translate(err error, notFound *belong.Error) error {
 		return &belong.Error{Kind: ErrDuplicate.Kind, Code: ErrDuplicate.Code, Message: ErrDuplicate.Message, Err: err}
 	case errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01"):
 		return &belong.Error{Kind: ErrRetry.Kind, Code: ErrRetry.Code, Message: ErrRetry.Message, Err: err}
+	case database.BadText(err):
+		return &belong.Error{Kind: ErrBadText.Kind, Code: ErrBadText.Code, Message: ErrBadText.Message, Err: err}
 	case database.Unavailable(err):
 		return &belong.Error{Kind: ErrUnavailable.Kind, Code: ErrUnavailable.Code, Message: ErrUnavailable.Message, Err: err}
 	}
