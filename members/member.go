@@ -178,7 +178,7 @@ func (m *Member) Normalize() error {
 		if len(b) > MaxPropsBytes {
 			return fieldErr("attributes", "is larger than %d bytes", MaxPropsBytes)
 		}
-		if err := checkJSON("attributes", map[string]any(m.Attributes)); err != nil {
+		if err := checkJSON("attributes", m.Attributes); err != nil {
 			return err
 		}
 	}
@@ -242,7 +242,7 @@ func (e *Event) Normalize() error {
 		if len(b) > MaxPropsBytes {
 			return fieldErr("props", "is larger than %d bytes", MaxPropsBytes)
 		}
-		if err := checkJSON("props", map[string]any(e.Props)); err != nil {
+		if err := checkJSON("props", e.Props); err != nil {
 			return err
 		}
 	}
