@@ -26,9 +26,12 @@ func (w *capture) Write(b []byte) (int, error) {
 }
 
 // idempotent makes a batch POST safe to retry: with an Idempotency-Key header, the
-// first answer (status and body) is stored per API key, and a retry with the same key
-// and the same body gets it back without the batch being applied again. The same key
-// with a different body is a 422. Answers of 5xx are not stored, so they can be retried.
+// first request with a key claims it (per API key) before it runs, and its answer
+// (status and body) is stored when it ends. A retry with the same key and body gets
+// that answer back without the batch being applied again; one that arrives while the
+// first is still running gets 409 idempotency_key_in_use (retry after a second); the
+// same key with a different body or route is a 422. A 5xx answer releases the key, so
+// the request can be retried.
 func (s *server) idempotent(c *gin.Context) {
 	key := c.GetHeader("Idempotency-Key")
 	if key == "" {
@@ -48,18 +51,24 @@ func (s *server) idempotent(c *gin.Context) {
 	sum := sha256.Sum256(body)
 	apiKey := keyOf(c).ID
 	ctx, cancel := s.ctx(c)
-	stored, found, err := apikey.LookupIdempotency(ctx, s.db, apiKey, key)
+	claim, stored, err := apikey.ClaimIdempotency(ctx, s.db, apiKey, key, route(c), sum[:])
 	cancel()
-	switch {
-	case err != nil:
+	if err != nil {
 		s.writeError(c, err)
 		return
-	case found:
-		if stored.Route != route(c) || !bytes.Equal(stored.RequestHash, sum[:]) {
-			s.writeError(c, &apiError{http.StatusUnprocessableEntity, Error{Code: "idempotency_key_reused",
-				Message: "this Idempotency-Key was used for a different request"}})
-			return
-		}
+	}
+	if claim != apikey.Claimed && (stored.Route != route(c) || !bytes.Equal(stored.RequestHash, sum[:])) {
+		s.writeError(c, &apiError{http.StatusUnprocessableEntity, Error{Code: "idempotency_key_reused",
+			Message: "this Idempotency-Key was used for a different request"}})
+		return
+	}
+	switch claim {
+	case apikey.InProgress:
+		c.Header("Retry-After", "1")
+		s.writeError(c, &apiError{http.StatusConflict, Error{Code: "idempotency_key_in_use",
+			Message: "a request with this Idempotency-Key is still running; retry it in a moment"}})
+		return
+	case apikey.Answered:
 		c.Header("Idempotent-Replayed", "true")
 		c.Data(stored.Status, "application/json; charset=utf-8", stored.Body)
 		c.Abort()
@@ -68,15 +77,16 @@ func (s *server) idempotent(c *gin.Context) {
 	w := &capture{ResponseWriter: c.Writer}
 	c.Writer = w
 	c.Next()
-	if w.Status() >= 500 {
-		return
-	}
-	answer := apikey.Answer{Route: route(c), RequestHash: sum[:], Status: w.Status(), Body: w.body.Bytes()}
 	// A fresh deadline: the batch may have used most of its own (up to BatchTimeout),
 	// and an answer that is not stored would let a retry apply the batch again.
 	ctx, cancel = context.WithTimeout(context.WithoutCancel(c.Request.Context()), s.timeout)
 	defer cancel()
-	if err := apikey.StoreIdempotency(ctx, s.db, apiKey, key, answer); err != nil {
+	if w.Status() >= 500 {
+		err = apikey.ReleaseIdempotency(ctx, s.db, apiKey, key)
+	} else {
+		err = apikey.FinishIdempotency(ctx, s.db, apiKey, key, w.Status(), w.body.Bytes())
+	}
+	if err != nil {
 		s.logger.WarnContext(ctx, "idempotency key not stored", "request_id", requestIDOf(c), "error", err.Error())
 	}
 }

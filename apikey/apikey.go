@@ -165,26 +165,60 @@ type Answer struct {
 	Body   []byte
 }
 
-// LookupIdempotency returns the answer stored for the Idempotency-Key key of the API
-// key apiKeyID; found is false when none is stored.
-func LookupIdempotency(ctx context.Context, db database.DBTX, apiKeyID int64, key string) (a Answer, found bool, err error) {
-	r, err := storage.New(db).IdempotencyKey(ctx, storage.IdempotencyKeyParams{ApiKeyID: apiKeyID, Key: key})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Answer{}, false, nil
+// Claim is what ClaimIdempotency found.
+type Claim int
+
+// Claims.
+const (
+	// Claimed: this request holds the key; run it, then Finish or Release.
+	Claimed Claim = iota
+	// InProgress: another request with the key is under way.
+	InProgress
+	// Answered: a request with the key finished; its Answer is returned.
+	Answered
+)
+
+// ClaimIdempotency takes the Idempotency-Key key of the API key apiKeyID for one
+// request, so that parallel requests with one key run once: the first claims it, the
+// others see it in progress, and later ones get the stored answer. The route and the
+// request's hash are recorded with the claim, so a different request reusing the key
+// can be told apart from a retry.
+func ClaimIdempotency(ctx context.Context, db database.DBTX, apiKeyID int64, key, route string, hash []byte) (Claim, Answer, error) {
+	q := storage.New(db)
+	_, err := q.ClaimIdempotencyKey(ctx, storage.ClaimIdempotencyKeyParams{ApiKeyID: apiKeyID, Key: key, Route: route, RequestHash: hash})
+	if err == nil {
+		return Claimed, Answer{}, nil
 	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return 0, Answer{}, fmt.Errorf("claim idempotency key: %w", storage.Translate(err, nil))
+	}
+	r, err := q.IdempotencyKey(ctx, storage.IdempotencyKeyParams{ApiKeyID: apiKeyID, Key: key})
 	if err != nil {
-		return Answer{}, false, fmt.Errorf("look up idempotency key: %w", storage.Translate(err, nil))
+		return 0, Answer{}, fmt.Errorf("look up idempotency key: %w", storage.Translate(err, nil))
 	}
-	return Answer{Route: r.Route, RequestHash: r.RequestHash, Status: int(r.Status), Body: r.Body}, true, nil
+	a := Answer{Route: r.Route, RequestHash: r.RequestHash, Status: int(r.Status), Body: r.Body}
+	if r.Status == 0 {
+		return InProgress, a, nil
+	}
+	return Answered, a, nil
 }
 
-// StoreIdempotency stores a as the answer for the Idempotency-Key key of the API key
-// apiKeyID. An answer stored already (by a concurrent retry) is kept: the first wins.
-func StoreIdempotency(ctx context.Context, db database.DBTX, apiKeyID int64, key string, a Answer) error {
-	err := storage.New(db).StoreIdempotencyKey(ctx, storage.StoreIdempotencyKeyParams{ApiKeyID: apiKeyID, Key: key,
-		Route: a.Route, RequestHash: a.RequestHash, Status: int32(a.Status), Body: a.Body})
+// FinishIdempotency stores the answer of the request that holds the claim.
+func FinishIdempotency(ctx context.Context, db database.DBTX, apiKeyID int64, key string, status int, body []byte) error {
+	err := storage.New(db).FinishIdempotencyKey(ctx, storage.FinishIdempotencyKeyParams{ApiKeyID: apiKeyID, Key: key,
+		Status: int32(status), Body: body})
 	if err != nil {
-		return fmt.Errorf("store idempotency key: %w", storage.Translate(err, nil))
+		return fmt.Errorf("store idempotency answer: %w", storage.Translate(err, nil))
+	}
+	return nil
+}
+
+// ReleaseIdempotency gives a claim up (the request failed on the server's side), so a
+// retry with the key runs again.
+func ReleaseIdempotency(ctx context.Context, db database.DBTX, apiKeyID int64, key string) error {
+	err := storage.New(db).ReleaseIdempotencyKey(ctx, storage.ReleaseIdempotencyKeyParams{ApiKeyID: apiKeyID, Key: key})
+	if err != nil {
+		return fmt.Errorf("release idempotency key: %w", storage.Translate(err, nil))
 	}
 	return nil
 }

@@ -30,6 +30,38 @@ func (q *Queries) APIKeyByPrefix(ctx context.Context, prefix string) (ApiKey, er
 	return i, err
 }
 
+const claimIdempotencyKey = `-- name: ClaimIdempotencyKey :one
+INSERT INTO idempotency_keys AS k (api_key_id, key, route, request_hash, status, body)
+	VALUES ($1, $2, $3, $4, 0, '')
+ON CONFLICT (api_key_id, key) DO UPDATE SET route = excluded.route, request_hash = excluded.request_hash,
+	created_at = now()
+	WHERE k.status = 0 AND k.created_at < now() - interval '1 minute'
+RETURNING true AS claimed
+`
+
+type ClaimIdempotencyKeyParams struct {
+	ApiKeyID    int64
+	Key         string
+	Route       string
+	RequestHash []byte
+}
+
+// ClaimIdempotencyKey records that a request with this key is under way (status 0),
+// unless one is recorded already; a claim left by a process that died more than a
+// minute ago (longer than any batch may run) is taken over. claimed is false when the
+// row belongs to another request or holds a finished answer.
+func (q *Queries) ClaimIdempotencyKey(ctx context.Context, arg ClaimIdempotencyKeyParams) (bool, error) {
+	row := q.db.QueryRow(ctx, claimIdempotencyKey,
+		arg.ApiKeyID,
+		arg.Key,
+		arg.Route,
+		arg.RequestHash,
+	)
+	var claimed bool
+	err := row.Scan(&claimed)
+	return claimed, err
+}
+
 const createAPIKey = `-- name: CreateAPIKey :one
 
 INSERT INTO api_keys (prefix, hash, name, scopes) VALUES ($1, $2, $3, $4)
@@ -59,6 +91,27 @@ func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (Cre
 	var i CreateAPIKeyRow
 	err := row.Scan(&i.ID, &i.CreatedAt)
 	return i, err
+}
+
+const finishIdempotencyKey = `-- name: FinishIdempotencyKey :exec
+UPDATE idempotency_keys SET status = $1, body = $2 WHERE api_key_id = $3 AND key = $4 AND status = 0
+`
+
+type FinishIdempotencyKeyParams struct {
+	Status   int32
+	Body     []byte
+	ApiKeyID int64
+	Key      string
+}
+
+func (q *Queries) FinishIdempotencyKey(ctx context.Context, arg FinishIdempotencyKeyParams) error {
+	_, err := q.db.Exec(ctx, finishIdempotencyKey,
+		arg.Status,
+		arg.Body,
+		arg.ApiKeyID,
+		arg.Key,
+	)
+	return err
 }
 
 const idempotencyKey = `-- name: IdempotencyKey :one
@@ -142,6 +195,20 @@ func (q *Queries) PruneIdempotencyKeys(ctx context.Context, cutoff time.Time) (i
 	return result.RowsAffected(), nil
 }
 
+const releaseIdempotencyKey = `-- name: ReleaseIdempotencyKey :exec
+DELETE FROM idempotency_keys WHERE api_key_id = $1 AND key = $2 AND status = 0
+`
+
+type ReleaseIdempotencyKeyParams struct {
+	ApiKeyID int64
+	Key      string
+}
+
+func (q *Queries) ReleaseIdempotencyKey(ctx context.Context, arg ReleaseIdempotencyKeyParams) error {
+	_, err := q.db.Exec(ctx, releaseIdempotencyKey, arg.ApiKeyID, arg.Key)
+	return err
+}
+
 const revokeAPIKey = `-- name: RevokeAPIKey :execrows
 UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
 	WHERE prefix = $1 OR id::text = $1
@@ -155,30 +222,4 @@ func (q *Queries) RevokeAPIKey(ctx context.Context, prefixOrID string) (int64, e
 		return 0, err
 	}
 	return result.RowsAffected(), nil
-}
-
-const storeIdempotencyKey = `-- name: StoreIdempotencyKey :exec
-INSERT INTO idempotency_keys (api_key_id, key, route, request_hash, status, body)
-	VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
-`
-
-type StoreIdempotencyKeyParams struct {
-	ApiKeyID    int64
-	Key         string
-	Route       string
-	RequestHash []byte
-	Status      int32
-	Body        []byte
-}
-
-func (q *Queries) StoreIdempotencyKey(ctx context.Context, arg StoreIdempotencyKeyParams) error {
-	_, err := q.db.Exec(ctx, storeIdempotencyKey,
-		arg.ApiKeyID,
-		arg.Key,
-		arg.Route,
-		arg.RequestHash,
-		arg.Status,
-		arg.Body,
-	)
-	return err
 }

@@ -51,7 +51,8 @@ func UpsertMembers(ctx context.Context, tx pgx.Tx, ms []MemberIn) (inserted, upd
 				skill_level, attributes, consent_personalization, consent_community)
 			SELECT id, name, locale, timezone, joined_at, interests, causes,
 				skill_level, attributes, consent_personalization, consent_community
-			FROM members_in
+			-- In id order: two batches holding the same ids lock them in one order.
+			FROM members_in ORDER BY id
 			ON CONFLICT (id) DO UPDATE SET
 				name = excluded.name, locale = excluded.locale, timezone = excluded.timezone,
 				joined_at = excluded.joined_at, interests = excluded.interests,
@@ -127,7 +128,7 @@ func StagedOrphans(ctx context.Context, tx pgx.Tx, limit int) ([]StagedOrphan, e
 // ids already stored, and returns how many it inserted.
 func InsertStagedEvents(ctx context.Context, tx pgx.Tx) (int64, error) {
 	tag, err := tx.Exec(ctx, `INSERT INTO member_events (id, member_id, type, occurred_at, props)
-		SELECT id, member_id, type, occurred_at, props FROM events_in ORDER BY ord
+		SELECT id, member_id, type, occurred_at, props FROM events_in ORDER BY id
 		ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
 		return 0, err

@@ -24,6 +24,20 @@ DELETE FROM idempotency_keys WHERE created_at < @cutoff;
 SELECT route, request_hash, status, body FROM idempotency_keys
 	WHERE api_key_id = @api_key_id AND key = @key;
 
--- name: StoreIdempotencyKey :exec
-INSERT INTO idempotency_keys (api_key_id, key, route, request_hash, status, body)
-	VALUES (@api_key_id, @key, @route, @request_hash, @status, @body) ON CONFLICT DO NOTHING;
+-- name: ClaimIdempotencyKey :one
+-- ClaimIdempotencyKey records that a request with this key is under way (status 0),
+-- unless one is recorded already; a claim left by a process that died more than a
+-- minute ago (longer than any batch may run) is taken over. claimed is false when the
+-- row belongs to another request or holds a finished answer.
+INSERT INTO idempotency_keys AS k (api_key_id, key, route, request_hash, status, body)
+	VALUES (@api_key_id, @key, @route, @request_hash, 0, '')
+ON CONFLICT (api_key_id, key) DO UPDATE SET route = excluded.route, request_hash = excluded.request_hash,
+	created_at = now()
+	WHERE k.status = 0 AND k.created_at < now() - interval '1 minute'
+RETURNING true AS claimed;
+
+-- name: FinishIdempotencyKey :exec
+UPDATE idempotency_keys SET status = @status, body = @body WHERE api_key_id = @api_key_id AND key = @key AND status = 0;
+
+-- name: ReleaseIdempotencyKey :exec
+DELETE FROM idempotency_keys WHERE api_key_id = @api_key_id AND key = @key AND status = 0;
