@@ -110,6 +110,12 @@ func (j *Job) RunOnce(ctx context.Context) (RunResult, error) {
 	if err != nil {
 		return RunResult{}, fmt.Errorf("cluster run: record: %w", err)
 	}
+	// Holding the lock, no other run is alive: rows still "running" are dead ones.
+	if n, err := q.FailDeadRuns(ctx, deadRunError); err != nil {
+		return RunResult{}, fmt.Errorf("cluster run: record dead runs: %w", storage.Translate(err, nil))
+	} else if n > 0 && j.Logger != nil {
+		j.Logger.WarnContext(ctx, "earlier cluster runs had died; recorded as failed", slog.Int64("runs", n))
+	}
 	runID, err := q.CreateRun(ctx, storage.CreateRunParams{Model: cfg.Model, Params: params})
 	if err != nil {
 		return RunResult{}, fmt.Errorf("cluster run: record: %w", storage.Translate(err, nil))
@@ -289,17 +295,17 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 			return fmt.Errorf("write communities: %w", storage.Translate(err, nil))
 		}
 		var moved, both int
-		ms := make([]storage.InsertMembershipsParams, 0, len(x)*2)
+		ms := make([]storage.Membership, 0, len(x)*2)
 		for i, v := range vecs {
 			primary := cl.Assign[i]
-			ms = append(ms, storage.InsertMembershipsParams{RunID: runID, MemberID: v.MemberID, CommunityID: ids[primary],
+			ms = append(ms, storage.Membership{RunID: runID, MemberID: v.MemberID, CommunityID: ids[primary],
 				Rank: 1, Score: cl.Score[i]})
 			rank := int16(2)
 			for t, c := range near[i] {
 				if c == primary || sims[i][t] < cfg.SecondaryMin || int(rank) > 1+cfg.Secondary {
 					continue
 				}
-				ms = append(ms, storage.InsertMembershipsParams{RunID: runID, MemberID: v.MemberID, CommunityID: ids[c],
+				ms = append(ms, storage.Membership{RunID: runID, MemberID: v.MemberID, CommunityID: ids[c],
 					Rank: rank, Score: sims[i][t]})
 				rank++
 			}
@@ -313,7 +319,9 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		if both > 0 {
 			m.Churn = round3(float64(moved) / float64(both))
 		}
-		if _, err := q.InsertMemberships(ctx, ms); err != nil {
+		// Members erased since their vectors were read are left out: erasure wins,
+		// and the run goes on without them.
+		if _, err := storage.WriteMemberships(ctx, tx, ms); err != nil {
 			return fmt.Errorf("write memberships: %w", storage.Translate(err, nil))
 		}
 		metrics, err := json.Marshal(m)
@@ -377,7 +385,7 @@ func memberTerms(ctx context.Context, db database.DBTX, vecs []embeddings.Vector
 		return nil, fmt.Errorf("read member interests: %w", storage.Translate(err, nil))
 	}
 	if len(terms) != len(vecs) {
-		return nil, fmt.Errorf("read member interests: %d members changed during the run", len(vecs)-len(terms))
+		return nil, fmt.Errorf("read member interests: %d rows for %d members", len(terms), len(vecs))
 	}
 	return terms, nil
 }

@@ -3,6 +3,7 @@ package matching_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -338,5 +339,82 @@ func TestRerunsAreStable(t *testing.T) {
 	t.Logf("new seed, no change: %d of %d members moved (%.2f%%)", n, both, 100*share)
 	if share >= 0.02 {
 		t.Fatalf("%.2f%% of members moved with no data change, want < 2%%", 100*share)
+	}
+}
+
+// Erasure wins over a cluster run: a member erased while the run computes is left out
+// of it, and the run publishes without them.
+func TestErasureDuringARunLeavesTheMemberOut(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	b := loadDemo(t, pool, 300)
+	var erased string
+	for _, m := range b.Members {
+		if m.Consent.Personalization {
+			erased = m.ID
+			break
+		}
+	}
+	done := false
+	job := &matching.Job{DB: pool, Config: matching.JobConfig{Cluster: clustering.ClusterConfig{TargetSize: 30},
+		Progress: func(stage string, _, _ int) {
+			if stage == "k-means" && !done {
+				done = true
+				if err := members.Delete(ctx, pool, erased); err != nil {
+					t.Errorf("erase during the run: %v", err)
+				}
+			}
+		}}}
+	res, err := job.RunOnce(ctx)
+	if err != nil || !done {
+		t.Fatalf("run with an erasure in the middle: %v (erased: %v)", err, done)
+	}
+	if run, _ := matching.CurrentRun(ctx, pool); run != res.RunID {
+		t.Fatalf("current run %d, want %d", run, res.RunID)
+	}
+	ps := primaries(t, pool)
+	if _, ok := ps[erased]; ok || len(ps) == 0 {
+		t.Fatalf("erased member in the run: %v; %d members in it", ok, len(ps))
+	}
+}
+
+// A run whose process was killed (kill -9) stays "running" in its row; readers see it
+// failed once no process holds the run lock, and the next run records it so.
+func TestADeadRunIsReportedFailed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	loadDemo(t, pool, 200)
+	var dead int64
+	if err := pool.QueryRow(ctx, `INSERT INTO cluster_runs (status, model, params) VALUES ('running', 'local', '{}') RETURNING id`).Scan(&dead); err != nil {
+		t.Fatal(err)
+	}
+	run, err := matching.GetRun(ctx, pool, dead)
+	if err != nil || run.Status != "failed" || !strings.Contains(fmt.Sprint(run.Metrics["error"]), "died") {
+		t.Fatalf("a running row with no live run: %+v, %v; want it reported failed", run, err)
+	}
+	// While a live run holds the lock, a running row is just that: running.
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock("+matching.RunLockKey+")"); err != nil {
+		t.Fatal(err)
+	}
+	if run, err := matching.GetRun(ctx, pool, dead); err != nil || run.Status != "running" {
+		t.Fatalf("with the lock held: %+v, %v; want running", run, err)
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock("+matching.RunLockKey+")"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Release()
+	job := &matching.Job{DB: pool, Config: matching.JobConfig{Cluster: clustering.ClusterConfig{TargetSize: 30}}}
+	if _, err := job.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var status string
+	if err := pool.QueryRow(ctx, "SELECT status FROM cluster_runs WHERE id = $1", dead).Scan(&status); err != nil || status != "failed" {
+		t.Fatalf("after the next run the dead run's row says %q (%v), want failed", status, err)
 	}
 }

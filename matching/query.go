@@ -237,6 +237,32 @@ func newRun(r storage.GetRunRow) (Run, error) {
 	return run, nil
 }
 
+// deadRunError is what a run whose process died says: its row was left "running".
+const deadRunError = "the run's process died before it finished (killed, or lost its database connection)"
+
+// reportDead shows runs left "running" with no live run (no session holds the run
+// lock) as failed, as the next run will record them: a read never writes.
+func reportDead(ctx context.Context, db database.DBTX, runs []Run) error {
+	running := false
+	for _, r := range runs {
+		running = running || r.Status == "running"
+	}
+	if !running {
+		return nil
+	}
+	alive, err := storage.RunLockHeld(ctx, db)
+	if err != nil || alive {
+		return err
+	}
+	for i := range runs {
+		if runs[i].Status == "running" {
+			runs[i].Status = "failed"
+			runs[i].Metrics = map[string]any{"error": deadRunError}
+		}
+	}
+	return nil
+}
+
 // ListRuns returns cluster runs newest first, those older than before when it is
 // above zero.
 func ListRuns(ctx context.Context, db database.DBTX, before int64, limit int) ([]Run, error) {
@@ -249,6 +275,9 @@ func ListRuns(ctx context.Context, db database.DBTX, before int64, limit int) ([
 		if out[i], err = newRun(storage.GetRunRow(r)); err != nil {
 			return nil, fmt.Errorf("list cluster runs: %w", err)
 		}
+	}
+	if err := reportDead(ctx, db, out); err != nil {
+		return nil, fmt.Errorf("list cluster runs: %w", storage.Translate(err, nil))
 	}
 	return out, nil
 }
@@ -263,7 +292,11 @@ func GetRun(ctx context.Context, db database.DBTX, id int64) (Run, error) {
 	if err != nil {
 		return Run{}, fmt.Errorf("get cluster run: %w", err)
 	}
-	return r, nil
+	runs := []Run{r}
+	if err := reportDead(ctx, db, runs); err != nil {
+		return Run{}, fmt.Errorf("get cluster run: %w", storage.Translate(err, nil))
+	}
+	return runs[0], nil
 }
 
 // Facts is what content generation may know of a community: its name, labels, size

@@ -138,14 +138,6 @@ type InsertCommunitiesParams struct {
 	TribeID  *string
 }
 
-type InsertMembershipsParams struct {
-	RunID       int64
-	MemberID    string
-	CommunityID string
-	Rank        int16
-	Score       float32
-}
-
 type InsertTribesParams struct {
 	RunID       int64
 	ID          string

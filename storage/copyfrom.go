@@ -81,42 +81,6 @@ func (q *Queries) InsertCommunities(ctx context.Context, arg []InsertCommunities
 	return q.db.CopyFrom(ctx, []string{"communities"}, []string{"run_id", "id", "centroid", "size", "labels", "name", "tribe_id"}, &iteratorForInsertCommunities{rows: arg})
 }
 
-// iteratorForInsertMemberships implements pgx.CopyFromSource.
-type iteratorForInsertMemberships struct {
-	rows                 []InsertMembershipsParams
-	skippedFirstNextCall bool
-}
-
-func (r *iteratorForInsertMemberships) Next() bool {
-	if len(r.rows) == 0 {
-		return false
-	}
-	if !r.skippedFirstNextCall {
-		r.skippedFirstNextCall = true
-		return true
-	}
-	r.rows = r.rows[1:]
-	return len(r.rows) > 0
-}
-
-func (r iteratorForInsertMemberships) Values() ([]interface{}, error) {
-	return []interface{}{
-		r.rows[0].RunID,
-		r.rows[0].MemberID,
-		r.rows[0].CommunityID,
-		r.rows[0].Rank,
-		r.rows[0].Score,
-	}, nil
-}
-
-func (r iteratorForInsertMemberships) Err() error {
-	return nil
-}
-
-func (q *Queries) InsertMemberships(ctx context.Context, arg []InsertMembershipsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"memberships"}, []string{"run_id", "member_id", "community_id", "rank", "score"}, &iteratorForInsertMemberships{rows: arg})
-}
-
 // iteratorForInsertTribes implements pgx.CopyFromSource.
 type iteratorForInsertTribes struct {
 	rows                 []InsertTribesParams

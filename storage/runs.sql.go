@@ -99,6 +99,21 @@ func (q *Queries) CurrentRunModel(ctx context.Context) (CurrentRunModelRow, erro
 	return i, err
 }
 
+const failDeadRuns = `-- name: FailDeadRuns :execrows
+UPDATE cluster_runs SET status = 'failed', finished_at = coalesce(finished_at, now()),
+	metrics = jsonb_build_object('error', $1::text) WHERE status = 'running'
+`
+
+// FailDeadRuns records runs left "running" by a process that died (the caller holds
+// the run lock, so no other run is alive).
+func (q *Queries) FailDeadRuns(ctx context.Context, error string) (int64, error) {
+	result, err := q.db.Exec(ctx, failDeadRuns, error)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const failRun = `-- name: FailRun :exec
 UPDATE cluster_runs SET status = 'failed', finished_at = now(),
 	metrics = jsonb_build_object('error', $1::text) WHERE id = $2

@@ -62,14 +62,15 @@ func (q *Queries) LatestTermModel(ctx context.Context) (LatestTermModelRow, erro
 }
 
 const memberTermsByID = `-- name: MemberTermsByID :many
-SELECT (m.interests || m.causes || coalesce(
+SELECT coalesce(m.interests || m.causes || coalesce(
 		(SELECT array_agg(DISTINCT e.props->>'category') FROM member_events e
-		 WHERE e.member_id = m.id AND e.props ? 'category'), '{}'))::text[] AS terms
+		 WHERE e.member_id = m.id AND e.props ? 'category'), '{}'), '{}')::text[] AS terms
 FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)
-JOIN members m ON m.id = u.id ORDER BY u.ord
+LEFT JOIN members m ON m.id = u.id ORDER BY u.ord
 `
 
-// The terms of the given members, in the order of ids (a member missing is skipped).
+// The terms of the given members, in the order of ids; a member erased meanwhile has
+// none (the cluster run leaves them out when it writes).
 func (q *Queries) MemberTermsByID(ctx context.Context, ids []string) ([][]string, error) {
 	rows, err := q.db.Query(ctx, memberTermsByID, ids)
 	if err != nil {

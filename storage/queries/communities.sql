@@ -6,9 +6,6 @@ VALUES (@run_id, @id, @centroid, @size, @communities, @labels, @name);
 INSERT INTO communities (run_id, id, centroid, size, labels, name, tribe_id)
 VALUES (@run_id, @id, @centroid, @size, @labels, @name, @tribe_id);
 
--- name: InsertMemberships :copyfrom
-INSERT INTO memberships (run_id, member_id, community_id, rank, score)
-VALUES (@run_id, @member_id, @community_id, @rank, @score);
 
 -- name: CommunityCentroids :many
 SELECT id, centroid FROM communities WHERE run_id = @run_id ORDER BY id;

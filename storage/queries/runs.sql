@@ -1,3 +1,9 @@
+-- name: FailDeadRuns :execrows
+-- FailDeadRuns records runs left "running" by a process that died (the caller holds
+-- the run lock, so no other run is alive).
+UPDATE cluster_runs SET status = 'failed', finished_at = coalesce(finished_at, now()),
+	metrics = jsonb_build_object('error', @error::text) WHERE status = 'running';
+
 -- name: CreateRun :one
 INSERT INTO cluster_runs (status, model, params)
 VALUES ('running', @model, @params) RETURNING id;

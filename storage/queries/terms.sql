@@ -1,10 +1,11 @@
 -- name: MemberTermsByID :many
--- The terms of the given members, in the order of ids (a member missing is skipped).
-SELECT (m.interests || m.causes || coalesce(
+-- The terms of the given members, in the order of ids; a member erased meanwhile has
+-- none (the cluster run leaves them out when it writes).
+SELECT coalesce(m.interests || m.causes || coalesce(
 		(SELECT array_agg(DISTINCT e.props->>'category') FROM member_events e
-		 WHERE e.member_id = m.id AND e.props ? 'category'), '{}'))::text[] AS terms
+		 WHERE e.member_id = m.id AND e.props ? 'category'), '{}'), '{}')::text[] AS terms
 FROM unnest(@ids::text[]) WITH ORDINALITY AS u(id, ord)
-JOIN members m ON m.id = u.id ORDER BY u.ord;
+LEFT JOIN members m ON m.id = u.id ORDER BY u.ord;
 
 -- name: ConsentingMemberTerms :many
 -- Every consenting member's terms: the documents term models learn from.
