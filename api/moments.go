@@ -10,6 +10,9 @@ import (
 	"github.com/belong-loyalty/belong/moments"
 )
 
+// localTimeSlack is how far a moment's local_time may be from now.
+const localTimeSlack = 24 * time.Hour
+
 // moment answers GET /v1/members/{id}/moment (service.Moment).
 func (s *server) moment(c *gin.Context) {
 	channel := c.DefaultQuery("channel", "api")
@@ -22,6 +25,12 @@ func (s *server) moment(c *gin.Context) {
 		t, err := time.Parse(time.RFC3339, lt)
 		if err != nil {
 			s.writeError(c, badRequest("invalid_local_time", "local_time is an RFC 3339 time with its offset, such as 2026-11-22T08:30:00+01:00"))
+			return
+		}
+		// The member's clock shows this instant in their own zone: it is now, give or
+		// take a scheduled send, never another day's moment.
+		if d := t.Sub(now); d > localTimeSlack || d < -localTimeSlack {
+			s.writeError(c, badRequest("invalid_local_time", "local_time must be within 24 hours of now: it is the member's clock, not another date"))
 			return
 		}
 		now = t

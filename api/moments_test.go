@@ -103,10 +103,17 @@ func TestMilestonesFireOnceAndMomentsDeliverThem(t *testing.T) {
 		t.Fatalf("anniversaries: %d queued, %v; want Ana's among them", n, err)
 	}
 	f.settle(t)
-	tomorrow := tomorrowAt.Format(time.RFC3339)
-	_, mo = call(t, f.key, "GET", f.url+"/v1/members/"+member+"/moment?local_time="+strings.ReplaceAll(tomorrow, "+", "%2B"), "")
+	// The member's own clock, an hour from now in Stockholm, is a fine local_time.
+	inAnHour := time.Now().In(mustLoc(t, "Europe/Stockholm")).Add(time.Hour).Format(time.RFC3339)
+	_, mo = call(t, f.key, "GET", f.url+"/v1/members/"+member+"/moment?local_time="+strings.ReplaceAll(inAnHour, "+", "%2B"), "")
 	if mo["next_action"].(map[string]any)["action"] != "celebrate" || !strings.Contains(fmt.Sprint(mo["recognition"]), "anniversary") {
 		t.Fatalf("anniversary moment: %v", mo)
+	}
+	// A local_time days away is not the member's clock: refused, so no key can read a
+	// moment of another date.
+	nextWeek := time.Now().AddDate(0, 0, 7).UTC().Format(time.RFC3339)
+	if code, b := call(t, f.key, "GET", f.url+"/v1/members/"+member+"/moment?local_time="+nextWeek, ""); code != 400 || errCode(b) != "invalid_local_time" {
+		t.Fatalf("local_time next week: %d %v", code, b)
 	}
 	if code, b := call(t, f.key, "GET", f.url+"/v1/members/"+member+"/moment?local_time=yesterday", ""); code != 400 || errCode(b) != "invalid_local_time" {
 		t.Fatalf("bad local_time: %d %v", code, b)

@@ -208,3 +208,14 @@ func TestMemberIDsAreDistinctInOrder(t *testing.T) {
 		t.Fatalf("MemberIDs = %v, want [b a]", got)
 	}
 }
+
+func TestTimezoneLocalIsNotAMembersZone(t *testing.T) {
+	for _, tz := range []string{"Local", "local", "Mars/Olympus"} {
+		if _, err := members.DecodeMembers(strings.NewReader(`{"id":"m-1","timezone":"`+tz+`"}`), 0); err == nil {
+			t.Errorf("timezone %q accepted", tz)
+		}
+	}
+	if _, err := members.DecodeMembers(strings.NewReader(`{"id":"m-1","timezone":"Europe/Stockholm"}`), 0); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -164,7 +164,9 @@ func (m *Member) Normalize() error {
 		return fieldErr("locale", "%q is not a language tag such as sv-SE", m.Locale)
 	}
 	if m.Timezone != "" {
-		if _, err := time.LoadLocation(m.Timezone); err != nil || len(m.Timezone) > 64 {
+		// "Local" is the server's own zone to Go and unknown to PostgreSQL: never a
+		// member's.
+		if _, err := time.LoadLocation(m.Timezone); err != nil || len(m.Timezone) > 64 || strings.EqualFold(m.Timezone, "Local") {
 			return fieldErr("timezone", "%q is not an IANA time zone such as Europe/Stockholm", m.Timezone)
 		}
 	}

@@ -44,6 +44,9 @@ type History struct {
 	Days []time.Time
 	// Latest is the member's latest event (or the time of the check).
 	Latest time.Time
+	// ReachedAt says, per event type and count threshold, when the count was reached
+	// (the time of that event); a count firing without one is dated Latest.
+	ReachedAt map[string]map[int]time.Time
 }
 
 // Evaluate returns every milestone the history has reached. Keys are stable, so a
@@ -58,8 +61,12 @@ func (r Rules) Evaluate(h History) []Firing {
 	for _, t := range types {
 		for _, n := range r.Counts {
 			if h.Counts[t] >= n {
+				at := h.Latest
+				if reached, ok := h.ReachedAt[t][n]; ok {
+					at = reached
+				}
 				out = append(out, Firing{Key: fmt.Sprintf("count:%s:%d", t, n), Occasion: "milestone",
-					Detail: fmt.Sprintf("%d × %s", n, humanType(t)), OccurredAt: h.Latest})
+					Detail: fmt.Sprintf("%d × %s", n, humanType(t)), OccurredAt: at})
 			}
 		}
 	}

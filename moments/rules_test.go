@@ -92,3 +92,19 @@ func TestAssessStagesAndActions(t *testing.T) {
 		}
 	}
 }
+
+func TestCountFiringsAreDatedWhenReached(t *testing.T) {
+	latest := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	tenth := time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
+	h := moments.History{Counts: map[string]int{"class_completed": 11}, Latest: latest,
+		ReachedAt: map[string]map[int]time.Time{"class_completed": {10: tenth}}}
+	for _, f := range (moments.Rules{Counts: []int{1, 10}}).Evaluate(h) {
+		want := latest
+		if f.Key == "count:class_completed:10" {
+			want = tenth
+		}
+		if !f.OccurredAt.Equal(want) {
+			t.Errorf("%s dated %v, want %v", f.Key, f.OccurredAt, want)
+		}
+	}
+}

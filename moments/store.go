@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,7 +56,7 @@ func Detect(ctx context.Context, db database.DBTX, rules Rules, ids []string, no
 		hist[m.ID] = &History{Location: loc, JoinedAt: m.JoinedAt, Counts: map[string]int{}, Latest: now}
 	}
 	if rules.Counts != nil || rules.StreakDays != nil || rules.StreakWeeks != nil {
-		if err := readEvents(ctx, db, ids, now, hist); err != nil {
+		if err := readEvents(ctx, db, ids, rules.Counts, now, hist); err != nil {
 			return nil, err
 		}
 	}
@@ -196,16 +197,34 @@ func Deliver(ctx context.Context, db database.DBTX, memberID, key, channel strin
 }
 
 // readEvents fills each history's counts per event type and its active local days.
-func readEvents(ctx context.Context, db database.DBTX, ids []string, now time.Time, hist map[string]*History) error {
+func readEvents(ctx context.Context, db database.DBTX, ids []string, counts []int, now time.Time, hist map[string]*History) error {
 	q := storage.New(db)
-	counts, err := q.EventCountsByType(ctx, ids)
+	thresholds := make([]int32, 0, len(counts))
+	for _, n := range counts {
+		thresholds = append(thresholds, int32(n))
+	}
+	slices.Sort(thresholds)
+	rows, err := q.EventCountsByType(ctx, storage.EventCountsByTypeParams{Ids: ids, Thresholds: thresholds})
 	if err != nil {
 		return fmt.Errorf("detect moments: %w", storage.Translate(err, nil))
 	}
-	for _, c := range counts {
-		if h := hist[c.MemberID]; h != nil {
-			h.Counts[c.Type] = int(c.N)
+	for _, c := range rows {
+		h := hist[c.MemberID]
+		if h == nil {
+			continue
 		}
+		h.Counts[c.Type] = int(c.N)
+		// reached holds the times of the thresholds met, ascending.
+		at := map[int]time.Time{}
+		for i, t := range c.Reached {
+			if i < len(thresholds) {
+				at[int(thresholds[i])] = t
+			}
+		}
+		if h.ReachedAt == nil {
+			h.ReachedAt = map[string]map[int]time.Time{}
+		}
+		h.ReachedAt[c.Type] = at
 	}
 	// Active days in each member's own time zone, over the last 400 days.
 	days, err := q.ActiveDays(ctx, storage.ActiveDaysParams{Ids: ids, Now: now})

@@ -110,17 +110,31 @@ func (q *Queries) DeliverRecognition(ctx context.Context, arg DeliverRecognition
 }
 
 const eventCountsByType = `-- name: EventCountsByType :many
-SELECT member_id, type, count(*) AS n FROM member_events WHERE member_id = ANY($1::text[]) GROUP BY 1, 2
+SELECT member_id, type, count(*)::int AS n,
+	coalesce(array_agg(occurred_at ORDER BY rn) FILTER (WHERE rn = ANY($1::int[])), '{}')::timestamptz[] AS reached
+FROM (SELECT member_id, type, occurred_at,
+		row_number() OVER (PARTITION BY member_id, type ORDER BY occurred_at, id)::int AS rn
+	FROM member_events WHERE member_id = ANY($2::text[])) e
+GROUP BY 1, 2
 `
+
+type EventCountsByTypeParams struct {
+	Thresholds []int32
+	Ids        []string
+}
 
 type EventCountsByTypeRow struct {
 	MemberID string
 	Type     string
-	N        int64
+	N        int32
+	Reached  []time.Time
 }
 
-func (q *Queries) EventCountsByType(ctx context.Context, ids []string) ([]EventCountsByTypeRow, error) {
-	rows, err := q.db.Query(ctx, eventCountsByType, ids)
+// EventCountsByType counts each member's events per type and says when each count
+// threshold (ascending) was reached: the time of the n-th event, so a milestone
+// reached long ago in loaded history is dated then, not now.
+func (q *Queries) EventCountsByType(ctx context.Context, arg EventCountsByTypeParams) ([]EventCountsByTypeRow, error) {
+	rows, err := q.db.Query(ctx, eventCountsByType, arg.Thresholds, arg.Ids)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +142,12 @@ func (q *Queries) EventCountsByType(ctx context.Context, ids []string) ([]EventC
 	var items []EventCountsByTypeRow
 	for rows.Next() {
 		var i EventCountsByTypeRow
-		if err := rows.Scan(&i.MemberID, &i.Type, &i.N); err != nil {
+		if err := rows.Scan(
+			&i.MemberID,
+			&i.Type,
+			&i.N,
+			&i.Reached,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

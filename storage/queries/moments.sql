@@ -34,7 +34,15 @@ UPDATE member_milestones SET delivered_at = coalesce(delivered_at, @at::timestam
 	WHERE member_id = @member_id AND key = @key;
 
 -- name: EventCountsByType :many
-SELECT member_id, type, count(*) AS n FROM member_events WHERE member_id = ANY(@ids::text[]) GROUP BY 1, 2;
+-- EventCountsByType counts each member's events per type and says when each count
+-- threshold (ascending) was reached: the time of the n-th event, so a milestone
+-- reached long ago in loaded history is dated then, not now.
+SELECT member_id, type, count(*)::int AS n,
+	coalesce(array_agg(occurred_at ORDER BY rn) FILTER (WHERE rn = ANY(@thresholds::int[])), '{}')::timestamptz[] AS reached
+FROM (SELECT member_id, type, occurred_at,
+		row_number() OVER (PARTITION BY member_id, type ORDER BY occurred_at, id)::int AS rn
+	FROM member_events WHERE member_id = ANY(@ids::text[])) e
+GROUP BY 1, 2;
 
 -- name: ActiveDays :many
 -- ActiveDays lists the days each member was active, in their own time zone, over the
