@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -434,6 +435,19 @@ func (s *server) getRun(c *gin.Context) {
 		return
 	}
 	s.cached(c, run)
+}
+
+// enumParam reads a query parameter that must be one of allowed ("" when absent): an
+// unknown value is a 400, never a filter that silently matches nothing.
+func enumParam(c *gin.Context, name string, allowed []string) (string, error) {
+	v, ok := c.GetQuery(name)
+	if !ok || v == "" {
+		return "", nil
+	}
+	if !slices.Contains(allowed, v) {
+		return "", badRequest("invalid_"+name, fmt.Sprintf("%s must be one of %s", name, strings.Join(allowed, ", ")))
+	}
+	return v, nil
 }
 
 // intParam reads an integer query parameter in [lo, hi], def when absent.

@@ -61,10 +61,19 @@ func (s *server) queue(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
+	kind, err := enumParam(c, "kind", generation.Kinds)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	status, err := enumParam(c, "status", []string{generation.StatusDraft, generation.StatusApproved, generation.StatusRejected})
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	ds, err := s.svc.ReviewQueue(ctx, generation.Filter{Kind: c.Query("kind"), Status: c.Query("status"),
-		Community: c.Query("community"), Limit: limit})
+	ds, err := s.svc.ReviewQueue(ctx, generation.Filter{Kind: kind, Status: status, Community: c.Query("community"), Limit: limit})
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -182,6 +191,15 @@ type decisionResponse struct {
 	Status  string `json:"status"`
 }
 
+// contentFilter reads the content endpoints' kind and locale filters.
+func contentFilter(c *gin.Context) (kind, locale string, err error) {
+	if kind, err = enumParam(c, "kind", generation.Kinds); err != nil {
+		return "", "", err
+	}
+	locale, err = enumParam(c, "locale", generation.Locales)
+	return kind, locale, err
+}
+
 // contentResponse is the answer of the content endpoints.
 type contentResponse struct {
 	CommunityID string            `json:"community_id,omitempty"`
@@ -193,7 +211,12 @@ func (s *server) communityContent(c *gin.Context) {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	id := c.Param("id")
-	cs, err := s.svc.CommunityContent(ctx, id, c.Query("kind"), c.Query("locale"))
+	kind, locale, err := contentFilter(c)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	cs, err := s.svc.CommunityContent(ctx, id, kind, locale)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -205,7 +228,12 @@ func (s *server) memberContent(c *gin.Context) {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	id := c.Param("id")
-	cs, err := s.svc.MemberContent(ctx, id, c.Query("kind"), c.Query("locale"))
+	kind, locale, err := contentFilter(c)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	cs, err := s.svc.MemberContent(ctx, id, kind, locale)
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -57,3 +57,32 @@ func TestTextTheDatabaseCannotHold(t *testing.T) {
 		}
 	}
 }
+
+// TestLooseParametersAreRefused: unknown enum values, ids past 32 bits, feedback for a
+// community that does not exist and oversized locales answer 4xx with a code (or, for
+// a valid large cursor, 200), never a silent empty filter or a 500.
+func TestLooseParametersAreRefused(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 120)
+	cases := []struct {
+		method, path, body string
+		code               int
+		errCode            string
+	}{
+		{"GET", "/v1/content/drafts?kind=poem", "", 400, "invalid_kind"},
+		{"GET", "/v1/content/drafts?status=pending", "", 400, "invalid_status"},
+		{"GET", "/v1/communities/c-1/content?kind=poem", "", 400, "invalid_kind"},
+		{"GET", "/v1/communities/c-1/content?locale=xx", "", 400, "invalid_locale"},
+		{"GET", "/v1/members/" + f.brand.Members[0].ID + "/content?locale=fr", "", 400, "invalid_locale"},
+		{"GET", "/v1/cluster-runs?before=1099511627776", "", 200, ""},
+		{"GET", "/v1/cluster-runs?before=99999999999999999999999", "", 400, "invalid_before"},
+		{"GET", "/v1/communities/c-99999/feedback", "", 404, "community_not_found"},
+		{"POST", "/v1/content/drafts", `{"kind":"challenge","community_id":"c-1","locale":"sv-` + strings.Repeat("x", 100) + `"}`, 400, "invalid_request"},
+	}
+	for _, c := range cases {
+		code, body := call(t, f.key, c.method, f.url+c.path, c.body)
+		if code != c.code || errCode(body) != c.errCode {
+			t.Errorf("%s %s: %d %v; want %d %q", c.method, c.path, code, body, c.code, c.errCode)
+		}
+	}
+}

@@ -50,7 +50,7 @@ func (r Request) Validate() error {
 	if !slices.Contains(Kinds, r.Kind) {
 		return fmt.Errorf("kind %q is not one of %s", r.Kind, strings.Join(Kinds, ", "))
 	}
-	if !slices.Contains(Locales, baseLang(r.Locale)) {
+	if len(r.Locale) > 16 || !slices.Contains(Locales, baseLang(r.Locale)) {
 		return fmt.Errorf("locale %q is not one of %s", r.Locale, strings.Join(Locales, ", "))
 	}
 	if r.Community.ID == "" {

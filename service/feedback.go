@@ -8,6 +8,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/pilots"
 )
 
@@ -78,7 +79,11 @@ func (s *Service) PilotFeedback(ctx context.Context, id int64) (pilots.Summary, 
 	return pilots.Summarize(ctx, s.DB, id, "")
 }
 
-// CommunityFeedback sums up the feedback of a community's members.
+// CommunityFeedback sums up the feedback of a community's members; an unknown
+// community is not found (not an empty summary).
 func (s *Service) CommunityFeedback(ctx context.Context, communityID string) (pilots.Summary, error) {
+	if _, err := matching.GetCommunity(ctx, s.DB, communityID); err != nil {
+		return pilots.Summary{}, err
+	}
 	return pilots.Summarize(ctx, s.DB, 0, communityID)
 }
