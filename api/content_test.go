@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 
@@ -67,6 +68,18 @@ func TestContentReviewAndServing(t *testing.T) {
 	}
 	// Edit the challenge (new version), reject needs a reason, bulk-approve both.
 	body := ch["body"].(map[string]any)
+	// An edit must keep the kind's shape: a field dropped or of another type is a 400
+	// and makes no version.
+	for name, broken := range map[string]func(map[string]any) map[string]any{
+		"missing steps":  func(b map[string]any) map[string]any { c := maps.Clone(b); delete(c, "steps"); return c },
+		"title a number": func(b map[string]any) map[string]any { c := maps.Clone(b); c["title"] = 7; return c },
+		"extra html":     func(b map[string]any) map[string]any { c := maps.Clone(b); c["html"] = "<b>x</b>"; return c },
+	} {
+		bad, _ := json.Marshal(map[string]any{"body": broken(body)})
+		if code, b := call(t, reviewer, "PUT", f.url+"/v1/content/drafts/"+ch["id"].(string), string(bad)); code != 400 || errCode(b) != "invalid_draft" {
+			t.Errorf("edit with %s: %d %v", name, code, b)
+		}
+	}
 	body["title"] = "Tillsammans hela vägen"
 	edit, _ := json.Marshal(map[string]any{"body": body})
 	code, v2 := call(t, reviewer, "PUT", f.url+"/v1/content/drafts/"+ch["id"].(string), string(edit))

@@ -364,15 +364,13 @@ func Edit(ctx context.Context, db database.DBTX, id int64, body Body, g Guardrai
 		if err != nil {
 			return err
 		}
+		if err := ValidateBody(d.Kind, body); err != nil {
+			return err
+		}
 		changes := map[string]any{}
 		for k, v := range body {
 			if old, ok := d.Body[k]; !ok || !reflect.DeepEqual(normalizeJSON(old), normalizeJSON(v)) {
 				changes[k] = map[string]any{"from": d.Body[k], "to": v}
-			}
-		}
-		for k := range d.Body {
-			if _, ok := body[k]; !ok {
-				return fmt.Errorf("edit: field %q is missing", k)
 			}
 		}
 		next = d

@@ -1,0 +1,84 @@
+package generation
+
+import (
+	"math"
+	"sort"
+
+	"github.com/sashabaranov/go-openai/jsonschema"
+
+	"github.com/belong-loyalty/belong"
+)
+
+// ErrBody means a draft's body does not have its kind's shape.
+var ErrBody = belong.New(belong.EINVALID, "invalid_draft", "the draft's body does not have its kind's fields")
+
+// ValidateBody checks a body against its kind's shape (the same schema the model is
+// asked to answer in): every field present, none added, each of its type. A
+// reviewer's edit must keep the shape, or the copy served to a journey platform would
+// not be what it reads.
+func ValidateBody(kind string, b Body) error {
+	schema, ok := schemas[kind]
+	if !ok {
+		return ErrBody.With("unknown kind %q", kind)
+	}
+	names := make([]string, 0, len(schema.Properties))
+	for name := range schema.Properties {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v, ok := b[name]
+		if !ok {
+			return ErrBody.With("a %s needs the field %q", kind, name)
+		}
+		if !ofType(v, schema.Properties[name]) {
+			return ErrBody.With("%s's field %q must be %s", kind, name, describe(schema.Properties[name]))
+		}
+	}
+	for name := range b {
+		if _, ok := schema.Properties[name]; !ok {
+			return ErrBody.With("a %s has no field %q", kind, name)
+		}
+	}
+	return nil
+}
+
+func ofType(v any, d jsonschema.Definition) bool {
+	switch d.Type {
+	case jsonschema.String:
+		_, ok := v.(string)
+		return ok
+	case jsonschema.Integer:
+		switch n := v.(type) {
+		case int:
+			return true
+		case float64:
+			return n == math.Trunc(n) && !math.IsInf(n, 0)
+		}
+		return false
+	case jsonschema.Array:
+		switch xs := v.(type) {
+		case []string:
+			return true
+		case []any:
+			for _, x := range xs {
+				if d.Items == nil || !ofType(x, *d.Items) {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+func describe(d jsonschema.Definition) string {
+	switch d.Type {
+	case jsonschema.Integer:
+		return "a whole number"
+	case jsonschema.Array:
+		return "a list of text"
+	}
+	return "text"
+}

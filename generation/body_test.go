@@ -1,0 +1,44 @@
+package generation_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/belong-loyalty/belong/generation"
+)
+
+// Every body the templates write has its kind's shape, and an edit that breaks the
+// shape is refused.
+func TestBodiesHaveTheirKindsShape(t *testing.T) {
+	c := generation.CommunityFacts{ID: "c-1", Name: "Yoga · Meditation", Labels: []string{"yoga", "meditation"}, Size: 20,
+		SkillMix: map[string]int{"beginner": 12, "advanced": 8}}
+	for _, kind := range generation.Kinds {
+		for _, locale := range generation.Locales {
+			r := generation.Request{Kind: kind, Locale: locale, Community: c, FirstName: "Ana", Occasion: "streak", Detail: "30 days"}
+			b, err := (generation.Template{}).Generate(context.Background(), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := generation.ValidateBody(kind, b); err != nil {
+				t.Errorf("template %s/%s: %v", kind, locale, err)
+			}
+		}
+	}
+	good := generation.Body{"title": "t", "narrative": "n", "steps": []any{"a", "b"}, "duration_days": 21.0, "difficulty": "d"}
+	if err := generation.ValidateBody(generation.KindChallenge, good); err != nil {
+		t.Fatalf("a good challenge: %v", err)
+	}
+	for name, bad := range map[string]generation.Body{
+		"missing field": {"title": "t", "narrative": "n", "steps": []any{"a"}, "difficulty": "d"},
+		"extra field":   {"title": "t", "narrative": "n", "steps": []any{"a"}, "duration_days": 21.0, "difficulty": "d", "html": "<b>"},
+		"wrong type":    {"title": 7.0, "narrative": "n", "steps": []any{"a"}, "duration_days": 21.0, "difficulty": "d"},
+		"not a list":    {"title": "t", "narrative": "n", "steps": "a, b", "duration_days": 21.0, "difficulty": "d"},
+		"fraction":      {"title": "t", "narrative": "n", "steps": []any{"a"}, "duration_days": 2.5, "difficulty": "d"},
+		"list of ints":  {"title": "t", "narrative": "n", "steps": []any{1.0}, "duration_days": 21.0, "difficulty": "d"},
+	} {
+		if err := generation.ValidateBody(generation.KindChallenge, bad); !errors.Is(err, generation.ErrBody) {
+			t.Errorf("%s: %v, want ErrBody", name, err)
+		}
+	}
+}
