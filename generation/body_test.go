@@ -42,3 +42,32 @@ func TestBodiesHaveTheirKindsShape(t *testing.T) {
 		}
 	}
 }
+
+// A member whose name or interests carry markup gets a recognition that waits for a
+// reviewer: the guardrails flag markup, and flagged drafts are never auto-approved.
+func TestMarkupIsFlagged(t *testing.T) {
+	c := generation.CommunityFacts{ID: "c-1", Name: "Yoga", Labels: []string{"yoga"}, Size: 20}
+	for _, name := range []string{"<script>alert(1)</script>", "Ana{{user.email}}", "Bo&#60;b", "Cy"} {
+		if name == "Cy" { // markup in an interest, so in the community's name
+			c.Name = "Yoga · <img src=x onerror=alert(1)>"
+		}
+		r := generation.Request{Kind: generation.KindRecognition, Locale: "en", Community: c, FirstName: name, Occasion: "streak", Detail: "7 days"}
+		d, err := (generation.Drafting{}).Compose(context.Background(), r, "m-1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		flagged := false
+		for _, f := range d.Findings {
+			flagged = flagged || f.Rule == "markup"
+		}
+		if !flagged || d.Reviewed() {
+			t.Errorf("first name %q: findings %+v, auto-approvable %v; want markup flagged and review required", name, d.Findings, d.Reviewed())
+		}
+	}
+	plain := generation.Body{"message": "Ana, 7 days in a row: the yoga circle is better for it.", "occasion": "streak"}
+	for _, f := range (generation.Guardrails{}).Check(generation.KindRecognition, plain) {
+		if f.Rule == "markup" {
+			t.Errorf("plain copy flagged: %+v", f)
+		}
+	}
+}

@@ -31,6 +31,9 @@ var (
 	emailRe = regexp.MustCompile(`(?i)[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}`)
 	phoneRe = regexp.MustCompile(`\+?\d[\d ()-]{6,}\d`)
 	urlRe   = regexp.MustCompile(`(?i)https?://\S+`)
+	// Markup a journey platform would render in an e-mail or a push: tags, comments,
+	// character references, script URLs and template syntax (Liquid, Handlebars).
+	markupRe = regexp.MustCompile(`(?i)<\s*[a-z!/?]|&#?[a-z0-9]+;|javascript:|\{\{|\{%`)
 	// Belonging, not bargains: the language of transactions.
 	transactionalRe = regexp.MustCompile(`(?i)\b(\d+\s*%\s*off|points?|poäng|punti|discounts?|rabatt\w*|sconto|sconti|coupons?|vouchers?|cash\s?back|free\s+gifts?|gratis|omaggio|buy\s+one|bogo|deals?|offerta|erbjudande)\b`)
 )
@@ -66,6 +69,11 @@ func (g Guardrails) Check(kind string, b Body, otherNames ...string) []Finding {
 				if phrase != "" && strings.Contains(lower, strings.ToLower(phrase)) {
 					add(name, "banned_phrase", "uses the banned phrase %q", phrase)
 				}
+			}
+			if markupRe.MatchString(text) {
+				// Member-provided text (a name, an interest) can carry it into copy:
+				// such a draft is never approved without a reviewer.
+				add(name, "markup", "contains markup or template syntax (%q) that a journey platform would render", markupRe.FindString(text))
 			}
 			if emailRe.MatchString(text) || phoneRe.MatchString(text) || urlRe.MatchString(text) {
 				add(name, "personal_data", "contains an e-mail address, phone number or link")
