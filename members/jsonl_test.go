@@ -3,6 +3,7 @@ package members_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -217,5 +218,26 @@ func TestTimezoneLocalIsNotAMembersZone(t *testing.T) {
 	}
 	if _, err := members.DecodeMembers(strings.NewReader(`{"id":"m-1","timezone":"Europe/Stockholm"}`), 0); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A member with a few hundred interests (real profiles have them) is accepted; one
+// past the limit is refused by line, naming the field and the limit.
+func TestInterestListLimits(t *testing.T) {
+	list := func(n int) string {
+		terms := make([]string, n)
+		for i := range terms {
+			terms[i] = strconv.Quote(fmt.Sprintf("interest %d", i))
+		}
+		return "[" + strings.Join(terms, ",") + "]"
+	}
+	ms, err := members.DecodeMembers(strings.NewReader(`{"id":"m-1","interests":`+list(300)+`}`), 0)
+	if err != nil || len(ms[0].Interests) != 300 {
+		t.Fatalf("300 interests: %v", err)
+	}
+	_, err = members.DecodeMembers(strings.NewReader("{\"id\":\"m-0\"}\n"+`{"id":"m-1","interests":`+list(members.MaxListLen+1)+`}`), 0)
+	var be *members.BatchError
+	if !errors.As(err, &be) || be.Lines[0].Line != 2 || be.Lines[0].Field != "interests" || !strings.Contains(be.Lines[0].Msg, "limit is 500") {
+		t.Fatalf("past the limit: %v", err)
 	}
 }
