@@ -68,3 +68,47 @@ func normalize32(v []float32) {
 		v[j] /= float32(math.Sqrt(float64(s)))
 	}
 }
+
+// Identical members (one data set had 398 with the same six interests) cannot be
+// parted by k-means; they are split into even communities within the bounds anyway,
+// the same way every time.
+func TestBoundSplitsIdenticalMembers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	same := make([]float32, 8)
+	for j := range same {
+		same[j] = float32(rng.NormFloat64())
+	}
+	normalize32(same)
+	x := make([][]float32, 460)
+	for i := range x {
+		if i < 398 {
+			x[i] = append([]float32(nil), same...)
+			continue
+		}
+		v := make([]float32, 8)
+		for j := range v {
+			v[j] = float32(rng.NormFloat64())
+		}
+		normalize32(v)
+		x[i] = v
+	}
+	cfg := ClusterConfig{TargetSize: 50, MinSize: 12, MaxSize: 150, Seed: 1}
+	first, err := Cluster(context.Background(), x, Previous{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c, n := range first.Sizes {
+		if n > cfg.MaxSize || n < cfg.MinSize {
+			t.Fatalf("community %d has %d members; bounds are %d to %d (sizes %v)", c, n, cfg.MinSize, cfg.MaxSize, first.Sizes)
+		}
+	}
+	again, err := Cluster(context.Background(), x, Previous{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range first.Assign {
+		if first.Assign[i] != again.Assign[i] {
+			t.Fatalf("member %d: community %d, then %d: the split is not deterministic", i, first.Assign[i], again.Assign[i])
+		}
+	}
+}

@@ -199,6 +199,18 @@ func meanDirection(x [][]float32, idx []int) []float32 {
 	return out
 }
 
+// chunks splits g into n parts of even size, in order.
+func chunks(g []int, n int) [][]int {
+	out := make([][]int, 0, n)
+	for i := range n {
+		lo, hi := i*len(g)/n, (i+1)*len(g)/n
+		if hi > lo {
+			out = append(out, g[lo:hi:hi])
+		}
+	}
+	return out
+}
+
 // bound repairs sizes until every group is within [MinSize, MaxSize]: splitting
 // oversized groups by k-means on their members, dissolving undersized ones into each
 // member's next-best group with room. Empty groups are dropped.
@@ -237,6 +249,13 @@ func bound(ctx context.Context, x [][]float32, groups [][]int, cfg ClusterConfig
 				pieces[c] = append(pieces[c], g[i])
 			}
 			for _, p := range pieces {
+				if len(p) > cfg.MaxSize {
+					// k-means cannot part identical (or nearly identical) members: split
+					// them into even chunks in member order, deterministically. They are
+					// alike, so any such split is as good as another.
+					next = append(next, chunks(p, (len(p)+cfg.TargetSize-1)/cfg.TargetSize)...)
+					continue
+				}
 				if len(p) > 0 {
 					next = append(next, p)
 				}
