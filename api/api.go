@@ -341,7 +341,7 @@ func (s *server) match(c *gin.Context) {
 func (s *server) deleteMember(c *gin.Context) {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	if err := members.Delete(ctx, s.db, c.Param("id")); err != nil {
+	if err := s.svc.EraseMember(ctx, c.Param("id")); err != nil {
 		s.writeError(c, err)
 		return
 	}

@@ -361,7 +361,7 @@ func TestErasureDuringARunLeavesTheMemberOut(t *testing.T) {
 		Progress: func(stage string, _, _ int) {
 			if stage == "k-means" && !done {
 				done = true
-				if err := members.Delete(ctx, pool, erased); err != nil {
+				if err := members.Erase(ctx, pool, erased); err != nil {
 					t.Errorf("erase during the run: %v", err)
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -135,15 +136,45 @@ func Count(ctx context.Context, db database.DBTX) (int, error) {
 	return int(n), nil
 }
 
-// Delete erases a member: their profile, events, vector and memberships go in one
-// statement (the foreign keys cascade), so nothing of them is left half-deleted.
-func Delete(ctx context.Context, db database.DBTX, id string) error {
-	n, err := storage.New(db).DeleteMember(ctx, id)
-	if err != nil {
-		return fmt.Errorf("delete member %s: %w", id, storage.Translate(err, nil))
-	}
-	if n == 0 {
-		return ErrNotFound
-	}
-	return nil
+// Erase removes a member and every trace of them, in one transaction: the profile,
+// and by the foreign keys their events, vector, memberships, milestones, drafts about
+// them (with their audit), feedback and pilot invitations; then what does not
+// cascade: their jobs, stored idempotency answers that quote their id or name, their
+// full name where a reviewer typed it into other content, and their place in their
+// communities' sizes.
+func Erase(ctx context.Context, db database.DBTX, id string) error {
+	return database.InTx(ctx, db, func(tx pgx.Tx) error {
+		q := storage.New(tx)
+		name, err := q.LockMemberForErasure(ctx, id)
+		if err != nil {
+			return fmt.Errorf("erase member %s: %w", id, storage.Translate(err, ErrNotFound))
+		}
+		if err := q.ShrinkCommunitiesOfMember(ctx, id); err != nil {
+			return fmt.Errorf("erase member %s: %w", id, storage.Translate(err, nil))
+		}
+		if n, err := q.DeleteMember(ctx, id); err != nil || n == 0 {
+			return fmt.Errorf("erase member %s: %w", id, storage.Translate(err, nil))
+		}
+		if _, err := storage.DeleteMemberJobs(ctx, tx, id); err != nil {
+			return fmt.Errorf("erase member %s: jobs: %w", id, storage.Translate(err, nil))
+		}
+		needles := []string{id}
+		if full := strings.TrimSpace(name); len(full) >= 6 || strings.Contains(full, " ") {
+			// A full name is specific enough to scrub; a lone short first name is not
+			// (it is someone else's too).
+			needles = append(needles, full)
+		}
+		for _, n := range needles {
+			if _, err := q.ScrubIdempotencyAnswers(ctx, n); err != nil {
+				return fmt.Errorf("erase member %s: idempotency answers: %w", id, storage.Translate(err, nil))
+			}
+			if _, err := q.ScrubDrafts(ctx, n); err != nil {
+				return fmt.Errorf("erase member %s: drafts: %w", id, storage.Translate(err, nil))
+			}
+			if _, err := q.ScrubReviews(ctx, n); err != nil {
+				return fmt.Errorf("erase member %s: reviews: %w", id, storage.Translate(err, nil))
+			}
+		}
+		return nil
+	})
 }

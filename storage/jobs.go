@@ -30,3 +30,16 @@ func CountJobs(ctx context.Context, db database.DBTX) ([]JobCount, error) {
 		return c, err
 	})
 }
+
+// DeleteMemberJobs deletes the jobs about an erased member (their arguments carry the
+// member's id), except one running now, which finds the member gone and stores
+// nothing; River's cleaner removes it within a day.
+//
+// Hand-written: river_job is River's own table (see CountJobs).
+func DeleteMemberJobs(ctx context.Context, db database.DBTX, memberID string) (int64, error) {
+	tag, err := db.Exec(ctx, "DELETE FROM river_job WHERE args->>'member_id' = $1 AND state <> 'running'", memberID)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}

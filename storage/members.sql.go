@@ -75,3 +75,72 @@ func (q *Queries) GetMember(ctx context.Context, id string) (GetMemberRow, error
 	)
 	return i, err
 }
+
+const lockMemberForErasure = `-- name: LockMemberForErasure :one
+
+SELECT name FROM members WHERE id = $1 FOR UPDATE
+`
+
+// Erasure (members.Erase): what the foreign keys do not cascade to.
+func (q *Queries) LockMemberForErasure(ctx context.Context, id string) (string, error) {
+	row := q.db.QueryRow(ctx, lockMemberForErasure, id)
+	var name string
+	err := row.Scan(&name)
+	return name, err
+}
+
+const scrubDrafts = `-- name: ScrubDrafts :execrows
+UPDATE content_drafts SET body = replace(body::text, $1::text, '[erased]')::jsonb,
+	reason = replace(reason, $1::text, '[erased]')
+WHERE strpos(body::text, $1::text) > 0 OR strpos(reason, $1::text) > 0
+`
+
+// ScrubDrafts replaces an erased member's full name wherever a reviewer typed it into
+// other content (bodies and reasons; the member's own drafts cascade away).
+func (q *Queries) ScrubDrafts(ctx context.Context, name string) (int64, error) {
+	result, err := q.db.Exec(ctx, scrubDrafts, name)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const scrubIdempotencyAnswers = `-- name: ScrubIdempotencyAnswers :execrows
+DELETE FROM idempotency_keys WHERE position(convert_to($1::text, 'UTF8') in body) > 0
+`
+
+// ScrubIdempotencyAnswers forgets stored answers that name an erased member (an
+// error answer may quote an id or a name).
+func (q *Queries) ScrubIdempotencyAnswers(ctx context.Context, needle string) (int64, error) {
+	result, err := q.db.Exec(ctx, scrubIdempotencyAnswers, needle)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const scrubReviews = `-- name: ScrubReviews :execrows
+UPDATE content_reviews SET changes = replace(changes::text, $1::text, '[erased]')::jsonb,
+	reason = replace(reason, $1::text, '[erased]')
+WHERE strpos(changes::text, $1::text) > 0 OR strpos(reason, $1::text) > 0
+`
+
+func (q *Queries) ScrubReviews(ctx context.Context, name string) (int64, error) {
+	result, err := q.db.Exec(ctx, scrubReviews, name)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const shrinkCommunitiesOfMember = `-- name: ShrinkCommunitiesOfMember :exec
+UPDATE communities c SET size = greatest(c.size - 1, 0)
+FROM memberships ms WHERE ms.member_id = $1 AND ms.rank = 1
+	AND c.run_id = ms.run_id AND c.id = ms.community_id
+`
+
+// ShrinkCommunitiesOfMember takes an erased member out of their communities' sizes.
+func (q *Queries) ShrinkCommunitiesOfMember(ctx context.Context, memberID string) error {
+	_, err := q.db.Exec(ctx, shrinkCommunitiesOfMember, memberID)
+	return err
+}

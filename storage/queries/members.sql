@@ -11,3 +11,31 @@ SELECT id, name, locale, timezone, joined_at, interests, causes, skill_level,
 -- DeleteMember erases a member; the foreign keys cascade to their events, vector,
 -- memberships and milestones.
 DELETE FROM members WHERE id = @id;
+
+-- Erasure (members.Erase): what the foreign keys do not cascade to.
+
+-- name: LockMemberForErasure :one
+SELECT name FROM members WHERE id = @id FOR UPDATE;
+
+-- name: ShrinkCommunitiesOfMember :exec
+-- ShrinkCommunitiesOfMember takes an erased member out of their communities' sizes.
+UPDATE communities c SET size = greatest(c.size - 1, 0)
+FROM memberships ms WHERE ms.member_id = @member_id AND ms.rank = 1
+	AND c.run_id = ms.run_id AND c.id = ms.community_id;
+
+-- name: ScrubIdempotencyAnswers :execrows
+-- ScrubIdempotencyAnswers forgets stored answers that name an erased member (an
+-- error answer may quote an id or a name).
+DELETE FROM idempotency_keys WHERE position(convert_to(@needle::text, 'UTF8') in body) > 0;
+
+-- name: ScrubDrafts :execrows
+-- ScrubDrafts replaces an erased member's full name wherever a reviewer typed it into
+-- other content (bodies and reasons; the member's own drafts cascade away).
+UPDATE content_drafts SET body = replace(body::text, @name::text, '[erased]')::jsonb,
+	reason = replace(reason, @name::text, '[erased]')
+WHERE strpos(body::text, @name::text) > 0 OR strpos(reason, @name::text) > 0;
+
+-- name: ScrubReviews :execrows
+UPDATE content_reviews SET changes = replace(changes::text, @name::text, '[erased]')::jsonb,
+	reason = replace(reason, @name::text, '[erased]')
+WHERE strpos(changes::text, @name::text) > 0 OR strpos(reason, @name::text) > 0;
