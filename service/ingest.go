@@ -17,7 +17,9 @@ func (s *Service) IngestMembers(ctx context.Context, ms []members.Member) (membe
 }
 
 // EraseMember removes a member and every trace of them (members.Erase).
-func (s *Service) EraseMember(ctx context.Context, id string) error { return members.Erase(ctx, s.DB, id) }
+func (s *Service) EraseMember(ctx context.Context, id string) error {
+	return members.Erase(ctx, s.DB, id)
+}
 
 // EventsResult counts what an event batch did.
 type EventsResult struct {
