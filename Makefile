@@ -1,7 +1,7 @@
 # make run   set up everything, load the demo brand if the database is empty, embed,
 #            cluster and serve the API on 127.0.0.1:8080 (Ctrl-C stops the server)
-# make test  set up everything, run the lint gate (.golangci.yaml) and the tests against
-#            the real database
+# make test  set up everything, run the lint gate (.golangci.yaml), the tests against
+#            the real database, and each fuzz target for FUZZTIME (10s)
 # make db-stop  stop the local PostgreSQL (its data stays in .data/pg)
 #
 # DATABASE_URL, when set, points everything at an existing PostgreSQL with pgvector.
@@ -13,6 +13,8 @@ DB := scripts/db.sh
 # The shipped build routes BLAS to OpenBLAS (scripts/deps.sh installs it); without
 # the tag the pure-Go BLAS serves and no C library is needed.
 TAGS ?= openblas
+# make test fuzzes every decoder of outside input for this long each.
+FUZZTIME ?= 10s
 
 .PHONY: run test lint generate build deps db db-stop bench bench-cluster clean
 
@@ -48,7 +50,10 @@ test: deps
 	(cd storage && ../.data/bin/sqlc diff) || { echo "storage: generated code is stale: run make generate" >&2; exit 1; }; \
 	.data/bin/golangci-lint run ./...; \
 	CGO_ENABLED=0 $(GO) build ./...; \
-	$(GO) test -race -count=1 -tags '$(TAGS)' ./...
+	$(GO) test -race -count=1 -tags '$(TAGS)' ./...; \
+	for target in members:FuzzDecodeMembers members:FuzzDecodeEvents api:FuzzDecodeMatchRequest api:FuzzAPIRequests; do \
+		$(GO) test -run '^$$' -fuzz "^$${target#*:}$$" -fuzztime $(FUZZTIME) ./$${target%%:*} || exit 1; \
+	done
 
 # Regenerate the storage layer's query code after changing storage/queries/*.sql.
 generate: deps
