@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -98,7 +100,8 @@ func TestConsoleEndToEnd(t *testing.T) {
 	// A forged form post (valid session, no CSRF token) is refused and changes nothing.
 	jar, _ := cookiejar.New(nil)
 	u, _ := url.Parse(f.url)
-	jar.SetCookies(u, []*http.Cookie{{Name: "belong_session", Value: reviewer, Path: "/console"}})
+	session := signIn(t, f.url, reviewer)
+	jar.SetCookies(u, []*http.Cookie{{Name: "belong_session", Value: session, Path: "/console"}})
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	var other string
 	if err := f.pool.QueryRow(ctx, `SELECT id::text FROM content_drafts WHERE status = 'draft' ORDER BY id LIMIT 1`).Scan(&other); err != nil {
@@ -115,13 +118,42 @@ func TestConsoleEndToEnd(t *testing.T) {
 	if n := countRows(t, f.pool, "content_drafts WHERE id = "+other+" AND status = 'approved'"); n != 0 {
 		t.Fatal("a forged form approved a draft")
 	}
-	// A key without content:review cannot sign in.
-	resp, err = client.PostForm(f.url+"/console/login", url.Values{"key": {f.key[:10]}})
+	// A sign-in form posted from elsewhere (no login CSRF token) is refused before the
+	// key is even looked at: no login CSRF.
+	resp, err = client.PostForm(f.url+"/console/login", url.Values{"key": {reviewer}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("sign-in with a bad key: %d, want 401", resp.StatusCode)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("sign-in without the form's token: %d, want 403", resp.StatusCode)
+	}
+	if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("no nosniff header: %v", resp.Header)
+	}
+	// A review key sees no member feedback (admin's, as in the API), and no pilots.
+	if code, page := consoleGet(t, f.url+"/console/pilots", reviewer); code != http.StatusForbidden || !strings.Contains(page, "admin keys") {
+		t.Fatalf("pilots for a review key: %d", code)
+	}
+	// Signing out ends the session on the server: the old cookie no longer works.
+	csrf := sha256.Sum256([]byte("belong-console-csrf|" + session))
+	resp, err = client.PostForm(f.url+"/console/logout", url.Values{"csrf": {hex.EncodeToString(csrf[:])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/login" {
+		t.Fatalf("sign out: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	old := &http.Client{CheckRedirect: client.CheckRedirect}
+	req, _ := http.NewRequest("GET", f.url+"/console/queue", nil)
+	req.Header.Set("Cookie", "belong_session="+session)
+	resp, err = old.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/login" {
+		t.Fatalf("the old cookie after sign-out: %d, want a redirect to sign-in", resp.StatusCode)
 	}
 }

@@ -51,6 +51,9 @@ var requestIDRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 // requestID gives every request an id (the caller's X-Request-Id when it is sane),
 // echoes it in the response and puts it on every log line of the request.
 func (s *server) requestID(c *gin.Context) {
+	// No response is ever to be sniffed into another type (a JSON answer rendered as
+	// HTML, say): the console's pages ride on this engine too.
+	c.Header("X-Content-Type-Options", "nosniff")
 	id := c.GetHeader("X-Request-Id")
 	if !requestIDRe.MatchString(id) {
 		var b [8]byte

@@ -3,6 +3,8 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -75,8 +77,45 @@ func TestTrendsOnConstructedHistories(t *testing.T) {
 }
 
 // consoleGet fetches a console page with a session for key.
+// consoleGet signs in to the console with key and gets url.
 func consoleGet(t *testing.T, url, key string) (int, string) {
 	t.Helper()
-	resp, body := raw(t, "GET", url, "", "Cookie", "belong_session="+key)
+	base, _, _ := strings.Cut(url, "/console")
+	resp, body := raw(t, "GET", url, "", "Cookie", "belong_session="+signIn(t, base, key))
 	return resp.StatusCode, body
+}
+
+// signIn signs in to the console as a browser does — the form's CSRF token from its
+// cookie and hidden field, then the key — and returns the session token.
+func signIn(t *testing.T, base, key string) string {
+	t.Helper()
+	resp, body := raw(t, "GET", base+"/console/login", "")
+	var login string
+	for _, c := range resp.Cookies() {
+		if c.Name == "belong_login" {
+			login = c.Value
+		}
+	}
+	if login == "" || !strings.Contains(body, `name="csrf" value="`+login+`"`) {
+		t.Fatalf("sign-in form: no CSRF token (cookie %q)", login)
+	}
+	req, _ := http.NewRequest("POST", base+"/console/login", strings.NewReader(url.Values{"key": {key}, "csrf": {login}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", "belong_login="+login)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == "belong_session" && c.Value != "" {
+			if c.Value == key {
+				t.Fatal("the session cookie holds the API key itself")
+			}
+			return c.Value
+		}
+	}
+	t.Fatalf("sign-in: %d, no session cookie", resp.StatusCode)
+	return ""
 }

@@ -55,23 +55,19 @@ type page struct {
 	Error    string
 }
 
-// csrfSecret signs CSRF tokens; a restart signs the reviewer out of open forms.
-var csrfSecret = func() []byte {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return b
-}()
-
-func csrfToken(key string) string {
-	m := hmac.New(sha256.New, csrfSecret)
-	m.Write([]byte(key))
-	return hex.EncodeToString(m.Sum(nil))
+// csrfToken is the CSRF token of the forms of a session: derived from its token,
+// which only the reviewer's browser holds (an HttpOnly cookie), so any replica can
+// check it and a page from another site cannot produce it.
+func csrfToken(session string) string {
+	sum := sha256.Sum256([]byte("belong-console-csrf|" + session))
+	return hex.EncodeToString(sum[:])
 }
 
 func (s *Console) render(c *gin.Context, status int, name string, data any) {
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Header("Cache-Control", "no-store")
 	c.Header("X-Frame-Options", "DENY")
+	c.Header("Referrer-Policy", "no-referrer")
 	c.Header("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'")
 	c.Status(status)
 	if err := consoleTmpl.ExecuteTemplate(c.Writer, name, data); err != nil {
@@ -79,30 +75,54 @@ func (s *Console) render(c *gin.Context, status int, name string, data any) {
 	}
 }
 
-// reviewer admits console requests with a valid session cookie of a key carrying
+// reviewer admits console requests with a live server-side session of a key carrying
 // content:review, and checks the CSRF token of every POST. Others go to sign-in.
 func (s *Console) reviewer(c *gin.Context) {
-	secret, err := c.Cookie(sessionCookie)
+	token, err := c.Cookie(sessionCookie)
 	if err == nil {
 		var key apikey.Key
-		key, err = s.verifyKey(c.Request.Context(), secret)
+		ctx, cancel := s.ctx(c)
+		key, err = apikey.SessionKey(ctx, s.db, token)
+		cancel()
 		if err == nil && !key.Allows(apikey.ScopeContentReview) {
 			err = errors.New("scope")
 		}
 		if err == nil {
-			if c.Request.Method == http.MethodPost && !hmac.Equal([]byte(c.PostForm("csrf")), []byte(csrfToken(secret))) {
-				s.render(c, http.StatusForbidden, "login", page{Title: "Sign in", Error: "The form expired or did not come from this console; sign in again."})
+			if c.Request.Method == http.MethodPost && !hmac.Equal([]byte(c.PostForm("csrf")), []byte(csrfToken(token))) {
+				s.render(c, http.StatusForbidden, "login", s.loginPage(c, "The form expired or did not come from this console; sign in again."))
 				c.Abort()
 				return
 			}
 			c.Set(keyContext, key)
-			c.Set("csrf", csrfToken(secret))
+			c.Set("csrf", csrfToken(token))
+			c.Set(sessionContext, token)
 			c.Next()
 			return
 		}
 	}
 	c.Redirect(http.StatusSeeOther, "/console/login")
 	c.Abort()
+}
+
+// sessionTTL is how long a console session lasts.
+const sessionTTL = 12 * time.Hour
+
+const (
+	sessionContext = "belong.console_session"
+	// loginCookie carries the sign-in form's own CSRF token (double submit): a page
+	// from another site cannot read it, so it cannot sign a reviewer in as someone else.
+	loginCookie = "belong_login"
+)
+
+// loginPage renders the sign-in form with a fresh login CSRF token in a cookie and
+// the form.
+func (s *Console) loginPage(c *gin.Context, msg string) page {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	token := hex.EncodeToString(b)
+	c.SetSameSite(http.SameSiteStrictMode)
+	c.SetCookie(loginCookie, token, int((15 * time.Minute).Seconds()), "/console", "", true, true)
+	return page{Title: "Sign in", CSRF: token, Error: msg}
 }
 
 // Config wires the console to its dependencies.
@@ -127,12 +147,15 @@ type Console struct {
 
 const keyContext = "belong.console_key"
 
-func (s *Console) verifyKey(ctx context.Context, secret string) (apikey.Key, error) {
-	return s.keys.Verify(ctx, secret)
-}
-
 func (s *Console) ctx(c *gin.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(c.Request.Context(), s.timeout)
+}
+
+// isAdmin reports whether the signed-in key has the admin scope.
+func isAdmin(c *gin.Context) bool {
+	k, _ := c.Get(keyContext)
+	key, _ := k.(apikey.Key)
+	return key.Allows(apikey.ScopeAdmin)
 }
 
 // actorOf names the signed-in reviewer in the audit trail.
@@ -156,14 +179,10 @@ func Register(r gin.IRouter, cfg Config) {
 
 func (s *Console) routes(r gin.IRouter) {
 	r.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/queue") })
-	r.GET("/console/login", func(c *gin.Context) { s.render(c, http.StatusOK, "login", page{Title: "Sign in"}) })
+	r.GET("/console/login", func(c *gin.Context) { s.render(c, http.StatusOK, "login", s.loginPage(c, "")) })
 	r.POST("/console/login", s.consoleLogin)
 	g := r.Group("/console", s.reviewer)
-	g.POST("/logout", func(c *gin.Context) {
-		c.SetSameSite(http.SameSiteStrictMode)
-		c.SetCookie(sessionCookie, "", -1, "/console", "", true, true)
-		c.Redirect(http.StatusSeeOther, "/console/login")
-	})
+	g.POST("/logout", s.consoleLogout)
 	g.GET("/queue", s.consoleQueue)
 	g.POST("/drafts/:id/approve", s.consoleDecide(true))
 	g.POST("/drafts/:id/reject", s.consoleDecide(false))
@@ -176,16 +195,44 @@ func (s *Console) routes(r gin.IRouter) {
 	g.GET("/pilots", s.consolePilots)
 }
 
+// consoleLogin checks the key and opens a server-side session: the cookie holds the
+// session's random token, never the key, and signing out ends it everywhere.
 func (s *Console) consoleLogin(c *gin.Context) {
+	want, err := c.Cookie(loginCookie)
+	if err != nil || want == "" || !hmac.Equal([]byte(c.PostForm("csrf")), []byte(want)) {
+		s.render(c, http.StatusForbidden, "login", s.loginPage(c, "The sign-in form expired or did not come from this console; try again."))
+		return
+	}
 	secret := strings.TrimSpace(c.PostForm("key"))
-	key, err := s.verifyKey(c.Request.Context(), secret)
+	key, err := s.keys.Verify(c.Request.Context(), secret)
 	if err != nil || !key.Allows(apikey.ScopeContentReview) {
-		s.render(c, http.StatusUnauthorized, "login", page{Title: "Sign in", Error: "That key is unknown, revoked, or lacks the content:review scope."})
+		s.render(c, http.StatusUnauthorized, "login", s.loginPage(c, "That key is unknown, revoked, or lacks the content:review scope."))
+		return
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	token, err := apikey.StartSession(ctx, s.db, key, sessionTTL)
+	if err != nil {
+		s.render(c, api.StatusOf(err), "login", s.loginPage(c, "Signing in failed; try again."))
 		return
 	}
 	c.SetSameSite(http.SameSiteStrictMode)
-	c.SetCookie(sessionCookie, secret, int((12 * time.Hour).Seconds()), "/console", "", true, true)
+	c.SetCookie(loginCookie, "", -1, "/console", "", true, true)
+	c.SetCookie(sessionCookie, token, int(sessionTTL.Seconds()), "/console", "", true, true)
 	c.Redirect(http.StatusSeeOther, "/console/queue")
+}
+
+// consoleLogout ends the session on the server: the old cookie no longer works.
+func (s *Console) consoleLogout(c *gin.Context) {
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	if err := apikey.EndSession(ctx, s.db, c.GetString(sessionContext)); err != nil {
+		s.consoleFail(c, err)
+		return
+	}
+	c.SetSameSite(http.SameSiteStrictMode)
+	c.SetCookie(sessionCookie, "", -1, "/console", "", true, true)
+	c.Redirect(http.StatusSeeOther, "/console/login")
 }
 
 func (s *Console) signedIn(c *gin.Context, title string) page {
@@ -357,9 +404,14 @@ func (s *Console) consoleCommunities(c *gin.Context) {
 	if err != nil {
 		p.Error = err.Error()
 	}
-	feedback, ferr := pilots.SummarizeCommunities(ctx, s.db)
-	if ferr != nil && err == nil {
-		p.Error = ferr.Error()
+	// Feedback is members' own words: the API keeps it for admin keys, and so does
+	// the console.
+	var feedback map[string]pilots.Summary
+	if isAdmin(c) {
+		var ferr error
+		if feedback, ferr = pilots.SummarizeCommunities(ctx, s.db); ferr != nil && err == nil {
+			p.Error = ferr.Error()
+		}
 	}
 	const w, h, pad = 720.0, 420.0, 24.0
 	minX, maxX, minY, maxY := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
@@ -480,6 +532,15 @@ type pilotRow struct {
 }
 
 func (s *Console) consolePilots(c *gin.Context) {
+	if !isAdmin(c) {
+		p := s.signedIn(c, "Pilots")
+		p.Error = "Pilots and their feedback are for admin keys, as in the API."
+		s.render(c, http.StatusForbidden, "pilots", struct {
+			page
+			Pilots []pilotRow
+		}{p, nil})
+		return
+	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	p := s.signedIn(c, "Pilots")

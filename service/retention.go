@@ -15,6 +15,7 @@ import (
 type PruneResult struct {
 	Memberships     int64 `json:"memberships"`
 	IdempotencyKeys int64 `json:"idempotency_keys"`
+	ConsoleSessions int64 `json:"console_sessions"`
 }
 
 // Prune deletes what would otherwise grow forever: memberships of all but the last
@@ -27,10 +28,11 @@ func (s *Service) Prune(ctx context.Context) (PruneResult, error) {
 	)
 	// Each prune stands on its own: one failing does not keep the other from running.
 	ttl := cmp.Or(s.IdempotencyTTL, 24*time.Hour)
-	var errKeys, errRuns error
+	var errKeys, errRuns, errSessions error
 	res.IdempotencyKeys, errKeys = apikey.PruneIdempotency(ctx, s.DB, s.now().Add(-ttl))
+	res.ConsoleSessions, errSessions = apikey.PruneSessions(ctx, s.DB)
 	res.Memberships, errRuns = matching.PruneMemberships(ctx, s.DB, cmp.Or(s.KeepRuns, 7))
-	if err = errors.Join(errKeys, errRuns); err != nil {
+	if err = errors.Join(errKeys, errSessions, errRuns); err != nil {
 		return res, err
 	}
 	s.logger().InfoContext(ctx, "retention done", slog.Int64("memberships", res.Memberships),

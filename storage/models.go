@@ -41,6 +41,13 @@ type Community struct {
 	TribeID  *string
 }
 
+type ConsoleSession struct {
+	TokenHash []byte
+	ApiKeyID  int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
 type ContentDraft struct {
 	ID            int64
 	Kind          string
