@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/belong-loyalty/belong/apikey"
 )
 
 func TestPilotsAndFeedback(t *testing.T) {
@@ -95,6 +97,12 @@ func TestPilotsAndFeedback(t *testing.T) {
 	}
 	if code, page := consoleGet(t, f.url+"/console/communities", f.key); code != 200 || !strings.Contains(page, "★ 5") {
 		t.Fatalf("console communities lacks the feedback summary: %d", code)
+	}
+	// A review key (not admin) sees the communities but not members' feedback, as in
+	// the API, where the community feedback route is admin's.
+	reviewer := newKey(t, f.pool, apikey.ScopeContentReview)
+	if code, page := consoleGet(t, f.url+"/console/communities", reviewer); code != 200 || strings.Contains(page, "★ 5") {
+		t.Fatalf("console communities for a review key: %d, feedback shown: %v", code, strings.Contains(page, "★ 5"))
 	}
 	// The console lists the pilot with its summary.
 	if code, page := consoleGet(t, f.url+"/console/pilots", f.key); code != 200 || !strings.Contains(page, "Trail kit test") || !strings.Contains(page, ">5<") {
