@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -463,6 +464,33 @@ func intParam(c *gin.Context, name string, def, lo, hi int) (int, error) { //nol
 	return n, nil
 }
 
+// hasControl reports control or bidi-reordering characters, other than tabs and line
+// breaks, anywhere in a decoded JSON value's strings or keys.
+func hasControl(v any) bool {
+	bad := func(s string) bool {
+		return strings.IndexFunc(s, func(r rune) bool {
+			return (unicode.IsControl(r) || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069) && r != '\t' && r != '\n' && r != '\r'
+		}) >= 0
+	}
+	switch t := v.(type) {
+	case string:
+		return bad(t)
+	case map[string]any:
+		for k, x := range t {
+			if bad(k) || hasControl(x) {
+				return true
+			}
+		}
+	case []any:
+		for _, x := range t {
+			if hasControl(x) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // decodeJSON reads exactly one JSON object with no unknown fields, in valid UTF-8
 // (encoding/json would quietly replace bad bytes with U+FFFD).
 func decodeJSON(r io.Reader, v any) error {
@@ -472,6 +500,10 @@ func decodeJSON(r io.Reader, v any) error {
 	}
 	if !utf8.Valid(body) {
 		return badRequest("invalid_text", "the request body is not valid UTF-8")
+	}
+	var raw any
+	if json.Unmarshal(body, &raw) == nil && hasControl(raw) {
+		return badRequest("invalid_text", "the request body holds control characters (only tabs and line breaks may appear in text)")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -135,8 +135,19 @@ func TestConsoleEndToEnd(t *testing.T) {
 	if code, page := consoleGet(t, f.url+"/console/pilots", reviewer); code != http.StatusForbidden || !strings.Contains(page, "admin keys") {
 		t.Fatalf("pilots for a review key: %d", code)
 	}
-	// Signing out ends the session on the server: the old cookie no longer works.
 	csrf := sha256.Sum256([]byte("belong-console-csrf|" + session))
+	// A form with a NUL or invalid UTF-8 is refused (400), never stored or "repaired".
+	for _, reason := range []string{"no\x00pe", "bad\xffreason"} {
+		resp, err = client.PostForm(f.url+"/console/drafts/"+other+"/reject", url.Values{"csrf": {hex.EncodeToString(csrf[:])}, "reason": {reason}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("reject with reason %q: %d, want 400", reason, resp.StatusCode)
+		}
+	}
+	// Signing out ends the session on the server: the old cookie no longer works.
 	resp, err = client.PostForm(f.url+"/console/logout", url.Values{"csrf": {hex.EncodeToString(csrf[:])}})
 	if err != nil {
 		t.Fatal(err)

@@ -91,11 +91,20 @@ func TestErasureLeavesNoTrace(t *testing.T) {
 	community := comms["communities"].([]any)[0].(map[string]any)["id"].(string)
 	ch := requestDraft(t, f, f.key, `{"kind":"challenge","community_id":"`+community+`"}`)
 	body := ch["body"].(map[string]any)
-	body["narrative"] = "Led by " + name + " this month."
+	body["narrative"] = "Led by " + name + " (" + strings.ToUpper(name) + ", Zelda  quixote) this month."
 	edit := fmt.Sprintf(`{"body":%s}`, mustJSON(t, body))
 	if code, b := call(t, f.key, "PUT", f.url+"/v1/content/drafts/"+ch["id"].(string), edit); code != 201 {
 		t.Fatalf("edit: %d %v", code, b)
 	}
+	// A reviewer asks for a recognition of someone else that names the member.
+	var other string
+	for _, m := range f.brand.Members {
+		if m.Consent.Personalization {
+			other = m.ID
+			break
+		}
+	}
+	requestDraft(t, f, f.key, `{"kind":"recognition","member_id":"`+other+`","occasion":"streak","detail":"paced by `+name+`"}`)
 	before := traces(t, f, id)
 	for _, want := range []string{"members.id", "member_events.member_id", "member_vectors.member_id", "memberships.member_id",
 		"member_milestones.member_id", "content_drafts.member_id", "feedback.member_id", "idempotency_keys.body", "river_job.args"} {
@@ -103,7 +112,7 @@ func TestErasureLeavesNoTrace(t *testing.T) {
 			t.Fatalf("fixture: no %s holds %s before erasure (found %v)", want, id, before)
 		}
 	}
-	if n := traces(t, f, name); n["content_drafts.body"] == 0 || n["content_reviews.changes"] == 0 {
+	if n := traces(t, f, name); n["content_drafts.body"] == 0 || n["content_reviews.changes"] == 0 || n["river_job.args"] == 0 {
 		t.Fatalf("fixture: the reviewer's edit does not name the member: %v", n)
 	}
 
@@ -113,8 +122,10 @@ func TestErasureLeavesNoTrace(t *testing.T) {
 	if left := traces(t, f, id); len(left) > 0 {
 		t.Errorf("after erasure the id is still in %v", left)
 	}
-	if left := traces(t, f, name); len(left) > 0 {
-		t.Errorf("after erasure the name is still in %v", left)
+	for _, spelled := range []string{name, strings.ToUpper(name), "Zelda  quixote"} {
+		if left := traces(t, f, spelled); len(left) > 0 {
+			t.Errorf("after erasure %q is still in %v", spelled, left)
+		}
 	}
 	if code, b := call(t, f.key, "DELETE", f.url+"/v1/members/"+id, ""); code != 404 || errCode(b) != "member_not_found" {
 		t.Fatalf("second erase: %d %v", code, b)

@@ -93,6 +93,11 @@ func (s *server) writeError(c *gin.Context, err error) {
 			Message: "the request holds text that cannot be stored: a NUL character or invalid UTF-8"}})
 		return
 	}
+	if database.Gone(err) {
+		c.AbortWithStatusJSON(http.StatusConflict, gin.H{"error": Error{Code: "concurrent_update",
+			Message: "something the request refers to was deleted meanwhile; retry it"}})
+		return
+	}
 	if database.Unavailable(err) {
 		// The database is down or too slow: say so, and when to come back. The pool
 		// reconnects by itself once it is back.

@@ -42,6 +42,8 @@ func TestTextTheDatabaseCannotHold(t *testing.T) {
 		{"POST", "/v1/pilots", `{"name":"Trail\u0000kit","size":5,"target":{"stages":["growth"]}}`},
 		{"POST", "/v1/feedback", `{"member_id":"` + m + `","rating":4,"text":"good\u0000bad"}`},
 		{"POST", "/v1/feedback", `{"member_id":"\u0000","rating":4}`},
+		{"POST", "/v1/feedback", `{"member_id":"` + m + `","rating":4,"text":"gr\u0007eat"}`},
+		{"POST", "/v1/pilots", `{"name":"T\u0007","size":5,"target":{"stages":["growth"]}}`},
 		{"POST", "/v1/content/drafts", `{"kind":"challenge","community_id":"c\u00001"}`},
 		{"POST", "/v1/content/drafts", `{"kind":"challenge","community_id":"c-1","locale":"s\u0000v"}`},
 	}

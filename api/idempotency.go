@@ -81,10 +81,12 @@ func (s *server) idempotent(c *gin.Context) {
 	// and an answer that is not stored would let a retry apply the batch again.
 	ctx, cancel = context.WithTimeout(context.WithoutCancel(c.Request.Context()), s.timeout)
 	defer cancel()
-	if w.Status() >= 500 {
+	// A 5xx, or a client that went away before its answer (499: the batch rolled
+	// back with the request's context), frees the key for the retry.
+	if w.Status() >= 500 || w.Status() == 499 {
 		err = apikey.ReleaseIdempotency(ctx, s.db, apiKey, key)
 	} else {
-		err = apikey.FinishIdempotency(ctx, s.db, apiKey, key, w.Status(), w.body.Bytes())
+		err = apikey.FinishIdempotency(ctx, s.db, apiKey, key, w.Status(), append([]byte{}, w.body.Bytes()...))
 	}
 	if err != nil {
 		s.logger.WarnContext(ctx, "idempotency key not stored", "request_id", requestIDOf(c), "error", err.Error())

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -136,4 +137,50 @@ func countOf(xs []int, v int) int {
 		}
 	}
 	return n
+}
+
+// A client that hangs up in the middle of a batch does not leave its Idempotency-Key
+// stuck: the retry with the same key and body goes through (or gets the answer, if
+// the batch had committed).
+func TestAnAbandonedBatchCanBeRetried(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 0)
+	var ms, es strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&ms, `{"id":"m-%04d","name":"Member","consent":{"personalization":true}}`+"\n", i)
+	}
+	if code, body := call(t, f.key, "POST", f.url+"/v1/members:batch", ms.String()); code != 200 {
+		t.Fatalf("members: %d %v", code, body)
+	}
+	at := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+	for i := range 10_000 {
+		fmt.Fprintf(&es, `{"id":"e-%05d","member_id":"m-%04d","type":"class_completed","at":%q}`+"\n", i, i%3000, at)
+	}
+	// Hang up after various delays, so that some cut the batch mid-way, whatever the
+	// machine's speed; each key's retry must then go through.
+	for _, delay := range []time.Duration{20, 60, 120, 200, 300, 450} {
+		key := fmt.Sprintf("hang-up-%d", delay)
+		ctx, cancel := context.WithTimeout(context.Background(), delay*time.Millisecond)
+		req, _ := http.NewRequestWithContext(ctx, "POST", f.url+"/v1/events:batch", strings.NewReader(es.String()))
+		req.Header.Set("Authorization", "Bearer "+f.key)
+		req.Header.Set("Idempotency-Key", key)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+		cancel()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			code, body := postAll(t, f.key, f.url+"/v1/events:batch", []string{es.String()}, "Idempotency-Key", key)
+			if code[0] == 200 {
+				break
+			}
+			if code[0] != 409 || time.Now().After(deadline) {
+				t.Fatalf("retry after hanging up at %v: %d %s", delay*time.Millisecond, code[0], body[0])
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	if n := countRows(t, f.pool, "member_events"); n != 10_000 {
+		t.Fatalf("%d events stored after the retry, want 10,000", n)
+	}
 }

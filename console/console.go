@@ -25,6 +25,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -104,6 +106,33 @@ func (s *Console) reviewer(c *gin.Context) {
 	c.Abort()
 }
 
+// cleanForm refuses a form whose values hold invalid UTF-8 or control characters
+// other than tabs and line breaks: the API refuses them, and so does the console,
+// rather than store or "repair" them.
+func (s *Console) cleanForm(c *gin.Context) {
+	if c.Request.Method != http.MethodPost {
+		c.Next()
+		return
+	}
+	if err := c.Request.ParseForm(); err != nil {
+		s.consoleFail(c, belong.New(belong.EINVALID, "invalid_form", "the form could not be read"))
+		c.Abort()
+		return
+	}
+	for _, vs := range c.Request.PostForm {
+		for _, v := range vs {
+			if !utf8.ValidString(v) || strings.IndexFunc(v, func(r rune) bool {
+				return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r'
+			}) >= 0 {
+				s.consoleFail(c, belong.New(belong.EINVALID, "invalid_text", "The form holds a control character or invalid UTF-8; nothing was saved."))
+				c.Abort()
+				return
+			}
+		}
+	}
+	c.Next()
+}
+
 // sessionTTL is how long a console session lasts.
 const sessionTTL = 12 * time.Hour
 
@@ -181,7 +210,7 @@ func (s *Console) routes(r gin.IRouter) {
 	r.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/queue") })
 	r.GET("/console/login", func(c *gin.Context) { s.render(c, http.StatusOK, "login", s.loginPage(c, "")) })
 	r.POST("/console/login", s.consoleLogin)
-	g := r.Group("/console", s.reviewer)
+	g := r.Group("/console", s.reviewer, s.cleanForm)
 	g.POST("/logout", s.consoleLogout)
 	g.GET("/queue", s.consoleQueue)
 	g.POST("/drafts/:id/approve", s.consoleDecide(true))
@@ -300,10 +329,17 @@ func (s *Console) consoleBulk(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/console/queue")
 }
 
-// consoleFail shows an error on the queue page, with the status the API would give.
+// consoleFail shows an error on the queue page, with the status the API would give
+// and the vocabulary's message; anything else is logged and shown as an internal error.
 func (s *Console) consoleFail(c *gin.Context, err error) {
 	p := s.signedIn(c, "Review queue")
-	p.Error = err.Error()
+	var be *belong.Error
+	if errors.As(err, &be) && be.Kind != belong.EINTERNAL {
+		p.Error = be.Message
+	} else {
+		s.logger.ErrorContext(c.Request.Context(), "console request failed", slog.String("error", err.Error()))
+		p.Error = "Something went wrong on our side; it has been logged."
+	}
 	s.render(c, api.StatusOf(err), "queue", queuePage{p, nil, generation.Filter{}, generation.Kinds, statuses})
 }
 

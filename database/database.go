@@ -108,3 +108,10 @@ func BadText(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "22021" || pe.Code == "22P05")
 }
+
+// Gone reports a foreign key violation: a row the request refers to was deleted while
+// it ran (a member erased during a batch that names them).
+func Gone(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23503"
+}

@@ -115,7 +115,7 @@ type Brand struct {
 type Config struct {
 	Members int
 	Seed    uint64
-	// Now is the end of the 90 days of events.
+	// Now is the end of the 90 days of events; today (UTC) when zero.
 	Now time.Time
 	// NoConsentShare is the fraction of members without personalization consent.
 	NoConsentShare float64
@@ -126,6 +126,9 @@ type Config struct {
 
 // Generate builds a brand. Members are "m-00001"...; events "e-<member>-<n>".
 func Generate(cfg Config) Brand {
+	if cfg.Now.IsZero() {
+		cfg.Now = time.Now().UTC().Truncate(24 * time.Hour)
+	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0xbe1009))
 	var total float64
 	for _, p := range Personas {

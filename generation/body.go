@@ -40,6 +40,16 @@ func ValidateBody(kind string, b Body) error {
 			return ErrBody.With("a %s has no field %q", kind, name)
 		}
 	}
+	if kind == KindChallenge {
+		if n := len(texts(b["steps"])); n < 3 || n > 5 {
+			return ErrBody.With("a challenge has 3 to 5 steps, not %d", n)
+		}
+		if d, _ := b["duration_days"].(float64); d < 1 || d > 365 {
+			if i, ok := b["duration_days"].(int); !ok || i < 1 || i > 365 {
+				return ErrBody.With("a challenge lasts 1 to 365 days")
+			}
+		}
+	}
 	return nil
 }
 

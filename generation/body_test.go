@@ -25,7 +25,7 @@ func TestBodiesHaveTheirKindsShape(t *testing.T) {
 			}
 		}
 	}
-	good := generation.Body{"title": "t", "narrative": "n", "steps": []any{"a", "b"}, "duration_days": 21.0, "difficulty": "d"}
+	good := generation.Body{"title": "t", "narrative": "n", "steps": []any{"a", "b", "c"}, "duration_days": 21.0, "difficulty": "d"}
 	if err := generation.ValidateBody(generation.KindChallenge, good); err != nil {
 		t.Fatalf("a good challenge: %v", err)
 	}
@@ -34,7 +34,11 @@ func TestBodiesHaveTheirKindsShape(t *testing.T) {
 		"extra field":   {"title": "t", "narrative": "n", "steps": []any{"a"}, "duration_days": 21.0, "difficulty": "d", "html": "<b>"},
 		"wrong type":    {"title": 7.0, "narrative": "n", "steps": []any{"a"}, "duration_days": 21.0, "difficulty": "d"},
 		"not a list":    {"title": "t", "narrative": "n", "steps": "a, b", "duration_days": 21.0, "difficulty": "d"},
-		"fraction":      {"title": "t", "narrative": "n", "steps": []any{"a"}, "duration_days": 2.5, "difficulty": "d"},
+		"fraction":      {"title": "t", "narrative": "n", "steps": []any{"a", "b", "c"}, "duration_days": 2.5, "difficulty": "d"},
+		"no steps":      {"title": "t", "narrative": "n", "steps": []any{}, "duration_days": 21.0, "difficulty": "d"},
+		"six steps":     {"title": "t", "narrative": "n", "steps": []any{"a", "b", "c", "d", "e", "f"}, "duration_days": 21.0, "difficulty": "d"},
+		"negative days": {"title": "t", "narrative": "n", "steps": []any{"a", "b", "c"}, "duration_days": -5.0, "difficulty": "d"},
+		"huge days":     {"title": "t", "narrative": "n", "steps": []any{"a", "b", "c"}, "duration_days": 1e20, "difficulty": "d"},
 		"list of ints":  {"title": "t", "narrative": "n", "steps": []any{1.0}, "duration_days": 21.0, "difficulty": "d"},
 	} {
 		if err := generation.ValidateBody(generation.KindChallenge, bad); !errors.Is(err, generation.ErrBody) {
@@ -47,7 +51,8 @@ func TestBodiesHaveTheirKindsShape(t *testing.T) {
 // reviewer: the guardrails flag markup, and flagged drafts are never auto-approved.
 func TestMarkupIsFlagged(t *testing.T) {
 	c := generation.CommunityFacts{ID: "c-1", Name: "Yoga", Labels: []string{"yoga"}, Size: 20}
-	for _, name := range []string{"<script>alert(1)</script>", "Ana{{user.email}}", "Bo&#60;b", "Cy"} {
+	for _, name := range []string{"<script>alert(1)</script>", "Ana{{user.email}}", "Bo&#60;b", "%%=v(@x)=%%", "*|FNAME|*",
+		"${7*7}", "#{7*7}", "vbscript:msgbox", "data:text/html;base64,x", "&ltimg", "Ana\u202eevil", "Cy"} {
 		if name == "Cy" { // markup in an interest, so in the community's name
 			c.Name = "Yoga · <img src=x onerror=alert(1)>"
 		}

@@ -31,9 +31,11 @@ var (
 	emailRe = regexp.MustCompile(`(?i)[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}`)
 	phoneRe = regexp.MustCompile(`\+?\d[\d ()-]{6,}\d`)
 	urlRe   = regexp.MustCompile(`(?i)https?://\S+`)
-	// Markup a journey platform would render in an e-mail or a push: tags, comments,
-	// character references, script URLs and template syntax (Liquid, Handlebars).
-	markupRe = regexp.MustCompile(`(?i)<\s*[a-z!/?]|&#?[a-z0-9]+;|javascript:|\{\{|\{%`)
+	// Markup a journey platform would render or run in an e-mail or a push: tags,
+	// comments, character references (with or without their semicolon), script and
+	// data URLs, template syntax (Liquid, Handlebars, AMPscript, Mailchimp merge tags,
+	// ${} and #{}), and the controls that reorder text on screen.
+	markupRe = regexp.MustCompile(`(?i)<\s*[a-z!/?]|&#?[a-z0-9]+;|&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-f]+)|(javascript|vbscript|data):|\{\{|\{%|%%|\*\||\$\{|#\{|[\x{202A}-\x{202E}\x{2066}-\x{2069}]`)
 	// Belonging, not bargains: the language of transactions.
 	transactionalRe = regexp.MustCompile(`(?i)\b(\d+\s*%\s*off|points?|poäng|punti|discounts?|rabatt\w*|sconto|sconti|coupons?|vouchers?|cash\s?back|free\s+gifts?|gratis|omaggio|buy\s+one|bogo|deals?|offerta|erbjudande)\b`)
 )

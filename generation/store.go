@@ -367,6 +367,9 @@ func Edit(ctx context.Context, db database.DBTX, id int64, body Body, g Guardrai
 		if err := ValidateBody(d.Kind, body); err != nil {
 			return err
 		}
+		if d.Kind == KindRecognition && body["occasion"] != d.Occasion {
+			return ErrBody.With("a recognition keeps its occasion (%s)", d.Occasion)
+		}
 		changes := map[string]any{}
 		for k, v := range body {
 			if old, ok := d.Body[k]; !ok || !reflect.DeepEqual(normalizeJSON(old), normalizeJSON(v)) {

@@ -211,7 +211,7 @@ func TestMemberIDsAreDistinctInOrder(t *testing.T) {
 }
 
 func TestTimezoneLocalIsNotAMembersZone(t *testing.T) {
-	for _, tz := range []string{"Local", "local", "Mars/Olympus"} {
+	for _, tz := range []string{"Local", "local", "localtime", "posixrules", "Factory", "posix/Europe/Stockholm", "right/UTC", "Mars/Olympus"} {
 		if _, err := members.DecodeMembers(strings.NewReader(`{"id":"m-1","timezone":"`+tz+`"}`), 0); err == nil {
 			t.Errorf("timezone %q accepted", tz)
 		}
@@ -239,5 +239,38 @@ func TestInterestListLimits(t *testing.T) {
 	var be *members.BatchError
 	if !errors.As(err, &be) || be.Lines[0].Line != 2 || be.Lines[0].Field != "interests" || !strings.Contains(be.Lines[0].Msg, "limit is 500") {
 		t.Fatalf("past the limit: %v", err)
+	}
+}
+
+// Names, terms and categories never carry markup or control characters (they reach
+// community names and copy), and times stay within 1900–2199.
+func TestMarkupControlsAndTimesAreRefusedByLine(t *testing.T) {
+	for _, line := range []string{
+		`{"id":"m-1","name":"<script>alert(1)</script>"}`,
+		`{"id":"m-1","interests":["<img src=x>"]}`,
+		`{"id":"m-1","interests":["{{7*7}}"]}`,
+		`{"id":"m-1","causes":["%%=v(@x)=%%"]}`,
+		`{"id":"m-1","name":"Ana\u202eevil"}`,
+		`{"id":"m-1","attributes":{"tier":"go\u0007ld"}}`,
+		`{"id":"m-1","joined_at":"0001-01-01T00:00:00Z"}`,
+		`{"id":"m-1","joined_at":"9999-12-31T23:59:59-23:59"}`,
+	} {
+		if _, err := members.DecodeMembers(strings.NewReader(line), 0); err == nil {
+			t.Errorf("accepted %s", line)
+		}
+	}
+	for _, line := range []string{
+		`{"id":"e-1","member_id":"m-1","type":"x","at":"0000-01-01T00:00:00+01:00"}`,
+		`{"id":"e-1","member_id":"m-1","type":"x","at":"2026-11-01T07:00:00Z","props":{"category":5}}`,
+		`{"id":"e-1","member_id":"m-1","type":"x","at":"2026-11-01T07:00:00Z","props":{"category":"<img src=x>"}}`,
+		`{"id":"e-1","member_id":"m-1","type":"x","at":"2026-11-01T07:00:00Z","props":{"category":"` + strings.Repeat("y", 300) + `"}}`,
+		`{"id":"e-1","member_id":"m-1","type":"x","at":"2026-11-01T07:00:00Z","props":{"note":"a\u0001b"}}`,
+	} {
+		if _, _, err := members.DecodeEvents(strings.NewReader(line), 0); err == nil {
+			t.Errorf("accepted %s", line)
+		}
+	}
+	if _, _, err := members.DecodeEvents(strings.NewReader(`{"id":"e-1","member_id":"m-1","type":"x","at":"2026-11-01T07:00:00Z","props":{"note":"two\nlines","category":"trail running"}}`), 0); err != nil {
+		t.Fatalf("a plain category and a note with a line break: %v", err)
 	}
 }

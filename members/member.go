@@ -93,18 +93,23 @@ func checkID(field, id string) *FieldError {
 	return nil
 }
 
-// checkJSON refuses NUL characters in the keys and strings of a JSON value (props,
-// attributes): PostgreSQL's jsonb cannot hold them.
+// controlNotSpace reports control characters other than tab and line breaks.
+func controlNotSpace(r rune) bool {
+	return (unicode.IsControl(r) || bidi(r)) && r != '\t' && r != '\n' && r != '\r'
+}
+
+// checkJSON refuses control characters (NUL among them, which PostgreSQL's jsonb
+// cannot hold) in the keys and strings of a JSON value (props, attributes).
 func checkJSON(field string, v any) *FieldError {
 	switch t := v.(type) {
 	case string:
-		if strings.ContainsRune(t, 0) {
-			return fieldErr(field, "must not contain NUL characters")
+		if strings.IndexFunc(t, controlNotSpace) >= 0 {
+			return fieldErr(field, "must not contain control characters")
 		}
 	case map[string]any:
 		for k, x := range t {
-			if strings.ContainsRune(k, 0) {
-				return fieldErr(field, "must not contain NUL characters")
+			if strings.IndexFunc(k, controlNotSpace) >= 0 {
+				return fieldErr(field, "must not contain control characters")
 			}
 			if err := checkJSON(field, x); err != nil {
 				return err
@@ -124,8 +129,43 @@ func checkText(field, s string) *FieldError {
 	if len(s) > MaxTextLen {
 		return fieldErr(field, "is longer than %d bytes", MaxTextLen)
 	}
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || bidi(r) }) >= 0 {
 		return fieldErr(field, "must not contain control characters")
+	}
+	if markup.MatchString(s) {
+		return fieldErr(field, "must not contain markup or template syntax (< > { } %%%% *| ${ #{ or a script URL)")
+	}
+	return nil
+}
+
+// markup is what a journey platform would render or run if a name or an interest
+// reached copy with it: tags, template syntax (Liquid, Handlebars, AMPscript,
+// Mailchimp merge tags, ${} and #{}), and script or data URLs. Names and interests
+// never need it.
+var markup = regexp.MustCompile(`(?i)[<>{}]|%%|\*\||\$\{|#\{|(javascript|vbscript|data):`)
+
+// notAZone reports names the zone database holds that are no member's zone: the
+// server's own ("Local", "localtime"), and the files beside the IANA names (which
+// PostgreSQL reads differently, right/UTC being 27 s off).
+func notAZone(tz string) bool {
+	lower := strings.ToLower(tz)
+	return lower == "local" || lower == "localtime" || lower == "posixrules" || lower == "factory" ||
+		strings.HasPrefix(lower, "posix/") || strings.HasPrefix(lower, "right/")
+}
+
+// bidi reports the Unicode controls that reorder text on screen.
+func bidi(r rune) bool { return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 }
+
+// minTime and maxTime bound the times a line may carry: nothing outside them is a
+// member's history, and JSON cannot even write a year past 9999.
+var (
+	minTime = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+func checkTime(field string, t time.Time) *FieldError {
+	if t.Before(minTime) || !t.Before(maxTime) {
+		return fieldErr(field, "must be between 1900 and 2199")
 	}
 	return nil
 }
@@ -160,6 +200,11 @@ func (m *Member) Normalize() error {
 		return err
 	}
 	m.Name = strings.TrimSpace(m.Name)
+	if m.JoinedAt != nil {
+		if err := checkTime("joined_at", *m.JoinedAt); err != nil {
+			return err
+		}
+	}
 	if err := checkText("name", m.Name); err != nil {
 		return err
 	}
@@ -169,7 +214,7 @@ func (m *Member) Normalize() error {
 	if m.Timezone != "" {
 		// "Local" is the server's own zone to Go and unknown to PostgreSQL: never a
 		// member's.
-		if _, err := time.LoadLocation(m.Timezone); err != nil || len(m.Timezone) > 64 || strings.EqualFold(m.Timezone, "Local") {
+		if _, err := time.LoadLocation(m.Timezone); err != nil || len(m.Timezone) > 64 || notAZone(m.Timezone) {
 			return fieldErr("timezone", "%q is not an IANA time zone such as Europe/Stockholm", m.Timezone)
 		}
 	}
@@ -241,6 +286,19 @@ func (e *Event) Normalize() error {
 	}
 	if e.At.IsZero() {
 		return fieldErr("at", "is required (RFC 3339 time)")
+	}
+	if err := checkTime("at", e.At); err != nil {
+		return err
+	}
+	// A category counts towards the interest of its name: it follows an interest's rules.
+	if c, ok := e.Props["category"]; ok {
+		s, isText := c.(string)
+		if !isText {
+			return fieldErr("props", "category must be text (an interest's name)")
+		}
+		if err := checkText("props", s); err != nil {
+			return err
+		}
 	}
 	if e.Props != nil {
 		b, _ := json.Marshal(e.Props)

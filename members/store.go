@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -158,13 +159,20 @@ func Erase(ctx context.Context, db database.DBTX, id string) error {
 		if _, err := storage.DeleteMemberJobs(ctx, tx, id); err != nil {
 			return fmt.Errorf("erase member %s: jobs: %w", id, storage.Translate(err, nil))
 		}
-		needles := []string{id}
-		if full := strings.TrimSpace(name); len(full) >= 6 || strings.Contains(full, " ") {
-			// A full name is specific enough to scrub; a lone short first name is not
-			// (it is someone else's too).
-			needles = append(needles, full)
+		patterns := []string{regexp.QuoteMeta(id)}
+		if full := strings.Fields(name); len(full) > 1 || len(strings.Join(full, "")) >= 6 {
+			// A full name is specific enough to scrub, whatever its case or spacing; a
+			// lone short first name is not (it is someone else's too).
+			words := make([]string, len(full))
+			for i, w := range full {
+				words[i] = regexp.QuoteMeta(w)
+			}
+			patterns = append(patterns, strings.Join(words, `\s+`))
 		}
-		for _, n := range needles {
+		for _, n := range patterns {
+			if _, err := storage.ScrubJobArgs(ctx, tx, n); err != nil {
+				return fmt.Errorf("erase member %s: job arguments: %w", id, storage.Translate(err, nil))
+			}
 			if _, err := q.ScrubIdempotencyAnswers(ctx, n); err != nil {
 				return fmt.Errorf("erase member %s: idempotency answers: %w", id, storage.Translate(err, nil))
 			}

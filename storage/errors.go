@@ -21,6 +21,10 @@ var ErrRetry = belong.New(belong.ECONFLICT, "concurrent_update", "the data chang
 // invalid UTF-8); nothing of the request was written.
 var ErrBadText = belong.New(belong.EINVALID, "invalid_text", "the request holds text that cannot be stored: a NUL character or invalid UTF-8")
 
+// ErrGone means something the request refers to was deleted while it ran (a member
+// erased during a batch that names them); retried, the request gets a clear answer.
+var ErrGone = belong.New(belong.ECONFLICT, "concurrent_update", "something the request refers to was deleted meanwhile; retry it")
+
 // ErrDuplicate means a unique constraint refused a row.
 var ErrDuplicate = belong.New(belong.ECONFLICT, "duplicate", "it already exists")
 
@@ -41,6 +45,8 @@ func Translate(err error, notFound *belong.Error) error {
 		return &belong.Error{Kind: ErrDuplicate.Kind, Code: ErrDuplicate.Code, Message: ErrDuplicate.Message, Err: err}
 	case errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01"):
 		return &belong.Error{Kind: ErrRetry.Kind, Code: ErrRetry.Code, Message: ErrRetry.Message, Err: err}
+	case database.Gone(err):
+		return &belong.Error{Kind: ErrGone.Kind, Code: ErrGone.Code, Message: ErrGone.Message, Err: err}
 	case database.BadText(err):
 		return &belong.Error{Kind: ErrBadText.Kind, Code: ErrBadText.Code, Message: ErrBadText.Message, Err: err}
 	case database.Unavailable(err):

@@ -22,6 +22,8 @@ func TestTranslateMapsDatabaseErrorsToTheVocabulary(t *testing.T) {
 	}{
 		{fmt.Errorf("read: %w", pgx.ErrNoRows), notFound, belong.ENOTFOUND},
 		{&pgconn.PgError{Code: "23505"}, storage.ErrDuplicate, belong.ECONFLICT},
+		{&pgconn.PgError{Code: "23503"}, storage.ErrGone, belong.ECONFLICT},
+		{&pgconn.PgError{Code: "22021"}, storage.ErrBadText, belong.EINVALID},
 		{&pgconn.PgError{Code: "40001"}, storage.ErrRetry, belong.ECONFLICT},
 		{&pgconn.PgError{Code: "40P01"}, storage.ErrRetry, belong.ECONFLICT},
 		{&pgconn.PgError{Code: "57P01"}, storage.ErrUnavailable, belong.EUNAVAILABLE},

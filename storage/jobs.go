@@ -31,6 +31,20 @@ func CountJobs(ctx context.Context, db database.DBTX) ([]JobCount, error) {
 	})
 }
 
+// ScrubJobArgs replaces what matches pattern (an erased member's id or name, as in
+// ScrubDrafts) in the arguments of other jobs, such as a reviewer's draft request that
+// named them.
+//
+// Hand-written: river_job is River's own table (see CountJobs).
+func ScrubJobArgs(ctx context.Context, db database.DBTX, pattern string) (int64, error) {
+	tag, err := db.Exec(ctx, `UPDATE river_job SET args = regexp_replace(args::text, $1, '[erased]', 'gi')::jsonb
+		WHERE state <> 'running' AND args::text ~* $1`, pattern)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
 // DeleteMemberJobs deletes the jobs about an erased member (their arguments carry the
 // member's id), except one running now, which finds the member gone and stores
 // nothing; River's cleaner removes it within a day.

@@ -90,15 +90,15 @@ func (q *Queries) LockMemberForErasure(ctx context.Context, id string) (string, 
 }
 
 const scrubDrafts = `-- name: ScrubDrafts :execrows
-UPDATE content_drafts SET body = replace(body::text, $1::text, '[erased]')::jsonb,
-	reason = replace(reason, $1::text, '[erased]')
-WHERE strpos(body::text, $1::text) > 0 OR strpos(reason, $1::text) > 0
+UPDATE content_drafts SET body = regexp_replace(body::text, $1::text, '[erased]', 'gi')::jsonb,
+	reason = regexp_replace(reason, $1::text, '[erased]', 'gi')
+WHERE body::text ~* $1::text OR reason ~* $1::text
 `
 
-// ScrubDrafts replaces an erased member's full name wherever a reviewer typed it into
-// other content (bodies and reasons; the member's own drafts cascade away).
-func (q *Queries) ScrubDrafts(ctx context.Context, name string) (int64, error) {
-	result, err := q.db.Exec(ctx, scrubDrafts, name)
+// ScrubDrafts replaces an erased member's id or full name wherever a reviewer typed
+// it into other content (bodies and reasons; the member's own drafts cascade away).
+func (q *Queries) ScrubDrafts(ctx context.Context, pattern string) (int64, error) {
+	result, err := q.db.Exec(ctx, scrubDrafts, pattern)
 	if err != nil {
 		return 0, err
 	}
@@ -106,13 +106,16 @@ func (q *Queries) ScrubDrafts(ctx context.Context, name string) (int64, error) {
 }
 
 const scrubIdempotencyAnswers = `-- name: ScrubIdempotencyAnswers :execrows
-DELETE FROM idempotency_keys WHERE position(convert_to($1::text, 'UTF8') in body) > 0
+
+DELETE FROM idempotency_keys WHERE convert_from(body, 'UTF8') ~* $1::text
 `
 
+// The scrubs below take a pattern (a regular expression, matched regardless of case)
+// built by members.Erase: an id, or a full name with any spacing between its words.
 // ScrubIdempotencyAnswers forgets stored answers that name an erased member (an
 // error answer may quote an id or a name).
-func (q *Queries) ScrubIdempotencyAnswers(ctx context.Context, needle string) (int64, error) {
-	result, err := q.db.Exec(ctx, scrubIdempotencyAnswers, needle)
+func (q *Queries) ScrubIdempotencyAnswers(ctx context.Context, pattern string) (int64, error) {
+	result, err := q.db.Exec(ctx, scrubIdempotencyAnswers, pattern)
 	if err != nil {
 		return 0, err
 	}
@@ -120,13 +123,13 @@ func (q *Queries) ScrubIdempotencyAnswers(ctx context.Context, needle string) (i
 }
 
 const scrubReviews = `-- name: ScrubReviews :execrows
-UPDATE content_reviews SET changes = replace(changes::text, $1::text, '[erased]')::jsonb,
-	reason = replace(reason, $1::text, '[erased]')
-WHERE strpos(changes::text, $1::text) > 0 OR strpos(reason, $1::text) > 0
+UPDATE content_reviews SET changes = regexp_replace(changes::text, $1::text, '[erased]', 'gi')::jsonb,
+	reason = regexp_replace(reason, $1::text, '[erased]', 'gi')
+WHERE changes::text ~* $1::text OR reason ~* $1::text
 `
 
-func (q *Queries) ScrubReviews(ctx context.Context, name string) (int64, error) {
-	result, err := q.db.Exec(ctx, scrubReviews, name)
+func (q *Queries) ScrubReviews(ctx context.Context, pattern string) (int64, error) {
+	result, err := q.db.Exec(ctx, scrubReviews, pattern)
 	if err != nil {
 		return 0, err
 	}

@@ -23,19 +23,22 @@ UPDATE communities c SET size = greatest(c.size - 1, 0)
 FROM memberships ms WHERE ms.member_id = @member_id AND ms.rank = 1
 	AND c.run_id = ms.run_id AND c.id = ms.community_id;
 
+-- The scrubs below take a pattern (a regular expression, matched regardless of case)
+-- built by members.Erase: an id, or a full name with any spacing between its words.
+
 -- name: ScrubIdempotencyAnswers :execrows
 -- ScrubIdempotencyAnswers forgets stored answers that name an erased member (an
 -- error answer may quote an id or a name).
-DELETE FROM idempotency_keys WHERE position(convert_to(@needle::text, 'UTF8') in body) > 0;
+DELETE FROM idempotency_keys WHERE convert_from(body, 'UTF8') ~* @pattern::text;
 
 -- name: ScrubDrafts :execrows
--- ScrubDrafts replaces an erased member's full name wherever a reviewer typed it into
--- other content (bodies and reasons; the member's own drafts cascade away).
-UPDATE content_drafts SET body = replace(body::text, @name::text, '[erased]')::jsonb,
-	reason = replace(reason, @name::text, '[erased]')
-WHERE strpos(body::text, @name::text) > 0 OR strpos(reason, @name::text) > 0;
+-- ScrubDrafts replaces an erased member's id or full name wherever a reviewer typed
+-- it into other content (bodies and reasons; the member's own drafts cascade away).
+UPDATE content_drafts SET body = regexp_replace(body::text, @pattern::text, '[erased]', 'gi')::jsonb,
+	reason = regexp_replace(reason, @pattern::text, '[erased]', 'gi')
+WHERE body::text ~* @pattern::text OR reason ~* @pattern::text;
 
 -- name: ScrubReviews :execrows
-UPDATE content_reviews SET changes = replace(changes::text, @name::text, '[erased]')::jsonb,
-	reason = replace(reason, @name::text, '[erased]')
-WHERE strpos(changes::text, @name::text) > 0 OR strpos(reason, @name::text) > 0;
+UPDATE content_reviews SET changes = regexp_replace(changes::text, @pattern::text, '[erased]', 'gi')::jsonb,
+	reason = regexp_replace(reason, @pattern::text, '[erased]', 'gi')
+WHERE changes::text ~* @pattern::text OR reason ~* @pattern::text;
