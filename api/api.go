@@ -22,7 +22,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -467,11 +466,7 @@ func intParam(c *gin.Context, name string, def, lo, hi int) (int, error) { //nol
 // hasControl reports control or bidi-reordering characters, other than tabs and line
 // breaks, anywhere in a decoded JSON value's strings or keys.
 func hasControl(v any) bool {
-	bad := func(s string) bool {
-		return strings.IndexFunc(s, func(r rune) bool {
-			return (unicode.IsControl(r) || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069) && r != '\t' && r != '\n' && r != '\r'
-		}) >= 0
-	}
+	bad := members.HasControl
 	switch t := v.(type) {
 	case string:
 		return bad(t)

@@ -25,7 +25,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -36,6 +35,7 @@ import (
 	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/pilots"
 	"github.com/belong-loyalty/belong/service"
 	"github.com/belong-loyalty/belong/trends"
@@ -121,9 +121,7 @@ func (s *Console) cleanForm(c *gin.Context) {
 	}
 	for _, vs := range c.Request.PostForm {
 		for _, v := range vs {
-			if !utf8.ValidString(v) || strings.IndexFunc(v, func(r rune) bool {
-				return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r'
-			}) >= 0 {
+			if !utf8.ValidString(v) || members.HasControl(v) {
 				s.consoleFail(c, belong.New(belong.EINVALID, "invalid_text", "The form holds a control character or invalid UTF-8; nothing was saved."))
 				c.Abort()
 				return

@@ -98,6 +98,11 @@ func controlNotSpace(r rune) bool {
 	return (unicode.IsControl(r) || bidi(r)) && r != '\t' && r != '\n' && r != '\r'
 }
 
+// HasControl reports what free text must not hold, wherever it comes from (a JSON
+// body, a console form): control characters other than tabs and line breaks, and the
+// controls that reorder text on screen.
+func HasControl(s string) bool { return strings.IndexFunc(s, controlNotSpace) >= 0 }
+
 // checkJSON refuses control characters (NUL among them, which PostgreSQL's jsonb
 // cannot hold) in the keys and strings of a JSON value (props, attributes).
 func checkJSON(field string, v any) *FieldError {
