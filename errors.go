@@ -75,6 +75,14 @@ func (e *Error) With(format string, args ...any) *Error {
 	return &c
 }
 
+// Wrap returns sentinel e carrying cause, for the log: it still matches e with
+// errors.Is, and cause stays in the chain.
+func (e *Error) Wrap(cause error) *Error {
+	c := *e
+	c.Err = cause
+	return &c
+}
+
 // KindOf returns the kind of err: that of the first *Error in its chain, else
 // EINTERNAL.
 func KindOf(err error) string {

@@ -75,7 +75,7 @@ func TestOpenAIFailuresFallBackToTemplates(t *testing.T) {
 		if _, err := g.Generate(ctx, req); err == nil {
 			t.Errorf("%s: no error from the generator", name)
 		}
-		d, err := generation.Drafting{Generator: g}.Draft(ctx, pool, req, "", nil, "test")
+		d, err := draftAndStore(t, generation.Drafting{Generator: g}, pool, req, "", nil, "test")
 		if err != nil {
 			t.Fatalf("%s: drafting failed instead of falling back: %v", name, err)
 		}

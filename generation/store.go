@@ -203,18 +203,6 @@ func (d Draft) Reviewed() bool {
 	return d.Generator == Template{}.Name() && !d.Fallback && len(d.Findings) == 0
 }
 
-// Draft composes and stores one draft (Compose, then Store).
-func (dr Drafting) Draft(ctx context.Context, db database.DBTX, r Request, memberID string, otherNames []string, actor string) (Draft, error) {
-	d, err := dr.Compose(ctx, r, memberID, otherNames)
-	if err != nil {
-		return Draft{}, err
-	}
-	if err := Store(ctx, db, &d, actor); err != nil {
-		return Draft{}, err
-	}
-	return d, nil
-}
-
 // Store writes a composed draft as the first version of a new group, with its audit
 // row, and fills in its id and creation time.
 func Store(ctx context.Context, db database.DBTX, d *Draft, actor string) error {

@@ -8,9 +8,21 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/migrations/dbtest"
 )
+
+// draftAndStore composes a draft and stores it, as the use cases do (the model call
+// outside the transaction that stores it).
+func draftAndStore(t *testing.T, dr generation.Drafting, db database.DBTX, r generation.Request, memberID string, others []string, actor string) (generation.Draft, error) {
+	t.Helper()
+	d, err := dr.Compose(context.Background(), r, memberID, others)
+	if err != nil {
+		return d, err
+	}
+	return d, generation.Store(context.Background(), db, &d, actor)
+}
 
 // seedRun publishes a tiny run with two communities and returns the pool.
 func seedRun(t *testing.T) *pgxpool.Pool {
@@ -78,7 +90,7 @@ func TestReviewStateMachine(t *testing.T) {
 	pool := seedRun(t)
 	dr := generation.Drafting{Guardrails: generation.Guardrails{Banned: []string{"crush it"}}}
 	c1 := generation.CommunityFacts{ID: "c-1", Name: "Yoga · Meditation", Labels: []string{"yoga", "meditation"}, Size: 20}
-	prompt, err := dr.Draft(ctx, pool, generation.Request{Kind: generation.KindCommunityPrompt, Locale: "en", Community: c1}, "", nil, "tester")
+	prompt, err := draftAndStore(t, dr, pool, generation.Request{Kind: generation.KindCommunityPrompt, Locale: "en", Community: c1}, "", nil, "tester")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,12 +127,12 @@ func TestReviewStateMachine(t *testing.T) {
 	}
 
 	// A recognition for a member: guardrails see the surname; approval serves it.
-	rec, err := dr.Draft(ctx, pool, generation.Request{Kind: generation.KindRecognition, Locale: "en", Community: c1,
+	rec, err := draftAndStore(t, dr, pool, generation.Request{Kind: generation.KindRecognition, Locale: "en", Community: c1,
 		FirstName: "Ana", Occasion: "streak", Detail: "30 days"}, "m-1", []string{"Lindqvist"}, "tester")
 	if err != nil {
 		t.Fatal(err)
 	}
-	profile, err := dr.Draft(ctx, pool, generation.Request{Kind: generation.KindCommunityProfile, Locale: "en", Community: c1}, "", nil, "tester")
+	profile, err := draftAndStore(t, dr, pool, generation.Request{Kind: generation.KindCommunityProfile, Locale: "en", Community: c1}, "", nil, "tester")
 	if err != nil {
 		t.Fatal(err)
 	}

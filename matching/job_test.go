@@ -201,7 +201,7 @@ func TestNoConsentMemberIsNotMatched(t *testing.T) {
 	if _, ms, _ = matching.MemberCommunities(ctx, pool, withConsent, 3); len(ms) != 0 {
 		t.Fatalf("withdrawn consent still matched: %v", ms)
 	}
-	if _, _, err := matching.MemberCommunities(ctx, pool, "nobody", 3); !errors.Is(err, matching.ErrMemberNotFound) {
+	if _, _, err := matching.MemberCommunities(ctx, pool, "nobody", 3); !errors.Is(err, members.ErrNotFound) {
 		t.Fatalf("unknown member: %v", err)
 	}
 }

@@ -33,7 +33,7 @@ const PeerSearch = 100
 func Peers(ctx context.Context, db database.DBTX, memberID, community string, limit int) ([]Peer, error) {
 	me, err := storage.New(db).PeerMember(ctx, memberID)
 	if err != nil {
-		return nil, notFoundOr(err, ErrMemberNotFound, "read member")
+		return nil, notFoundOr(err, members.ErrNotFound, "read member")
 	}
 	vec, model, terms := me.Embedding, me.Model, me.Terms
 	if !me.Consent || vec == nil || model == nil {

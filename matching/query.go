@@ -26,9 +26,6 @@ var ErrNotFound = belong.New(belong.ENOTFOUND, "community_not_found", "community
 // than the one asked to match against it: vectors of two models never mix.
 var ErrModelMismatch = belong.New(belong.EUNAVAILABLE, "model_mismatch", "the current cluster run was made with another embedding model: run `belong embed` and `belong cluster`")
 
-// ErrMemberNotFound means no member has the given id.
-var ErrMemberNotFound = members.ErrNotFound
-
 // Match is one community that fits a member or profile. Rank 1 is the primary.
 type Match struct {
 	ID      string   `json:"id"`
@@ -78,7 +75,7 @@ func MemberCommunities(ctx context.Context, db database.DBTX, memberID string, l
 	q := storage.New(db)
 	row, err := q.MemberCommunities(ctx, storage.MemberCommunitiesParams{MemberID: memberID, Lim: int32(limit)})
 	if err != nil {
-		return 0, nil, notFoundOr(err, ErrMemberNotFound, "read memberships")
+		return 0, nil, notFoundOr(err, members.ErrNotFound, "read memberships")
 	}
 	consent, terms, run, raw := row.ConsentPersonalization, row.Terms, row.RunID, row.Memberships
 	if run == nil {

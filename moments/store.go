@@ -266,16 +266,13 @@ type Community struct {
 	TribeLabels        []string
 }
 
-// ErrMemberNotFound means no member has the id.
-var ErrMemberNotFound = members.ErrNotFound
-
 // Read takes a member's snapshot as of now: profile, activity summary and any due
 // recognition, in one query.
 func Read(ctx context.Context, db database.DBTX, memberID string, now time.Time) (Snapshot, error) {
 	r, err := storage.New(db).MomentSnapshot(ctx, storage.MomentSnapshotParams{
 		MemberID: memberID, Now: now, ContributionTypes: ContributionTypes})
 	if err != nil {
-		return Snapshot{}, fmt.Errorf("read member moment: %w", storage.Translate(err, ErrMemberNotFound))
+		return Snapshot{}, fmt.Errorf("read member moment: %w", storage.Translate(err, members.ErrNotFound))
 	}
 	s := Snapshot{Name: r.Name, Locale: r.Locale, Timezone: r.Timezone, JoinedAt: r.JoinedAt, Consent: r.ConsentPersonalization,
 		Activity: Activity{Total: int(r.Total), Last14: int(r.L14), Last30: int(r.L30), Days15to90: int(r.D15),

@@ -23,11 +23,10 @@ import (
 
 // Errors of pilots and feedback.
 var (
-	ErrNotFound      = belong.New(belong.ENOTFOUND, "pilot_not_found", "pilot not found")
-	ErrClosed        = belong.New(belong.ECONFLICT, "pilot_closed", "the pilot is closed")
-	ErrNoCandidates  = belong.New(belong.EUNPROCESSABLE, "no_candidates", "no consenting member in the target is free to invite")
-	ErrNotInvited    = belong.New(belong.EUNPROCESSABLE, "not_invited", "the member was not invited to this pilot")
-	ErrMemberUnknown = members.ErrNotFound
+	ErrNotFound     = belong.New(belong.ENOTFOUND, "pilot_not_found", "pilot not found")
+	ErrClosed       = belong.New(belong.ECONFLICT, "pilot_closed", "the pilot is closed")
+	ErrNoCandidates = belong.New(belong.EUNPROCESSABLE, "no_candidates", "no consenting member in the target is free to invite")
+	ErrNotInvited   = belong.New(belong.EUNPROCESSABLE, "not_invited", "the member was not invited to this pilot")
 )
 
 // Target says whom a pilot draws from: communities or tribes of the current run
@@ -213,7 +212,7 @@ func AddFeedback(ctx context.Context, db database.DBTX, sc Scorer, f Feedback) (
 		return f, err
 	}
 	if _, err := members.Get(ctx, db, f.MemberID); errors.Is(err, members.ErrNotFound) {
-		return f, ErrMemberUnknown
+		return f, members.ErrNotFound
 	} else if err != nil {
 		return f, err
 	}

@@ -40,17 +40,17 @@ func Translate(err error, notFound *belong.Error) error {
 	var pe *pgconn.PgError
 	switch {
 	case errors.Is(err, pgx.ErrNoRows) && notFound != nil:
-		return &belong.Error{Kind: notFound.Kind, Code: notFound.Code, Message: notFound.Message, Err: err}
+		return notFound.Wrap(err)
 	case errors.As(err, &pe) && pe.Code == "23505":
-		return &belong.Error{Kind: ErrDuplicate.Kind, Code: ErrDuplicate.Code, Message: ErrDuplicate.Message, Err: err}
+		return ErrDuplicate.Wrap(err)
 	case errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01"):
-		return &belong.Error{Kind: ErrRetry.Kind, Code: ErrRetry.Code, Message: ErrRetry.Message, Err: err}
+		return ErrRetry.Wrap(err)
 	case database.Gone(err):
-		return &belong.Error{Kind: ErrGone.Kind, Code: ErrGone.Code, Message: ErrGone.Message, Err: err}
+		return ErrGone.Wrap(err)
 	case database.BadText(err):
-		return &belong.Error{Kind: ErrBadText.Kind, Code: ErrBadText.Code, Message: ErrBadText.Message, Err: err}
+		return ErrBadText.Wrap(err)
 	case database.Unavailable(err):
-		return &belong.Error{Kind: ErrUnavailable.Kind, Code: ErrUnavailable.Code, Message: ErrUnavailable.Message, Err: err}
+		return ErrUnavailable.Wrap(err)
 	}
 	return err
 }
