@@ -242,8 +242,11 @@ func (s *server) eventsBatch(c *gin.Context) {
 
 // peersResponse is the answer of GET /v1/members/{id}/peers.
 type peersResponse struct {
-	MemberID string          `json:"member_id"`
-	Peers    []matching.Peer `json:"peers"`
+	MemberID string `json:"member_id"`
+	// Scope is where peers were searched; CommunityID the community asked for.
+	Scope       string          `json:"scope"`
+	CommunityID string          `json:"community_id,omitempty"`
+	Peers       []matching.Peer `json:"peers"`
 }
 
 // communityListResponse is the answer of GET /v1/communities.
@@ -275,12 +278,29 @@ func (s *server) memberCommunities(c *gin.Context) {
 	id := c.Param("id")
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	run, ms, err := matching.MemberCommunities(ctx, s.db, id, limit)
+	v, err := s.memberView(ctx, id)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	s.cached(c, communitiesResponse{MemberID: id, RunID: strconv.FormatInt(run, 10), Communities: ms})
+	ms, err := matching.MemberCommunities(ctx, s.db, v, id, limit)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	s.cached(c, communitiesResponse{MemberID: id, RunID: strconv.FormatInt(v.ID, 10), Communities: ms})
+}
+
+// memberView is the current run's view for a read about a member. Before the first
+// run an unknown member is still not found (404), not unavailable.
+func (s *server) memberView(ctx context.Context, memberID string) (*matching.View, error) {
+	v, err := s.svc.View(ctx)
+	if errors.Is(err, matching.ErrNoRun) {
+		if _, merr := members.Get(ctx, s.db, memberID); merr != nil {
+			return nil, merr
+		}
+	}
+	return v, err
 }
 
 // MatchRequest is the body of POST /v1/match.
@@ -330,12 +350,17 @@ func (s *server) match(c *gin.Context) {
 			Message: "the embedding model did not answer in time; retry later"}})
 		return
 	}
-	run, ms, err := matching.MatchVector(ctx, s.db, s.embedder.Model(), vecs[0], append(p.Interests, p.Causes...), req.Limit)
+	v, err := s.svc.View(ctx)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, communitiesResponse{RunID: strconv.FormatInt(run, 10), Communities: ms})
+	ms, err := matching.MatchVector(v, s.embedder.Model(), vecs[0], append(p.Interests, p.Causes...), req.Limit)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, communitiesResponse{RunID: strconv.FormatInt(v.ID, 10), Communities: ms})
 }
 
 func (s *server) deleteMember(c *gin.Context) {
@@ -354,15 +379,29 @@ func (s *server) peers(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	id := c.Param("id")
-	ctx, cancel := s.ctx(c)
-	defer cancel()
-	ps, err := matching.Peers(ctx, s.db, id, c.Query("community"), limit)
+	scope, err := enumParam(c, "scope", matching.Scopes)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	s.cached(c, peersResponse{MemberID: id, Peers: ps})
+	q := matching.PeerQuery{MemberID: c.Param("id"), Scope: cmp.Or(scope, matching.ScopeCommunity), Community: c.Query("community"), Limit: limit}
+	if q.Community != "" && scope != "" && scope != matching.ScopeCommunity {
+		s.writeError(c, badRequest("invalid_scope", "community searches one community: leave scope out, or set it to community"))
+		return
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	v, err := s.memberView(ctx, q.MemberID)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	ps, scope, err := matching.Peers(ctx, s.db, v, q)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	s.cached(c, peersResponse{MemberID: q.MemberID, Scope: scope, CommunityID: q.Community, Peers: ps})
 }
 
 func (s *server) listCommunities(c *gin.Context) {
@@ -373,12 +412,13 @@ func (s *server) listCommunities(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	run, cs, err := matching.ListCommunities(ctx, s.db, c.Query("after"), limit)
+	v, err := s.svc.View(ctx)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	body := communityListResponse{RunID: strconv.FormatInt(run, 10), Communities: cs}
+	cs := matching.ListCommunities(v, c.Query("after"), limit)
+	body := communityListResponse{RunID: strconv.FormatInt(v.ID, 10), Communities: cs}
 	if len(cs) == limit {
 		body.NextAfter = cs[len(cs)-1].ID
 	}
@@ -388,7 +428,12 @@ func (s *server) listCommunities(c *gin.Context) {
 func (s *server) getCommunity(c *gin.Context) {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	cm, err := matching.GetCommunity(ctx, s.db, c.Param("id"))
+	v, err := s.svc.View(ctx)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	cm, err := matching.GetCommunity(v, c.Param("id"))
 	if err != nil {
 		s.writeError(c, err)
 		return

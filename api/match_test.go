@@ -263,7 +263,11 @@ func TestPeers(t *testing.T) {
 		}
 	}
 	// Filtered by a community: every peer is in it.
-	_, ms, err := matching.MemberCommunities(ctx, f.pool, id, 1)
+	view, err := f.svc.View(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := matching.MemberCommunities(ctx, f.pool, view, id, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +292,7 @@ func TestPeers(t *testing.T) {
 		if noCommunity[m.ID] {
 			continue
 		}
-		got, err := matching.Peers(ctx, f.pool, m.ID, "", 10)
+		got, _, err := matching.Peers(ctx, f.pool, view, matching.PeerQuery{MemberID: m.ID, Scope: matching.ScopeAll, Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}

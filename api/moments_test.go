@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/belong-loyalty/belong/service"
 )
 
 func TestMilestonesFireOnceAndMomentsDeliverThem(t *testing.T) {
@@ -97,8 +99,7 @@ func TestMilestonesFireOnceAndMomentsDeliverThem(t *testing.T) {
 	// The anniversary arrives with the member's calendar: tomorrow, Stockholm time, the
 	// hourly anniversaries job records it and queues its recognition.
 	tomorrowAt := time.Now().In(mustLoc(t, "Europe/Stockholm")).AddDate(0, 0, 1)
-	later := *f.svc
-	later.Now = func() time.Time { return tomorrowAt }
+	later := &service.Service{DB: f.svc.DB, Queue: f.svc.Queue, Now: func() time.Time { return tomorrowAt }}
 	if n, err := later.DetectAnniversaries(t.Context()); err != nil || n < 1 {
 		t.Fatalf("anniversaries: %d queued, %v; want Ana's among them", n, err)
 	}

@@ -430,10 +430,13 @@ func (s *Console) consoleCommunities(c *gin.Context) {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	p := s.signedIn(c, "Communities")
-	_, cs, err := matching.ListCommunities(ctx, s.db, "", 500)
-	var pts map[string][2]float64
+	var (
+		cs  []matching.Community
+		pts map[string][2]float64
+	)
+	v, err := s.svc.View(ctx)
 	if err == nil {
-		pts, err = matching.Map(ctx, s.db)
+		cs, pts = matching.ListCommunities(v, "", 500), matching.Map(v)
 	}
 	if err != nil {
 		p.Error = err.Error()

@@ -324,6 +324,9 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		if _, err := storage.WriteMemberships(ctx, tx, ms); err != nil {
 			return fmt.Errorf("write memberships: %w", storage.Translate(err, nil))
 		}
+		if _, err := q.WriteRunVectors(ctx, runID); err != nil {
+			return fmt.Errorf("write run vectors: %w", storage.Translate(err, nil))
+		}
 		metrics, err := json.Marshal(m)
 		if err != nil {
 			return fmt.Errorf("mark run published: %w", err)

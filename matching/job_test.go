@@ -186,11 +186,15 @@ func TestNoConsentMemberIsNotMatched(t *testing.T) {
 	if without == "" {
 		t.Fatal("demo brand has no member without consent")
 	}
-	_, ms, err := matching.MemberCommunities(ctx, pool, without, 3)
+	view, err := matching.NewRuns(pool).Current(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := matching.MemberCommunities(ctx, pool, view, without, 3)
 	if err != nil || len(ms) != 0 {
 		t.Fatalf("member without consent matched: %v (err %v)", ms, err)
 	}
-	_, ms, err = matching.MemberCommunities(ctx, pool, withConsent, 3)
+	ms, err = matching.MemberCommunities(ctx, pool, view, withConsent, 3)
 	if err != nil || len(ms) == 0 || !ms[0].Primary || len(ms[0].Labels) == 0 {
 		t.Fatalf("consenting member: %+v (err %v), want a labelled primary community", ms, err)
 	}
@@ -198,10 +202,10 @@ func TestNoConsentMemberIsNotMatched(t *testing.T) {
 	if _, err := pool.Exec(ctx, "UPDATE members SET consent_personalization = false WHERE id = $1", withConsent); err != nil {
 		t.Fatal(err)
 	}
-	if _, ms, _ = matching.MemberCommunities(ctx, pool, withConsent, 3); len(ms) != 0 {
+	if ms, _ = matching.MemberCommunities(ctx, pool, view, withConsent, 3); len(ms) != 0 {
 		t.Fatalf("withdrawn consent still matched: %v", ms)
 	}
-	if _, _, err := matching.MemberCommunities(ctx, pool, "nobody", 3); !errors.Is(err, members.ErrNotFound) {
+	if _, err := matching.MemberCommunities(ctx, pool, view, "nobody", 3); !errors.Is(err, members.ErrNotFound) {
 		t.Fatalf("unknown member: %v", err)
 	}
 }

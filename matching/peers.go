@@ -1,6 +1,7 @@
 package matching
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -21,49 +22,103 @@ type Peer struct {
 	Shared []string `json:"shared"`
 }
 
-// PeerSearch is pgvector's HNSW search width for peer queries: recall@10 measured
-// against exact search on the demo is in the README (BenchmarkPeerRecall).
+// PeerSearch is pgvector's HNSW search width for peer queries across the whole
+// membership: recall@10 measured against exact search on the demo is in the README
+// (BenchmarkPeerRecall).
 const PeerSearch = 100
 
-// Peers returns the members most similar to memberID through the HNSW index, most
-// similar first, optionally only those in community (of the current run). Peers never
-// include the member, and only members who consented to personalization and to
-// community features appear. Filtered searches use pgvector's iterative index scan so
-// that a selective filter still fills the page.
-func Peers(ctx context.Context, db database.DBTX, memberID, community string, limit int) ([]Peer, error) {
-	me, err := storage.New(db).PeerMember(ctx, memberID)
+// Scopes of a peer search.
+const (
+	// ScopeCommunity searches the members of the member's primary community.
+	ScopeCommunity = "community"
+	// ScopeTribe searches the members whose primary community is in the member's tribe.
+	ScopeTribe = "tribe"
+	// ScopeAll searches every member through the HNSW index.
+	ScopeAll = "all"
+)
+
+// Scopes are the peer search scopes, the default first.
+var Scopes = []string{ScopeCommunity, ScopeTribe, ScopeAll}
+
+// PeerQuery says whose peers to find and where.
+type PeerQuery struct {
+	MemberID string
+	// Scope is one of Scopes (ScopeCommunity when empty); Community, when set,
+	// searches that community of the run instead.
+	Scope, Community string
+	Limit            int
+}
+
+// Peers returns the members most similar to the query's member, most similar first.
+// Peers never include the member, and only members who consented to personalization
+// and to community features appear; a member without that consent, or without a
+// vector in the run's model, has none.
+//
+// A micro-community has at most a few hundred members, so peers within a community or
+// a tribe of run v are an exact scan in one round trip, with nothing to miss. Only
+// ScopeAll goes through the global HNSW index (recall@10 ≥ 0.95 at PeerSearch), and
+// so does a member with no community in the run (embedded after it). The scope
+// searched is returned with the peers.
+func Peers(ctx context.Context, db database.DBTX, v *View, q PeerQuery) ([]Peer, string, error) {
+	if q.Community != "" {
+		if _, err := GetCommunity(v, q.Community); err != nil {
+			return nil, "", err
+		}
+	} else if q.Scope == ScopeAll {
+		ps, err := globalPeers(ctx, db, v, q)
+		return ps, ScopeAll, err
+	}
+	rows, err := storage.New(db).ScopedPeers(ctx, storage.ScopedPeersParams{MemberID: q.MemberID, Model: v.Model,
+		RunID: v.ID, Community: q.Community, Tribe: q.Scope == ScopeTribe, Lim: int32(q.Limit)})
+	if err == nil && len(rows) == 0 {
+		err = members.ErrNotFound
+	}
+	if err != nil {
+		return nil, "", notFoundOr(err, members.ErrNotFound, "find peers")
+	}
+	me := rows[0]
+	if q.Community == "" && me.Consent && !me.InRun {
+		ps, err := globalPeers(ctx, db, v, q)
+		return ps, ScopeAll, err
+	}
+	out := []Peer{}
+	terms := keysOf(me.Terms)
+	for _, r := range rows {
+		if r.HasPeer {
+			out = append(out, newPeer(r.PeerID, r.PeerName, r.Score, me.Terms, terms, r.PeerTerms))
+		}
+	}
+	return out, cmp.Or(q.Scope, ScopeCommunity), nil
+}
+
+// newPeer is a peer with the terms the two share; a first name, never more.
+func newPeer(id, name string, score float64, terms, termKeys, theirs []string) Peer {
+	first, _, _ := strings.Cut(name, " ")
+	return Peer{MemberID: id, Name: first, Score: round3(score), Shared: sharedKeys(terms, termKeys, keysOf(theirs))}
+}
+
+// globalPeers searches every consenting member through the HNSW index, with
+// pgvector's iterative scan so that the consent filter still fills the page.
+func globalPeers(ctx context.Context, db database.DBTX, v *View, q PeerQuery) ([]Peer, error) {
+	me, err := storage.New(db).PeerMember(ctx, storage.PeerMemberParams{MemberID: q.MemberID, Model: v.Model})
 	if err != nil {
 		return nil, notFoundOr(err, members.ErrNotFound, "read member")
 	}
-	vec, model, terms := me.Embedding, me.Model, me.Terms
-	if !me.Consent || vec == nil || model == nil {
-		return []Peer{}, nil
-	}
-	var run int64
-	if community != "" {
-		if run, err = CurrentRun(ctx, db); err != nil {
-			return nil, err
-		}
-		if _, err := GetCommunity(ctx, db, community); err != nil {
-			return nil, err
-		}
-	}
 	out := []Peer{}
+	if !me.Consent || me.Embedding == nil {
+		return out, nil
+	}
+	terms := keysOf(me.Terms)
 	err = database.InTx(ctx, db, func(tx pgx.Tx) error {
 		if err := storage.SetPeerSearch(ctx, tx, PeerSearch); err != nil {
 			return err
 		}
-		rows, err := storage.New(tx).Peers(ctx, storage.PeersParams{Embedding: *vec, MemberID: memberID,
-			Community: community, RunID: run, Lim: int32(limit), Model: *model})
-		if err != nil {
-			return err
-		}
+		rows, err := storage.New(tx).Peers(ctx, storage.PeersParams{Embedding: *me.Embedding, MemberID: q.MemberID,
+			Lim: int32(q.Limit), Model: v.Model})
 		for _, r := range rows {
-			p := Peer{MemberID: r.MemberID, Score: round3(r.Score), Shared: Shared(terms, r.Terms)}
-			p.Name, _, _ = strings.Cut(r.Name, " ") // a first name, never more
-			out = append(out, p)
+			out = append(out, newPeer(r.MemberID, r.Name, r.Score, me.Terms, terms, r.Terms))
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find peers: %w", storage.Translate(err, nil))

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
-
-	"github.com/pgvector/pgvector-go"
 
 	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/database"
@@ -66,79 +66,43 @@ func CurrentRun(ctx context.Context, db database.DBTX) (int64, error) {
 	return id, nil
 }
 
-// MemberCommunities returns the communities a member belongs to in the current run,
-// primary first. A member who has not consented to personalization gets none. A
-// consenting member embedded after the run is ranked against its centroids directly.
-func MemberCommunities(ctx context.Context, db database.DBTX, memberID string, limit int) (int64, []Match, error) {
-	// One round trip on the hot path: the member, the current run and the member's
-	// memberships (the JSON array is empty when the member has none or no consent).
-	q := storage.New(db)
-	row, err := q.MemberCommunities(ctx, storage.MemberCommunitiesParams{MemberID: memberID, Lim: int32(limit)})
+// MemberCommunities returns the communities a member belongs to in run v, primary
+// first. A member who has not consented to personalization gets none. A consenting
+// member embedded after the run is ranked against its centroids (View.Rank). It is
+// one round trip: names, labels and tribes come from the view.
+func MemberCommunities(ctx context.Context, db database.DBTX, v *View, memberID string, limit int) ([]Match, error) {
+	row, err := storage.New(db).MemberMemberships(ctx, storage.MemberMembershipsParams{
+		RunID: v.ID, MemberID: memberID, Lim: int32(limit), Model: v.Model})
 	if err != nil {
-		return 0, nil, notFoundOr(err, members.ErrNotFound, "read memberships")
+		return nil, notFoundOr(err, members.ErrNotFound, "read memberships")
 	}
-	consent, terms, run, raw := row.ConsentPersonalization, row.Terms, row.RunID, row.Memberships
-	if run == nil {
-		return 0, nil, ErrNoRun
+	if !row.ConsentPersonalization {
+		return []Match{}, nil
 	}
-	if !consent {
-		return *run, []Match{}, nil
+	if len(row.Embedding) > 0 {
+		// Not in the run: rank by the member's own vector.
+		return v.Rank(row.Embedding, row.Terms, limit)
 	}
-	var rowsJSON []struct {
-		ID          string   `json:"id"`
-		Name        string   `json:"name"`
-		Score       float64  `json:"score"`
-		Rank        int      `json:"rank"`
-		Labels      []string `json:"labels"`
-		TribeID     *string  `json:"tribe_id"`
-		TribeName   *string  `json:"tribe_name"`
-		TribeLabels []string `json:"tribe_labels"`
+	termKeys := keysOf(row.Terms)
+	out := make([]Match, 0, len(row.CommunityIds))
+	for i, id := range row.CommunityIds {
+		c, ok := v.byID[id]
+		if !ok || i >= len(row.Scores) {
+			return nil, fmt.Errorf("read memberships: community %s is not in run %d", id, v.ID)
+		}
+		out = append(out, v.match(c, row.Scores[i], row.Terms, termKeys))
 	}
-	if err := json.Unmarshal(raw, &rowsJSON); err != nil {
-		return 0, nil, fmt.Errorf("read memberships: %w", err)
-	}
-	out := make([]Match, len(rowsJSON))
-	for i, r := range rowsJSON {
-		out[i] = Match{ID: r.ID, Name: r.Name, Score: round3(r.Score), Rank: r.Rank, Primary: r.Rank == 1,
-			Labels: r.Labels, Tribe: tribeOf(r.TribeID, r.TribeName, r.TribeLabels), Reasons: Shared(terms, r.Labels)}
-	}
-	if len(out) > 0 {
-		return *run, out, nil
-	}
-	// Not in the run: rank by the member's own vector, if it has one.
-	rows, err := q.RankCommunitiesForMember(ctx, storage.RankCommunitiesForMemberParams{RunID: *run, MemberID: memberID, Lim: int32(limit)})
-	if err != nil {
-		return 0, nil, fmt.Errorf("rank communities for member: %w", storage.Translate(err, nil))
-	}
-	out = make([]Match, len(rows))
-	for i, r := range rows {
-		out[i] = newMatch(r.ID, r.Name, r.Score, r.Labels, r.TribeID, r.TribeName, r.TribeLabels, terms)
-	}
-	return *run, ranked(out), nil
+	return ranked(out), nil
 }
 
-// MatchVector ranks the current run's communities by cosine similarity to v: for a
-// profile that is not stored (cold start). The best is marked primary; terms (the
+// MatchVector ranks run v's communities by cosine similarity to vec: for a profile
+// that is not stored (cold start), in memory. The best is marked primary; terms (the
 // profile's interests and causes) give each match its reasons.
-func MatchVector(ctx context.Context, db database.DBTX, model string, v []float32, terms []string, limit int) (int64, []Match, error) {
-	q := storage.New(db)
-	cur, err := q.CurrentRunModel(ctx)
-	if err != nil {
-		return 0, nil, notFoundOr(err, ErrNoRun, "read current run")
+func MatchVector(v *View, model string, vec []float32, terms []string, limit int) ([]Match, error) {
+	if v.Model != model {
+		return nil, fmt.Errorf("%w (run %s, profile %s)", ErrModelMismatch, v.Model, model)
 	}
-	run, runModel := cur.ID, cur.Model
-	if runModel != model {
-		return 0, nil, fmt.Errorf("%w (run %s, profile %s)", ErrModelMismatch, runModel, model)
-	}
-	rows, err := q.RankCommunitiesForVector(ctx, storage.RankCommunitiesForVectorParams{RunID: run, Embedding: pgvector.NewVector(v), Lim: int32(limit)})
-	if err != nil {
-		return 0, nil, fmt.Errorf("match profile: %w", storage.Translate(err, nil))
-	}
-	out := make([]Match, len(rows))
-	for i, r := range rows {
-		out[i] = newMatch(r.ID, r.Name, r.Score, r.Labels, r.TribeID, r.TribeName, r.TribeLabels, terms)
-	}
-	return run, ranked(out), nil
+	return v.Rank(vec, terms, limit)
 }
 
 // ranked numbers matches in order, the first primary.
@@ -148,12 +112,6 @@ func ranked(ms []Match) []Match {
 		ms[i].Primary = i == 0
 	}
 	return ms
-}
-
-// newMatch is a ranked community with its reasons (terms it shares); ranked numbers it.
-func newMatch(id, name string, score float64, labels []string, tid, tname *string, tlabels, terms []string) Match {
-	return Match{ID: id, Name: name, Score: round3(score), Labels: labels,
-		Tribe: tribeOf(tid, tname, tlabels), Reasons: Shared(terms, labels)}
 }
 
 // notFoundOr maps err to notFound when it is "no rows", else wraps it with what was
@@ -166,44 +124,23 @@ func notFoundOr(err error, notFound *belong.Error, doing string) error {
 	return fmt.Errorf("%s: %w", doing, err)
 }
 
-func tribeOf(id, name *string, labels []string) *Tribe {
-	if id == nil {
-		return nil
+// ListCommunities returns run v's communities ordered by id, after the cursor id
+// (empty for the first page).
+func ListCommunities(v *View, after string, limit int) []Community {
+	i, _ := slices.BinarySearchFunc(v.Communities, after, func(c Community, id string) int { return strings.Compare(c.ID, id) })
+	if i < len(v.Communities) && v.Communities[i].ID == after {
+		i++
 	}
-	return &Tribe{ID: *id, Name: *name, Labels: labels}
+	return slices.Clone(v.Communities[i:min(i+limit, len(v.Communities))])
 }
 
-// ListCommunities returns the current run's communities ordered by id, after the
-// cursor id (empty for the first page).
-func ListCommunities(ctx context.Context, db database.DBTX, after string, limit int) (int64, []Community, error) {
-	run, err := CurrentRun(ctx, db)
-	if err != nil {
-		return 0, nil, err
+// GetCommunity returns one community of run v.
+func GetCommunity(v *View, id string) (Community, error) {
+	c, ok := v.Community(id)
+	if !ok {
+		return Community{}, ErrNotFound
 	}
-	rows, err := storage.New(db).ListCommunities(ctx, storage.ListCommunitiesParams{RunID: run, After: after, Lim: int32(limit)})
-	if err != nil {
-		return 0, nil, fmt.Errorf("list communities: %w", storage.Translate(err, nil))
-	}
-	out := make([]Community, len(rows))
-	for i, r := range rows {
-		out[i] = Community{ID: r.ID, RunID: r.RunID, Name: r.Name, Size: int(r.Size), Labels: r.Labels,
-			Tribe: tribeOf(r.TribeID, r.TribeName, r.TribeLabels)}
-	}
-	return run, out, nil
-}
-
-// GetCommunity returns one community of the current run.
-func GetCommunity(ctx context.Context, db database.DBTX, id string) (Community, error) {
-	run, err := CurrentRun(ctx, db)
-	if err != nil {
-		return Community{}, err
-	}
-	r, err := storage.New(db).GetCommunity(ctx, storage.GetCommunityParams{RunID: run, ID: id})
-	if err != nil {
-		return Community{}, notFoundOr(err, ErrNotFound, "get community")
-	}
-	return Community{ID: r.ID, RunID: r.RunID, Name: r.Name, Size: int(r.Size), Labels: r.Labels,
-		Tribe: tribeOf(r.TribeID, r.TribeName, r.TribeLabels)}, nil
+	return c, nil
 }
 
 // ErrRunNotFound means no cluster run has the given id.
@@ -296,10 +233,10 @@ func GetRun(ctx context.Context, db database.DBTX, id int64) (Run, error) {
 	return runs[0], nil
 }
 
-// Facts is what content generation may know of a community: its name, labels, size
+// Facts is what content generation may know of a community of run v: its name, labels, size
 // and how many members it has at each skill level.
-func Facts(ctx context.Context, db database.DBTX, id string) (Community, map[string]int, error) {
-	c, err := GetCommunity(ctx, db, id)
+func Facts(ctx context.Context, db database.DBTX, v *View, id string) (Community, map[string]int, error) {
+	c, err := GetCommunity(v, id)
 	if err != nil {
 		return Community{}, nil, err
 	}
@@ -314,39 +251,34 @@ func Facts(ctx context.Context, db database.DBTX, id string) (Community, map[str
 	return c, mix, nil
 }
 
-// Map places the current run's communities on a plane: the first two principal
-// components of their centroids (gonum's PCA), for the console's community map.
-func Map(ctx context.Context, db database.DBTX) (map[string][2]float64, error) {
-	run, err := CurrentRun(ctx, db)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := storage.New(db).CommunityCentroids(ctx, run)
-	if err != nil {
-		return nil, fmt.Errorf("community map: %w", storage.Translate(err, nil))
-	}
-	var vecs [][]float32
-	for _, r := range rows {
-		vecs = append(vecs, r.Centroid.Slice())
+// Map places run v's communities on a plane: the first two principal components of
+// their centroids (gonum's PCA), for the console's community map.
+func Map(v *View) map[string][2]float64 {
+	vecs := make([][]float32, len(v.Communities))
+	for i := range vecs {
+		vecs[i] = v.centroids[i*v.dim : (i+1)*v.dim]
 	}
 	pts := clustering.Project2D(vecs)
-	out := make(map[string][2]float64, len(rows))
-	for i, r := range rows {
-		out[r.ID] = pts[i]
+	out := make(map[string][2]float64, len(vecs))
+	for i, c := range v.Communities {
+		out[c.ID] = pts[i]
 	}
-	return out, nil
+	return out
 }
 
 // PruneMemberships deletes the memberships of every run but the newest keep published
-// runs and the current one (the biggest table, about three rows per member per run);
-// the runs and their communities stay for trends and history. It returns how many rows
-// it deleted.
+// runs and the current one (the biggest table, about three rows per member per run),
+// and the vector copies of runs before the current one; the runs and their
+// communities stay for trends and history. It returns how many memberships it deleted.
 //
 // Each run's memberships go in a statement of their own, so a first retention on a
 // deployment with a long history commits as it goes instead of holding one huge
 // delete open.
 func PruneMemberships(ctx context.Context, db database.DBTX, keep int) (int64, error) {
 	q := storage.New(db)
+	if _, err := q.PruneRunVectors(ctx); err != nil {
+		return 0, fmt.Errorf("prune run vectors: %w", storage.Translate(err, nil))
+	}
 	runs, err := q.RunsToPrune(ctx, int32(keep))
 	if err != nil {
 		return 0, fmt.Errorf("prune memberships: %w", storage.Translate(err, nil))

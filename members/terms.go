@@ -2,11 +2,14 @@ package members
 
 import "strings"
 
+// separators are read as spaces between the words of a term.
+var separators = strings.NewReplacer("-", " ", "_", " ", "/", " ")
+
 // TermKey folds the ways people write one interest into one key, so "Trail running",
 // "trail-running" and "trail runs" count as one term: lower case, hyphens and
 // underscores as spaces, and each word stripped of a plural or -ing ending.
 func TermKey(t string) string {
-	t = strings.ToLower(strings.NewReplacer("-", " ", "_", " ", "/", " ").Replace(t))
+	t = strings.ToLower(separators.Replace(t))
 	words := strings.Fields(t)
 	for i, w := range words {
 		words[i] = stem(w)

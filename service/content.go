@@ -78,7 +78,11 @@ func (s *Service) resolve(ctx context.Context, db database.DBTX, req DraftReques
 		}
 		r.FirstName, others = names[0], names[1:]
 		if req.CommunityID == "" {
-			_, ms, err := matching.MemberCommunities(ctx, db, m.ID, 1)
+			v, err := s.freshView(ctx)
+			if err != nil {
+				return r, nil, err
+			}
+			ms, err := matching.MemberCommunities(ctx, db, v, m.ID, 1)
 			if err != nil {
 				return r, nil, err
 			}
@@ -96,7 +100,11 @@ func (s *Service) resolve(ctx context.Context, db database.DBTX, req DraftReques
 	if req.CommunityID == "" {
 		return r, nil, errInvalidDraft.With("community_id is required")
 	}
-	c, mix, err := matching.Facts(ctx, db, req.CommunityID)
+	v, err := s.freshView(ctx)
+	if err != nil {
+		return r, nil, err
+	}
+	c, mix, err := matching.Facts(ctx, db, v, req.CommunityID)
 	if err != nil {
 		return r, nil, err
 	}

@@ -63,7 +63,11 @@ func recognitionLocale(locale string) string {
 // stores it for review. A community profile is drafted once per community and locale:
 // if one exists (a retried or concurrent job), nothing is stored and stored is false.
 func (s *Service) DraftCommunity(ctx context.Context, kind, communityID, locale, actor string) (d generation.Draft, stored bool, err error) {
-	c, mix, err := matching.Facts(ctx, s.DB, communityID)
+	v, err := s.freshView(ctx)
+	if err != nil {
+		return d, false, err
+	}
+	c, mix, err := matching.Facts(ctx, s.DB, v, communityID)
 	if err != nil {
 		return d, false, err
 	}

@@ -82,7 +82,11 @@ func (s *Service) PilotFeedback(ctx context.Context, id int64) (pilots.Summary, 
 // CommunityFeedback sums up the feedback of a community's members; an unknown
 // community is not found (not an empty summary).
 func (s *Service) CommunityFeedback(ctx context.Context, communityID string) (pilots.Summary, error) {
-	if _, err := matching.GetCommunity(ctx, s.DB, communityID); err != nil {
+	v, err := s.View(ctx)
+	if err != nil {
+		return pilots.Summary{}, err
+	}
+	if _, err := matching.GetCommunity(v, communityID); err != nil {
 		return pilots.Summary{}, err
 	}
 	return pilots.Summarize(ctx, s.DB, 0, communityID)

@@ -110,7 +110,11 @@ func (s *Service) Recognitions(ctx context.Context, memberID string) ([]moments.
 // CommunityContent is a community's approved content, optionally of one kind and
 // locale.
 func (s *Service) CommunityContent(ctx context.Context, communityID, kind, locale string) ([]Content, error) {
-	if _, err := matching.GetCommunity(ctx, s.DB, communityID); err != nil {
+	v, err := s.View(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := matching.GetCommunity(v, communityID); err != nil {
 		return nil, err
 	}
 	ds, err := generation.Approved(ctx, s.DB, communityID, "", kind, locale)

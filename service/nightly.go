@@ -118,7 +118,14 @@ func (s *Service) Cluster(ctx context.Context, p ClusterParams, ifChanged bool, 
 		Progress: progress,
 	}}
 	res, err := job.RunOnce(ctx)
-	return ClusterResult{RunResult: res}, err
+	if err != nil {
+		return ClusterResult{}, err
+	}
+	// This process serves the new run at once; others see it within their poll.
+	if err := s.runs().Refresh(ctx); err != nil {
+		return ClusterResult{}, fmt.Errorf("load the published run: %w", err)
+	}
+	return ClusterResult{RunResult: res}, nil
 }
 
 // Nightly is the nightly pipeline: embed changed members, cluster if anything changed,

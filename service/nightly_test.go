@@ -63,8 +63,12 @@ func TestNightlyEmbedsClustersAndQueuesProfilesOnce(t *testing.T) {
 	if err := b.svc.Nightly(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_, cs, err := matching.ListCommunities(ctx, b.svc.DB, "", 500)
-	if err != nil || len(cs) == 0 {
+	view, err := b.svc.View(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := matching.ListCommunities(view, "", 500)
+	if len(cs) == 0 {
 		t.Fatalf("after the first night: %d communities, %v", len(cs), err)
 	}
 	kind := service.DraftCommunityArgs{}.Kind()

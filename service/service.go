@@ -12,6 +12,7 @@ package service
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,6 +23,7 @@ import (
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/generation"
+	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/moments"
 	"github.com/belong-loyalty/belong/pilots"
 )
@@ -64,6 +66,34 @@ type Service struct {
 	Logger         *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Runs holds the current cluster run in memory for the real-time reads; one over
+	// DB, made on first use, when nil. Cluster refreshes it once it publishes a run.
+	Runs     *matching.Runs
+	runsOnce sync.Once
+}
+
+// View returns the current cluster run, from memory; matching.ErrNoRun before the
+// first run is published.
+func (s *Service) View(ctx context.Context) (*matching.View, error) {
+	return s.runs().Current(ctx)
+}
+
+// freshView is View after checking which run is current: for jobs and writes, which
+// may follow a run another process has just published (one query when unchanged).
+func (s *Service) freshView(ctx context.Context) (*matching.View, error) {
+	if err := s.runs().Refresh(ctx); err != nil {
+		return nil, err
+	}
+	return s.runs().Current(ctx)
+}
+
+func (s *Service) runs() *matching.Runs {
+	s.runsOnce.Do(func() {
+		if s.Runs == nil {
+			s.Runs = matching.NewRuns(s.DB)
+		}
+	})
+	return s.Runs
 }
 
 func (s *Service) now() time.Time {

@@ -240,6 +240,57 @@ func (q *Queries) MemberCommunities(ctx context.Context, arg MemberCommunitiesPa
 	return i, err
 }
 
+const memberMemberships = `-- name: MemberMemberships :one
+SELECT m.consent_personalization, (m.interests || m.causes)::text[] AS terms,
+	coalesce(ms.ids, '{}')::text[] AS community_ids, coalesce(ms.scores, '{}')::float8[] AS scores,
+	-- A subquery, so that its conditions on the row are a one-time filter: the vector
+	-- is not read at all for a member with memberships. Empty: no vector to rank by.
+	coalesce((SELECT v.embedding::real[] FROM member_vectors v WHERE ms.ids IS NULL AND m.consent_personalization
+		AND v.member_id = m.id AND v.model = $1), '{}')::real[] AS embedding
+FROM members m
+LEFT JOIN LATERAL (SELECT array_agg(x.community_id ORDER BY x.rank) AS ids, array_agg(x.score::float8 ORDER BY x.rank) AS scores
+	FROM (SELECT community_id, score, rank FROM memberships
+		WHERE run_id = $2 AND member_id = m.id ORDER BY rank LIMIT $3) x) ms ON m.consent_personalization
+WHERE m.id = $4
+`
+
+type MemberMembershipsParams struct {
+	Model    string
+	RunID    int64
+	Lim      int32
+	MemberID string
+}
+
+type MemberMembershipsRow struct {
+	ConsentPersonalization bool
+	Terms                  []string
+	CommunityIds           []string
+	Scores                 []float64
+	Embedding              []float32
+}
+
+// The communities hot path, in one round trip with the run id known: the member's
+// consent and terms, their memberships in the run in rank order, and, only when they
+// have none (embedded after the run), their vector under the run's model. Names,
+// labels and tribes come from the in-memory run view.
+func (q *Queries) MemberMemberships(ctx context.Context, arg MemberMembershipsParams) (MemberMembershipsRow, error) {
+	row := q.db.QueryRow(ctx, memberMemberships,
+		arg.Model,
+		arg.RunID,
+		arg.Lim,
+		arg.MemberID,
+	)
+	var i MemberMembershipsRow
+	err := row.Scan(
+		&i.ConsentPersonalization,
+		&i.Terms,
+		&i.CommunityIds,
+		&i.Scores,
+		&i.Embedding,
+	)
+	return i, err
+}
+
 const primaryMemberships = `-- name: PrimaryMemberships :many
 SELECT member_id, community_id FROM memberships WHERE run_id = $1 AND rank = 1
 `
@@ -365,6 +416,86 @@ func (q *Queries) RankCommunitiesForVector(ctx context.Context, arg RankCommunit
 			&i.TribeID,
 			&i.TribeName,
 			&i.TribeLabels,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const runCommunities = `-- name: RunCommunities :many
+SELECT id, name, size, labels, tribe_id, centroid FROM communities WHERE run_id = $1 ORDER BY id
+`
+
+type RunCommunitiesRow struct {
+	ID       string
+	Name     string
+	Size     int32
+	Labels   []string
+	TribeID  *string
+	Centroid pgvector.Vector
+}
+
+// A run's communities with their centroids, for the in-memory run view.
+func (q *Queries) RunCommunities(ctx context.Context, runID int64) ([]RunCommunitiesRow, error) {
+	rows, err := q.db.Query(ctx, runCommunities, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RunCommunitiesRow
+	for rows.Next() {
+		var i RunCommunitiesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Size,
+			&i.Labels,
+			&i.TribeID,
+			&i.Centroid,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const runTribes = `-- name: RunTribes :many
+SELECT id, name, size, communities, labels FROM tribes WHERE run_id = $1 ORDER BY id
+`
+
+type RunTribesRow struct {
+	ID          string
+	Name        string
+	Size        int32
+	Communities int32
+	Labels      []string
+}
+
+// A run's tribes, for the in-memory run view.
+func (q *Queries) RunTribes(ctx context.Context, runID int64) ([]RunTribesRow, error) {
+	rows, err := q.db.Query(ctx, runTribes, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RunTribesRow
+	for rows.Next() {
+		var i RunTribesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Size,
+			&i.Communities,
+			&i.Labels,
 		); err != nil {
 			return nil, err
 		}

@@ -176,6 +176,13 @@ type PilotInvitation struct {
 	InvitedAt time.Time
 }
 
+type RunVector struct {
+	RunID       int64
+	CommunityID string
+	MemberID    string
+	Embedding   pgvector.Vector
+}
+
 type TermModel struct {
 	Version  int32
 	Dim      int32

@@ -202,28 +202,28 @@ func (q *Queries) MembersToEmbed(ctx context.Context, arg MembersToEmbedParams) 
 }
 
 const peerMember = `-- name: PeerMember :one
-SELECT (m.consent_personalization AND m.consent_community)::bool AS consent, v.embedding, v.model,
+SELECT (m.consent_personalization AND m.consent_community)::bool AS consent, v.embedding,
 	(m.interests || m.causes)::text[] AS terms
-FROM members m LEFT JOIN member_vectors v ON v.member_id = m.id WHERE m.id = $1
+FROM members m LEFT JOIN member_vectors v ON v.member_id = m.id AND v.model = $1 WHERE m.id = $2
 `
+
+type PeerMemberParams struct {
+	Model    string
+	MemberID string
+}
 
 type PeerMemberRow struct {
 	Consent   bool
 	Embedding *pgvector.Vector
-	Model     *string
 	Terms     []string
 }
 
-// What a peer search starts from: consent, the member's vector and model, and terms.
-func (q *Queries) PeerMember(ctx context.Context, memberID string) (PeerMemberRow, error) {
-	row := q.db.QueryRow(ctx, peerMember, memberID)
+// What a global peer search starts from: consent, terms and the member's vector in
+// the run's model (NULL without one).
+func (q *Queries) PeerMember(ctx context.Context, arg PeerMemberParams) (PeerMemberRow, error) {
+	row := q.db.QueryRow(ctx, peerMember, arg.Model, arg.MemberID)
 	var i PeerMemberRow
-	err := row.Scan(
-		&i.Consent,
-		&i.Embedding,
-		&i.Model,
-		&i.Terms,
-	)
+	err := row.Scan(&i.Consent, &i.Embedding, &i.Terms)
 	return i, err
 }
 
@@ -232,12 +232,10 @@ SELECT p.member_id, m.name, p.score, (m.interests || m.causes)::text[] AS terms 
 	SELECT v.member_id, (1 - (v.embedding <=> $1::vector))::float8 AS score, v.embedding <=> $1::vector AS distance
 	FROM member_vectors v
 	WHERE v.member_id <> $2 AND v.model = $3
-	  AND ($4::text = '' OR EXISTS (SELECT 1 FROM memberships ms
-		WHERE ms.run_id = $5 AND ms.member_id = v.member_id AND ms.community_id = $4::text))
 	  AND EXISTS (SELECT 1 FROM members m2 WHERE m2.id = v.member_id
 		AND m2.consent_personalization AND m2.consent_community)
 	ORDER BY v.embedding <=> $1::vector
-	LIMIT $6) p
+	LIMIT $4) p
 JOIN members m ON m.id = p.member_id
 ORDER BY p.distance
 `
@@ -246,8 +244,6 @@ type PeersParams struct {
 	Embedding pgvector.Vector
 	MemberID  string
 	Model     string
-	Community string
-	RunID     int64
 	Lim       int32
 }
 
@@ -258,15 +254,14 @@ type PeersRow struct {
 	Terms    []string
 }
 
-// The inner query is a plain index scan ordered by distance; the filters sit outside
-// it so that pgvector's iterative scan can keep scanning until enough rows pass.
+// Peers across the whole membership through the HNSW index. The inner query is a
+// plain index scan ordered by distance; the consent filter sits outside it so that
+// pgvector's iterative scan can keep scanning until enough rows pass.
 func (q *Queries) Peers(ctx context.Context, arg PeersParams) ([]PeersRow, error) {
 	rows, err := q.db.Query(ctx, peers,
 		arg.Embedding,
 		arg.MemberID,
 		arg.Model,
-		arg.Community,
-		arg.RunID,
 		arg.Lim,
 	)
 	if err != nil {
@@ -281,6 +276,114 @@ func (q *Queries) Peers(ctx context.Context, arg PeersParams) ([]PeersRow, error
 			&i.Name,
 			&i.Score,
 			&i.Terms,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const pruneRunVectors = `-- name: PruneRunVectors :execrows
+DELETE FROM run_vectors WHERE run_id < (SELECT run_id FROM current_run WHERE published_at < now() - interval '1 minute')
+`
+
+// Deletes the vector copies of every run older than the current one, once it has
+// been current for a minute (API nodes notice a new run within a second or so).
+func (q *Queries) PruneRunVectors(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneRunVectors)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const scopedPeers = `-- name: ScopedPeers :many
+WITH me AS (
+	SELECT m.id, (m.consent_personalization AND m.consent_community) AS consent, (m.interests || m.causes)::text[] AS terms,
+		coalesce(rv.embedding, (SELECT v.embedding FROM member_vectors v WHERE v.member_id = m.id AND v.model = $3)) AS embedding,
+		pc.community_id, c.tribe_id
+	FROM members m
+	LEFT JOIN memberships pc ON pc.run_id = $1 AND pc.member_id = m.id AND pc.rank = 1
+	LEFT JOIN run_vectors rv ON rv.run_id = $1 AND rv.community_id = pc.community_id AND rv.member_id = m.id
+	LEFT JOIN communities c ON c.run_id = $1 AND c.id = pc.community_id
+	WHERE m.id = $4
+), scope AS (
+	SELECT CASE WHEN $5::text <> '' THEN ARRAY[$5::text]
+		WHEN $6::bool THEN ARRAY(SELECT tc.id FROM communities tc WHERE tc.run_id = $1 AND tc.tribe_id = me.tribe_id)
+		ELSE ARRAY[me.community_id] END AS ids
+	FROM me
+)
+SELECT me.consent::bool AS consent, me.terms, (me.community_id IS NOT NULL)::bool AS in_run,
+	(p.member_id IS NOT NULL)::bool AS has_peer, coalesce(p.member_id, '')::text AS peer_id,
+	coalesce(p.name, '')::text AS peer_name, coalesce(p.score, 0)::float8 AS score,
+	coalesce(p.terms, '{}')::text[] AS peer_terms
+FROM me LEFT JOIN LATERAL (
+	SELECT m.id AS member_id, m.name, 1 - c.distance AS score, (m.interests || m.causes) AS terms
+	FROM (SELECT rv.member_id, rv.embedding <=> me.embedding AS distance FROM scope, run_vectors rv
+		WHERE rv.run_id = $1 AND rv.community_id = ANY(scope.ids) AND rv.member_id <> me.id
+		ORDER BY 2, 1) c
+	JOIN members m ON m.id = c.member_id AND m.consent_personalization AND m.consent_community
+	WHERE me.consent AND me.embedding IS NOT NULL
+	ORDER BY c.distance, c.member_id LIMIT $2) p ON true
+ORDER BY p.score DESC NULLS LAST, p.member_id
+`
+
+type ScopedPeersParams struct {
+	RunID     int64
+	Lim       int32
+	Model     string
+	MemberID  string
+	Community string
+	Tribe     bool
+}
+
+type ScopedPeersRow struct {
+	Consent   bool
+	Terms     []string
+	InRun     bool
+	HasPeer   bool
+	PeerID    string
+	PeerName  string
+	Score     float64
+	PeerTerms []string
+}
+
+// Peers among a few hundred members, exactly, in one round trip: the members whose
+// primary community in the run is @community, or, when it is empty, the member's own
+// primary community (@tribe false) or any community of its tribe (@tribe true). Their
+// vectors are read from run_vectors, a few contiguous pages per community; names and
+// consent only for the nearest, until the page is full. The first columns describe
+// the member (in_run: they have a primary community in the run); the peer columns
+// are meaningful only when has_peer. No row: no such member.
+func (q *Queries) ScopedPeers(ctx context.Context, arg ScopedPeersParams) ([]ScopedPeersRow, error) {
+	rows, err := q.db.Query(ctx, scopedPeers,
+		arg.RunID,
+		arg.Lim,
+		arg.Model,
+		arg.MemberID,
+		arg.Community,
+		arg.Tribe,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ScopedPeersRow
+	for rows.Next() {
+		var i ScopedPeersRow
+		if err := rows.Scan(
+			&i.Consent,
+			&i.Terms,
+			&i.InRun,
+			&i.HasPeer,
+			&i.PeerID,
+			&i.PeerName,
+			&i.Score,
+			&i.PeerTerms,
 		); err != nil {
 			return nil, err
 		}
@@ -323,4 +426,23 @@ func (q *Queries) VectorIndexes(ctx context.Context) ([]VectorIndexesRow, error)
 		return nil, err
 	}
 	return items, nil
+}
+
+const writeRunVectors = `-- name: WriteRunVectors :execrows
+INSERT INTO run_vectors (run_id, community_id, member_id, embedding)
+SELECT ms.run_id, ms.community_id, ms.member_id, v.embedding
+FROM memberships ms JOIN cluster_runs r ON r.id = ms.run_id
+JOIN member_vectors v ON v.member_id = ms.member_id AND v.model = r.model
+WHERE ms.run_id = $1 AND ms.rank = 1
+ORDER BY ms.community_id, ms.member_id
+`
+
+// Copies the vectors of a run's members under their primary community, in community
+// order (see run_vectors in migration 0009).
+func (q *Queries) WriteRunVectors(ctx context.Context, runID int64) (int64, error) {
+	result, err := q.db.Exec(ctx, writeRunVectors, runID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

@@ -77,3 +77,28 @@ ORDER BY r.id;
 
 -- name: DeleteRunMemberships :execrows
 DELETE FROM memberships WHERE run_id = @run_id;
+
+-- name: RunCommunities :many
+-- A run's communities with their centroids, for the in-memory run view.
+SELECT id, name, size, labels, tribe_id, centroid FROM communities WHERE run_id = @run_id ORDER BY id;
+
+-- name: RunTribes :many
+-- A run's tribes, for the in-memory run view.
+SELECT id, name, size, communities, labels FROM tribes WHERE run_id = @run_id ORDER BY id;
+
+-- name: MemberMemberships :one
+-- The communities hot path, in one round trip with the run id known: the member's
+-- consent and terms, their memberships in the run in rank order, and, only when they
+-- have none (embedded after the run), their vector under the run's model. Names,
+-- labels and tribes come from the in-memory run view.
+SELECT m.consent_personalization, (m.interests || m.causes)::text[] AS terms,
+	coalesce(ms.ids, '{}')::text[] AS community_ids, coalesce(ms.scores, '{}')::float8[] AS scores,
+	-- A subquery, so that its conditions on the row are a one-time filter: the vector
+	-- is not read at all for a member with memberships. Empty: no vector to rank by.
+	coalesce((SELECT v.embedding::real[] FROM member_vectors v WHERE ms.ids IS NULL AND m.consent_personalization
+		AND v.member_id = m.id AND v.model = @model), '{}')::real[] AS embedding
+FROM members m
+LEFT JOIN LATERAL (SELECT array_agg(x.community_id ORDER BY x.rank) AS ids, array_agg(x.score::float8 ORDER BY x.rank) AS scores
+	FROM (SELECT community_id, score, rank FROM memberships
+		WHERE run_id = @run_id AND member_id = m.id ORDER BY rank LIMIT @lim) x) ms ON m.consent_personalization
+WHERE m.id = @member_id;

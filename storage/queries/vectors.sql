@@ -45,20 +45,20 @@ ORDER BY v.member_id;
 ANALYZE member_vectors;
 
 -- name: PeerMember :one
--- What a peer search starts from: consent, the member's vector and model, and terms.
-SELECT (m.consent_personalization AND m.consent_community)::bool AS consent, v.embedding, v.model,
+-- What a global peer search starts from: consent, terms and the member's vector in
+-- the run's model (NULL without one).
+SELECT (m.consent_personalization AND m.consent_community)::bool AS consent, v.embedding,
 	(m.interests || m.causes)::text[] AS terms
-FROM members m LEFT JOIN member_vectors v ON v.member_id = m.id WHERE m.id = @member_id;
+FROM members m LEFT JOIN member_vectors v ON v.member_id = m.id AND v.model = @model WHERE m.id = @member_id;
 
 -- name: Peers :many
--- The inner query is a plain index scan ordered by distance; the filters sit outside
--- it so that pgvector's iterative scan can keep scanning until enough rows pass.
+-- Peers across the whole membership through the HNSW index. The inner query is a
+-- plain index scan ordered by distance; the consent filter sits outside it so that
+-- pgvector's iterative scan can keep scanning until enough rows pass.
 SELECT p.member_id, m.name, p.score, (m.interests || m.causes)::text[] AS terms FROM (
 	SELECT v.member_id, (1 - (v.embedding <=> @embedding::vector))::float8 AS score, v.embedding <=> @embedding::vector AS distance
 	FROM member_vectors v
 	WHERE v.member_id <> @member_id AND v.model = @model
-	  AND (@community::text = '' OR EXISTS (SELECT 1 FROM memberships ms
-		WHERE ms.run_id = @run_id AND ms.member_id = v.member_id AND ms.community_id = @community::text))
 	  AND EXISTS (SELECT 1 FROM members m2 WHERE m2.id = v.member_id
 		AND m2.consent_personalization AND m2.consent_community)
 	ORDER BY v.embedding <=> @embedding::vector
@@ -76,3 +76,55 @@ SELECT v.member_id FROM member_vectors v JOIN members m ON m.id = v.member_id,
 	member_vectors me WHERE me.member_id = @member_id AND v.member_id <> @member_id
 	AND m.consent_personalization AND m.consent_community
 ORDER BY v.embedding <=> me.embedding LIMIT @lim;
+
+-- name: ScopedPeers :many
+-- Peers among a few hundred members, exactly, in one round trip: the members whose
+-- primary community in the run is @community, or, when it is empty, the member's own
+-- primary community (@tribe false) or any community of its tribe (@tribe true). Their
+-- vectors are read from run_vectors, a few contiguous pages per community; names and
+-- consent only for the nearest, until the page is full. The first columns describe
+-- the member (in_run: they have a primary community in the run); the peer columns
+-- are meaningful only when has_peer. No row: no such member.
+WITH me AS (
+	SELECT m.id, (m.consent_personalization AND m.consent_community) AS consent, (m.interests || m.causes)::text[] AS terms,
+		coalesce(rv.embedding, (SELECT v.embedding FROM member_vectors v WHERE v.member_id = m.id AND v.model = @model)) AS embedding,
+		pc.community_id, c.tribe_id
+	FROM members m
+	LEFT JOIN memberships pc ON pc.run_id = @run_id AND pc.member_id = m.id AND pc.rank = 1
+	LEFT JOIN run_vectors rv ON rv.run_id = @run_id AND rv.community_id = pc.community_id AND rv.member_id = m.id
+	LEFT JOIN communities c ON c.run_id = @run_id AND c.id = pc.community_id
+	WHERE m.id = @member_id
+), scope AS (
+	SELECT CASE WHEN @community::text <> '' THEN ARRAY[@community::text]
+		WHEN @tribe::bool THEN ARRAY(SELECT tc.id FROM communities tc WHERE tc.run_id = @run_id AND tc.tribe_id = me.tribe_id)
+		ELSE ARRAY[me.community_id] END AS ids
+	FROM me
+)
+SELECT me.consent::bool AS consent, me.terms, (me.community_id IS NOT NULL)::bool AS in_run,
+	(p.member_id IS NOT NULL)::bool AS has_peer, coalesce(p.member_id, '')::text AS peer_id,
+	coalesce(p.name, '')::text AS peer_name, coalesce(p.score, 0)::float8 AS score,
+	coalesce(p.terms, '{}')::text[] AS peer_terms
+FROM me LEFT JOIN LATERAL (
+	SELECT m.id AS member_id, m.name, 1 - c.distance AS score, (m.interests || m.causes) AS terms
+	FROM (SELECT rv.member_id, rv.embedding <=> me.embedding AS distance FROM scope, run_vectors rv
+		WHERE rv.run_id = @run_id AND rv.community_id = ANY(scope.ids) AND rv.member_id <> me.id
+		ORDER BY 2, 1) c
+	JOIN members m ON m.id = c.member_id AND m.consent_personalization AND m.consent_community
+	WHERE me.consent AND me.embedding IS NOT NULL
+	ORDER BY c.distance, c.member_id LIMIT @lim) p ON true
+ORDER BY p.score DESC NULLS LAST, p.member_id;
+
+-- name: WriteRunVectors :execrows
+-- Copies the vectors of a run's members under their primary community, in community
+-- order (see run_vectors in migration 0009).
+INSERT INTO run_vectors (run_id, community_id, member_id, embedding)
+SELECT ms.run_id, ms.community_id, ms.member_id, v.embedding
+FROM memberships ms JOIN cluster_runs r ON r.id = ms.run_id
+JOIN member_vectors v ON v.member_id = ms.member_id AND v.model = r.model
+WHERE ms.run_id = @run_id AND ms.rank = 1
+ORDER BY ms.community_id, ms.member_id;
+
+-- name: PruneRunVectors :execrows
+-- Deletes the vector copies of every run older than the current one, once it has
+-- been current for a minute (API nodes notice a new run within a second or so).
+DELETE FROM run_vectors WHERE run_id < (SELECT run_id FROM current_run WHERE published_at < now() - interval '1 minute');
