@@ -97,6 +97,18 @@ func (v *View) Rank(vec []float32, terms []string, limit int) ([]Match, error) {
 	return ranked(out), nil
 }
 
+// Primary is community id as a member's primary community, with their similarity to
+// it and the terms (their interests and causes) its labels share.
+func (v *View) Primary(id string, score float64, terms []string) (Match, bool) {
+	i, ok := v.byID[id]
+	if !ok {
+		return Match{}, false
+	}
+	m := v.match(i, score, terms, keysOf(terms))
+	m.Rank, m.Primary = 1, true
+	return m, true
+}
+
 // match is community i as a match with the given score; reasons are the terms whose
 // keys its labels share.
 func (v *View) match(i int, score float64, terms, termKeys []string) Match {

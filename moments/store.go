@@ -2,6 +2,7 @@ package moments
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -250,27 +251,21 @@ type Snapshot struct {
 	Due *Recognition
 	// Terms are the member's interests and causes.
 	Terms []string
-	// Community is the member's primary community in the current run, if any.
-	Community *Community
-	// ChallengeID is an approved challenge for that community (in the member's
-	// language if there is one), 0 when none.
-	ChallengeID int64
+	// CommunityID is the member's primary community in the run ("" when none), and
+	// CommunityScore their similarity to it.
+	CommunityID    string
+	CommunityScore float64
+	// Content is the approved content to show: the due recognition's draft, else a
+	// challenge for the community (in the member's language if there is one); nil
+	// when there is none.
+	Content *generation.Draft
 }
 
-// Community is the primary community as a snapshot carries it.
-type Community struct {
-	ID, Name           string
-	Score              float64
-	Labels             []string
-	TribeID, TribeName *string
-	TribeLabels        []string
-}
-
-// Read takes a member's snapshot as of now: profile, activity summary and any due
-// recognition, in one query.
-func Read(ctx context.Context, db database.DBTX, memberID string, now time.Time) (Snapshot, error) {
+// Read takes a member's snapshot as of now, in run runID: profile, activity summary,
+// any due recognition and the content to show, in one query.
+func Read(ctx context.Context, db database.DBTX, runID int64, memberID string, now time.Time) (Snapshot, error) {
 	r, err := storage.New(db).MomentSnapshot(ctx, storage.MomentSnapshotParams{
-		MemberID: memberID, Now: now, ContributionTypes: ContributionTypes})
+		MemberID: memberID, Now: now, ContributionTypes: ContributionTypes, RunID: runID})
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("read member moment: %w", storage.Translate(err, members.ErrNotFound))
 	}
@@ -278,10 +273,14 @@ func Read(ctx context.Context, db database.DBTX, memberID string, now time.Time)
 		Activity: Activity{Total: int(r.Total), Last14: int(r.L14), Last30: int(r.L30), Days15to90: int(r.D15),
 			Days31to90: int(r.D31), Contributions90: int(r.Contrib), NegativeFeedback90: int(r.Neg),
 			FirstEventAt: timeOrNil(r.First), Responsiveness: r.Resp},
-		Terms: r.Terms, ChallengeID: r.ChallengeID}
-	if r.InCommunity {
-		s.Community = &Community{ID: r.CommunityID, Name: r.CommunityName, Score: r.CommunityScore, Labels: r.CommunityLabels,
-			TribeID: r.TribeID, TribeName: r.TribeName, TribeLabels: r.TribeLabels}
+		Terms: r.Terms, CommunityID: r.CommunityID, CommunityScore: r.CommunityScore}
+	if r.HasContent {
+		d := &generation.Draft{ID: r.ContentID, Kind: r.ContentKind, SubjectID: r.ContentSubject, Occasion: r.ContentOccasion,
+			Locale: r.ContentLocale, Version: int(r.ContentVersion), Status: generation.StatusApproved}
+		if err := json.Unmarshal(r.ContentBody, &d.Body); err != nil {
+			return Snapshot{}, fmt.Errorf("read member moment: content %d: %w", r.ContentID, err)
+		}
+		s.Content = d
 	}
 	if r.HasDue {
 		s.Due = &Recognition{Key: r.DueKey, Occasion: r.DueOccasion, Detail: r.DueDetail, OccurredAt: r.DueOccurredAt,

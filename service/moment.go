@@ -2,7 +2,8 @@ package service
 
 import (
 	"context"
-	"math"
+	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -55,7 +56,15 @@ func Served(ds []generation.Draft) []Content {
 // the approved content to show — a due recognition (marked delivered on the
 // channel), else a challenge for their community.
 func (s *Service) Moment(ctx context.Context, memberID, channel string, now time.Time) (Moment, error) {
-	snap, err := moments.Read(ctx, s.DB, memberID, now)
+	// Before the first cluster run a moment has no community, but the rest stands.
+	v, err := s.View(ctx)
+	if errors.Is(err, matching.ErrNoRun) {
+		v, err = &matching.View{}, nil
+	}
+	if err != nil {
+		return Moment{}, err
+	}
+	snap, err := moments.Read(ctx, s.DB, v.ID, memberID, now)
 	if err != nil {
 		return Moment{}, err
 	}
@@ -71,24 +80,15 @@ func (s *Service) Moment(ctx context.Context, memberID, channel string, now time
 	as := moments.Assess(now, snap.JoinedAt, snap.Activity, dueText)
 	out.Stage, out.Signals = as.Stage, as.Signals
 	out.NextAction = Action{as.Action, as.Reason}
-	if pc := snap.Community; pc != nil {
-		m := matching.Match{ID: pc.ID, Name: pc.Name, Score: math.Round(pc.Score*1000) / 1000, Primary: true, Rank: 1,
-			Labels: pc.Labels, Reasons: matching.Shared(snap.Terms, pc.Labels)}
-		if pc.TribeID != nil {
-			m.Tribe = &matching.Tribe{ID: *pc.TribeID, Name: *pc.TribeName, Labels: pc.TribeLabels}
+	if snap.CommunityID != "" {
+		m, ok := v.Primary(snap.CommunityID, snap.CommunityScore, snap.Terms)
+		if !ok {
+			return Moment{}, fmt.Errorf("moment: community %s is not in run %d", snap.CommunityID, v.ID)
 		}
 		out.Community = &m
 	}
-	contentID := snap.ChallengeID
-	if snap.Due != nil {
-		contentID = *snap.Due.DraftID
-	}
-	if contentID > 0 {
-		draft, err := generation.Get(ctx, s.DB, contentID)
-		if err != nil {
-			return Moment{}, err
-		}
-		out.Content = &Served([]generation.Draft{draft})[0]
+	if snap.Content != nil {
+		out.Content = &Served([]generation.Draft{*snap.Content})[0]
 	}
 	if snap.Due != nil {
 		out.Due = snap.Due

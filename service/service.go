@@ -87,6 +87,12 @@ func (s *Service) freshView(ctx context.Context) (*matching.View, error) {
 	return s.runs().Current(ctx)
 }
 
+// WatchRuns keeps View current until ctx ends: runs published by other processes
+// (a separate worker's nightly run) are served within one interval.
+func (s *Service) WatchRuns(ctx context.Context, every time.Duration) {
+	s.runs().Watch(ctx, every, s.logger())
+}
+
 func (s *Service) runs() *matching.Runs {
 	s.runsOnce.Do(func() {
 		if s.Runs == nil {

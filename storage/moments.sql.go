@@ -7,6 +7,7 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -362,13 +363,12 @@ SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization,
 		coalesce(due.occasion, '')::text AS due_occasion, coalesce(due.detail, '')::text AS due_detail,
 		coalesce(due.occurred_at, 'epoch')::timestamptz AS due_occurred_at,
 		coalesce(due.fired_at, 'epoch')::timestamptz AS due_fired_at, due.draft_id AS due_draft_id,
-		(m.interests || m.causes)::text[] AS terms, (pc.id IS NOT NULL)::bool AS in_community,
-		coalesce(pc.id, '')::text AS community_id, coalesce(pc.name, '')::text AS community_name,
-		coalesce(pc.score, 0)::float8 AS community_score, pc.labels AS community_labels,
-		pc.tribe_id, pc.tribe_name, pc.tribe_labels,
-		coalesce((SELECT d.id FROM content_drafts d WHERE d.status = 'approved' AND d.kind = 'challenge'
-			AND d.subject_id = pc.id AND d.member_id IS NULL
-			ORDER BY (d.locale = split_part(lower(m.locale), '-', 1)) DESC, d.id DESC LIMIT 1), 0)::bigint AS challenge_id
+		(m.interests || m.causes)::text[] AS terms, (pc.community_id IS NOT NULL)::bool AS in_community,
+		coalesce(pc.community_id, '')::text AS community_id, coalesce(pc.score, 0)::float8 AS community_score,
+		(cd.id IS NOT NULL)::bool AS has_content, coalesce(cd.id, 0)::bigint AS content_id,
+		coalesce(cd.kind, '')::text AS content_kind, coalesce(cd.subject_id, '')::text AS content_subject,
+		coalesce(cd.occasion, '')::text AS content_occasion, coalesce(cd.locale, '')::text AS content_locale,
+		coalesce(cd.version, 0)::int AS content_version, coalesce(cd.body, '{}')::jsonb AS content_body
 	FROM members m
 	LEFT JOIN LATERAL (SELECT count(*) AS total,
 			count(*) FILTER (WHERE occurred_at > $1::timestamptz - interval '14 days') AS l14,
@@ -391,20 +391,17 @@ SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization,
 		FROM member_milestones ms JOIN content_drafts d ON d.id = ms.draft_id
 		WHERE ms.member_id = m.id AND ms.delivered_at IS NULL AND d.status = 'approved'
 		ORDER BY ms.fired_at DESC LIMIT 1) due ON true
-	-- The run id as a scalar subquery keeps the plan on the primary keys (a join
-	-- with current_run made the planner scan communities).
-	LEFT JOIN LATERAL (SELECT c.id, c.name, ms.score::float8 AS score, c.labels, t.id AS tribe_id, t.name AS tribe_name,
-			t.labels AS tribe_labels
-		FROM memberships ms
-		JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
-		LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id
-		WHERE ms.run_id = (SELECT run_id FROM current_run) AND ms.member_id = m.id AND ms.rank = 1) pc ON m.consent_personalization
-	WHERE m.id = $3
+	LEFT JOIN memberships pc ON m.consent_personalization AND pc.run_id = $3 AND pc.member_id = m.id AND pc.rank = 1
+	LEFT JOIN content_drafts cd ON cd.id = coalesce(due.draft_id, (SELECT d.id FROM content_drafts d
+		WHERE d.status = 'approved' AND d.kind = 'challenge' AND d.subject_id = pc.community_id AND d.member_id IS NULL
+		ORDER BY (d.locale = split_part(lower(m.locale), '-', 1)) DESC, d.id DESC LIMIT 1))
+	WHERE m.id = $4
 `
 
 type MomentSnapshotParams struct {
 	Now               time.Time
 	ContributionTypes []string
+	RunID             int64
 	MemberID          string
 }
 
@@ -433,22 +430,31 @@ type MomentSnapshotRow struct {
 	Terms                  []string
 	InCommunity            bool
 	CommunityID            string
-	CommunityName          string
 	CommunityScore         float64
-	CommunityLabels        []string
-	TribeID                *string
-	TribeName              *string
-	TribeLabels            []string
-	ChallengeID            int64
+	HasContent             bool
+	ContentID              int64
+	ContentKind            string
+	ContentSubject         string
+	ContentOccasion        string
+	ContentLocale          string
+	ContentVersion         int32
+	ContentBody            json.RawMessage
 }
 
 // MomentSnapshot reads a member's profile, activity summary, newest approved and
-// undelivered recognition, primary community and an approved challenge for it, in
-// one round trip. sqlc takes the columns of a LEFT JOIN LATERAL for NOT NULL
+// undelivered recognition, primary community in the run (the caller knows the run
+// and its communities) and the content to show (the recognition's draft, else an
+// approved challenge for the community, in the member's language if there is one),
+// in one round trip. sqlc takes the columns of a LEFT JOIN LATERAL for NOT NULL
 // (sqlc-dev/sqlc#4117), so those that may be missing come with a flag (has_due,
-// in_community) and a coalesce; first is NULL when there are no events.
+// in_community, has_content) and a coalesce; first is NULL when there are no events.
 func (q *Queries) MomentSnapshot(ctx context.Context, arg MomentSnapshotParams) (MomentSnapshotRow, error) {
-	row := q.db.QueryRow(ctx, momentSnapshot, arg.Now, arg.ContributionTypes, arg.MemberID)
+	row := q.db.QueryRow(ctx, momentSnapshot,
+		arg.Now,
+		arg.ContributionTypes,
+		arg.RunID,
+		arg.MemberID,
+	)
 	var i MomentSnapshotRow
 	err := row.Scan(
 		&i.Name,
@@ -475,13 +481,15 @@ func (q *Queries) MomentSnapshot(ctx context.Context, arg MomentSnapshotParams) 
 		&i.Terms,
 		&i.InCommunity,
 		&i.CommunityID,
-		&i.CommunityName,
 		&i.CommunityScore,
-		&i.CommunityLabels,
-		&i.TribeID,
-		&i.TribeName,
-		&i.TribeLabels,
-		&i.ChallengeID,
+		&i.HasContent,
+		&i.ContentID,
+		&i.ContentKind,
+		&i.ContentSubject,
+		&i.ContentOccasion,
+		&i.ContentLocale,
+		&i.ContentVersion,
+		&i.ContentBody,
 	)
 	return i, err
 }

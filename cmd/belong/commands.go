@@ -273,6 +273,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		defer stopWorkers(ctx, e, client)
 	}
+	// The current cluster run is served from memory; a run another process
+	// publishes is picked up within a second.
+	watch, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go svc.WatchRuns(watch, time.Second)
 	keys := &apikey.Verifier{DB: pool}
 	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit,
 		Service: svc, Keys: keys})

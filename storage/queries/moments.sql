@@ -56,23 +56,24 @@ SELECT DISTINCT e.member_id,
 
 -- name: MomentSnapshot :one
 -- MomentSnapshot reads a member's profile, activity summary, newest approved and
--- undelivered recognition, primary community and an approved challenge for it, in
--- one round trip. sqlc takes the columns of a LEFT JOIN LATERAL for NOT NULL
+-- undelivered recognition, primary community in the run (the caller knows the run
+-- and its communities) and the content to show (the recognition's draft, else an
+-- approved challenge for the community, in the member's language if there is one),
+-- in one round trip. sqlc takes the columns of a LEFT JOIN LATERAL for NOT NULL
 -- (sqlc-dev/sqlc#4117), so those that may be missing come with a flag (has_due,
--- in_community) and a coalesce; first is NULL when there are no events.
+-- in_community, has_content) and a coalesce; first is NULL when there are no events.
 SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization,
 		a.total, a.l14, a.l30, a.d15, a.d31, a.contrib, a.neg, a.first, a.resp,
 		(due.key IS NOT NULL)::bool AS has_due, coalesce(due.key, '')::text AS due_key,
 		coalesce(due.occasion, '')::text AS due_occasion, coalesce(due.detail, '')::text AS due_detail,
 		coalesce(due.occurred_at, 'epoch')::timestamptz AS due_occurred_at,
 		coalesce(due.fired_at, 'epoch')::timestamptz AS due_fired_at, due.draft_id AS due_draft_id,
-		(m.interests || m.causes)::text[] AS terms, (pc.id IS NOT NULL)::bool AS in_community,
-		coalesce(pc.id, '')::text AS community_id, coalesce(pc.name, '')::text AS community_name,
-		coalesce(pc.score, 0)::float8 AS community_score, pc.labels AS community_labels,
-		pc.tribe_id, pc.tribe_name, pc.tribe_labels,
-		coalesce((SELECT d.id FROM content_drafts d WHERE d.status = 'approved' AND d.kind = 'challenge'
-			AND d.subject_id = pc.id AND d.member_id IS NULL
-			ORDER BY (d.locale = split_part(lower(m.locale), '-', 1)) DESC, d.id DESC LIMIT 1), 0)::bigint AS challenge_id
+		(m.interests || m.causes)::text[] AS terms, (pc.community_id IS NOT NULL)::bool AS in_community,
+		coalesce(pc.community_id, '')::text AS community_id, coalesce(pc.score, 0)::float8 AS community_score,
+		(cd.id IS NOT NULL)::bool AS has_content, coalesce(cd.id, 0)::bigint AS content_id,
+		coalesce(cd.kind, '')::text AS content_kind, coalesce(cd.subject_id, '')::text AS content_subject,
+		coalesce(cd.occasion, '')::text AS content_occasion, coalesce(cd.locale, '')::text AS content_locale,
+		coalesce(cd.version, 0)::int AS content_version, coalesce(cd.body, '{}')::jsonb AS content_body
 	FROM members m
 	LEFT JOIN LATERAL (SELECT count(*) AS total,
 			count(*) FILTER (WHERE occurred_at > sqlc.arg(now)::timestamptz - interval '14 days') AS l14,
@@ -95,14 +96,10 @@ SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization,
 		FROM member_milestones ms JOIN content_drafts d ON d.id = ms.draft_id
 		WHERE ms.member_id = m.id AND ms.delivered_at IS NULL AND d.status = 'approved'
 		ORDER BY ms.fired_at DESC LIMIT 1) due ON true
-	-- The run id as a scalar subquery keeps the plan on the primary keys (a join
-	-- with current_run made the planner scan communities).
-	LEFT JOIN LATERAL (SELECT c.id, c.name, ms.score::float8 AS score, c.labels, t.id AS tribe_id, t.name AS tribe_name,
-			t.labels AS tribe_labels
-		FROM memberships ms
-		JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
-		LEFT JOIN tribes t ON t.run_id = c.run_id AND t.id = c.tribe_id
-		WHERE ms.run_id = (SELECT run_id FROM current_run) AND ms.member_id = m.id AND ms.rank = 1) pc ON m.consent_personalization
+	LEFT JOIN memberships pc ON m.consent_personalization AND pc.run_id = @run_id AND pc.member_id = m.id AND pc.rank = 1
+	LEFT JOIN content_drafts cd ON cd.id = coalesce(due.draft_id, (SELECT d.id FROM content_drafts d
+		WHERE d.status = 'approved' AND d.kind = 'challenge' AND d.subject_id = pc.community_id AND d.member_id IS NULL
+		ORDER BY (d.locale = split_part(lower(m.locale), '-', 1)) DESC, d.id DESC LIMIT 1))
 	WHERE m.id = @member_id;
 
 -- name: LifecycleActivity :many
