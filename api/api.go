@@ -28,6 +28,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belong-loyalty/belong/apikey"
+	"github.com/belong-loyalty/belong/changes"
 	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
@@ -54,6 +55,12 @@ type Config struct {
 	// BatchTimeout bounds a batch write (storing a batch and the milestones it
 	// fires, in one transaction); 25 s when zero, under the server's write timeout.
 	BatchTimeout time.Duration
+	// AnswerCacheSize is how many real-time answers (communities, peers, moment) are
+	// kept, 100,000 when zero; AnswerTTL how long, 60 s when zero, none when negative.
+	// Writes through Service void what they change (Service.Changes); run a
+	// changes.Listener to hear other processes' writes.
+	AnswerCacheSize int
+	AnswerTTL       time.Duration
 }
 
 // embedTimeout bounds embedding a profile on the request path.
@@ -76,6 +83,7 @@ type server struct {
 	metrics   metrics
 	svc       *service.Service
 	batchTime time.Duration
+	answers   *answers
 }
 
 // New returns the router. gin's mode is the caller's choice (gin.SetMode).
@@ -84,6 +92,10 @@ func New(cfg Config) *gin.Engine {
 		limit: limiter{rate: cfg.RateLimit, burst: 2 * cfg.RateLimit}}
 	s.svc, s.batchTime = cfg.Service, cmp.Or(cfg.BatchTimeout, 25*time.Second)
 	s.keys = cfg.Keys
+	s.answers = newAnswers(cmp.Or(cfg.AnswerCacheSize, 100_000), cmp.Or(cfg.AnswerTTL, time.Minute))
+	if s.answers != nil {
+		s.svc.Changes().Subscribe(s.answers)
+	}
 	if s.keys == nil {
 		s.keys = &apikey.Verifier{DB: cfg.DB, Timeout: cfg.QueryTimeout}
 	}
@@ -283,12 +295,22 @@ func (s *server) memberCommunities(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
+	key := answerKey(c, v.ID)
+	t, done := s.fromCache(c, key)
+	if done {
+		return
+	}
 	ms, err := matching.MemberCommunities(ctx, s.db, v, id, limit)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	s.cached(c, communitiesResponse{MemberID: id, RunID: strconv.FormatInt(v.ID, 10), Communities: ms})
+	s.answer(c, key, t, []string{changes.Member(id)}, communitiesResponse{MemberID: id, RunID: strconv.FormatInt(v.ID, 10), Communities: ms})
+}
+
+// answerKey names a real-time answer in the answer cache: the run and the request.
+func answerKey(c *gin.Context, run int64) string {
+	return strconv.FormatInt(run, 10) + " " + c.Request.URL.RequestURI()
 }
 
 // memberView is the current run's view for a read about a member. Before the first
@@ -396,12 +418,22 @@ func (s *server) peers(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
+	key := answerKey(c, v.ID)
+	t, done := s.fromCache(c, key)
+	if done {
+		return
+	}
 	ps, scope, err := matching.Peers(ctx, s.db, v, q)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	s.cached(c, peersResponse{MemberID: q.MemberID, Scope: scope, CommunityID: q.Community, Peers: ps})
+	// The answer shows each peer too: it goes stale when any of them changes.
+	deps := []string{changes.Member(q.MemberID)}
+	for _, p := range ps {
+		deps = append(deps, changes.Member(p.MemberID))
+	}
+	s.answer(c, key, t, deps, peersResponse{MemberID: q.MemberID, Scope: scope, CommunityID: q.Community, Peers: ps})
 }
 
 func (s *server) listCommunities(c *gin.Context) {

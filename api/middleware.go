@@ -28,6 +28,22 @@ const cacheControl = "private, max-age=60"
 // cached answers 200 with v as JSON, an ETag of the body and Cache-Control, or 304
 // when the client's If-None-Match already names that ETag.
 func (s *server) cached(c *gin.Context, v any) {
+	s.answer(c, "", 0, nil, v)
+}
+
+// fromCache answers from the answer cache if it holds key. Otherwise it returns the
+// ticket to keep the fresh answer under (answer).
+func (s *server) fromCache(c *gin.Context, key string) (uint64, bool) {
+	if a, ok := s.answers.get(key); ok {
+		s.writeTagged(c, a.body, a.etag)
+		return 0, true
+	}
+	return s.answers.ticket(), false
+}
+
+// answer writes v as JSON with an ETag (as cached does) and keeps it in the answer
+// cache under key and ticket t, voided when any of deps changes.
+func (s *server) answer(c *gin.Context, key string, t uint64, deps []string, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		s.writeError(c, err)
@@ -35,6 +51,12 @@ func (s *server) cached(c *gin.Context, v any) {
 	}
 	sum := sha256.Sum256(body)
 	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
+	s.answers.put(key, t, answer{deps: deps, body: body, etag: etag})
+	s.writeTagged(c, body, etag)
+}
+
+// writeTagged writes a JSON body with its ETag, or 304 when the client has it.
+func (s *server) writeTagged(c *gin.Context, body []byte, etag string) {
 	c.Header("ETag", etag)
 	c.Header("Cache-Control", cacheControl)
 	for _, t := range strings.Split(c.GetHeader("If-None-Match"), ",") {

@@ -1,12 +1,12 @@
 package api
 
 import (
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/belong-loyalty/belong/changes"
 	"github.com/belong-loyalty/belong/moments"
 )
 
@@ -37,12 +37,23 @@ func (s *server) moment(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	m, err := s.svc.Moment(ctx, c.Param("id"), channel, now)
+	// Keyed by the run too: the moment shows the member's primary community.
+	var run int64
+	if v, err := s.svc.View(ctx); err == nil {
+		run = v.ID
+	}
+	key := answerKey(c, run)
+	t, done := s.fromCache(c, key)
+	if done {
+		return
+	}
+	id := c.Param("id")
+	m, err := s.svc.Moment(ctx, id, channel, now)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, m)
+	s.answer(c, key, t, []string{changes.Member(id), changes.Content}, m)
 }
 
 // recognitionsResponse is the answer of GET /v1/members/{id}/recognitions.

@@ -35,12 +35,21 @@ type Config = pgxpool.Config
 
 // ParseConfig parses a connection URL and registers pgvector's types on every new
 // connection (without them CopyFrom fails with a misleading dimension error).
+//
+// Statements run with plan_cache_mode force_generic_plan unless the URL sets it:
+// pgx prepares each statement once per connection, and every query Belong runs is
+// written for a plan that holds for all its parameters. Left to choose, PostgreSQL
+// kept re-planning the real-time reads on every call (their generic plan's estimate
+// is pessimistic), 3–10 ms of planning for 0.5 ms of execution.
 func ParseConfig(url string) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
 	cfg.AfterConnect = pgxvec.RegisterTypes
+	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
 	return cfg, nil
 }
 

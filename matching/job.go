@@ -334,6 +334,9 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		if err := q.MarkRunPublished(ctx, storage.MarkRunPublishedParams{ID: runID, Metrics: metrics}); err != nil {
 			return fmt.Errorf("mark run published: %w", storage.Translate(err, nil))
 		}
+		if err := q.AnalyzeRunTables(ctx); err != nil {
+			return fmt.Errorf("analyze run tables: %w", storage.Translate(err, nil))
+		}
 		if err := q.SetCurrentRun(ctx, runID); err != nil {
 			return fmt.Errorf("publish run: %w", storage.Translate(err, nil))
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/belong-loyalty/belong/changes"
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/matching"
@@ -37,7 +38,12 @@ func (s *Service) DraftRecognition(ctx context.Context, memberID, key string) er
 	if err != nil {
 		return fmt.Errorf("draft recognition %s of %s: %w", key, memberID, err)
 	}
-	attached, err := moments.AttachDraft(ctx, s.DB, memberID, key, &d, d.Reviewed(), "moments")
+	var attached bool
+	err = s.write(ctx, []string{changes.Member(memberID)}, func(tx pgx.Tx) error {
+		var err error
+		attached, err = moments.AttachDraft(ctx, tx, memberID, key, &d, d.Reviewed(), "moments")
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store recognition %s of %s: %w", key, memberID, err)
 	}

@@ -13,12 +13,23 @@ import (
 
 // IngestMembers upserts a batch of normalized members in one transaction.
 func (s *Service) IngestMembers(ctx context.Context, ms []members.Member) (members.UpsertResult, error) {
-	return members.Upsert(ctx, s.DB, ms)
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	var res members.UpsertResult
+	err := s.write(ctx, memberKeys(ids), func(tx pgx.Tx) error {
+		var err error
+		res, err = members.Upsert(ctx, tx, ms)
+		return err
+	})
+	return res, err
 }
 
-// EraseMember removes a member and every trace of them (members.Erase).
+// EraseMember removes a member and every trace of them (members.Erase), cached
+// answers included.
 func (s *Service) EraseMember(ctx context.Context, id string) error {
-	return members.Erase(ctx, s.DB, id)
+	return s.write(ctx, memberKeys([]string{id}), func(tx pgx.Tx) error { return members.Erase(ctx, tx, id) })
 }
 
 // EventsResult counts what an event batch did.
@@ -36,7 +47,7 @@ type EventsResult struct {
 // celebrating. lines are the events' line numbers for errors (nil: 1, 2, …).
 func (s *Service) IngestEvents(ctx context.Context, es []members.Event, lines []int) (EventsResult, error) {
 	var res EventsResult
-	err := database.InTx(ctx, s.DB, func(tx pgx.Tx) error {
+	err := s.write(ctx, memberKeys(members.MemberIDs(es)), func(tx pgx.Tx) error {
 		ins, err := members.InsertEvents(ctx, tx, es, lines)
 		if err != nil {
 			return err

@@ -7,10 +7,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/belong-loyalty/belong/changes"
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/moments"
+	"github.com/jackc/pgx/v5"
 )
 
 // Moment is everything a journey platform needs for one message to one member.
@@ -92,7 +94,11 @@ func (s *Service) Moment(ctx context.Context, memberID, channel string, now time
 	}
 	if snap.Due != nil {
 		out.Due = snap.Due
-		if err := moments.Deliver(ctx, s.DB, memberID, snap.Due.Key, channel, s.now()); err != nil {
+		// Delivered now: the next read moves on (and a cached answer with it goes).
+		err := s.write(ctx, []string{changes.Member(memberID)}, func(tx pgx.Tx) error {
+			return moments.Deliver(ctx, tx, memberID, snap.Due.Key, channel, s.now())
+		})
+		if err != nil {
 			return Moment{}, err
 		}
 	}

@@ -3,7 +3,9 @@ package service
 import (
 	"context"
 
+	"github.com/belong-loyalty/belong/changes"
 	"github.com/belong-loyalty/belong/generation"
+	"github.com/jackc/pgx/v5"
 )
 
 // Review is one draft version with its group's audit trail.
@@ -33,10 +35,18 @@ func (s *Service) DraftForReview(ctx context.Context, id int64) (Review, error) 
 // EditDraft stores a reviewer's edit as a new version awaiting review, with the
 // guardrails run again.
 func (s *Service) EditDraft(ctx context.Context, id int64, body generation.Body, actor string) (generation.Draft, error) {
-	return generation.Edit(ctx, s.DB, id, body, s.Drafting.Guardrails, actor)
+	var d generation.Draft
+	err := s.write(ctx, []string{changes.Content}, func(tx pgx.Tx) error {
+		var err error
+		d, err = generation.Edit(ctx, tx, id, body, s.Drafting.Guardrails, actor)
+		return err
+	})
+	return d, err
 }
 
 // Decide approves or rejects draft versions, all of them or none.
 func (s *Service) Decide(ctx context.Context, ids []int64, approve bool, reason, actor string) error {
-	return generation.Decide(ctx, s.DB, ids, approve, reason, actor)
+	return s.write(ctx, []string{changes.Content}, func(tx pgx.Tx) error {
+		return generation.Decide(ctx, tx, ids, approve, reason, actor)
+	})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/belong-loyalty/belong/changes"
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/generation"
@@ -70,6 +71,35 @@ type Service struct {
 	// DB, made on first use, when nil. Cluster refreshes it once it publishes a run.
 	Runs     *matching.Runs
 	runsOnce sync.Once
+	hub      changes.Hub
+}
+
+// Changes is where this process hears which cached answers its writes (and, through
+// a changes.Listener, other processes' writes) made stale.
+func (s *Service) Changes() *changes.Hub { return &s.hub }
+
+// write runs fn in a transaction that also publishes keys to every process
+// (changes.Publish), and tells this process's caches as soon as it commits.
+func (s *Service) write(ctx context.Context, keys []string, fn func(tx pgx.Tx) error) error {
+	err := database.InTx(ctx, s.DB, func(tx pgx.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return changes.Publish(ctx, tx, keys)
+	})
+	if err == nil {
+		s.hub.Changed(keys)
+	}
+	return err
+}
+
+// memberKeys are the change keys of members.
+func memberKeys(ids []string) []string {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = changes.Member(id)
+	}
+	return keys
 }
 
 // View returns the current cluster run, from memory; matching.ErrNoRun before the

@@ -42,6 +42,19 @@ func (q *Queries) AllocateIDs(ctx context.Context, arg AllocateIDsParams) ([]str
 	return items, nil
 }
 
+const analyzeRunTables = `-- name: AnalyzeRunTables :exec
+ANALYZE memberships, run_vectors, communities, tribes
+`
+
+// Refreshes the planner's statistics of the tables a run fills, in the transaction
+// that publishes it (ANALYZE counts the transaction's own rows): without them the
+// planner takes the new run id for a rare value and picks plans that read whole
+// indexes (37 ms instead of 0.5 ms for a peer search on 100,000 members).
+func (q *Queries) AnalyzeRunTables(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, analyzeRunTables)
+	return err
+}
+
 const createRun = `-- name: CreateRun :one
 INSERT INTO cluster_runs (status, model, params)
 VALUES ('running', $1, $2) RETURNING id

@@ -19,6 +19,7 @@ import (
 
 	"github.com/belong-loyalty/belong/api"
 	"github.com/belong-loyalty/belong/apikey"
+	"github.com/belong-loyalty/belong/changes"
 	"github.com/belong-loyalty/belong/console"
 	"github.com/belong-loyalty/belong/demo"
 	"github.com/belong-loyalty/belong/generation"
@@ -280,7 +281,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	go svc.WatchRuns(watch, time.Second)
 	keys := &apikey.Verifier{DB: pool}
 	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit,
-		Service: svc, Keys: keys})
+		Service: svc, Keys: keys, AnswerCacheSize: e.cfg.AnswerCacheSize, AnswerTTL: e.cfg.AnswerTTL})
+	// Other processes' writes reach the answer cache through NOTIFY; until the
+	// listener is connected, nothing is cached.
+	svc.Changes().Reset(false)
+	go (&changes.Listener{URL: e.cfg.DatabaseURL, Apply: svc.Changes().Changed, Reset: svc.Changes().Reset,
+		Logger: e.logger}).Run(watch)
 	console.Register(handler, console.Config{DB: pool, Keys: keys, Service: svc, Logger: e.logger})
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)
 	if err != nil {

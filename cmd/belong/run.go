@@ -62,6 +62,10 @@ type Config struct {
 	KeepRuns int
 	// IdempotencyTTL is how long an Idempotency-Key is remembered.
 	IdempotencyTTL time.Duration
+	// AnswerCacheSize and AnswerTTL bound the API's cache of real-time answers
+	// (AnswerTTL negative: none).
+	AnswerCacheSize int
+	AnswerTTL       time.Duration
 }
 
 // Validate reports a configuration that cannot work. Each setting's own value is

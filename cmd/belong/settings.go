@@ -99,6 +99,20 @@ var settings = []setting{
 			c.IdempotencyTTL = d
 			return nil
 		}},
+	{name: "BELONG_ANSWER_CACHE_SIZE", def: "100000", doc: "real-time answers (communities, peers, moment) each serve process keeps",
+		set: intIn(func(c *Config) *int { return &c.AnswerCacheSize }, 1, 100_000_000)},
+	{name: "BELONG_ANSWER_CACHE_TTL", def: "1m", doc: "how long a real-time answer is kept unless a write voids it first (0: no cache)",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("want a duration such as 1m, or 0 to turn the cache off")
+			}
+			c.AnswerTTL = d
+			if d == 0 {
+				c.AnswerTTL = -1
+			}
+			return nil
+		}},
 }
 
 func oneOf(field func(*Config) *string, allowed ...string) func(*Config, string) error {

@@ -61,3 +61,10 @@ FROM cluster_runs r WHERE r.id = @id;
 -- name: AllocateIDs :many
 -- n fresh group ids: prefix followed by the next values of sequence seq.
 SELECT (@prefix::text || nextval(sqlc.arg(seq)::text::regclass))::text AS id FROM generate_series(1, @n::int);
+
+-- name: AnalyzeRunTables :exec
+-- Refreshes the planner's statistics of the tables a run fills, in the transaction
+-- that publishes it (ANALYZE counts the transaction's own rows): without them the
+-- planner takes the new run id for a rare value and picks plans that read whole
+-- indexes (37 ms instead of 0.5 ms for a peer search on 100,000 members).
+ANALYZE memberships, run_vectors, communities, tribes;
