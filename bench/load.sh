@@ -5,7 +5,8 @@
 #   bench/load.sh [RATE ...]          default rates: 1000 2500 5000
 #   DURATION=30s bench/load.sh 1000
 #   LOAD_PATH='/v1/members/%s/moment?channel=app' bench/load.sh 1000
-#   SERVE_FLAGS=-workers=false bench/load.sh 1000   (the API alone, jobs worked elsewhere)
+#   SERVE_FLAGS=-workers=true bench/load.sh 1000   (jobs worked in the server too; default: the API alone)
+#   SETUP_ONLY=1 bench/load.sh                      (the database only: bench/realtime.sh uses it)
 #
 # It uses its own database (belong_load on the local cluster, or BENCH_DATABASE_URL),
 # loads the demo brand there once, starts a server on 127.0.0.1:18080 with no per-key
@@ -34,10 +35,11 @@ if [ -n "${REFRESH:-}" ] || ! psql "$DATABASE_URL" -qtAX -c "SELECT 1 FROM curre
   BELONG_EMBEDDER=local bin/belong embed
   BELONG_EMBEDDER=local bin/belong cluster -if-changed 2>/dev/null
 fi
+[ -n "${SETUP_ONLY:-}" ] && exit 0
 key=$(bin/belong keys create --name load-bench --scopes match:read 2>/dev/null)
 go build -o bench/out/load ./bench/load
 
-BELONG_EMBEDDER=local BELONG_RATE_LIMIT=0 BELONG_LOG_LEVEL=warn bin/belong serve -addr 127.0.0.1:18080 ${SERVE_FLAGS:-} >/dev/null &
+BELONG_EMBEDDER=local BELONG_RATE_LIMIT=0 BELONG_LOG_LEVEL=warn bin/belong serve -addr 127.0.0.1:18080 ${SERVE_FLAGS:--workers=false} >/dev/null &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.1; done

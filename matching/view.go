@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/members"
@@ -68,7 +68,7 @@ func (v *View) Bytes() int64 {
 
 // Rank returns the limit communities nearest to vec by cosine similarity, best
 // first, as unranked matches whose reasons are the terms their labels share. It is a
-// matrix-vector product over the centroids (gonum BLAS) and a partial sort: no
+// matrix-vector product over the centroids (gonum's BLAS) and a partial sort: no
 // database.
 func (v *View) Rank(vec []float32, terms []string, limit int) ([]Match, error) {
 	k := len(v.Communities)
@@ -84,9 +84,11 @@ func (v *View) Rank(vec []float32, terms []string, limit int) ([]Match, error) {
 	}
 	scores := make([]float32, k)
 	if norm > 0 {
-		blas32.Gemv(blas.NoTrans, float32(1/math.Sqrt(norm)),
-			blas32.General{Rows: k, Cols: v.dim, Stride: v.dim, Data: v.centroids},
-			blas32.Vector{N: v.dim, Data: vec, Inc: 1}, 0, blas32.Vector{N: k, Data: scores, Inc: 1})
+		// gonum's own Go implementation, not the process-wide blas32 one: builds with
+		// -tags openblas route that to OpenBLAS, whose threads crashed (SIGSEGV in
+		// cblas_sgemv) and spun under thousands of concurrent requests a second.
+		gonum.Implementation{}.Sgemv(blas.NoTrans, k, v.dim, float32(1/math.Sqrt(norm)), v.centroids, v.dim,
+			vec, 1, 0, scores, 1)
 	}
 	best := topK(scores, limit)
 	termKeys := keysOf(terms)

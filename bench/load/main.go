@@ -1,7 +1,8 @@
 // Command load sends GET requests at a fixed rate (open loop) to a Belong server on
 // loopback and reports latency percentiles and errors. Latency is measured from each
 // request's scheduled send time, so a server that falls behind shows it (no
-// coordinated omission).
+// coordinated omission). With -body it POSTs that body instead. It reports its own CPU
+// time (cpu_s) so a benchmark can split the machine's CPU between the parts.
 //
 //	go run ./bench/load -url http://127.0.0.1:18080 -key "$KEY" -members 100000 -rate 1000 -duration 60s
 package main
@@ -20,8 +21,18 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
+
+// cpuSeconds is the CPU time this process has used (user and system).
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
 
 func main() {
 	base := flag.String("url", "http://127.0.0.1:18080", "server base URL (loopback only)")
@@ -31,6 +42,7 @@ func main() {
 	rate := flag.Int("rate", 1000, "requests per second")
 	duration := flag.Duration("duration", 60*time.Second, "how long to send")
 	conns := flag.Int("conns", 512, "most requests in flight")
+	body := flag.String("body", "", "a JSON body to POST (GET when empty)")
 	flag.Parse()
 	if !strings.HasPrefix(*base, "http://127.") && !strings.HasPrefix(*base, "http://localhost") && !strings.HasPrefix(*base, "http://[::1]") {
 		fmt.Fprintln(os.Stderr, "load: only loopback targets are allowed")
@@ -55,7 +67,22 @@ func main() {
 			for i := range jobs {
 				sched := start.Add(time.Duration(i) * time.Second / time.Duration(*rate))
 				id := fmt.Sprintf("m-%05d", 1+rng.IntN(*members))
-				req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, *base+fmt.Sprintf(*path, id), nil)
+				method, rd := http.MethodGet, io.Reader(nil)
+				if *body != "" {
+					method, rd = http.MethodPost, strings.NewReader(*body)
+				}
+				target := *path
+				if strings.Contains(target, "%s") {
+					target = fmt.Sprintf(target, id)
+				}
+				req, err := http.NewRequestWithContext(context.Background(), method, *base+target, rd)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "load:", err)
+					os.Exit(2)
+				}
+				if *body != "" {
+					req.Header.Set("Content-Type", "application/json")
+				}
 				req.Header.Set("Authorization", "Bearer "+*key)
 				resp, err := client.Do(req)
 				if err != nil {
@@ -90,7 +117,7 @@ func main() {
 		"rate": *rate, "duration_s": duration.Seconds(), "requests": total,
 		"achieved_rps": float64(total) / elapsed.Seconds(),
 		"p50_ms":       pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": float64(lat[total-1].Microseconds()) / 1000,
-		"errors": errs.Load(), "non_200": non200.Load(),
+		"errors": errs.Load(), "non_200": non200.Load(), "cpu_s": cpuSeconds(),
 	}
 	if e := firstErr.Load(); e != nil {
 		res["first_error"] = e
