@@ -82,7 +82,7 @@ pgbench_query() { # the endpoint's query (from storage's generated code) for a r
   member="('m-' || lpad(:n::text, 5, '0'))"
   case $1 in # the parameters in the order the generated code passes them
     communities) file=communities const=memberMemberships subst="s/\$1/'$model'/g; s/\$2/$run/g; s/\$3/3/g; s/\$4/$member/g" ;;
-    peers) file=vectors const=scopedPeers subst="s/\$1/$run/g; s/\$2/10/g; s/\$3/'$model'/g; s/\$4/$member/g; s/\$5/''/g; s/\$6/false/g" ;;
+    peers) file=vectors const=runPeers subst="s/\$1/$member/g; s/\$2/$run/g; s/\$3/10/g" ;;
     moment) file=moments const=momentSnapshot subst="s/\$1/now()/g; s/\$2/'{$CONTRIBUTIONS}'/g; s/\$3/$run/g; s/\$4/$member/g" ;;
   esac
   echo '\set n random(1, 100000)'

@@ -327,6 +327,9 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		if _, err := q.WriteRunVectors(ctx, runID); err != nil {
 			return fmt.Errorf("write run vectors: %w", storage.Translate(err, nil))
 		}
+		if _, err := q.WriteRunPeers(ctx, runID); err != nil {
+			return fmt.Errorf("write run peers: %w", storage.Translate(err, nil))
+		}
 		metrics, err := json.Marshal(m)
 		if err != nil {
 			return fmt.Errorf("mark run published: %w", err)
@@ -334,7 +337,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		if err := q.MarkRunPublished(ctx, storage.MarkRunPublishedParams{ID: runID, Metrics: metrics}); err != nil {
 			return fmt.Errorf("mark run published: %w", storage.Translate(err, nil))
 		}
-		if err := q.AnalyzeRunTables(ctx); err != nil {
+		if err := q.AnalyzeRunTables(ctx); err != nil { // run_vectors and run_peers included
 			return fmt.Errorf("analyze run tables: %w", storage.Translate(err, nil))
 		}
 		if err := q.SetCurrentRun(ctx, runID); err != nil {

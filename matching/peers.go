@@ -54,22 +54,46 @@ type PeerQuery struct {
 // and to community features appear; a member without that consent, or without a
 // vector in the run's model, has none.
 //
-// A micro-community has at most a few hundred members, so peers within a community or
-// a tribe of run v are an exact scan in one round trip, with nothing to miss. Only
-// ScopeAll goes through the global HNSW index (recall@10 ≥ 0.95 at PeerSearch), and
-// so does a member with no community in the run (embedded after it). The scope
-// searched is returned with the peers.
+// A micro-community has at most a few hundred members, so nothing here is
+// approximate. In the member's own community the nearest 64 were listed when run v
+// was published (run_peers): one row and the peers' own rows are read. Another
+// community, or the member's tribe, is an exact scan of the run's vector copies in
+// one round trip. Only ScopeAll goes through the global HNSW index (recall@10 ≥ 0.95
+// at PeerSearch), and so does a member with no community in the run (embedded after
+// it). The scope searched is returned with the peers.
 func Peers(ctx context.Context, db database.DBTX, v *View, q PeerQuery) ([]Peer, string, error) {
-	if q.Community != "" {
+	type row struct {
+		consent, inRun, hasPeer bool
+		terms, peerTerms        []string
+		id, name                string
+		score                   float64
+	}
+	var rows []row
+	var err error
+	scope := cmp.Or(q.Scope, ScopeCommunity)
+	switch {
+	case q.Community != "":
 		if _, err := GetCommunity(v, q.Community); err != nil {
 			return nil, "", err
 		}
-	} else if q.Scope == ScopeAll {
+		fallthrough
+	case scope == ScopeTribe:
+		var rs []storage.ScopedPeersRow
+		rs, err = storage.New(db).ScopedPeers(ctx, storage.ScopedPeersParams{MemberID: q.MemberID, Model: v.Model,
+			RunID: v.ID, Community: q.Community, Tribe: q.Community == "" && scope == ScopeTribe, Lim: int32(q.Limit)})
+		for _, r := range rs {
+			rows = append(rows, row{r.Consent, r.InRun, r.HasPeer, r.Terms, r.PeerTerms, r.PeerID, r.PeerName, r.Score})
+		}
+	case scope == ScopeAll:
 		ps, err := globalPeers(ctx, db, v, q)
 		return ps, ScopeAll, err
+	default:
+		var rs []storage.RunPeersRow
+		rs, err = storage.New(db).RunPeers(ctx, storage.RunPeersParams{MemberID: q.MemberID, RunID: v.ID, Lim: int32(q.Limit)})
+		for _, r := range rs {
+			rows = append(rows, row{r.Consent, r.InRun, r.HasPeer, r.Terms, r.PeerTerms, r.PeerID, r.PeerName, r.Score})
+		}
 	}
-	rows, err := storage.New(db).ScopedPeers(ctx, storage.ScopedPeersParams{MemberID: q.MemberID, Model: v.Model,
-		RunID: v.ID, Community: q.Community, Tribe: q.Scope == ScopeTribe, Lim: int32(q.Limit)})
 	if err == nil && len(rows) == 0 {
 		err = members.ErrNotFound
 	}
@@ -77,18 +101,18 @@ func Peers(ctx context.Context, db database.DBTX, v *View, q PeerQuery) ([]Peer,
 		return nil, "", notFoundOr(err, members.ErrNotFound, "find peers")
 	}
 	me := rows[0]
-	if q.Community == "" && me.Consent && !me.InRun {
+	if q.Community == "" && me.consent && !me.inRun {
 		ps, err := globalPeers(ctx, db, v, q)
 		return ps, ScopeAll, err
 	}
 	out := []Peer{}
-	terms := keysOf(me.Terms)
+	terms := keysOf(me.terms)
 	for _, r := range rows {
-		if r.HasPeer {
-			out = append(out, newPeer(r.PeerID, r.PeerName, r.Score, me.Terms, terms, r.PeerTerms))
+		if r.hasPeer {
+			out = append(out, newPeer(r.id, r.name, r.score, me.terms, terms, r.peerTerms))
 		}
 	}
-	return out, cmp.Or(q.Scope, ScopeCommunity), nil
+	return out, scope, nil
 }
 
 // newPeer is a peer with the terms the two share; a first name, never more.

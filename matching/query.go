@@ -268,7 +268,7 @@ func Map(v *View) map[string][2]float64 {
 
 // PruneMemberships deletes the memberships of every run but the newest keep published
 // runs and the current one (the biggest table, about three rows per member per run),
-// and the vector copies of runs before the current one; the runs and their
+// and the vector copies and peer lists of runs before the current one; the runs and their
 // communities stay for trends and history. It returns how many memberships it deleted.
 //
 // Each run's memberships go in a statement of their own, so a first retention on a
@@ -278,6 +278,9 @@ func PruneMemberships(ctx context.Context, db database.DBTX, keep int) (int64, e
 	q := storage.New(db)
 	if _, err := q.PruneRunVectors(ctx); err != nil {
 		return 0, fmt.Errorf("prune run vectors: %w", storage.Translate(err, nil))
+	}
+	if _, err := q.PruneRunPeers(ctx); err != nil {
+		return 0, fmt.Errorf("prune run peers: %w", storage.Translate(err, nil))
 	}
 	runs, err := q.RunsToPrune(ctx, int32(keep))
 	if err != nil {

@@ -1,7 +1,6 @@
 package matching
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/matching/clustering"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/storage"
 )
@@ -90,7 +90,7 @@ func (v *View) Rank(vec []float32, terms []string, limit int) ([]Match, error) {
 		gonum.Implementation{}.Sgemv(blas.NoTrans, k, v.dim, float32(1/math.Sqrt(norm)), v.centroids, v.dim,
 			vec, 1, 0, scores, 1)
 	}
-	best := topK(scores, limit)
+	best, _ := clustering.Best(scores, limit)
 	termKeys := keysOf(terms)
 	out := make([]Match, len(best))
 	for i, c := range best {
@@ -117,26 +117,6 @@ func (v *View) match(i int, score float64, terms, termKeys []string) Match {
 	c := v.Communities[i]
 	return Match{ID: c.ID, Name: c.Name, Score: round3(score), Labels: c.Labels, Tribe: c.Tribe,
 		Reasons: sharedKeys(terms, termKeys, v.keys[i])}
-}
-
-// topK returns the indexes of the n highest scores, highest first (ties by index).
-func topK(scores []float32, n int) []int {
-	n = min(n, len(scores))
-	best := make([]int, 0, n+1)
-	for i, s := range scores {
-		if len(best) == n && s <= scores[best[n-1]] {
-			continue
-		}
-		at, _ := slices.BinarySearchFunc(best, s, func(j int, s float32) int { return cmp.Compare(s, scores[j]) })
-		for at < len(best) && scores[best[at]] == s {
-			at++
-		}
-		best = slices.Insert(best, at, i)
-		if len(best) > n {
-			best = best[:n]
-		}
-	}
-	return best
 }
 
 // keysOf returns the TermKey of each term.

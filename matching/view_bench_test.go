@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"testing"
+
+	"github.com/belong-loyalty/belong/matching/clustering"
 )
 
 // syntheticView is a view of k random communities in 256 dimensions.
@@ -50,7 +52,7 @@ func BenchmarkRank(b *testing.B) {
 					}
 					scores[i] = s
 				}
-				_ = topK(scores, 3)
+				_, _ = clustering.Best(scores, 3)
 			}
 		})
 	}

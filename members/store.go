@@ -153,6 +153,9 @@ func Erase(ctx context.Context, db database.DBTX, id string) error {
 		if err := q.ShrinkCommunitiesOfMember(ctx, id); err != nil {
 			return fmt.Errorf("erase member %s: %w", id, storage.Translate(err, nil))
 		}
+		if _, err := q.ScrubRunPeers(ctx, id); err != nil {
+			return fmt.Errorf("erase member %s: peer lists: %w", id, storage.Translate(err, nil))
+		}
 		if n, err := q.DeleteMember(ctx, id); err != nil || n == 0 {
 			return fmt.Errorf("erase member %s: %w", id, storage.Translate(err, nil))
 		}

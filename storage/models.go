@@ -176,6 +176,13 @@ type PilotInvitation struct {
 	InvitedAt time.Time
 }
 
+type RunPeer struct {
+	RunID    int64
+	MemberID string
+	PeerIds  []string
+	Scores   []float32
+}
+
 type RunVector struct {
 	RunID       int64
 	CommunityID string

@@ -43,7 +43,7 @@ func (q *Queries) AllocateIDs(ctx context.Context, arg AllocateIDsParams) ([]str
 }
 
 const analyzeRunTables = `-- name: AnalyzeRunTables :exec
-ANALYZE memberships, run_vectors, communities, tribes
+ANALYZE memberships, run_vectors, run_peers, communities, tribes
 `
 
 // Refreshes the planner's statistics of the tables a run fills, in the transaction

@@ -287,6 +287,19 @@ func (q *Queries) Peers(ctx context.Context, arg PeersParams) ([]PeersRow, error
 	return items, nil
 }
 
+const pruneRunPeers = `-- name: PruneRunPeers :execrows
+DELETE FROM run_peers WHERE run_id < (SELECT run_id FROM current_run WHERE published_at < now() - interval '1 minute')
+`
+
+// Deletes the peer lists of every run older than the current one, as PruneRunVectors.
+func (q *Queries) PruneRunPeers(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneRunPeers)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const pruneRunVectors = `-- name: PruneRunVectors :execrows
 DELETE FROM run_vectors WHERE run_id < (SELECT run_id FROM current_run WHERE published_at < now() - interval '1 minute')
 `
@@ -301,6 +314,71 @@ func (q *Queries) PruneRunVectors(ctx context.Context) (int64, error) {
 	return result.RowsAffected(), nil
 }
 
+const runPeers = `-- name: RunPeers :many
+SELECT me.consent::bool AS consent, me.terms, (rp.member_id IS NOT NULL)::bool AS in_run,
+	(p.id IS NOT NULL)::bool AS has_peer, coalesce(p.id, '')::text AS peer_id, coalesce(p.name, '')::text AS peer_name,
+	coalesce(p.score, 0)::float8 AS score, coalesce(p.terms, '{}')::text[] AS peer_terms
+FROM (SELECT m.id, (m.consent_personalization AND m.consent_community) AS consent,
+		(m.interests || m.causes)::text[] AS terms FROM members m WHERE m.id = $1) me
+LEFT JOIN run_peers rp ON rp.run_id = $2 AND rp.member_id = me.id
+LEFT JOIN LATERAL (SELECT m.id, m.name, rp.scores[u.ord] AS score, (m.interests || m.causes) AS terms, u.ord
+	FROM unnest(rp.peer_ids) WITH ORDINALITY AS u(id, ord)
+	JOIN members m ON m.id = u.id AND m.consent_personalization AND m.consent_community
+	WHERE me.consent
+	ORDER BY u.ord LIMIT $3) p ON true
+ORDER BY p.ord
+`
+
+type RunPeersParams struct {
+	MemberID string
+	RunID    int64
+	Lim      int32
+}
+
+type RunPeersRow struct {
+	Consent   bool
+	Terms     []string
+	InRun     bool
+	HasPeer   bool
+	PeerID    string
+	PeerName  string
+	Score     float64
+	PeerTerms []string
+}
+
+// The default peer search in one round trip: the member (consent, terms, whether the
+// run placed them) and the first @lim of their precomputed peers who still consent,
+// with names and terms. The peer columns are meaningful only when has_peer. No row:
+// no such member.
+func (q *Queries) RunPeers(ctx context.Context, arg RunPeersParams) ([]RunPeersRow, error) {
+	rows, err := q.db.Query(ctx, runPeers, arg.MemberID, arg.RunID, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RunPeersRow
+	for rows.Next() {
+		var i RunPeersRow
+		if err := rows.Scan(
+			&i.Consent,
+			&i.Terms,
+			&i.InRun,
+			&i.HasPeer,
+			&i.PeerID,
+			&i.PeerName,
+			&i.Score,
+			&i.PeerTerms,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const scopedPeers = `-- name: ScopedPeers :many
 WITH me AS (
 	SELECT m.id, (m.consent_personalization AND m.consent_community) AS consent, (m.interests || m.causes)::text[] AS terms,
@@ -312,9 +390,8 @@ WITH me AS (
 	LEFT JOIN communities c ON c.run_id = $1 AND c.id = pc.community_id
 	WHERE m.id = $4
 ), scope AS (
-	SELECT CASE WHEN $5::text <> '' THEN ARRAY[$5::text]
-		WHEN $6::bool THEN ARRAY(SELECT tc.id FROM communities tc WHERE tc.run_id = $1 AND tc.tribe_id = me.tribe_id)
-		ELSE ARRAY[me.community_id] END AS ids
+	SELECT CASE WHEN $5::bool THEN ARRAY(SELECT tc.id FROM communities tc WHERE tc.run_id = $1 AND tc.tribe_id = me.tribe_id)
+		ELSE ARRAY[$6::text] END AS ids
 	FROM me
 )
 SELECT me.consent::bool AS consent, me.terms, (me.community_id IS NOT NULL)::bool AS in_run,
@@ -337,8 +414,8 @@ type ScopedPeersParams struct {
 	Lim       int32
 	Model     string
 	MemberID  string
-	Community string
 	Tribe     bool
+	Community string
 }
 
 type ScopedPeersRow struct {
@@ -353,8 +430,8 @@ type ScopedPeersRow struct {
 }
 
 // Peers among a few hundred members, exactly, in one round trip: the members whose
-// primary community in the run is @community, or, when it is empty, the member's own
-// primary community (@tribe false) or any community of its tribe (@tribe true). Their
+// primary community in the run is @community, or (@tribe) any community of the
+// member's tribe. Their
 // vectors are read from run_vectors, a few contiguous pages per community; names and
 // consent only for the nearest, until the page is full. The first columns describe
 // the member (in_run: they have a primary community in the run); the peer columns
@@ -365,8 +442,8 @@ func (q *Queries) ScopedPeers(ctx context.Context, arg ScopedPeersParams) ([]Sco
 		arg.Lim,
 		arg.Model,
 		arg.MemberID,
-		arg.Community,
 		arg.Tribe,
+		arg.Community,
 	)
 	if err != nil {
 		return nil, err
@@ -393,6 +470,26 @@ func (q *Queries) ScopedPeers(ctx context.Context, arg ScopedPeersParams) ([]Sco
 		return nil, err
 	}
 	return items, nil
+}
+
+const scrubRunPeers = `-- name: ScrubRunPeers :execrows
+UPDATE run_peers rp SET peer_ids = coalesce((SELECT array_agg(u.id ORDER BY u.ord) FROM unnest(rp.peer_ids) WITH ORDINALITY AS u(id, ord)
+		WHERE u.id <> $1::text), '{}'),
+	scores = coalesce((SELECT array_agg(rp.scores[u.ord] ORDER BY u.ord) FROM unnest(rp.peer_ids) WITH ORDINALITY AS u(id, ord)
+		WHERE u.id <> $1::text), '{}')
+FROM run_vectors me JOIN run_vectors mate ON mate.run_id = me.run_id AND mate.community_id = me.community_id
+WHERE me.member_id = $1::text AND rp.run_id = mate.run_id AND rp.member_id = mate.member_id
+	AND $1::text = ANY(rp.peer_ids)
+`
+
+// Removes a member from the peer lists they appear in (the lists of their community's
+// members, in the runs that placed them), before the member is erased.
+func (q *Queries) ScrubRunPeers(ctx context.Context, memberID string) (int64, error) {
+	result, err := q.db.Exec(ctx, scrubRunPeers, memberID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const vectorIndexes = `-- name: VectorIndexes :many
@@ -426,6 +523,29 @@ func (q *Queries) VectorIndexes(ctx context.Context) ([]VectorIndexesRow, error)
 		return nil, err
 	}
 	return items, nil
+}
+
+const writeRunPeers = `-- name: WriteRunPeers :execrows
+INSERT INTO run_peers (run_id, member_id, peer_ids, scores)
+SELECT me.run_id, me.member_id,
+	coalesce(array_agg(p.member_id ORDER BY p.d, p.member_id) FILTER (WHERE p.member_id IS NOT NULL), '{}')::text[],
+	coalesce(array_agg((1 - p.d)::real ORDER BY p.d, p.member_id) FILTER (WHERE p.member_id IS NOT NULL), '{}')::real[]
+FROM run_vectors me
+LEFT JOIN LATERAL (SELECT o.member_id, o.embedding <=> me.embedding AS d FROM run_vectors o
+	WHERE o.run_id = me.run_id AND o.community_id = me.community_id AND o.member_id <> me.member_id
+	ORDER BY 2, 1 LIMIT 64) p ON true
+WHERE me.run_id = $1
+GROUP BY me.run_id, me.member_id
+`
+
+// Lists each member's 64 nearest peers within their primary community of a run, from
+// the run's vector copies (WriteRunVectors first): an exact scan of each community.
+func (q *Queries) WriteRunPeers(ctx context.Context, runID int64) (int64, error) {
+	result, err := q.db.Exec(ctx, writeRunPeers, runID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const writeRunVectors = `-- name: WriteRunVectors :execrows

@@ -55,7 +55,7 @@ func main() {
 			v, err := q.MemberMemberships(r.Context(), storage.MemberMembershipsParams{RunID: cur.ID, MemberID: id, Lim: 3, Model: cur.Model})
 			write(w, v, err)
 		case "peers":
-			v, err := q.ScopedPeers(r.Context(), storage.ScopedPeersParams{RunID: cur.ID, MemberID: id, Lim: 10, Model: cur.Model})
+			v, err := q.RunPeers(r.Context(), storage.RunPeersParams{RunID: cur.ID, MemberID: id, Lim: 10})
 			write(w, v, err)
 		case "moment":
 			v, err := q.MomentSnapshot(r.Context(), storage.MomentSnapshotParams{MemberID: id, Now: time.Now(),

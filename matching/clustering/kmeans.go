@@ -476,8 +476,16 @@ func Nearest(x, centroids [][]float32, n int) ([][]int, [][]float32, error) {
 	return idx, sim, nil
 }
 
-// topK returns the positions and values of the k largest of sims, largest first.
+// Best returns the positions and values of the k largest of sims, largest first
+// (ties by position).
+func Best(sims []float32, k int) ([]int, []float32) { return topK(sims, k) }
+
+// topK returns the positions and values of the k largest of sims, largest first
+// (ties by position).
 func topK(sims []float32, k int) ([]int, []float32) {
+	if k <= 0 {
+		return []int{}, []float32{}
+	}
 	idx := make([]int, 0, k)
 	val := make([]float32, 0, k)
 	for c, s := range sims {

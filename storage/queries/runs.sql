@@ -67,4 +67,4 @@ SELECT (@prefix::text || nextval(sqlc.arg(seq)::text::regclass))::text AS id FRO
 -- that publishes it (ANALYZE counts the transaction's own rows): without them the
 -- planner takes the new run id for a rare value and picks plans that read whole
 -- indexes (37 ms instead of 0.5 ms for a peer search on 100,000 members).
-ANALYZE memberships, run_vectors, communities, tribes;
+ANALYZE memberships, run_vectors, run_peers, communities, tribes;

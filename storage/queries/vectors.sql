@@ -79,8 +79,8 @@ ORDER BY v.embedding <=> me.embedding LIMIT @lim;
 
 -- name: ScopedPeers :many
 -- Peers among a few hundred members, exactly, in one round trip: the members whose
--- primary community in the run is @community, or, when it is empty, the member's own
--- primary community (@tribe false) or any community of its tribe (@tribe true). Their
+-- primary community in the run is @community, or (@tribe) any community of the
+-- member's tribe. Their
 -- vectors are read from run_vectors, a few contiguous pages per community; names and
 -- consent only for the nearest, until the page is full. The first columns describe
 -- the member (in_run: they have a primary community in the run); the peer columns
@@ -95,9 +95,8 @@ WITH me AS (
 	LEFT JOIN communities c ON c.run_id = @run_id AND c.id = pc.community_id
 	WHERE m.id = @member_id
 ), scope AS (
-	SELECT CASE WHEN @community::text <> '' THEN ARRAY[@community::text]
-		WHEN @tribe::bool THEN ARRAY(SELECT tc.id FROM communities tc WHERE tc.run_id = @run_id AND tc.tribe_id = me.tribe_id)
-		ELSE ARRAY[me.community_id] END AS ids
+	SELECT CASE WHEN @tribe::bool THEN ARRAY(SELECT tc.id FROM communities tc WHERE tc.run_id = @run_id AND tc.tribe_id = me.tribe_id)
+		ELSE ARRAY[@community::text] END AS ids
 	FROM me
 )
 SELECT me.consent::bool AS consent, me.terms, (me.community_id IS NOT NULL)::bool AS in_run,
@@ -128,3 +127,50 @@ ORDER BY ms.community_id, ms.member_id;
 -- Deletes the vector copies of every run older than the current one, once it has
 -- been current for a minute (API nodes notice a new run within a second or so).
 DELETE FROM run_vectors WHERE run_id < (SELECT run_id FROM current_run WHERE published_at < now() - interval '1 minute');
+
+-- name: PruneRunPeers :execrows
+-- Deletes the peer lists of every run older than the current one, as PruneRunVectors.
+DELETE FROM run_peers WHERE run_id < (SELECT run_id FROM current_run WHERE published_at < now() - interval '1 minute');
+
+-- name: WriteRunPeers :execrows
+-- Lists each member's 64 nearest peers within their primary community of a run, from
+-- the run's vector copies (WriteRunVectors first): an exact scan of each community.
+INSERT INTO run_peers (run_id, member_id, peer_ids, scores)
+SELECT me.run_id, me.member_id,
+	coalesce(array_agg(p.member_id ORDER BY p.d, p.member_id) FILTER (WHERE p.member_id IS NOT NULL), '{}')::text[],
+	coalesce(array_agg((1 - p.d)::real ORDER BY p.d, p.member_id) FILTER (WHERE p.member_id IS NOT NULL), '{}')::real[]
+FROM run_vectors me
+LEFT JOIN LATERAL (SELECT o.member_id, o.embedding <=> me.embedding AS d FROM run_vectors o
+	WHERE o.run_id = me.run_id AND o.community_id = me.community_id AND o.member_id <> me.member_id
+	ORDER BY 2, 1 LIMIT 64) p ON true
+WHERE me.run_id = @run_id
+GROUP BY me.run_id, me.member_id;
+
+-- name: RunPeers :many
+-- The default peer search in one round trip: the member (consent, terms, whether the
+-- run placed them) and the first @lim of their precomputed peers who still consent,
+-- with names and terms. The peer columns are meaningful only when has_peer. No row:
+-- no such member.
+SELECT me.consent::bool AS consent, me.terms, (rp.member_id IS NOT NULL)::bool AS in_run,
+	(p.id IS NOT NULL)::bool AS has_peer, coalesce(p.id, '')::text AS peer_id, coalesce(p.name, '')::text AS peer_name,
+	coalesce(p.score, 0)::float8 AS score, coalesce(p.terms, '{}')::text[] AS peer_terms
+FROM (SELECT m.id, (m.consent_personalization AND m.consent_community) AS consent,
+		(m.interests || m.causes)::text[] AS terms FROM members m WHERE m.id = @member_id) me
+LEFT JOIN run_peers rp ON rp.run_id = @run_id AND rp.member_id = me.id
+LEFT JOIN LATERAL (SELECT m.id, m.name, rp.scores[u.ord] AS score, (m.interests || m.causes) AS terms, u.ord
+	FROM unnest(rp.peer_ids) WITH ORDINALITY AS u(id, ord)
+	JOIN members m ON m.id = u.id AND m.consent_personalization AND m.consent_community
+	WHERE me.consent
+	ORDER BY u.ord LIMIT @lim) p ON true
+ORDER BY p.ord;
+
+-- name: ScrubRunPeers :execrows
+-- Removes a member from the peer lists they appear in (the lists of their community's
+-- members, in the runs that placed them), before the member is erased.
+UPDATE run_peers rp SET peer_ids = coalesce((SELECT array_agg(u.id ORDER BY u.ord) FROM unnest(rp.peer_ids) WITH ORDINALITY AS u(id, ord)
+		WHERE u.id <> @member_id::text), '{}'),
+	scores = coalesce((SELECT array_agg(rp.scores[u.ord] ORDER BY u.ord) FROM unnest(rp.peer_ids) WITH ORDINALITY AS u(id, ord)
+		WHERE u.id <> @member_id::text), '{}')
+FROM run_vectors me JOIN run_vectors mate ON mate.run_id = me.run_id AND mate.community_id = me.community_id
+WHERE me.member_id = @member_id::text AND rp.run_id = mate.run_id AND rp.member_id = mate.member_id
+	AND @member_id::text = ANY(rp.peer_ids);
