@@ -91,11 +91,11 @@ func main() {
 					lat[i] = time.Since(sched)
 					continue
 				}
-				io.Copy(io.Discard, resp.Body)
+				body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 				resp.Body.Close()
 				if resp.StatusCode != http.StatusOK {
 					non200.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d", resp.StatusCode))
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d: %.200s", resp.StatusCode, body))
 				}
 				lat[i] = time.Since(sched)
 			}

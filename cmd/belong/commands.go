@@ -24,6 +24,7 @@ import (
 	"github.com/belong-loyalty/belong/demo"
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/jobs"
+	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/migrations"
 	"github.com/belong-loyalty/belong/service"
@@ -274,8 +275,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		defer stopWorkers(ctx, e, client)
 	}
-	// The current cluster run is served from memory; a run another process
-	// publishes is picked up within a second.
+	// The current cluster run is served from memory, loaded before the first request
+	// (not by it); a run another process publishes is picked up within a second.
+	if _, err := svc.View(ctx); err != nil && !errors.Is(err, matching.ErrNoRun) {
+		return err
+	}
 	watch, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go svc.WatchRuns(watch, time.Second)
