@@ -290,13 +290,7 @@ func (s *server) memberCommunities(c *gin.Context) {
 	id := c.Param("id")
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	v, err := s.memberView(ctx, id)
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	key := answerKey(c, v.ID)
-	t, done := s.fromCache(c, key)
+	v, key, t, done := s.memberAnswer(ctx, c, id)
 	if done {
 		return
 	}
@@ -313,16 +307,24 @@ func answerKey(c *gin.Context, run int64) string {
 	return strconv.FormatInt(run, 10) + " " + c.Request.URL.RequestURI()
 }
 
-// memberView is the current run's view for a read about a member. Before the first
-// run an unknown member is still not found (404), not unavailable.
-func (s *server) memberView(ctx context.Context, memberID string) (*matching.View, error) {
+// memberAnswer starts a real-time read about a member: the current run's view, the
+// answer's cache key and the ticket to keep it under. done means the request is
+// answered already, from the cache or with an error (before the first run an unknown
+// member is still not found, 404, rather than unavailable).
+func (s *server) memberAnswer(ctx context.Context, c *gin.Context, memberID string) (v *matching.View, key string, t uint64, done bool) {
 	v, err := s.svc.View(ctx)
 	if errors.Is(err, matching.ErrNoRun) {
 		if _, merr := members.Get(ctx, s.db, memberID); merr != nil {
-			return nil, merr
+			err = merr
 		}
 	}
-	return v, err
+	if err != nil {
+		s.writeError(c, err)
+		return nil, "", 0, true
+	}
+	key = answerKey(c, v.ID)
+	t, done = s.fromCache(c, key)
+	return v, key, t, done
 }
 
 // MatchRequest is the body of POST /v1/match.
@@ -413,13 +415,7 @@ func (s *server) peers(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	v, err := s.memberView(ctx, q.MemberID)
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	key := answerKey(c, v.ID)
-	t, done := s.fromCache(c, key)
+	v, key, t, done := s.memberAnswer(ctx, c, q.MemberID)
 	if done {
 		return
 	}

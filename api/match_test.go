@@ -320,3 +320,38 @@ func TestPeers(t *testing.T) {
 		t.Fatalf("recall@10 %.3f, want ≥ 0.9", recall)
 	}
 }
+
+// Peer scopes: the answer says where it searched; a bad scope, or a scope beside a
+// named community, is a 400 that names the parameter.
+func TestPeerScopes(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 200)
+	var id string
+	for _, m := range f.brand.Members {
+		if m.Consent.Personalization && m.Consent.Community {
+			id = m.ID
+			break
+		}
+	}
+	seen := map[string]int{}
+	for _, scope := range []string{"", "community", "tribe", "all"} {
+		code, body := call(t, f.key, "GET", f.url+"/v1/members/"+id+"/peers?limit=5&scope="+scope, "")
+		want := scope
+		if want == "" {
+			want = "community"
+		}
+		if code != 200 || body["scope"] != want || len(body["peers"].([]any)) == 0 {
+			t.Fatalf("scope %q: %d %v", scope, code, body)
+		}
+		seen[want] = len(body["peers"].([]any))
+	}
+	if seen["all"] != 5 {
+		t.Fatalf("scope all: %d peers, want 5", seen["all"])
+	}
+	for _, q := range []string{"scope=everyone", "scope=all&community=c-1", "scope=tribe&community=c-1"} {
+		code, body := call(t, f.key, "GET", f.url+"/v1/members/"+id+"/peers?"+q, "")
+		if code != 400 || errCode(body) != "invalid_scope" {
+			t.Fatalf("%s: %d %v", q, code, body)
+		}
+	}
+}

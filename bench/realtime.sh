@@ -8,7 +8,7 @@
 #
 # On 100,000 demo members (bench/load.sh's database and setup), for each endpoint it
 # runs, at each rate, open loop, on loopback:
-#   serve     belong serve -workers=false, answer cache on (the default)
+#   serve     belong serve -workers=false, answer cache on (the default), started cold
 #   nocache   the same with BELONG_ANSWER_CACHE_TTL=0: every request does its work
 #   ceiling   the endpoint's query in a trivial net/http handler (bench/ceiling)
 # and then pgbench on the same query (8 clients, prepared, 20 s): PostgreSQL alone.
@@ -32,7 +32,10 @@ out="bench/out/realtime-$(date +%Y%m%d-%H%M%S).txt"
 
 # cpu PID... prints the CPU seconds (user + system) the processes have used.
 cpu() { awk -v t="$tck" '{ s += $14 + $15 } END { printf "%.2f", s / t }' "${@/#//proc/}" 2>/dev/null; }
-pg_pids() { pgrep -x postgres | sed 's#$#/stat#'; }
+pg_pids() { # every postgres process, as PID/stat (from /proc: no procps needed)
+  local d
+  for d in /proc/[0-9]*; do [ "$(cat "$d/comm" 2>/dev/null)" = postgres ] && echo "${d#/proc/}/stat"; done; true
+}
 server_pid=""
 stop() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true; server_pid=""; }
 trap stop EXIT
@@ -94,8 +97,10 @@ for e in "${endpoints[@]}"; do
   targets=(serve nocache ceiling)
   [ "$e" = match ] && targets=(serve) # no database query to compare: it ranks in memory
   for t in "${targets[@]}"; do
-    start "$t"
-    for r in "${rates[@]}"; do measure "$e" "$t" "$r"; done
+    for r in "${rates[@]}"; do
+      start "$t" # a fresh process each time: no rate inherits another's warm cache
+      measure "$e" "$t" "$r"
+    done
   done
   stop
   if [ "$e" != match ]; then

@@ -24,7 +24,7 @@ type Peer struct {
 
 // PeerSearch is pgvector's HNSW search width for peer queries across the whole
 // membership: recall@10 measured against exact search on the demo is in the README
-// (BenchmarkPeerRecall).
+// (BenchmarkPeers).
 const PeerSearch = 100
 
 // Scopes of a peer search.
@@ -54,8 +54,8 @@ type PeerQuery struct {
 // and to community features appear; a member without that consent, or without a
 // vector in the run's model, has none.
 //
-// A micro-community has at most a few hundred members, so nothing here is
-// approximate. In the member's own community the nearest 64 were listed when run v
+// A micro-community has at most a few hundred members, so the searches within a
+// community or a tribe are exact. In the member's own community the nearest 64 were listed when run v
 // was published (run_peers): one row and the peers' own rows are read. Another
 // community, or the member's tribe, is an exact scan of the run's vector copies in
 // one round trip. Only ScopeAll goes through the global HNSW index (recall@10 ≥ 0.95
@@ -148,21 +148,6 @@ func globalPeers(ctx context.Context, db database.DBTX, v *View, q PeerQuery) ([
 		return nil, fmt.Errorf("find peers: %w", storage.Translate(err, nil))
 	}
 	return out, nil
-}
-
-// Shared returns the terms of a that b also has (compared by TermKey), in a's order.
-func Shared(a, b []string) []string {
-	keys := make(map[string]bool, len(b))
-	for _, t := range b {
-		keys[members.TermKey(t)] = true
-	}
-	out := []string{}
-	for _, t := range a {
-		if keys[members.TermKey(t)] {
-			out = append(out, t)
-		}
-	}
-	return out
 }
 
 // ExactPeers is Peers without the index: the same consent filters, by a sequential

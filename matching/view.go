@@ -66,8 +66,8 @@ func (v *View) Bytes() int64 {
 	return n
 }
 
-// Rank returns the limit communities nearest to vec by cosine similarity, best
-// first, as unranked matches whose reasons are the terms their labels share. It is a
+// Rank returns the limit communities nearest to vec by cosine similarity, best first
+// (ranked, the first primary), with the terms their labels share as reasons. It is a
 // matrix-vector product over the centroids (gonum's BLAS) and a partial sort: no
 // database.
 func (v *View) Rank(vec []float32, terms []string, limit int) ([]Match, error) {
@@ -128,7 +128,8 @@ func keysOf(terms []string) []string {
 	return out
 }
 
-// sharedKeys returns the terms (with their keys) whose key is among keys, in order.
+// sharedKeys returns the terms (with their keys) whose key is among keys, in order:
+// the interests and causes a member shares with a community's labels or a peer.
 func sharedKeys(terms, termKeys, keys []string) []string {
 	out := []string{}
 	for i, t := range terms {

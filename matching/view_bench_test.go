@@ -2,7 +2,9 @@ package matching
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/belong-loyalty/belong/matching/clustering"
@@ -18,8 +20,10 @@ func syntheticView(k int) *View {
 			vec[j] = float32(rng.NormFloat64())
 		}
 		id := "c-" + strconv.Itoa(i)
-		v.Communities = append(v.Communities, Community{ID: id, Name: id, Labels: []string{"yoga", "trail running"}})
-		v.keys = append(v.keys, keysOf([]string{"yoga", "trail running"}))
+		// Labels and names as long as the demo's, each its own string.
+		labels := []string{"Yoga " + id, "Trail running " + id, "Community wellbeing " + id, "Ocean cleanup " + id}
+		v.Communities = append(v.Communities, Community{ID: id, Name: strings.Join(labels, " · "), Labels: labels})
+		v.keys = append(v.keys, keysOf(labels))
 		v.byID[id] = i
 		v.centroids = append(v.centroids, unit(vec)...)
 	}
@@ -55,5 +59,23 @@ func BenchmarkRank(b *testing.B) {
 				_, _ = clustering.Best(scores, 3)
 			}
 		})
+	}
+}
+
+// BenchmarkViewMemory measures what a view of 100,000 communities holds on the heap
+// (names and labels of demo length, 256 dimensions), beside View.Bytes' estimate.
+//
+//	go test -run '^$' -bench ViewMemory -benchtime 1x ./matching
+func BenchmarkViewMemory(b *testing.B) {
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		v := syntheticView(100_000)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-heap")
+		b.ReportMetric(float64(v.Bytes())/(1<<20), "MiB-estimate")
+		runtime.KeepAlive(v)
 	}
 }

@@ -7,12 +7,13 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/belong-loyalty/belong/changes"
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/moments"
-	"github.com/jackc/pgx/v5"
 )
 
 // Moment is everything a journey platform needs for one message to one member.

@@ -127,6 +127,29 @@ func TestPruneKeepsTheLastRunsMemberships(t *testing.T) {
 	if again, err := b.svc.Prune(ctx); err != nil || again.Memberships != 0 {
 		t.Fatalf("a second prune: %+v, %v; want nothing left to delete", again, err)
 	}
+	// The run's vector copies and peer lists serve only the current run: once it has
+	// been current for a minute (API nodes have moved on), the others go.
+	copies := func() (older, current int) {
+		if err := b.svc.DB.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM run_vectors WHERE run_id <> $1) + (SELECT count(*) FROM run_peers WHERE run_id <> $1),
+			(SELECT count(*) FROM run_vectors WHERE run_id = $1) + (SELECT count(*) FROM run_peers WHERE run_id = $1)`,
+			runs[3]).Scan(&older, &current); err != nil {
+			t.Fatal(err)
+		}
+		return older, current
+	}
+	if older, current := copies(); older == 0 || current == 0 {
+		t.Fatalf("before the grace minute: %d rows of older runs' copies and lists, %d of the current; want both kept", older, current)
+	}
+	if _, err := b.svc.DB.Exec(ctx, "UPDATE current_run SET published_at = now() - interval '2 minutes'"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if older, current := copies(); older != 0 || current == 0 {
+		t.Fatalf("after it: %d rows of older runs' copies and lists, %d of the current; want only the current's", older, current)
+	}
 }
 
 // With 2,100 members of whom fewer than 2,000 consent, auto mode has too few to learn

@@ -3,9 +3,10 @@ package service
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/belong-loyalty/belong/changes"
 	"github.com/belong-loyalty/belong/generation"
-	"github.com/jackc/pgx/v5"
 )
 
 // Review is one draft version with its group's audit trail.

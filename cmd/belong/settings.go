@@ -51,7 +51,7 @@ var settings = []setting{
 			return nil
 		}},
 	{name: "BELONG_EMBEDDING_BATCH", def: "128", doc: "inputs per embeddings request (1–2048)",
-		set: intIn(func(c *Config) *int { return &c.EmbeddingBatch }, 1, 2048)},
+		set: intUpTo(func(c *Config) *int { return &c.EmbeddingBatch }, 2048)},
 	{name: "BELONG_RATE_LIMIT", def: "10000", doc: "requests per second per API key, bursts of twice that (0: no limit)",
 		set: func(c *Config, v string) error {
 			r, err := strconv.ParseFloat(v, 64)
@@ -87,9 +87,9 @@ var settings = []setting{
 			return nil
 		}},
 	{name: "BELONG_JOB_MAX_ATTEMPTS", def: "10", doc: "tries before a job is parked (the nightly pipeline: 3)",
-		set: intIn(func(c *Config) *int { return &c.JobMaxAttempts }, 1, 1000)},
+		set: intUpTo(func(c *Config) *int { return &c.JobMaxAttempts }, 1000)},
 	{name: "BELONG_KEEP_RUNS", def: "7", doc: "published cluster runs whose memberships are kept",
-		set: intIn(func(c *Config) *int { return &c.KeepRuns }, 1, 1000)},
+		set: intUpTo(func(c *Config) *int { return &c.KeepRuns }, 1000)},
 	{name: "BELONG_IDEMPOTENCY_TTL", def: "24h", doc: "how long an Idempotency-Key is remembered (at least 1m)",
 		set: func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
@@ -100,7 +100,7 @@ var settings = []setting{
 			return nil
 		}},
 	{name: "BELONG_ANSWER_CACHE_SIZE", def: "100000", doc: "real-time answers (communities, peers, moment) each serve process keeps",
-		set: intIn(func(c *Config) *int { return &c.AnswerCacheSize }, 1, 100_000_000)},
+		set: intUpTo(func(c *Config) *int { return &c.AnswerCacheSize }, 100_000_000)},
 	{name: "BELONG_ANSWER_CACHE_TTL", def: "1m", doc: "how long a real-time answer is kept unless a write voids it first (0: no cache)",
 		set: func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
@@ -138,11 +138,11 @@ func weight(field func(*Config) *float64) func(*Config, string) error {
 	}
 }
 
-func intIn(field func(*Config) *int, lo, hi int) func(*Config, string) error {
+func intUpTo(field func(*Config) *int, hi int) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < lo || n > hi {
-			return fmt.Errorf("want a whole number from %d to %d", lo, hi)
+		if err != nil || n < 1 || n > hi {
+			return fmt.Errorf("want a whole number from 1 to %d", hi)
 		}
 		*field(c) = n
 		return nil

