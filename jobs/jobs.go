@@ -1,7 +1,7 @@
 // Package jobs runs Belong's background work on River, a job queue that lives in the
 // same PostgreSQL as the data. The use cases (package service) insert jobs in the
 // transactions that cause them; this package has the workers that run them, the
-// periodic schedule (nightly pipeline, anniversaries, retention) and what an operator
+// periodic schedule (nightly pipeline, anniversaries, signals, retention) and what an operator
 // needs to see and retry them.
 //
 // Every job is idempotent and retried with backoff; a job that keeps failing is kept,
@@ -35,7 +35,7 @@ type Config struct {
 	// fields), in UTC unless it starts with CRON_TZ=Zone; "off" never schedules it.
 	// "0 3 * * *" (03:00 UTC) when empty.
 	NightlySchedule string
-	// NoPeriodic schedules none of the periodic jobs (anniversaries, retention, the
+	// NoPeriodic schedules none of the periodic jobs (anniversaries, signals, retention, the
 	// nightly pipeline): for tests that run them by hand.
 	NoPeriodic bool
 	// MaxAttempts is how often a job is tried before it is parked (discarded, with its
@@ -94,12 +94,16 @@ func New(pool *pgxpool.Pool, svc *service.Service, cfg Config) (*river.Client[pg
 	river.AddWorker(workers, &scoreFeedback{svc: svc})
 	river.AddWorker(workers, &nightlyWorker{svc: svc})
 	river.AddWorker(workers, &anniversaries{svc: svc})
+	river.AddWorker(workers, &signals{svc: svc})
 	river.AddWorker(workers, &retention{svc: svc})
 
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(cronSchedule("0 * * * *"), func() (river.JobArgs, *river.InsertOpts) {
 			return service.AnniversariesArgs{}, nil
 		}, &river.PeriodicJobOpts{ID: "anniversaries", RunOnStart: true}),
+		river.NewPeriodicJob(cronSchedule("15 * * * *"), func() (river.JobArgs, *river.InsertOpts) {
+			return service.SignalsArgs{}, nil
+		}, &river.PeriodicJobOpts{ID: "signals", RunOnStart: true}),
 		river.NewPeriodicJob(cronSchedule("30 4 * * *"), func() (river.JobArgs, *river.InsertOpts) {
 			return service.RetentionArgs{}, nil
 		}, &river.PeriodicJobOpts{ID: "retention", RunOnStart: true}),
@@ -291,6 +295,16 @@ type anniversaries struct {
 
 func (w *anniversaries) Work(ctx context.Context, _ *river.Job[service.AnniversariesArgs]) error {
 	_, err := w.svc.DetectAnniversaries(ctx)
+	return err
+}
+
+type signals struct {
+	river.WorkerDefaults[service.SignalsArgs]
+	svc *service.Service
+}
+
+func (w *signals) Work(ctx context.Context, _ *river.Job[service.SignalsArgs]) error {
+	_, err := w.svc.RefreshSignals(ctx)
 	return err
 }
 

@@ -33,6 +33,7 @@ type Activity struct {
 	FirstEventAt                                  *time.Time
 	// Responsiveness is the mean of (events in the 7 days after a recognition + 1) /
 	// (events in the 7 days before + 1) over past recognitions; 0 when there were none.
+	// It is stored on the member and refreshed hourly (RefreshResponsiveness).
 	Responsiveness float64
 }
 

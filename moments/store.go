@@ -187,6 +187,18 @@ func List(ctx context.Context, db database.DBTX, memberID string) ([]Recognition
 	return out, nil
 }
 
+// RefreshResponsiveness recomputes every member's responsiveness to recognition as
+// of now (the mean, over their delivered recognitions at least a week old, of events
+// in the week after + 1 over events in the week before + 1; 0 without any) and
+// returns the members whose value changed.
+func RefreshResponsiveness(ctx context.Context, db database.DBTX, now time.Time) ([]string, error) {
+	ids, err := storage.New(db).RefreshResponsiveness(ctx, now)
+	if err != nil {
+		return nil, fmt.Errorf("refresh responsiveness: %w", storage.Translate(err, nil))
+	}
+	return ids, nil
+}
+
 // Deliver marks a recognition delivered on a channel; delivering twice keeps the first.
 func Deliver(ctx context.Context, db database.DBTX, memberID, key, channel string, at time.Time) error {
 	err := storage.New(db).DeliverRecognition(ctx, storage.DeliverRecognitionParams{

@@ -75,6 +75,18 @@ func (AnniversariesArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: whileWaiting}
 }
 
+// SignalsArgs refreshes, hourly, the member signals that change with time rather
+// than with the member's own writes (responsiveness to recognition).
+type SignalsArgs struct{}
+
+// Kind implements river.JobArgs.
+func (SignalsArgs) Kind() string { return "signals" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (SignalsArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: whileWaiting}
+}
+
 // RetentionArgs prunes what would otherwise grow forever.
 type RetentionArgs struct{}
 

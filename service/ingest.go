@@ -103,3 +103,16 @@ func (s *Service) DetectAnniversaries(ctx context.Context) (int, error) {
 	})
 	return queued, err
 }
+
+// RefreshSignals recomputes every member's responsiveness to recognition as of now
+// (moments read it rather than compute it) and returns how many changed; their
+// cached answers go with it.
+func (s *Service) RefreshSignals(ctx context.Context) (int, error) {
+	n := 0
+	err := s.writeFound(ctx, func(tx pgx.Tx) ([]string, error) {
+		ids, err := moments.RefreshResponsiveness(ctx, tx, s.now())
+		n = len(ids)
+		return memberKeys(ids), err
+	})
+	return n, err
+}

@@ -50,3 +50,54 @@ func TestOldCountsAreRecordedNotCelebrated(t *testing.T) {
 		t.Fatalf("a first review now: %+v, %v; want one milestone, celebrated", res, err)
 	}
 }
+
+// Responsiveness is refreshed by the signals job, not by each moment read: a member
+// who did 3 things in the week after a recognition delivered 20 days ago and 1 in the
+// week before scores (3+1)/(1+1) = 2 once it runs, and the moment shows it.
+func TestSignalsRefreshResponsiveness(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	queue, err := jobs.NewInserter(pool, jobs.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	svc := &service.Service{DB: pool, Queue: queue, Now: func() time.Time { return now }}
+	if _, err := svc.IngestMembers(ctx, []members.Member{{ID: "m-1", Name: "Ana", Timezone: "UTC",
+		Consent: members.Consent{Personalization: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	at := now.AddDate(0, 0, -20)
+	evs := []members.Event{{ID: "before", MemberID: "m-1", Type: "class_completed", At: at.Add(-48 * time.Hour)}}
+	for i := range 3 {
+		evs = append(evs, members.Event{ID: fmt.Sprint("after-", i), MemberID: "m-1", Type: "class_completed",
+			At: at.Add(time.Duration(i+1) * 24 * time.Hour)})
+	}
+	if _, err := members.InsertEvents(ctx, pool, evs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO member_milestones (member_id, key, occasion, detail, occurred_at, delivered_at, channel)
+		VALUES ('m-1', 'streak:7d', 'streak', '7 days', $1, $1, 'app')`, at); err != nil {
+		t.Fatal(err)
+	}
+	moment := func() float64 {
+		m, err := svc.Moment(ctx, "m-1", "app", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Signals.Responsiveness
+	}
+	if r := moment(); r != 0 {
+		t.Fatalf("responsiveness %v before the signals job ran, want 0", r)
+	}
+	if n, err := svc.RefreshSignals(ctx); err != nil || n != 1 {
+		t.Fatalf("refresh: %d changed, %v; want 1", n, err)
+	}
+	if r := moment(); r != 2 {
+		t.Fatalf("responsiveness %v, want (3+1)/(1+1) = 2", r)
+	}
+	if n, err := svc.RefreshSignals(ctx); err != nil || n != 0 {
+		t.Fatalf("a second refresh: %d changed, %v; want none", n, err)
+	}
+}

@@ -81,8 +81,15 @@ func (s *Service) Changes() *changes.Hub { return &s.hub }
 // write runs fn in a transaction that also publishes keys to every process
 // (changes.Publish), and tells this process's caches as soon as it commits.
 func (s *Service) write(ctx context.Context, keys []string, fn func(tx pgx.Tx) error) error {
+	return s.writeFound(ctx, func(tx pgx.Tx) ([]string, error) { return keys, fn(tx) })
+}
+
+// writeFound is write for a change whose keys fn finds as it writes.
+func (s *Service) writeFound(ctx context.Context, fn func(tx pgx.Tx) ([]string, error)) error {
+	var keys []string
 	err := database.InTx(ctx, s.DB, func(tx pgx.Tx) error {
-		if err := fn(tx); err != nil {
+		var err error
+		if keys, err = fn(tx); err != nil {
 			return err
 		}
 		return changes.Publish(ctx, tx, keys)

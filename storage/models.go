@@ -119,6 +119,7 @@ type Member struct {
 	ConsentCommunity       bool
 	CreatedAt              time.Time
 	UpdatedAt              time.Time
+	Responsiveness         float32
 }
 
 type MemberEvent struct {

@@ -358,7 +358,7 @@ func (q *Queries) MomentMembers(ctx context.Context, ids []string) ([]MomentMemb
 
 const momentSnapshot = `-- name: MomentSnapshot :one
 SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization,
-		a.total, a.l14, a.l30, a.d15, a.d31, a.contrib, a.neg, a.first, a.resp,
+		a.total, a.l14, a.l30, a.d15, a.d31, a.contrib, a.neg, a.first, m.responsiveness::float8 AS resp,
 		(due.key IS NOT NULL)::bool AS has_due, coalesce(due.key, '')::text AS due_key,
 		coalesce(due.occasion, '')::text AS due_occasion, coalesce(due.detail, '')::text AS due_detail,
 		coalesce(due.occurred_at, 'epoch')::timestamptz AS due_occurred_at,
@@ -382,14 +382,7 @@ SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization,
 			count(*) FILTER (WHERE type = ANY($2::text[]) AND occurred_at > b.t90) AS contrib,
 			count(*) FILTER (WHERE occurred_at > b.t90 AND (type = 'complaint' OR (type = 'feedback'
 				AND props->>'rating' ~ '^[0-9]+$' AND (props->>'rating')::int <= 2))) AS neg,
-			min(occurred_at) AS first,
-			(SELECT coalesce(avg((after + 1.0) / (before + 1.0)), 0)::float8 FROM (
-				SELECT (SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
-						AND e.occurred_at > ms.occurred_at AND e.occurred_at <= ms.occurred_at + interval '7 days') AS after,
-					(SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
-						AND e.occurred_at > ms.occurred_at - interval '7 days' AND e.occurred_at <= ms.occurred_at) AS before
-				FROM member_milestones ms WHERE ms.member_id = m.id AND ms.delivered_at IS NOT NULL
-					AND ms.occurred_at <= $1::timestamptz - interval '7 days') x) AS resp
+			min(occurred_at) AS first
 		FROM member_events WHERE member_id = m.id AND occurred_at <= $1::timestamptz) a ON true
 	LEFT JOIN LATERAL (SELECT ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id
 		FROM member_milestones ms JOIN content_drafts d ON d.id = ms.draft_id
@@ -449,7 +442,8 @@ type MomentSnapshotRow struct {
 // undelivered recognition, primary community in the run (the caller knows the run
 // and its communities) and the content to show (the recognition's draft, else an
 // approved challenge for the community, in the member's language if there is one),
-// in one round trip. sqlc takes the columns of a LEFT JOIN LATERAL for NOT NULL
+// in one round trip; responsiveness is the member's, refreshed hourly (signals job).
+// sqlc takes the columns of a LEFT JOIN LATERAL for NOT NULL
 // (sqlc-dev/sqlc#4117), so those that may be missing come with a flag (has_due,
 // in_community, has_content) and a coalesce; first is NULL when there are no events.
 func (q *Queries) MomentSnapshot(ctx context.Context, arg MomentSnapshotParams) (MomentSnapshotRow, error) {
@@ -593,6 +587,40 @@ func (q *Queries) RecordMilestones(ctx context.Context, arg RecordMilestonesPara
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const refreshResponsiveness = `-- name: RefreshResponsiveness :many
+UPDATE members m SET responsiveness = r.resp
+FROM (SELECT ms.member_id, avg(((SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
+			AND e.occurred_at > ms.occurred_at AND e.occurred_at <= ms.occurred_at + interval '7 days') + 1.0)
+		/ ((SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
+			AND e.occurred_at > ms.occurred_at - interval '7 days' AND e.occurred_at <= ms.occurred_at) + 1.0))::real AS resp
+	FROM member_milestones ms WHERE ms.delivered_at IS NOT NULL AND ms.occurred_at <= $1::timestamptz - interval '7 days'
+	GROUP BY ms.member_id) r
+WHERE m.id = r.member_id AND m.responsiveness IS DISTINCT FROM r.resp
+RETURNING m.id
+`
+
+// Recomputes responsiveness (see migration 0011) as of now for every member with a
+// delivered recognition at least a week old, and returns those whose value changed.
+func (q *Queries) RefreshResponsiveness(ctx context.Context, now time.Time) ([]string, error) {
+	rows, err := q.db.Query(ctx, refreshResponsiveness, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -59,11 +59,12 @@ SELECT DISTINCT e.member_id,
 -- undelivered recognition, primary community in the run (the caller knows the run
 -- and its communities) and the content to show (the recognition's draft, else an
 -- approved challenge for the community, in the member's language if there is one),
--- in one round trip. sqlc takes the columns of a LEFT JOIN LATERAL for NOT NULL
+-- in one round trip; responsiveness is the member's, refreshed hourly (signals job).
+-- sqlc takes the columns of a LEFT JOIN LATERAL for NOT NULL
 -- (sqlc-dev/sqlc#4117), so those that may be missing come with a flag (has_due,
 -- in_community, has_content) and a coalesce; first is NULL when there are no events.
 SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization,
-		a.total, a.l14, a.l30, a.d15, a.d31, a.contrib, a.neg, a.first, a.resp,
+		a.total, a.l14, a.l30, a.d15, a.d31, a.contrib, a.neg, a.first, m.responsiveness::float8 AS resp,
 		(due.key IS NOT NULL)::bool AS has_due, coalesce(due.key, '')::text AS due_key,
 		coalesce(due.occasion, '')::text AS due_occasion, coalesce(due.detail, '')::text AS due_detail,
 		coalesce(due.occurred_at, 'epoch')::timestamptz AS due_occurred_at,
@@ -87,14 +88,7 @@ SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization,
 			count(*) FILTER (WHERE type = ANY(@contribution_types::text[]) AND occurred_at > b.t90) AS contrib,
 			count(*) FILTER (WHERE occurred_at > b.t90 AND (type = 'complaint' OR (type = 'feedback'
 				AND props->>'rating' ~ '^[0-9]+$' AND (props->>'rating')::int <= 2))) AS neg,
-			min(occurred_at) AS first,
-			(SELECT coalesce(avg((after + 1.0) / (before + 1.0)), 0)::float8 FROM (
-				SELECT (SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
-						AND e.occurred_at > ms.occurred_at AND e.occurred_at <= ms.occurred_at + interval '7 days') AS after,
-					(SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
-						AND e.occurred_at > ms.occurred_at - interval '7 days' AND e.occurred_at <= ms.occurred_at) AS before
-				FROM member_milestones ms WHERE ms.member_id = m.id AND ms.delivered_at IS NOT NULL
-					AND ms.occurred_at <= sqlc.arg(now)::timestamptz - interval '7 days') x) AS resp
+			min(occurred_at) AS first
 		FROM member_events WHERE member_id = m.id AND occurred_at <= sqlc.arg(now)::timestamptz) a ON true
 	LEFT JOIN LATERAL (SELECT ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id
 		FROM member_milestones ms JOIN content_drafts d ON d.id = ms.draft_id
@@ -147,3 +141,16 @@ SELECT draft_id FROM member_milestones WHERE member_id = @member_id AND key = @k
 
 -- name: LinkMilestoneDraft :exec
 UPDATE member_milestones SET draft_id = @draft_id WHERE member_id = @member_id AND key = @key;
+
+-- name: RefreshResponsiveness :many
+-- Recomputes responsiveness (see migration 0011) as of now for every member with a
+-- delivered recognition at least a week old, and returns those whose value changed.
+UPDATE members m SET responsiveness = r.resp
+FROM (SELECT ms.member_id, avg(((SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
+			AND e.occurred_at > ms.occurred_at AND e.occurred_at <= ms.occurred_at + interval '7 days') + 1.0)
+		/ ((SELECT count(*) FROM member_events e WHERE e.member_id = ms.member_id
+			AND e.occurred_at > ms.occurred_at - interval '7 days' AND e.occurred_at <= ms.occurred_at) + 1.0))::real AS resp
+	FROM member_milestones ms WHERE ms.delivered_at IS NOT NULL AND ms.occurred_at <= sqlc.arg(now)::timestamptz - interval '7 days'
+	GROUP BY ms.member_id) r
+WHERE m.id = r.member_id AND m.responsiveness IS DISTINCT FROM r.resp
+RETURNING m.id;
