@@ -19,14 +19,15 @@ func TestAnswersAreCachedUntilAWriteVoidsThem(t *testing.T) {
 	t.Parallel()
 	f := setup(t, 120)
 	ctx := context.Background()
-	var id, peer string
+	var id, peer, other string
 	for _, m := range f.brand.Members {
 		if !m.Consent.Personalization || !m.Consent.Community {
 			continue
 		}
 		code, body := call(t, f.key, "GET", f.url+"/v1/members/"+m.ID+"/peers?limit=5", "")
-		if ps, _ := body["peers"].([]any); code == 200 && len(ps) > 0 {
+		if ps, _ := body["peers"].([]any); code == 200 && len(ps) > 1 {
 			id, peer = m.ID, ps[0].(map[string]any)["member_id"].(string)
+			other = ps[1].(map[string]any)["member_id"].(string)
 			break
 		}
 	}
@@ -69,12 +70,32 @@ func TestAnswersAreCachedUntilAWriteVoidsThem(t *testing.T) {
 	if n := communities(); n != 0 {
 		t.Fatalf("consent withdrawn through the API, still %d communities", n)
 	}
+	// A peer who withdraws consent leaves the answers that show them; one who consents
+	// again is back at once, in answers cached while they were away (their community's).
+	setConsent := func(member string, community bool) {
+		body := fmt.Sprintf(`{"id":%q,"consent":{"personalization":true,"community":%t}}`, member, community)
+		if code, res := call(t, f.key, "POST", f.url+"/v1/members:batch", body); code != 200 {
+			t.Fatalf("consent of %s: %d %v", member, code, res)
+		}
+	}
+	if _, err := f.pool.Exec(ctx, "UPDATE members SET consent_personalization = true WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	setConsent(id, true)
+	setConsent(peer, false)
+	if ps := peers(); slices.Contains(ps, peer) {
+		t.Fatalf("peer %s withdrew, still shown: %v", peer, ps)
+	}
+	setConsent(peer, true)
+	if ps := peers(); !slices.Contains(ps, peer) {
+		t.Fatalf("peer %s consented again, not shown: %v", peer, ps)
+	}
 	// Erasing a peer voids every answer that shows them.
-	if code, _ := raw(t, "DELETE", f.url+"/v1/members/"+peer, "", bearer(f.key)...); code.StatusCode != 204 {
+	if code, _ := raw(t, "DELETE", f.url+"/v1/members/"+other, "", bearer(f.key)...); code.StatusCode != 204 {
 		t.Fatalf("erase peer: %d", code.StatusCode)
 	}
-	if ps := peers(); slices.Contains(ps, peer) {
-		t.Fatalf("erased peer %s still shown: %v", peer, ps)
+	if ps := peers(); slices.Contains(ps, other) {
+		t.Fatalf("erased peer %s still shown: %v", other, ps)
 	}
 }
 

@@ -419,17 +419,24 @@ func (s *server) peers(c *gin.Context) {
 	if done {
 		return
 	}
-	ps, scope, err := matching.Peers(ctx, s.db, v, q)
+	res, err := matching.Peers(ctx, s.db, v, q)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	// The answer shows each peer too: it goes stale when any of them changes.
+	// The answer goes stale when the member, any peer it shows, or any member of the
+	// communities it searched changes (one who consents again belongs in it).
 	deps := []string{changes.Member(q.MemberID)}
-	for _, p := range ps {
+	for _, p := range res.Peers {
 		deps = append(deps, changes.Member(p.MemberID))
 	}
-	s.answer(c, key, t, deps, peersResponse{MemberID: q.MemberID, Scope: scope, CommunityID: q.Community, Peers: ps})
+	for _, id := range res.Communities {
+		deps = append(deps, changes.Community(id))
+	}
+	if res.Scope == matching.ScopeAll {
+		deps = append(deps, changes.Everyone)
+	}
+	s.answer(c, key, t, deps, peersResponse{MemberID: q.MemberID, Scope: res.Scope, CommunityID: q.Community, Peers: res.Peers})
 }
 
 func (s *server) listCommunities(c *gin.Context) {

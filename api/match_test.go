@@ -292,7 +292,8 @@ func TestPeers(t *testing.T) {
 		if noCommunity[m.ID] {
 			continue
 		}
-		got, _, err := matching.Peers(ctx, f.pool, view, matching.PeerQuery{MemberID: m.ID, Scope: matching.ScopeAll, Limit: 10})
+		res, err := matching.Peers(ctx, f.pool, view, matching.PeerQuery{MemberID: m.ID, Scope: matching.ScopeAll, Limit: 10})
+		got := res.Peers
 		if err != nil {
 			t.Fatal(err)
 		}

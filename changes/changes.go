@@ -34,6 +34,13 @@ const Content = "content"
 // recognitions) and of those that show them as a peer.
 func Member(id string) string { return "m:" + id }
 
+// Community is the key of the peer answers drawn from a community: a member of it who
+// changes (consents again, say) may now belong in answers that did not show them.
+func Community(id string) string { return "c:" + id }
+
+// Everyone is the key of the peer answers drawn from the whole membership.
+const Everyone = "everyone"
+
 // maxPayload keeps each notification under PostgreSQL's 8,000-byte limit.
 const maxPayload = 7900
 

@@ -40,6 +40,15 @@ const (
 // Scopes are the peer search scopes, the default first.
 var Scopes = []string{ScopeCommunity, ScopeTribe, ScopeAll}
 
+// PeerResult is a peer search's answer.
+type PeerResult struct {
+	Peers []Peer
+	// Scope is where the search ran; Communities are the communities it covered
+	// (none for ScopeAll, which covers everyone).
+	Scope       string
+	Communities []string
+}
+
 // PeerQuery says whose peers to find and where.
 type PeerQuery struct {
 	MemberID string
@@ -60,13 +69,14 @@ type PeerQuery struct {
 // community, or the member's tribe, is an exact scan of the run's vector copies in
 // one round trip. Only ScopeAll goes through the global HNSW index (recall@10 ≥ 0.95
 // at PeerSearch), and so does a member with no community in the run (embedded after
-// it). The scope searched is returned with the peers.
-func Peers(ctx context.Context, db database.DBTX, v *View, q PeerQuery) ([]Peer, string, error) {
+// it). The scope searched and the communities it covered come with the peers.
+func Peers(ctx context.Context, db database.DBTX, v *View, q PeerQuery) (PeerResult, error) {
 	type row struct {
 		consent, inRun, hasPeer bool
 		terms, peerTerms        []string
 		id, name                string
 		score                   float64
+		community, tribe        string
 	}
 	var rows []row
 	var err error
@@ -74,7 +84,7 @@ func Peers(ctx context.Context, db database.DBTX, v *View, q PeerQuery) ([]Peer,
 	switch {
 	case q.Community != "":
 		if _, err := GetCommunity(v, q.Community); err != nil {
-			return nil, "", err
+			return PeerResult{}, err
 		}
 		fallthrough
 	case scope == ScopeTribe:
@@ -82,37 +92,47 @@ func Peers(ctx context.Context, db database.DBTX, v *View, q PeerQuery) ([]Peer,
 		rs, err = storage.New(db).ScopedPeers(ctx, storage.ScopedPeersParams{MemberID: q.MemberID, Model: v.Model,
 			RunID: v.ID, Community: q.Community, Tribe: q.Community == "" && scope == ScopeTribe, Lim: int32(q.Limit)})
 		for _, r := range rs {
-			rows = append(rows, row{r.Consent, r.InRun, r.HasPeer, r.Terms, r.PeerTerms, r.PeerID, r.PeerName, r.Score})
+			rows = append(rows, row{r.Consent, r.InRun, r.HasPeer, r.Terms, r.PeerTerms, r.PeerID, r.PeerName, r.Score,
+				r.CommunityID, r.TribeID})
 		}
 	case scope == ScopeAll:
 		ps, err := globalPeers(ctx, db, v, q)
-		return ps, ScopeAll, err
+		return PeerResult{Peers: ps, Scope: ScopeAll}, err
 	default:
 		var rs []storage.RunPeersRow
 		rs, err = storage.New(db).RunPeers(ctx, storage.RunPeersParams{MemberID: q.MemberID, RunID: v.ID, Lim: int32(q.Limit)})
 		for _, r := range rs {
-			rows = append(rows, row{r.Consent, r.InRun, r.HasPeer, r.Terms, r.PeerTerms, r.PeerID, r.PeerName, r.Score})
+			rows = append(rows, row{r.Consent, r.InRun, r.HasPeer, r.Terms, r.PeerTerms, r.PeerID, r.PeerName, r.Score,
+				r.CommunityID, ""})
 		}
 	}
 	if err == nil && len(rows) == 0 {
 		err = members.ErrNotFound
 	}
 	if err != nil {
-		return nil, "", notFoundOr(err, members.ErrNotFound, "find peers")
+		return PeerResult{}, notFoundOr(err, members.ErrNotFound, "find peers")
 	}
 	me := rows[0]
 	if q.Community == "" && me.consent && !me.inRun {
 		ps, err := globalPeers(ctx, db, v, q)
-		return ps, ScopeAll, err
+		return PeerResult{Peers: ps, Scope: ScopeAll}, err
 	}
-	out := []Peer{}
+	res := PeerResult{Peers: []Peer{}, Scope: scope}
+	switch {
+	case q.Community != "":
+		res.Communities = []string{q.Community}
+	case scope == ScopeTribe:
+		res.Communities = v.TribeCommunities(me.tribe)
+	case me.community != "":
+		res.Communities = []string{me.community}
+	}
 	terms := keysOf(me.terms)
 	for _, r := range rows {
 		if r.hasPeer {
-			out = append(out, newPeer(r.id, r.name, r.score, me.terms, terms, r.peerTerms))
+			res.Peers = append(res.Peers, newPeer(r.id, r.name, r.score, me.terms, terms, r.peerTerms))
 		}
 	}
-	return out, scope, nil
+	return res, nil
 }
 
 // newPeer is a peer with the terms the two share; a first name, never more.
@@ -173,4 +193,14 @@ func ExactPeers(ctx context.Context, db database.DBTX, memberID string, limit in
 		out = []string{}
 	}
 	return out, nil
+}
+
+// PrimaryCommunitiesOf returns the primary communities of some members in the
+// current run.
+func PrimaryCommunitiesOf(ctx context.Context, db database.DBTX, ids []string) ([]string, error) {
+	cs, err := storage.New(db).PrimaryCommunitiesOf(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("primary communities: %w", storage.Translate(err, nil))
+	}
+	return cs, nil
 }

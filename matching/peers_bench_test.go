@@ -48,7 +48,8 @@ func BenchmarkPeers(b *testing.B) {
 			hits, total := 0, 0
 			for i := range b.N {
 				id := ids[i%300]
-				got, _, err := matching.Peers(ctx, pool, view, matching.PeerQuery{MemberID: id, Scope: scope, Limit: 10})
+				res, err := matching.Peers(ctx, pool, view, matching.PeerQuery{MemberID: id, Scope: scope, Limit: 10})
+				got := res.Peers
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -81,9 +81,13 @@ func TestScopedPeersAreExact(t *testing.T) {
 	checked := 0
 	for _, id := range ids {
 		for _, scope := range []string{matching.ScopeCommunity, matching.ScopeTribe} {
-			got, searched, err := matching.Peers(ctx, pool, view, matching.PeerQuery{MemberID: id, Scope: scope, Limit: 10})
+			res, err := matching.Peers(ctx, pool, view, matching.PeerQuery{MemberID: id, Scope: scope, Limit: 10})
 			if err != nil {
 				t.Fatal(err)
+			}
+			got, searched := res.Peers, res.Scope
+			if len(res.Communities) == 0 || (scope == matching.ScopeCommunity && len(res.Communities) != 1) {
+				t.Fatalf("%s peers of %s covered communities %v", scope, id, res.Communities)
 			}
 			want := exactPeers(t, pool, id, scope == matching.ScopeTribe, 10)
 			if searched != scope || !slices.Equal(peerIDs(got), want) {
@@ -103,7 +107,8 @@ func TestScopedPeersAreExact(t *testing.T) {
 
 	// A peer withdraws consent: gone from the page at once. Another is erased: gone
 	// from every list and copy.
-	got, _, err := matching.Peers(ctx, pool, view, matching.PeerQuery{MemberID: ids[0], Limit: 10})
+	res, err := matching.Peers(ctx, pool, view, matching.PeerQuery{MemberID: ids[0], Limit: 10})
+	got := res.Peers
 	if err != nil || len(got) < 2 {
 		t.Fatalf("peers of %s: %v, %v", ids[0], got, err)
 	}
@@ -114,7 +119,8 @@ func TestScopedPeersAreExact(t *testing.T) {
 	if err := members.Erase(ctx, pool, erased); err != nil {
 		t.Fatal(err)
 	}
-	got, _, err = matching.Peers(ctx, pool, view, matching.PeerQuery{MemberID: ids[0], Limit: 10})
+	res, err = matching.Peers(ctx, pool, view, matching.PeerQuery{MemberID: ids[0], Limit: 10})
+	got = res.Peers
 	if err != nil || slices.Contains(peerIDs(got), withdrawn) || slices.Contains(peerIDs(got), erased) {
 		t.Fatalf("after withdrawal and erasure: %v, %v", peerIDs(got), err)
 	}
@@ -126,7 +132,7 @@ func TestScopedPeersAreExact(t *testing.T) {
 		+ (SELECT count(*) FROM run_vectors WHERE member_id = $1)`, erased).Scan(&traces); err != nil || traces != 0 {
 		t.Fatalf("erased member %s: %d traces in the run's peer lists and copies (%v)", erased, traces, err)
 	}
-	if _, _, err := matching.Peers(ctx, pool, view, matching.PeerQuery{MemberID: erased, Limit: 10}); !errors.Is(err, members.ErrNotFound) {
+	if _, err := matching.Peers(ctx, pool, view, matching.PeerQuery{MemberID: erased, Limit: 10}); !errors.Is(err, members.ErrNotFound) {
 		t.Fatalf("peers of an erased member: %v", err)
 	}
 
@@ -136,8 +142,8 @@ func TestScopedPeersAreExact(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, searched, err := matching.Peers(ctx, pool, view, matching.PeerQuery{MemberID: ids[1], Limit: 5})
-	if err != nil || searched != matching.ScopeAll || len(got) != 5 {
-		t.Fatalf("member outside the run: %s %v, %v", searched, got, err)
+	res, err = matching.Peers(ctx, pool, view, matching.PeerQuery{MemberID: ids[1], Limit: 5})
+	if err != nil || res.Scope != matching.ScopeAll || len(res.Peers) != 5 || len(res.Communities) != 0 {
+		t.Fatalf("member outside the run: %+v, %v", res, err)
 	}
 }

@@ -99,6 +99,17 @@ func (v *View) Rank(vec []float32, terms []string, limit int) ([]Match, error) {
 	return ranked(out), nil
 }
 
+// TribeCommunities returns the ids of the communities of a tribe.
+func (v *View) TribeCommunities(tribeID string) []string {
+	var out []string
+	for _, c := range v.Communities {
+		if c.Tribe != nil && c.Tribe.ID == tribeID {
+			out = append(out, c.ID)
+		}
+	}
+	return out
+}
+
 // Primary is community id as a member's primary community, with their similarity to
 // it and the terms (their interests and causes) its labels share.
 func (v *View) Primary(id string, score float64, terms []string) (Match, bool) {

@@ -6,7 +6,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/belong-loyalty/belong/changes"
 	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/moments"
 )
@@ -18,10 +20,13 @@ func (s *Service) IngestMembers(ctx context.Context, ms []members.Member) (membe
 		ids[i] = m.ID
 	}
 	var res members.UpsertResult
-	err := s.write(ctx, memberKeys(ids), func(tx pgx.Tx) error {
-		var err error
+	err := s.writeFound(ctx, func(tx pgx.Tx) ([]string, error) {
+		keys, err := peopleKeys(ctx, tx, ids)
+		if err != nil {
+			return nil, err
+		}
 		res, err = members.Upsert(ctx, tx, ms)
-		return err
+		return keys, err
 	})
 	return res, err
 }
@@ -29,7 +34,28 @@ func (s *Service) IngestMembers(ctx context.Context, ms []members.Member) (membe
 // EraseMember removes a member and every trace of them (members.Erase), cached
 // answers included.
 func (s *Service) EraseMember(ctx context.Context, id string) error {
-	return s.write(ctx, memberKeys([]string{id}), func(tx pgx.Tx) error { return members.Erase(ctx, tx, id) })
+	return s.writeFound(ctx, func(tx pgx.Tx) ([]string, error) {
+		keys, err := peopleKeys(ctx, tx, []string{id})
+		if err != nil {
+			return nil, err
+		}
+		return keys, members.Erase(ctx, tx, id)
+	})
+}
+
+// peopleKeys are the change keys of a change to members' profiles or consent: the
+// members, the communities they are primary members of (peer answers drawn from them
+// may now include or exclude them), and everyone's peer answers.
+func peopleKeys(ctx context.Context, db database.DBTX, ids []string) ([]string, error) {
+	cs, err := matching.PrimaryCommunitiesOf(ctx, db, ids)
+	if err != nil {
+		return nil, err
+	}
+	keys := append(memberKeys(ids), changes.Everyone)
+	for _, c := range cs {
+		keys = append(keys, changes.Community(c))
+	}
+	return keys, nil
 }
 
 // EventsResult counts what an event batch did.

@@ -178,10 +178,11 @@ type PilotInvitation struct {
 }
 
 type RunPeer struct {
-	RunID    int64
-	MemberID string
-	PeerIds  []string
-	Scores   []float32
+	RunID       int64
+	MemberID    string
+	PeerIds     []string
+	Scores      []float32
+	CommunityID string
 }
 
 type RunVector struct {

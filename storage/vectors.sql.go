@@ -287,6 +287,33 @@ func (q *Queries) Peers(ctx context.Context, arg PeersParams) ([]PeersRow, error
 	return items, nil
 }
 
+const primaryCommunitiesOf = `-- name: PrimaryCommunitiesOf :many
+SELECT DISTINCT ms.community_id FROM memberships ms
+WHERE ms.run_id = (SELECT run_id FROM current_run) AND ms.member_id = ANY($1::text[]) AND ms.rank = 1
+`
+
+// The primary communities, in the current run, of some members: the scopes whose
+// cached peer answers a change to them voids.
+func (q *Queries) PrimaryCommunitiesOf(ctx context.Context, ids []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, primaryCommunitiesOf, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var community_id string
+		if err := rows.Scan(&community_id); err != nil {
+			return nil, err
+		}
+		items = append(items, community_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const pruneRunPeers = `-- name: PruneRunPeers :execrows
 DELETE FROM run_peers WHERE run_id < (SELECT run_id FROM current_run WHERE published_at < now() - interval '1 minute')
 `
@@ -316,7 +343,7 @@ func (q *Queries) PruneRunVectors(ctx context.Context) (int64, error) {
 
 const runPeers = `-- name: RunPeers :many
 SELECT me.consent::bool AS consent, me.terms, (rp.member_id IS NOT NULL)::bool AS in_run,
-	(p.id IS NOT NULL)::bool AS has_peer, coalesce(p.id, '')::text AS peer_id, coalesce(p.name, '')::text AS peer_name,
+	coalesce(rp.community_id, '')::text AS community_id, (p.id IS NOT NULL)::bool AS has_peer, coalesce(p.id, '')::text AS peer_id, coalesce(p.name, '')::text AS peer_name,
 	coalesce(p.score, 0)::float8 AS score, coalesce(p.terms, '{}')::text[] AS peer_terms
 FROM (SELECT m.id, (m.consent_personalization AND m.consent_community) AS consent,
 		(m.interests || m.causes)::text[] AS terms FROM members m WHERE m.id = $1) me
@@ -336,14 +363,15 @@ type RunPeersParams struct {
 }
 
 type RunPeersRow struct {
-	Consent   bool
-	Terms     []string
-	InRun     bool
-	HasPeer   bool
-	PeerID    string
-	PeerName  string
-	Score     float64
-	PeerTerms []string
+	Consent     bool
+	Terms       []string
+	InRun       bool
+	CommunityID string
+	HasPeer     bool
+	PeerID      string
+	PeerName    string
+	Score       float64
+	PeerTerms   []string
 }
 
 // The default peer search in one round trip: the member (consent, terms, whether the
@@ -363,6 +391,7 @@ func (q *Queries) RunPeers(ctx context.Context, arg RunPeersParams) ([]RunPeersR
 			&i.Consent,
 			&i.Terms,
 			&i.InRun,
+			&i.CommunityID,
 			&i.HasPeer,
 			&i.PeerID,
 			&i.PeerName,
@@ -395,6 +424,7 @@ WITH me AS (
 	FROM me
 )
 SELECT me.consent::bool AS consent, me.terms, (me.community_id IS NOT NULL)::bool AS in_run,
+	coalesce(me.community_id, '')::text AS community_id, coalesce(me.tribe_id, '')::text AS tribe_id,
 	(p.member_id IS NOT NULL)::bool AS has_peer, coalesce(p.member_id, '')::text AS peer_id,
 	coalesce(p.name, '')::text AS peer_name, coalesce(p.score, 0)::float8 AS score,
 	coalesce(p.terms, '{}')::text[] AS peer_terms
@@ -419,14 +449,16 @@ type ScopedPeersParams struct {
 }
 
 type ScopedPeersRow struct {
-	Consent   bool
-	Terms     []string
-	InRun     bool
-	HasPeer   bool
-	PeerID    string
-	PeerName  string
-	Score     float64
-	PeerTerms []string
+	Consent     bool
+	Terms       []string
+	InRun       bool
+	CommunityID string
+	TribeID     string
+	HasPeer     bool
+	PeerID      string
+	PeerName    string
+	Score       float64
+	PeerTerms   []string
 }
 
 // Peers among a few hundred members, exactly, in one round trip: the members whose
@@ -456,6 +488,8 @@ func (q *Queries) ScopedPeers(ctx context.Context, arg ScopedPeersParams) ([]Sco
 			&i.Consent,
 			&i.Terms,
 			&i.InRun,
+			&i.CommunityID,
+			&i.TribeID,
 			&i.HasPeer,
 			&i.PeerID,
 			&i.PeerName,
@@ -526,8 +560,8 @@ func (q *Queries) VectorIndexes(ctx context.Context) ([]VectorIndexesRow, error)
 }
 
 const writeRunPeers = `-- name: WriteRunPeers :execrows
-INSERT INTO run_peers (run_id, member_id, peer_ids, scores)
-SELECT me.run_id, me.member_id,
+INSERT INTO run_peers (run_id, member_id, community_id, peer_ids, scores)
+SELECT me.run_id, me.member_id, me.community_id,
 	coalesce(array_agg(p.member_id ORDER BY p.d, p.member_id) FILTER (WHERE p.member_id IS NOT NULL), '{}')::text[],
 	coalesce(array_agg((1 - p.d)::real ORDER BY p.d, p.member_id) FILTER (WHERE p.member_id IS NOT NULL), '{}')::real[]
 FROM run_vectors me
@@ -535,7 +569,7 @@ LEFT JOIN LATERAL (SELECT o.member_id, o.embedding <=> me.embedding AS d FROM ru
 	WHERE o.run_id = me.run_id AND o.community_id = me.community_id AND o.member_id <> me.member_id
 	ORDER BY 2, 1 LIMIT 64) p ON true
 WHERE me.run_id = $1
-GROUP BY me.run_id, me.member_id
+GROUP BY me.run_id, me.member_id, me.community_id
 `
 
 // Lists each member's 64 nearest peers within their primary community of a run, from

@@ -100,6 +100,7 @@ WITH me AS (
 	FROM me
 )
 SELECT me.consent::bool AS consent, me.terms, (me.community_id IS NOT NULL)::bool AS in_run,
+	coalesce(me.community_id, '')::text AS community_id, coalesce(me.tribe_id, '')::text AS tribe_id,
 	(p.member_id IS NOT NULL)::bool AS has_peer, coalesce(p.member_id, '')::text AS peer_id,
 	coalesce(p.name, '')::text AS peer_name, coalesce(p.score, 0)::float8 AS score,
 	coalesce(p.terms, '{}')::text[] AS peer_terms
@@ -135,8 +136,8 @@ DELETE FROM run_peers WHERE run_id < (SELECT run_id FROM current_run WHERE publi
 -- name: WriteRunPeers :execrows
 -- Lists each member's 64 nearest peers within their primary community of a run, from
 -- the run's vector copies (WriteRunVectors first): an exact scan of each community.
-INSERT INTO run_peers (run_id, member_id, peer_ids, scores)
-SELECT me.run_id, me.member_id,
+INSERT INTO run_peers (run_id, member_id, community_id, peer_ids, scores)
+SELECT me.run_id, me.member_id, me.community_id,
 	coalesce(array_agg(p.member_id ORDER BY p.d, p.member_id) FILTER (WHERE p.member_id IS NOT NULL), '{}')::text[],
 	coalesce(array_agg((1 - p.d)::real ORDER BY p.d, p.member_id) FILTER (WHERE p.member_id IS NOT NULL), '{}')::real[]
 FROM run_vectors me
@@ -144,7 +145,7 @@ LEFT JOIN LATERAL (SELECT o.member_id, o.embedding <=> me.embedding AS d FROM ru
 	WHERE o.run_id = me.run_id AND o.community_id = me.community_id AND o.member_id <> me.member_id
 	ORDER BY 2, 1 LIMIT 64) p ON true
 WHERE me.run_id = @run_id
-GROUP BY me.run_id, me.member_id;
+GROUP BY me.run_id, me.member_id, me.community_id;
 
 -- name: RunPeers :many
 -- The default peer search in one round trip: the member (consent, terms, whether the
@@ -152,7 +153,7 @@ GROUP BY me.run_id, me.member_id;
 -- with names and terms. The peer columns are meaningful only when has_peer. No row:
 -- no such member.
 SELECT me.consent::bool AS consent, me.terms, (rp.member_id IS NOT NULL)::bool AS in_run,
-	(p.id IS NOT NULL)::bool AS has_peer, coalesce(p.id, '')::text AS peer_id, coalesce(p.name, '')::text AS peer_name,
+	coalesce(rp.community_id, '')::text AS community_id, (p.id IS NOT NULL)::bool AS has_peer, coalesce(p.id, '')::text AS peer_id, coalesce(p.name, '')::text AS peer_name,
 	coalesce(p.score, 0)::float8 AS score, coalesce(p.terms, '{}')::text[] AS peer_terms
 FROM (SELECT m.id, (m.consent_personalization AND m.consent_community) AS consent,
 		(m.interests || m.causes)::text[] AS terms FROM members m WHERE m.id = @member_id) me
@@ -174,3 +175,9 @@ UPDATE run_peers rp SET peer_ids = coalesce((SELECT array_agg(u.id ORDER BY u.or
 FROM run_vectors me JOIN run_vectors mate ON mate.run_id = me.run_id AND mate.community_id = me.community_id
 WHERE me.member_id = @member_id::text AND rp.run_id = mate.run_id AND rp.member_id = mate.member_id
 	AND @member_id::text = ANY(rp.peer_ids);
+
+-- name: PrimaryCommunitiesOf :many
+-- The primary communities, in the current run, of some members: the scopes whose
+-- cached peer answers a change to them voids.
+SELECT DISTINCT ms.community_id FROM memberships ms
+WHERE ms.run_id = (SELECT run_id FROM current_run) AND ms.member_id = ANY(@ids::text[]) AND ms.rank = 1;
