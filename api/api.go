@@ -5,6 +5,9 @@
 // /healthz and /readyz needs an API key with the route's scope. Errors are JSON
 // {"error":{"code","message"}} with a stable code; bad input is a 4xx and writes
 // nothing. openapi.json documents all of it.
+//
+// The real-time reads (a member's communities, peers and moment) keep their answers
+// in a per-process cache (answers.go) that the service's change notices void.
 package api
 
 import (

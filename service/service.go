@@ -6,7 +6,8 @@
 // Work that follows a write (drafting a recognition, a community profile) is a job
 // inserted in the transaction of the write (River's InsertManyTx): a committed batch
 // always has its follow-up queued, a rolled-back one has none. Model calls run only in
-// those jobs, outside any transaction.
+// those jobs, outside any transaction. A write also names the cached answers it makes
+// stale (package changes), in the same transaction.
 package service
 
 import (
