@@ -12,7 +12,10 @@ if [ -z "$key" ] || ! psql "$DATABASE_URL" -qtAX -c "SELECT 1 FROM api_keys WHER
   key=$("$root/bin/belong" keys create --name make-run --scopes admin 2>/dev/null)
   (umask 077 && echo "$key" >"$keyfile")
 fi
+# A member placed by the current run who consented to community features, so that
+# every line below has something to show (peers need that consent).
 member=$(psql "$DATABASE_URL" -qtAX -c "SELECT member_id FROM memberships ms JOIN current_run r USING (run_id)
+  JOIN members m ON m.id = ms.member_id AND m.consent_community
   WHERE rank = 1 ORDER BY member_id LIMIT 1" 2>/dev/null || true)
 member=${member:-m-00001}
 community=$(psql "$DATABASE_URL" -qtAX -c "SELECT community_id FROM memberships ms JOIN current_run r USING (run_id)
@@ -24,7 +27,8 @@ Belong is starting on http://$addr — try (your admin key is in .data/dev-api-k
   KEY=\$(cat .data/dev-api-key)
   curl -s http://$addr/readyz
   curl -s -H "Authorization: Bearer \$KEY" http://$addr/v1/members/$member/communities
-  curl -s -H "Authorization: Bearer \$KEY" http://$addr/v1/members/$member/peers?limit=5
+  curl -s -H "Authorization: Bearer \$KEY" "http://$addr/v1/members/$member/peers?limit=5"
+  curl -s -H "Authorization: Bearer \$KEY" "http://$addr/v1/members/$member/peers?limit=5&scope=tribe"
   curl -s -H "Authorization: Bearer \$KEY" "http://$addr/v1/members/$member/moment?channel=app"
   curl -s -H "Authorization: Bearer \$KEY" -X POST http://$addr/v1/match -d '{"profile":{"interests":["trail running"],"causes":["sustainability"],"skill_level":"beginner"},"limit":3}'
   curl -s -H "Authorization: Bearer \$KEY" 'http://$addr/v1/communities?limit=5'
