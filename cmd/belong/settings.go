@@ -99,7 +99,7 @@ var settings = []setting{
 			c.IdempotencyTTL = d
 			return nil
 		}},
-	{name: "BELONG_ANSWER_CACHE_SIZE", def: "100000", doc: "real-time answers (communities, peers, moment) each serve process keeps",
+	{name: "BELONG_ANSWER_CACHE_SIZE", def: "100000", doc: "real-time answers (communities, peers, moment; 1–3 KB each) each serve process keeps",
 		set: intUpTo(func(c *Config) *int { return &c.AnswerCacheSize }, 100_000_000)},
 	{name: "BELONG_ANSWER_CACHE_TTL", def: "1m", doc: "how long a real-time answer is kept unless a write voids it first (0: no cache)",
 		set: func(c *Config, v string) error {
