@@ -26,6 +26,7 @@ type answers struct {
 	changed map[string]change // key → when it last changed
 	reset   uint64            // ticket of the last reset: older answers are void
 	up      bool              // false while changes may be missed: nothing is cached
+	purged  time.Time         // when changes older than the TTL were last dropped
 }
 
 type answer struct {
@@ -112,8 +113,10 @@ func (a *answers) Changed(keys []string) {
 	for _, k := range keys {
 		a.changed[k] = change{a.tickets, now}
 	}
-	// Changes older than the TTL outlive every answer they could void.
-	if len(a.changed) > 2*a.lru.Len()+1024 {
+	// Changes older than the TTL outlive every answer they could void: drop them, at
+	// most once per TTL (a sweep under the lock is as long as the map).
+	if len(a.changed) > 2*a.lru.Len()+1024 && now.Sub(a.purged) > a.ttl {
+		a.purged = now
 		for k, c := range a.changed {
 			if now.Sub(c.at) > a.ttl {
 				delete(a.changed, k)

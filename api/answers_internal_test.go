@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -46,5 +47,14 @@ func TestAnswerTickets(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	if _, ok := short.get("k"); ok {
 		t.Fatal("an expired answer was served")
+	}
+	// Changes older than the TTL are forgotten (they can void nothing that lives).
+	for i := range 2000 {
+		short.Changed([]string{fmt.Sprint("m:", i)})
+	}
+	time.Sleep(20 * time.Millisecond)
+	short.Changed([]string{"m:last"})
+	if n := len(short.changed); n > 1 {
+		t.Fatalf("%d changes remembered after the TTL, want 1", n)
 	}
 }
