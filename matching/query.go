@@ -136,11 +136,11 @@ func ListCommunities(v *View, after string, limit int) []Community {
 
 // GetCommunity returns one community of run v.
 func GetCommunity(v *View, id string) (Community, error) {
-	c, ok := v.Community(id)
+	i, ok := v.byID[id]
 	if !ok {
 		return Community{}, ErrNotFound
 	}
-	return c, nil
+	return v.Communities[i], nil
 }
 
 // ErrRunNotFound means no cluster run has the given id.

@@ -2,6 +2,7 @@ package matching
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -36,15 +37,6 @@ type View struct {
 	// centroids is k×dim, row-major, each row of unit length.
 	centroids []float32
 	dim       int
-}
-
-// Community returns the community with the given id.
-func (v *View) Community(id string) (Community, bool) {
-	i, ok := v.byID[id]
-	if !ok {
-		return Community{}, false
-	}
-	return v.Communities[i], true
 }
 
 // Bytes estimates the memory the view holds: centroids, strings and slice headers.
@@ -260,7 +252,7 @@ func (r *Runs) Watch(ctx context.Context, every time.Duration, log *slog.Logger)
 		before := r.cur.Load()
 		err := r.Refresh(ctx)
 		switch v := r.cur.Load(); {
-		case err != nil && ctx.Err() == nil && err != ErrNoRun: //nolint:errorlint // ErrNoRun is returned as is
+		case err != nil && ctx.Err() == nil && !errors.Is(err, ErrNoRun):
 			log.WarnContext(ctx, "refresh cluster run", slog.String("error", err.Error()))
 		case v != nil && v != before:
 			log.InfoContext(ctx, "serving cluster run", slog.Int64("run_id", v.ID),

@@ -5,11 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/belong-loyalty/belong/jobs"
 	"github.com/belong-loyalty/belong/members"
-	"github.com/belong-loyalty/belong/migrations/dbtest"
 	"github.com/belong-loyalty/belong/moments"
-	"github.com/belong-loyalty/belong/service"
 )
 
 // The hourly anniversaries job finds who joined on 29 February in a year without one,
@@ -17,13 +14,9 @@ import (
 func TestAnniversariesOfLeapDayJoiners(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := dbtest.Schema(t)
-	queue, err := jobs.NewInserter(pool, jobs.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Date(2027, 3, 2, 12, 0, 0, 0, time.UTC)
-	svc := &service.Service{DB: pool, Queue: queue, Now: func() time.Time { return now }}
+	svc := stoppedClock(t, now)
+	pool := svc.DB
 	leap := time.Date(2024, 2, 29, 9, 0, 0, 0, time.UTC)
 	other := time.Date(2024, 6, 1, 9, 0, 0, 0, time.UTC)
 	if _, err := svc.IngestMembers(ctx, []members.Member{

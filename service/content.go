@@ -57,6 +57,7 @@ var (
 func (s *Service) resolve(ctx context.Context, db database.DBTX, req DraftRequest) (generation.Request, []string, error) {
 	r := generation.Request{Kind: req.Kind, Locale: req.Locale, Occasion: req.Occasion, Detail: req.Detail}
 	var others []string
+	var v *matching.View // read once, when first needed
 	if req.Kind == generation.KindRecognition {
 		if req.MemberID == "" {
 			return r, nil, errInvalidDraft.With("a recognition needs member_id")
@@ -78,8 +79,7 @@ func (s *Service) resolve(ctx context.Context, db database.DBTX, req DraftReques
 		}
 		r.FirstName, others = names[0], names[1:]
 		if req.CommunityID == "" {
-			v, err := s.freshView(ctx)
-			if err != nil {
+			if v, err = s.freshView(ctx); err != nil {
 				return r, nil, err
 			}
 			ms, err := matching.MemberCommunities(ctx, db, v, m.ID, 1)
@@ -100,9 +100,11 @@ func (s *Service) resolve(ctx context.Context, db database.DBTX, req DraftReques
 	if req.CommunityID == "" {
 		return r, nil, errInvalidDraft.With("community_id is required")
 	}
-	v, err := s.freshView(ctx)
-	if err != nil {
-		return r, nil, err
+	if v == nil {
+		var err error
+		if v, err = s.freshView(ctx); err != nil {
+			return r, nil, err
+		}
 	}
 	c, mix, err := matching.Facts(ctx, db, v, req.CommunityID)
 	if err != nil {

@@ -12,19 +12,27 @@ import (
 	"github.com/belong-loyalty/belong/service"
 )
 
+// stoppedClock is a service over a fresh schema whose clock stands at now; its jobs
+// are queued, not worked.
+func stoppedClock(t *testing.T, now time.Time) *service.Service {
+	t.Helper()
+	pool := dbtest.Schema(t)
+	queue, err := jobs.NewInserter(pool, jobs.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &service.Service{DB: pool, Queue: queue, Now: func() time.Time { return now }}
+}
+
 // A count reached long ago in history loaded without detection (a demo, an import) is
 // recorded when the next event arrives, dated when it was reached, and not
 // celebrated as if it were new; a count reached by the new event is.
 func TestOldCountsAreRecordedNotCelebrated(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := dbtest.Schema(t)
-	queue, err := jobs.NewInserter(pool, jobs.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now().UTC()
-	svc := &service.Service{DB: pool, Queue: queue, Now: func() time.Time { return now }}
+	svc := stoppedClock(t, now)
+	pool := svc.DB
 	if _, err := svc.IngestMembers(ctx, []members.Member{{ID: "m-1", Name: "Ana", Timezone: "UTC",
 		Consent: members.Consent{Personalization: true}}}); err != nil {
 		t.Fatal(err)
@@ -57,13 +65,9 @@ func TestOldCountsAreRecordedNotCelebrated(t *testing.T) {
 func TestSignalsRefreshResponsiveness(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := dbtest.Schema(t)
-	queue, err := jobs.NewInserter(pool, jobs.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now().UTC()
-	svc := &service.Service{DB: pool, Queue: queue, Now: func() time.Time { return now }}
+	svc := stoppedClock(t, now)
+	pool := svc.DB
 	if _, err := svc.IngestMembers(ctx, []members.Member{{ID: "m-1", Name: "Ana", Timezone: "UTC",
 		Consent: members.Consent{Personalization: true}}}); err != nil {
 		t.Fatal(err)

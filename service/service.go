@@ -68,9 +68,9 @@ type Service struct {
 	Logger         *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// Runs holds the current cluster run in memory for the real-time reads; one over
-	// DB, made on first use, when nil. Cluster refreshes it once it publishes a run.
-	Runs     *matching.Runs
+	// current holds the current cluster run in memory for the real-time reads, made
+	// on first use (runs); Cluster refreshes it once it publishes a run.
+	current  *matching.Runs
 	runsOnce sync.Once
 	hub      changes.Hub
 }
@@ -132,12 +132,8 @@ func (s *Service) WatchRuns(ctx context.Context, every time.Duration) {
 }
 
 func (s *Service) runs() *matching.Runs {
-	s.runsOnce.Do(func() {
-		if s.Runs == nil {
-			s.Runs = matching.NewRuns(s.DB)
-		}
-	})
-	return s.Runs
+	s.runsOnce.Do(func() { s.current = matching.NewRuns(s.DB) })
+	return s.current
 }
 
 func (s *Service) now() time.Time {
