@@ -50,7 +50,10 @@ func (s *server) idempotent(c *gin.Context) {
 	c.Request.Body = io.NopCloser(bytes.NewReader(body))
 	sum := sha256.Sum256(body)
 	apiKey := keyOf(c).ID
-	ctx, cancel := s.ctx(c)
+	// The claim finishes even if the client hangs up meanwhile: cancelled halfway, it
+	// could commit on the server while this request never learns so, leaving the key
+	// claimed by nobody (the release below would never run).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), s.timeout)
 	claim, stored, err := apikey.ClaimIdempotency(ctx, s.db, apiKey, key, route(c), sum[:])
 	cancel()
 	if err != nil {
