@@ -185,22 +185,27 @@ const (
 // can be told apart from a retry.
 func ClaimIdempotency(ctx context.Context, db database.DBTX, apiKeyID int64, key, route string, hash []byte) (Claim, Answer, error) {
 	q := storage.New(db)
-	_, err := q.ClaimIdempotencyKey(ctx, storage.ClaimIdempotencyKeyParams{ApiKeyID: apiKeyID, Key: key, Route: route, RequestHash: hash})
-	if err == nil {
-		return Claimed, Answer{}, nil
+	for {
+		_, err := q.ClaimIdempotencyKey(ctx, storage.ClaimIdempotencyKeyParams{ApiKeyID: apiKeyID, Key: key, Route: route, RequestHash: hash})
+		if err == nil {
+			return Claimed, Answer{}, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return 0, Answer{}, fmt.Errorf("claim idempotency key: %w", storage.Translate(err, nil))
+		}
+		r, err := q.IdempotencyKey(ctx, storage.IdempotencyKeyParams{ApiKeyID: apiKeyID, Key: key})
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue // released between the two statements: claim it again
+		}
+		if err != nil {
+			return 0, Answer{}, fmt.Errorf("look up idempotency key: %w", storage.Translate(err, nil))
+		}
+		a := Answer{Route: r.Route, RequestHash: r.RequestHash, Status: int(r.Status), Body: r.Body}
+		if r.Status == 0 {
+			return InProgress, a, nil
+		}
+		return Answered, a, nil
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return 0, Answer{}, fmt.Errorf("claim idempotency key: %w", storage.Translate(err, nil))
-	}
-	r, err := q.IdempotencyKey(ctx, storage.IdempotencyKeyParams{ApiKeyID: apiKeyID, Key: key})
-	if err != nil {
-		return 0, Answer{}, fmt.Errorf("look up idempotency key: %w", storage.Translate(err, nil))
-	}
-	a := Answer{Route: r.Route, RequestHash: r.RequestHash, Status: int(r.Status), Body: r.Body}
-	if r.Status == 0 {
-		return InProgress, a, nil
-	}
-	return Answered, a, nil
 }
 
 // FinishIdempotency stores the answer of the request that holds the claim.
