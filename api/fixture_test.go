@@ -76,7 +76,7 @@ func setup(t *testing.T, n int) fixture {
 		if _, err := members.Upsert(ctx, pool, f.brand.Members); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := members.InsertEvents(ctx, pool, f.brand.Events, nil); err != nil {
+		if _, err := members.InsertEvents(ctx, pool, f.brand.Events, nil, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := (&embeddings.Backfill{DB: pool, Embedder: embeddings.NewLocal(), Now: func() time.Time { return now }}).RunOnce(ctx); err != nil {

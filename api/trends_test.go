@@ -35,7 +35,7 @@ func TestTrendsOnConstructedHistories(t *testing.T) {
 	mm, _ := members.DecodeMembers(strings.NewReader(ms.String()), 0)
 	members.Upsert(ctx, f.pool, mm)
 	ee, lines, _ := members.DecodeEvents(strings.NewReader(es.String()), 0)
-	if _, err := members.InsertEvents(ctx, f.pool, ee, lines); err != nil {
+	if _, err := members.InsertEvents(ctx, f.pool, ee, lines, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if code, b := call(t, f.key, "GET", f.url+"/v1/trends", ""); code != 503 {

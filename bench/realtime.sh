@@ -26,8 +26,6 @@ key=$(bin/belong keys create --name realtime-bench --scopes match:read 2>/dev/nu
 go build -o bench/out/load ./bench/load
 go build -o bench/out/ceiling ./bench/ceiling
 tck=$(getconf CLK_TCK)
-# moments.ContributionTypes, for the moment query under pgbench.
-CONTRIBUTIONS=helped_member,review_posted,referral_made,event_hosted,answer_posted
 out="bench/out/realtime-$(date +%Y%m%d-%H%M%S).txt"
 
 # cpu PID... prints the CPU seconds (user + system) the processes have used.
@@ -86,7 +84,7 @@ pgbench_query() { # the endpoint's query (from storage's generated code) for a r
   case $1 in # the parameters in the order the generated code passes them
     communities) file=communities const=memberMemberships subst="s/\$1/'$model'/g; s/\$2/$run/g; s/\$3/3/g; s/\$4/$member/g" ;;
     peers) file=vectors const=runPeers subst="s/\$1/$member/g; s/\$2/$run/g; s/\$3/10/g" ;;
-    moment) file=moments const=momentSnapshot subst="s/\$1/now()/g; s/\$2/'{$CONTRIBUTIONS}'/g; s/\$3/$run/g; s/\$4/$member/g" ;;
+    moment) file=moments const=momentSnapshot subst="s/\$1/$run/g; s/\$2/$member/g" ;;
   esac
   echo '\set n random(1, 100000)'
   awk -v c="const $const = \`" 'index($0, c) == 1 { on = 1; next } on && /^`/ { exit } on' "storage/$file.sql.go" | sed "$subst"

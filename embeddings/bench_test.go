@@ -35,7 +35,7 @@ func BenchmarkIngestEmbed(b *testing.B) {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		if _, err := members.InsertEvents(ctx, pool, brand.Events, nil); err != nil {
+		if _, err := members.InsertEvents(ctx, pool, brand.Events, nil, time.Now()); err != nil {
 			b.Fatal(err)
 		}
 		t2 := time.Now()

@@ -53,7 +53,7 @@ func TestBackfillEmbedsConsentingMembersOnce(t *testing.T) {
 
 	// New activity changes the profile; withdrawn consent removes the vector.
 	es, lines, _ := members.DecodeEvents(strings.NewReader(`{"id":"e-1","member_id":"m-1","type":"class_completed","at":"2026-11-19T07:00:00Z","props":{"category":"yoga"}}`), 0)
-	if _, err := members.InsertEvents(ctx, pool, es, lines); err != nil {
+	if _, err := members.InsertEvents(ctx, pool, es, lines, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, "UPDATE members SET consent_personalization = false WHERE id = 'm-2'"); err != nil {

@@ -81,7 +81,7 @@ func setup(t *testing.T, chat *openaitest.Server) bundle {
 	if _, err := svc.IngestMembers(ctx, brand.Members); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := members.InsertEvents(ctx, pool, brand.Events, nil); err != nil {
+	if _, err := members.InsertEvents(ctx, pool, brand.Events, nil, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.Embed(ctx, false); err != nil {

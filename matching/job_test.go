@@ -34,7 +34,7 @@ func loadDemoTB(t testing.TB, pool *pgxpool.Pool, n int) demo.Brand {
 	if _, err := members.Upsert(ctx, pool, b.Members); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := members.InsertEvents(ctx, pool, b.Events, nil); err != nil {
+	if _, err := members.InsertEvents(ctx, pool, b.Events, nil, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	bf := &embeddings.Backfill{DB: pool, Embedder: embeddings.NewLocal(), Now: func() time.Time { return now }}

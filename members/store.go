@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -64,10 +65,14 @@ type EventResult struct {
 	Duplicates int `json:"duplicates"`
 }
 
-// InsertEvents writes events in one transaction; an id already stored is skipped.
-// lines are the events' line numbers (from DecodeEvents): an event whose member is not
-// stored fails the batch with a *BatchError naming its line, and nothing is written.
-func InsertEvents(ctx context.Context, db database.DBTX, es []Event, lines []int) (EventResult, error) {
+// ContributionTypes are event types that count as helping the community.
+var ContributionTypes = []string{"helped_member", "review_posted", "referral_made", "event_hosted", "answer_posted"}
+
+// InsertEvents writes events in one transaction, with their members' activity
+// summaries as of now; an id already stored is skipped. lines are the events' line
+// numbers (from DecodeEvents): an event whose member is not stored fails the batch
+// with a *BatchError naming its line, and nothing is written.
+func InsertEvents(ctx context.Context, db database.DBTX, es []Event, lines []int, now time.Time) (EventResult, error) {
 	var res EventResult
 	in := make([]storage.EventIn, len(es))
 	for i, e := range es {
@@ -99,7 +104,7 @@ func InsertEvents(ctx context.Context, db database.DBTX, es []Event, lines []int
 		if len(bad.Lines) > 0 {
 			return bad
 		}
-		n, err := storage.InsertStagedEvents(ctx, tx)
+		n, err := storage.InsertStagedEvents(ctx, tx, now, ContributionTypes)
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/migrations/dbtest"
@@ -62,7 +63,7 @@ func TestEventsReplayAddsNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := members.InsertEvents(ctx, pool, es, lines)
+		res, err := members.InsertEvents(ctx, pool, es, lines, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +91,7 @@ func TestEventForUnknownMemberWritesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = members.InsertEvents(ctx, pool, es, lines)
+	_, err = members.InsertEvents(ctx, pool, es, lines, time.Now())
 	var be *members.BatchError
 	if !errors.As(err, &be) || be.Lines[0].Line != 2 || be.Lines[0].Field != "member_id" {
 		t.Fatalf("err = %v, want line 2 member_id", err)

@@ -23,9 +23,6 @@ const (
 	ActionNone         = "none"
 )
 
-// ContributionTypes are event types that count as helping the community.
-var ContributionTypes = []string{"helped_member", "review_posted", "referral_made", "event_hosted", "answer_posted"}
-
 // Activity summarises a member's events relative to now.
 type Activity struct {
 	Total, Last14, Last30, Days15to90, Days31to90 int
@@ -35,6 +32,52 @@ type Activity struct {
 	// (events in the 7 days before + 1) over past recognitions; 0 when there were none.
 	// It is stored on the member and refreshed hourly (RefreshResponsiveness).
 	Responsiveness float64
+}
+
+// Summary is a member's activity summary as stored (member_activity, kept by event
+// ingest): every event's count and the first one's time, and the times of the events
+// of the last 92 days as of the latest ingest, of all of them and of those that are
+// contributions or negative feedback.
+type Summary struct {
+	Total                           int64
+	First                           *time.Time
+	Recent, Contributions, Negative []time.Time
+}
+
+// Activity counts the summarised events that happened by now, in the windows the
+// rules use (Responsiveness is not part of it).
+func (s Summary) Activity(now time.Time) Activity {
+	const day = 24 * time.Hour
+	t14, t30, t90 := now.Add(-14*day), now.Add(-30*day), now.Add(-90*day)
+	a := Activity{Total: int(s.Total)}
+	if s.First != nil && !s.First.After(now) {
+		a.FirstEventAt = s.First
+	}
+	for _, t := range s.Recent {
+		switch {
+		case t.After(now):
+			a.Total-- // not yet
+		case t.After(t14):
+			a.Last14++
+			a.Last30++
+		case t.After(t30):
+			a.Last30++
+			a.Days15to90++
+		case t.After(t90):
+			a.Days15to90++
+			a.Days31to90++
+		}
+	}
+	in90 := func(ts []time.Time) (n int) {
+		for _, t := range ts {
+			if t.After(t90) && !t.After(now) {
+				n++
+			}
+		}
+		return n
+	}
+	a.Contributions90, a.NegativeFeedback90 = in90(s.Contributions), in90(s.Negative)
+	return a
 }
 
 // Signals are what the next best action is chosen from.

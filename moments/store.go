@@ -276,16 +276,14 @@ type Snapshot struct {
 // Read takes a member's snapshot as of now, in run runID: profile, activity summary,
 // any due recognition and the content to show, in one query.
 func Read(ctx context.Context, db database.DBTX, runID int64, memberID string, now time.Time) (Snapshot, error) {
-	r, err := storage.New(db).MomentSnapshot(ctx, storage.MomentSnapshotParams{
-		MemberID: memberID, Now: now, ContributionTypes: ContributionTypes, RunID: runID})
+	r, err := storage.New(db).MomentSnapshot(ctx, storage.MomentSnapshotParams{MemberID: memberID, RunID: runID})
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("read member moment: %w", storage.Translate(err, members.ErrNotFound))
 	}
+	sum := Summary{Total: r.Total, First: r.FirstAt, Recent: r.Recent, Contributions: r.Contributions, Negative: r.Negative}
 	s := Snapshot{Name: r.Name, Locale: r.Locale, Timezone: r.Timezone, JoinedAt: r.JoinedAt, Consent: r.ConsentPersonalization,
-		Activity: Activity{Total: int(r.Total), Last14: int(r.L14), Last30: int(r.L30), Days15to90: int(r.D15),
-			Days31to90: int(r.D31), Contributions90: int(r.Contrib), NegativeFeedback90: int(r.Neg),
-			FirstEventAt: timeOrNil(r.First), Responsiveness: r.Resp},
-		Terms: r.Terms, CommunityID: r.CommunityID, CommunityScore: r.CommunityScore}
+		Activity: sum.Activity(now), Terms: r.Terms, CommunityID: r.CommunityID, CommunityScore: r.CommunityScore}
+	s.Activity.Responsiveness = r.Resp
 	if r.HasContent {
 		d := &generation.Draft{ID: r.ContentID, Kind: r.ContentKind, SubjectID: r.ContentSubject, Occasion: r.ContentOccasion,
 			Locale: r.ContentLocale, Version: int(r.ContentVersion), Status: generation.StatusApproved}
@@ -301,26 +299,16 @@ func Read(ctx context.Context, db database.DBTX, runID int64, memberID string, n
 	return s, nil
 }
 
-// timeOrNil returns v, a min() of timestamps that sqlc cannot type, as a *time.Time:
-// pgx fills it with a time.Time, or nil for NULL.
-func timeOrNil(v any) *time.Time {
-	if t, ok := v.(time.Time); ok {
-		return &t
-	}
-	return nil
-}
-
-// Stages computes every consenting member's lifecycle stage as of now, in one pass
-// over the events (responsiveness does not affect the stage, so it is not read).
+// Stages computes every consenting member's lifecycle stage as of now, from their
+// activity summaries (responsiveness does not affect the stage, so it is not read).
 func Stages(ctx context.Context, db database.DBTX, now time.Time) (map[string]string, error) {
-	rows, err := storage.New(db).LifecycleActivity(ctx, storage.LifecycleActivityParams{Now: now, ContributionTypes: ContributionTypes})
+	rows, err := storage.New(db).LifecycleActivity(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("lifecycle stages: %w", storage.Translate(err, nil))
 	}
 	out := make(map[string]string, len(rows))
 	for _, r := range rows {
-		a := Activity{Total: int(r.Total), Last30: int(r.L30), Days31to90: int(r.D31), Contributions90: int(r.Contrib),
-			FirstEventAt: timeOrNil(r.First)}
+		a := Summary{Total: r.Total, First: r.FirstAt, Recent: r.Recent, Contributions: r.Contributions}.Activity(now)
 		out[r.ID] = Assess(now, r.JoinedAt, a, "").Stage
 	}
 	return out, nil

@@ -74,7 +74,7 @@ type EventsResult struct {
 func (s *Service) IngestEvents(ctx context.Context, es []members.Event, lines []int) (EventsResult, error) {
 	var res EventsResult
 	err := s.write(ctx, memberKeys(members.MemberIDs(es)), func(tx pgx.Tx) error {
-		ins, err := members.InsertEvents(ctx, tx, es, lines)
+		ins, err := members.InsertEvents(ctx, tx, es, lines, s.now())
 		if err != nil {
 			return err
 		}

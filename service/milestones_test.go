@@ -42,7 +42,7 @@ func TestOldCountsAreRecordedNotCelebrated(t *testing.T) {
 		history = append(history, members.Event{ID: fmt.Sprint("old-", i), MemberID: "m-1", Type: "class_completed",
 			At: now.AddDate(0, 0, -60-i)})
 	}
-	if _, err := members.InsertEvents(ctx, pool, history, nil); err != nil {
+	if _, err := members.InsertEvents(ctx, pool, history, nil, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	res, err := svc.IngestEvents(ctx, []members.Event{{ID: "new-1", MemberID: "m-1", Type: "class_completed", At: now.Add(-time.Hour)}}, nil)
@@ -78,7 +78,7 @@ func TestSignalsRefreshResponsiveness(t *testing.T) {
 		evs = append(evs, members.Event{ID: fmt.Sprint("after-", i), MemberID: "m-1", Type: "class_completed",
 			At: at.Add(time.Duration(i+1) * 24 * time.Hour)})
 	}
-	if _, err := members.InsertEvents(ctx, pool, evs, nil); err != nil {
+	if _, err := members.InsertEvents(ctx, pool, evs, nil, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, `INSERT INTO member_milestones (member_id, key, occasion, detail, occurred_at, delivered_at, channel)

@@ -41,7 +41,7 @@ func setup(t *testing.T, n int) bundle {
 	if _, err := svc.IngestMembers(ctx, brand.Members); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := members.InsertEvents(ctx, pool, brand.Events, nil); err != nil {
+	if _, err := members.InsertEvents(ctx, pool, brand.Events, nil, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return bundle{svc: svc, queue: queue}

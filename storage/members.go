@@ -125,13 +125,32 @@ func StagedOrphans(ctx context.Context, tx pgx.Tx, limit int) ([]StagedOrphan, e
 }
 
 // InsertStagedEvents inserts the staged events (StageEvents) in batch order, skipping
-// ids already stored, and returns how many it inserted.
-func InsertStagedEvents(ctx context.Context, tx pgx.Tx) (int64, error) {
-	tag, err := tx.Exec(ctx, `INSERT INTO member_events (id, member_id, type, occurred_at, props)
-		SELECT id, member_id, type, occurred_at, props FROM events_in ORDER BY id
-		ON CONFLICT (id) DO NOTHING`)
-	if err != nil {
-		return 0, err
-	}
-	return tag.RowsAffected(), nil
+// ids already stored, adds those it inserted to their members' activity summaries
+// (member_activity, see migration 0013) as of now, and returns how many it inserted.
+// The summaries are updated in member order, each from its latest committed version
+// (ON CONFLICT DO UPDATE), so concurrent batches neither lose counts nor deadlock.
+func InsertStagedEvents(ctx context.Context, tx pgx.Tx, now time.Time, contributionTypes []string) (int64, error) {
+	var n int64
+	err := tx.QueryRow(ctx, `WITH ins AS (
+			INSERT INTO member_events (id, member_id, type, occurred_at, props)
+			SELECT id, member_id, type, occurred_at, props FROM events_in ORDER BY id
+			ON CONFLICT (id) DO NOTHING
+			RETURNING member_id, occurred_at, occurred_at > $1::timestamptz - interval '92 days' AS recent,
+				type = ANY($2::text[]) AS contribution,
+				type = 'complaint' OR (type = 'feedback' AND CASE WHEN props->>'rating' ~ '^[0-9]{1,9}$'
+					THEN (props->>'rating')::int <= 2 ELSE false END) AS negative),
+		act AS (
+			INSERT INTO member_activity AS a (member_id, total, first_at, recent, contributions, negative)
+			SELECT member_id, count(*), min(occurred_at),
+				coalesce(array_agg(occurred_at) FILTER (WHERE recent), '{}'),
+				coalesce(array_agg(occurred_at) FILTER (WHERE recent AND contribution), '{}'),
+				coalesce(array_agg(occurred_at) FILTER (WHERE recent AND negative), '{}')
+			FROM ins GROUP BY member_id ORDER BY member_id
+			ON CONFLICT (member_id) DO UPDATE SET total = a.total + excluded.total,
+				first_at = least(a.first_at, excluded.first_at),
+				recent = array(SELECT t FROM unnest(a.recent) t WHERE t > $1::timestamptz - interval '92 days') || excluded.recent,
+				contributions = array(SELECT t FROM unnest(a.contributions) t WHERE t > $1::timestamptz - interval '92 days') || excluded.contributions,
+				negative = array(SELECT t FROM unnest(a.negative) t WHERE t > $1::timestamptz - interval '92 days') || excluded.negative)
+		SELECT count(*) FROM ins`, now, contributionTypes).Scan(&n)
+	return n, err
 }

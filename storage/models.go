@@ -122,6 +122,15 @@ type Member struct {
 	Responsiveness         float32
 }
 
+type MemberActivity struct {
+	MemberID      string
+	Total         int64
+	FirstAt       time.Time
+	Recent        []time.Time
+	Contributions []time.Time
+	Negative      []time.Time
+}
+
 type MemberEvent struct {
 	ID         string
 	MemberID   string

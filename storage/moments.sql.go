@@ -160,37 +160,25 @@ func (q *Queries) EventCountsByType(ctx context.Context, arg EventCountsByTypePa
 }
 
 const lifecycleActivity = `-- name: LifecycleActivity :many
-SELECT m.id, m.joined_at, coalesce(a.total, 0) AS total, coalesce(a.l30, 0) AS l30, coalesce(a.d31, 0) AS d31,
-		coalesce(a.contrib, 0) AS contrib, a.first
-	FROM members m LEFT JOIN (SELECT member_id, count(*) AS total,
-			count(*) FILTER (WHERE occurred_at > $1::timestamptz - interval '30 days') AS l30,
-			count(*) FILTER (WHERE occurred_at <= $1::timestamptz - interval '30 days' AND occurred_at > $1::timestamptz - interval '90 days') AS d31,
-			count(*) FILTER (WHERE type = ANY($2::text[]) AND occurred_at > $1::timestamptz - interval '90 days') AS contrib,
-			min(occurred_at) AS first
-		FROM member_events WHERE occurred_at <= $1::timestamptz GROUP BY member_id) a ON a.member_id = m.id
+SELECT m.id, m.joined_at, coalesce(a.total, 0)::bigint AS total, a.first_at,
+		coalesce(a.recent, '{}')::timestamptz[] AS recent, coalesce(a.contributions, '{}')::timestamptz[] AS contributions
+	FROM members m LEFT JOIN member_activity a ON a.member_id = m.id
 	WHERE m.consent_personalization
 `
 
-type LifecycleActivityParams struct {
-	Now               time.Time
-	ContributionTypes []string
-}
-
 type LifecycleActivityRow struct {
-	ID       string
-	JoinedAt *time.Time
-	Total    int64
-	L30      int64
-	D31      int64
-	Contrib  int64
-	First    interface{}
+	ID            string
+	JoinedAt      *time.Time
+	Total         int64
+	FirstAt       *time.Time
+	Recent        []time.Time
+	Contributions []time.Time
 }
 
-// LifecycleActivity reads every consenting member's activity summary as of now, in
-// one pass over the events (without responsiveness, which no stage depends on);
-// first is NULL for a member without events.
-func (q *Queries) LifecycleActivity(ctx context.Context, arg LifecycleActivityParams) ([]LifecycleActivityRow, error) {
-	rows, err := q.db.Query(ctx, lifecycleActivity, arg.Now, arg.ContributionTypes)
+// LifecycleActivity reads every consenting member's joining date and activity
+// summary (member_activity).
+func (q *Queries) LifecycleActivity(ctx context.Context) ([]LifecycleActivityRow, error) {
+	rows, err := q.db.Query(ctx, lifecycleActivity)
 	if err != nil {
 		return nil, err
 	}
@@ -202,10 +190,9 @@ func (q *Queries) LifecycleActivity(ctx context.Context, arg LifecycleActivityPa
 			&i.ID,
 			&i.JoinedAt,
 			&i.Total,
-			&i.L30,
-			&i.D31,
-			&i.Contrib,
-			&i.First,
+			&i.FirstAt,
+			&i.Recent,
+			&i.Contributions,
 		); err != nil {
 			return nil, err
 		}
@@ -357,8 +344,9 @@ func (q *Queries) MomentMembers(ctx context.Context, ids []string) ([]MomentMemb
 }
 
 const momentSnapshot = `-- name: MomentSnapshot :one
-SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization,
-		a.total, a.l14, a.l30, a.d15, a.d31, a.contrib, a.neg, a.first, m.responsiveness::float8 AS resp,
+SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization, m.responsiveness::float8 AS resp,
+		coalesce(a.total, 0)::bigint AS total, a.first_at, coalesce(a.recent, '{}')::timestamptz[] AS recent,
+		coalesce(a.contributions, '{}')::timestamptz[] AS contributions, coalesce(a.negative, '{}')::timestamptz[] AS negative,
 		(due.key IS NOT NULL)::bool AS has_due, coalesce(due.key, '')::text AS due_key,
 		coalesce(due.occasion, '')::text AS due_occasion, coalesce(due.detail, '')::text AS due_detail,
 		coalesce(due.occurred_at, 'epoch')::timestamptz AS due_occurred_at,
@@ -369,37 +357,22 @@ SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization,
 		coalesce(cd.kind, '')::text AS content_kind, coalesce(cd.subject_id, '')::text AS content_subject,
 		coalesce(cd.occasion, '')::text AS content_occasion, coalesce(cd.locale, '')::text AS content_locale,
 		coalesce(cd.version, 0)::int AS content_version, coalesce(cd.body, '{}')::jsonb AS content_body
-	-- The window bounds are computed once (OFFSET 0 keeps the planner from folding
-	-- them back into every row's filters: 13% of the query's cost).
-	FROM (SELECT $1::timestamptz - interval '14 days' AS t14, $1::timestamptz - interval '30 days' AS t30,
-			$1::timestamptz - interval '90 days' AS t90 OFFSET 0) b
-	CROSS JOIN members m
-	LEFT JOIN LATERAL (SELECT count(*) AS total,
-			count(*) FILTER (WHERE occurred_at > b.t14) AS l14,
-			count(*) FILTER (WHERE occurred_at > b.t30) AS l30,
-			count(*) FILTER (WHERE occurred_at <= b.t14 AND occurred_at > b.t90) AS d15,
-			count(*) FILTER (WHERE occurred_at <= b.t30 AND occurred_at > b.t90) AS d31,
-			count(*) FILTER (WHERE type = ANY($2::text[]) AND occurred_at > b.t90) AS contrib,
-			count(*) FILTER (WHERE occurred_at > b.t90 AND (type = 'complaint' OR (type = 'feedback'
-				AND props->>'rating' ~ '^[0-9]+$' AND (props->>'rating')::int <= 2))) AS neg,
-			min(occurred_at) AS first
-		FROM member_events WHERE member_id = m.id AND occurred_at <= $1::timestamptz) a ON true
+	FROM members m
+	LEFT JOIN member_activity a ON a.member_id = m.id
 	LEFT JOIN LATERAL (SELECT ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id
 		FROM member_milestones ms JOIN content_drafts d ON d.id = ms.draft_id
 		WHERE ms.member_id = m.id AND ms.delivered_at IS NULL AND d.status = 'approved'
 		ORDER BY ms.fired_at DESC LIMIT 1) due ON true
-	LEFT JOIN memberships pc ON m.consent_personalization AND pc.run_id = $3 AND pc.member_id = m.id AND pc.rank = 1
+	LEFT JOIN memberships pc ON m.consent_personalization AND pc.run_id = $1 AND pc.member_id = m.id AND pc.rank = 1
 	LEFT JOIN content_drafts cd ON cd.id = coalesce(due.draft_id, (SELECT d.id FROM content_drafts d
 		WHERE d.status = 'approved' AND d.kind = 'challenge' AND d.subject_id = pc.community_id AND d.member_id IS NULL
 		ORDER BY (d.locale = split_part(lower(m.locale), '-', 1)) DESC, d.id DESC LIMIT 1))
-	WHERE m.id = $4
+	WHERE m.id = $2
 `
 
 type MomentSnapshotParams struct {
-	Now               time.Time
-	ContributionTypes []string
-	RunID             int64
-	MemberID          string
+	RunID    int64
+	MemberID string
 }
 
 type MomentSnapshotRow struct {
@@ -408,15 +381,12 @@ type MomentSnapshotRow struct {
 	Timezone               string
 	JoinedAt               *time.Time
 	ConsentPersonalization bool
-	Total                  int64
-	L14                    int64
-	L30                    int64
-	D15                    int64
-	D31                    int64
-	Contrib                int64
-	Neg                    int64
-	First                  interface{}
 	Resp                   float64
+	Total                  int64
+	FirstAt                *time.Time
+	Recent                 []time.Time
+	Contributions          []time.Time
+	Negative               []time.Time
 	HasDue                 bool
 	DueKey                 string
 	DueOccasion            string
@@ -438,21 +408,16 @@ type MomentSnapshotRow struct {
 	ContentBody            json.RawMessage
 }
 
-// MomentSnapshot reads a member's profile, activity summary, newest approved and
-// undelivered recognition, primary community in the run (the caller knows the run
-// and its communities) and the content to show (the recognition's draft, else an
-// approved challenge for the community, in the member's language if there is one),
-// in one round trip; responsiveness is the member's, refreshed hourly (signals job).
-// sqlc takes the columns of a LEFT JOIN LATERAL for NOT NULL
-// (sqlc-dev/sqlc#4117), so those that may be missing come with a flag (has_due,
-// in_community, has_content) and a coalesce; first is NULL when there are no events.
+// MomentSnapshot reads a member's profile, activity summary (member_activity),
+// newest approved and undelivered recognition, primary community in the run (the
+// caller knows the run and its communities) and the content to show (the
+// recognition's draft, else an approved challenge for the community, in the
+// member's language if there is one), in one round trip; responsiveness is the
+// member's, refreshed hourly (signals job). sqlc takes the columns of a LEFT JOIN
+// LATERAL for NOT NULL (sqlc-dev/sqlc#4117), so those that may be missing come with
+// a flag (has_due, in_community, has_content) and a coalesce.
 func (q *Queries) MomentSnapshot(ctx context.Context, arg MomentSnapshotParams) (MomentSnapshotRow, error) {
-	row := q.db.QueryRow(ctx, momentSnapshot,
-		arg.Now,
-		arg.ContributionTypes,
-		arg.RunID,
-		arg.MemberID,
-	)
+	row := q.db.QueryRow(ctx, momentSnapshot, arg.RunID, arg.MemberID)
 	var i MomentSnapshotRow
 	err := row.Scan(
 		&i.Name,
@@ -460,15 +425,12 @@ func (q *Queries) MomentSnapshot(ctx context.Context, arg MomentSnapshotParams) 
 		&i.Timezone,
 		&i.JoinedAt,
 		&i.ConsentPersonalization,
-		&i.Total,
-		&i.L14,
-		&i.L30,
-		&i.D15,
-		&i.D31,
-		&i.Contrib,
-		&i.Neg,
-		&i.First,
 		&i.Resp,
+		&i.Total,
+		&i.FirstAt,
+		&i.Recent,
+		&i.Contributions,
+		&i.Negative,
 		&i.HasDue,
 		&i.DueKey,
 		&i.DueOccasion,

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/belong-loyalty/belong/database"
-	"github.com/belong-loyalty/belong/moments"
 	"github.com/belong-loyalty/belong/storage"
 )
 
@@ -58,8 +57,7 @@ func main() {
 			v, err := q.RunPeers(r.Context(), storage.RunPeersParams{RunID: cur.ID, MemberID: id, Lim: 10})
 			write(w, v, err)
 		case "moment":
-			v, err := q.MomentSnapshot(r.Context(), storage.MomentSnapshotParams{MemberID: id, Now: time.Now(),
-				ContributionTypes: moments.ContributionTypes, RunID: cur.ID})
+			v, err := q.MomentSnapshot(r.Context(), storage.MomentSnapshotParams{MemberID: id, RunID: cur.ID})
 			write(w, v, err)
 		default:
 			http.NotFound(w, r)

@@ -233,7 +233,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	eres, err := members.InsertEvents(ctx, pool, b.Events, nil)
+	eres, err := members.InsertEvents(ctx, pool, b.Events, nil, time.Now())
 	if err != nil {
 		return err
 	}

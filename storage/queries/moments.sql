@@ -55,16 +55,17 @@ SELECT DISTINCT e.member_id,
 	WHERE e.member_id = ANY(@ids::text[]) AND e.occurred_at > sqlc.arg(now)::timestamptz - interval '400 days' AND e.occurred_at <= sqlc.arg(now)::timestamptz;
 
 -- name: MomentSnapshot :one
--- MomentSnapshot reads a member's profile, activity summary, newest approved and
--- undelivered recognition, primary community in the run (the caller knows the run
--- and its communities) and the content to show (the recognition's draft, else an
--- approved challenge for the community, in the member's language if there is one),
--- in one round trip; responsiveness is the member's, refreshed hourly (signals job).
--- sqlc takes the columns of a LEFT JOIN LATERAL for NOT NULL
--- (sqlc-dev/sqlc#4117), so those that may be missing come with a flag (has_due,
--- in_community, has_content) and a coalesce; first is NULL when there are no events.
-SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization,
-		a.total, a.l14, a.l30, a.d15, a.d31, a.contrib, a.neg, a.first, m.responsiveness::float8 AS resp,
+-- MomentSnapshot reads a member's profile, activity summary (member_activity),
+-- newest approved and undelivered recognition, primary community in the run (the
+-- caller knows the run and its communities) and the content to show (the
+-- recognition's draft, else an approved challenge for the community, in the
+-- member's language if there is one), in one round trip; responsiveness is the
+-- member's, refreshed hourly (signals job). sqlc takes the columns of a LEFT JOIN
+-- LATERAL for NOT NULL (sqlc-dev/sqlc#4117), so those that may be missing come with
+-- a flag (has_due, in_community, has_content) and a coalesce.
+SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization, m.responsiveness::float8 AS resp,
+		coalesce(a.total, 0)::bigint AS total, a.first_at, coalesce(a.recent, '{}')::timestamptz[] AS recent,
+		coalesce(a.contributions, '{}')::timestamptz[] AS contributions, coalesce(a.negative, '{}')::timestamptz[] AS negative,
 		(due.key IS NOT NULL)::bool AS has_due, coalesce(due.key, '')::text AS due_key,
 		coalesce(due.occasion, '')::text AS due_occasion, coalesce(due.detail, '')::text AS due_detail,
 		coalesce(due.occurred_at, 'epoch')::timestamptz AS due_occurred_at,
@@ -75,21 +76,8 @@ SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization,
 		coalesce(cd.kind, '')::text AS content_kind, coalesce(cd.subject_id, '')::text AS content_subject,
 		coalesce(cd.occasion, '')::text AS content_occasion, coalesce(cd.locale, '')::text AS content_locale,
 		coalesce(cd.version, 0)::int AS content_version, coalesce(cd.body, '{}')::jsonb AS content_body
-	-- The window bounds are computed once (OFFSET 0 keeps the planner from folding
-	-- them back into every row's filters: 13% of the query's cost).
-	FROM (SELECT sqlc.arg(now)::timestamptz - interval '14 days' AS t14, sqlc.arg(now)::timestamptz - interval '30 days' AS t30,
-			sqlc.arg(now)::timestamptz - interval '90 days' AS t90 OFFSET 0) b
-	CROSS JOIN members m
-	LEFT JOIN LATERAL (SELECT count(*) AS total,
-			count(*) FILTER (WHERE occurred_at > b.t14) AS l14,
-			count(*) FILTER (WHERE occurred_at > b.t30) AS l30,
-			count(*) FILTER (WHERE occurred_at <= b.t14 AND occurred_at > b.t90) AS d15,
-			count(*) FILTER (WHERE occurred_at <= b.t30 AND occurred_at > b.t90) AS d31,
-			count(*) FILTER (WHERE type = ANY(@contribution_types::text[]) AND occurred_at > b.t90) AS contrib,
-			count(*) FILTER (WHERE occurred_at > b.t90 AND (type = 'complaint' OR (type = 'feedback'
-				AND props->>'rating' ~ '^[0-9]+$' AND (props->>'rating')::int <= 2))) AS neg,
-			min(occurred_at) AS first
-		FROM member_events WHERE member_id = m.id AND occurred_at <= sqlc.arg(now)::timestamptz) a ON true
+	FROM members m
+	LEFT JOIN member_activity a ON a.member_id = m.id
 	LEFT JOIN LATERAL (SELECT ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id
 		FROM member_milestones ms JOIN content_drafts d ON d.id = ms.draft_id
 		WHERE ms.member_id = m.id AND ms.delivered_at IS NULL AND d.status = 'approved'
@@ -101,17 +89,11 @@ SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization,
 	WHERE m.id = @member_id;
 
 -- name: LifecycleActivity :many
--- LifecycleActivity reads every consenting member's activity summary as of now, in
--- one pass over the events (without responsiveness, which no stage depends on);
--- first is NULL for a member without events.
-SELECT m.id, m.joined_at, coalesce(a.total, 0) AS total, coalesce(a.l30, 0) AS l30, coalesce(a.d31, 0) AS d31,
-		coalesce(a.contrib, 0) AS contrib, a.first
-	FROM members m LEFT JOIN (SELECT member_id, count(*) AS total,
-			count(*) FILTER (WHERE occurred_at > sqlc.arg(now)::timestamptz - interval '30 days') AS l30,
-			count(*) FILTER (WHERE occurred_at <= sqlc.arg(now)::timestamptz - interval '30 days' AND occurred_at > sqlc.arg(now)::timestamptz - interval '90 days') AS d31,
-			count(*) FILTER (WHERE type = ANY(@contribution_types::text[]) AND occurred_at > sqlc.arg(now)::timestamptz - interval '90 days') AS contrib,
-			min(occurred_at) AS first
-		FROM member_events WHERE occurred_at <= sqlc.arg(now)::timestamptz GROUP BY member_id) a ON a.member_id = m.id
+-- LifecycleActivity reads every consenting member's joining date and activity
+-- summary (member_activity).
+SELECT m.id, m.joined_at, coalesce(a.total, 0)::bigint AS total, a.first_at,
+		coalesce(a.recent, '{}')::timestamptz[] AS recent, coalesce(a.contributions, '{}')::timestamptz[] AS contributions
+	FROM members m LEFT JOIN member_activity a ON a.member_id = m.id
 	WHERE m.consent_personalization;
 
 -- name: RecognitionSubject :one
