@@ -151,6 +151,7 @@ func New(cfg Config) *gin.Engine {
 	v1.GET("/members/:id/content", read, s.memberContent)
 	v1.GET("/members/:id/moment", read, s.moment)
 	v1.GET("/members/:id/recognitions", read, s.recognitions)
+	v1.POST("/recognitions/:id/deliveries", write, s.idempotent, s.deliver)
 
 	admin := s.require(apikey.ScopeAdmin)
 	v1.POST("/pilots", admin, s.createPilot)
@@ -160,6 +161,14 @@ func New(cfg Config) *gin.Engine {
 	v1.GET("/communities/:id/feedback", admin, s.communityFeedback)
 	v1.POST("/feedback", write, s.addFeedback)
 	v1.GET("/trends", read, s.trends)
+	v1.POST("/webhook-endpoints", admin, s.createEndpoint)
+	v1.GET("/webhook-endpoints", admin, s.listEndpoints)
+	v1.GET("/webhook-endpoints/:id", admin, s.getEndpoint)
+	v1.PATCH("/webhook-endpoints/:id", admin, s.updateEndpoint)
+	v1.DELETE("/webhook-endpoints/:id", admin, s.deleteEndpoint)
+	v1.POST("/webhook-endpoints/:id/rotate-secret", admin, s.rotateEndpoint)
+	v1.POST("/webhook-endpoints/:id/replay", admin, s.replayEndpoint)
+	v1.GET("/webhook-endpoints/:id/deliveries", admin, s.endpointDeliveries)
 
 	review := s.require(apikey.ScopeContentReview)
 	v1.POST("/content/drafts", review, s.validateJSONBody("/v1/content/drafts", http.MethodPost), s.createDraft)
@@ -170,6 +179,7 @@ func New(cfg Config) *gin.Engine {
 	v1.PUT("/content/drafts/:id", review, s.editDraft)
 	v1.POST("/content/drafts/:id/approve", review, s.decide(true))
 	v1.POST("/content/drafts/:id/reject", review, s.decide(false))
+	v1.POST("/content/drafts/:id/withdraw", review, s.withdraw)
 	return r
 }
 

@@ -39,6 +39,13 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"GET", "/v1/content/drafts"},
 	{"GET", "/v1/trends"},
 	{"DELETE", "/v1/members/{}"},
+	{"POST", "/v1/recognitions/{}/deliveries"},
+	{"POST", "/v1/content/drafts/{}/withdraw"},
+	{"POST", "/v1/webhook-endpoints"},
+	{"PATCH", "/v1/webhook-endpoints/{}"},
+	{"POST", "/v1/webhook-endpoints/{}/rotate-secret"},
+	{"POST", "/v1/webhook-endpoints/{}/replay"},
+	{"GET", "/v1/webhook-endpoints/{}/deliveries"},
 }
 
 // FuzzAPIRequests sends fuzzed path segments, query strings and bodies to every input

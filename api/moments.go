@@ -1,6 +1,8 @@
 package api
 
 import (
+	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,9 +17,8 @@ const localTimeSlack = 24 * time.Hour
 
 // moment answers GET /v1/members/{id}/moment (service.Moment).
 func (s *server) moment(c *gin.Context) {
-	channel := c.DefaultQuery("channel", "api")
-	if len(channel) > 32 || strings.ContainsAny(channel, " \t\n") {
-		s.writeError(c, badRequest("invalid_channel", "channel is a short word such as app, email or push"))
+	if err := checkChannel(c.DefaultQuery("channel", "api")); err != nil {
+		s.writeError(c, err)
 		return
 	}
 	now := time.Now()
@@ -48,12 +49,63 @@ func (s *server) moment(c *gin.Context) {
 		return
 	}
 	id := c.Param("id")
-	m, err := s.svc.Moment(ctx, id, channel, now)
+	m, err := s.svc.Moment(ctx, id, now)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
 	s.answer(c, key, t, []string{changes.Member(id), changes.Content}, m)
+}
+
+// checkChannel accepts a channel name: a short word such as app, email or push.
+func checkChannel(ch string) error {
+	if ch == "" || len(ch) > 32 || strings.ContainsAny(ch, " \t\r\n") {
+		return badRequest("invalid_channel", "channel is a short word such as app, email or push")
+	}
+	return nil
+}
+
+// DeliveryRequest is the body of POST /v1/recognitions/{id}/deliveries.
+type DeliveryRequest struct {
+	Channel string `json:"channel"`
+}
+
+// deliveryResponse is its answer.
+type deliveryResponse struct {
+	// Delivered is false when an earlier acknowledgement had recorded the delivery.
+	Delivered   bool                `json:"delivered"`
+	Recognition moments.Recognition `json:"recognition"`
+}
+
+// deliver answers POST /v1/recognitions/{id}/deliveries: the journey platform
+// acknowledges that a recognition went out, and the member's moment moves on.
+func (s *server) deliver(c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.writeError(c, moments.ErrNoRecognition)
+		return
+	}
+	var req DeliveryRequest
+	if err := decodeJSON(http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBody), &req); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	if err := checkChannel(req.Channel); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	r, delivered, err := s.svc.DeliverRecognition(ctx, id, req.Channel)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	code := http.StatusOK
+	if delivered {
+		code = http.StatusCreated
+	}
+	c.JSON(code, deliveryResponse{Delivered: delivered, Recognition: r})
 }
 
 // recognitionsResponse is the answer of GET /v1/members/{id}/recognitions.

@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +70,38 @@ func TestMilestonesFireOnceAndMomentsDeliverThem(t *testing.T) {
 	if mo["community"] == nil || mo["stage"] == "" {
 		t.Fatalf("moment lacks community or stage: %v", mo)
 	}
-	// Delivered once: the next moment does not celebrate the same thing again...
+	// Reading is free of side effects: Braze renders the HTML, text and AMP parts of a
+	// message from three identical calls, and each gets the same recognition.
+	for range 2 {
+		if _, mo2 := call(t, f.key, "GET", f.url+"/v1/members/"+member+"/moment?channel=push", ""); !reflect.DeepEqual(mo2, mo) {
+			t.Fatalf("a repeated read answered differently:\n%v\n%v", mo2, mo)
+		}
+	}
+	// The journey platform acknowledges the delivery once it went out; a retried
+	// acknowledgement changes nothing, and a bad one is refused.
+	rid := mo["recognition"].(map[string]any)["id"].(string)
+	deliveries := f.url + "/v1/recognitions/" + rid + "/deliveries"
+	if code, b := call(t, f.key, "POST", deliveries, `{"channel":"push"}`); code != 201 || b["delivered"] != true ||
+		b["recognition"].(map[string]any)["channel"] != "push" {
+		t.Fatalf("acknowledge: %d %v", code, b)
+	}
+	if code, b := call(t, f.key, "POST", deliveries, `{"channel":"email"}`); code != 200 || b["delivered"] != false ||
+		b["recognition"].(map[string]any)["channel"] != "push" {
+		t.Fatalf("acknowledge again: %d %v, want the first delivery kept", code, b)
+	}
+	for body, want := range map[string]string{`{"channel":""}`: "invalid_channel", `{"channel":"a b"}`: "invalid_channel",
+		`{"chanel":"push"}`: "invalid_json"} {
+		if code, b := call(t, f.key, "POST", deliveries, body); code != 400 || errCode(b) != want {
+			t.Fatalf("acknowledge %s: %d %v, want %s", body, code, b, want)
+		}
+	}
+	for _, id := range []string{"999999999", "x", "-1"} {
+		if code, b := call(t, f.key, "POST", f.url+"/v1/recognitions/"+id+"/deliveries", `{"channel":"push"}`); code != 404 ||
+			errCode(b) != "recognition_not_found" {
+			t.Fatalf("acknowledge recognition %s: %d %v", id, code, b)
+		}
+	}
+	// Delivered: the next moment does not celebrate the same thing again...
 	_, again := call(t, f.key, "GET", f.url+"/v1/members/"+member+"/moment?channel=push", "")
 	if again["next_action"].(map[string]any)["action"] == "celebrate" {
 		t.Fatalf("celebrated twice: %v", again)

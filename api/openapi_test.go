@@ -2,8 +2,10 @@ package api_test
 
 import (
 	"context"
+	"maps"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/migrations/dbtest"
+	"github.com/belong-loyalty/belong/webhooks"
 )
 
 func TestOpenAPICoversEveryRoute(t *testing.T) {
@@ -61,10 +64,15 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 			t.Errorf("documented %s answers %d %s", op, resp.StatusCode, body)
 		}
 	}
-	if resp, body := raw(t, "GET", srv.URL+"/openapi.json", "", bearer(key)...); resp.StatusCode != 200 || !strings.Contains(body, `"openapi": "3.0.3"`) {
+	if resp, body := raw(t, "GET", srv.URL+"/openapi.json", "", bearer(key)...); resp.StatusCode != 200 || !strings.Contains(body, `"openapi": "3.1.0"`) {
 		t.Fatalf("/openapi.json: %d", resp.StatusCode)
 	}
 	if resp, _ := raw(t, "GET", srv.URL+"/openapi.json", ""); resp.StatusCode != 401 {
 		t.Fatalf("/openapi.json without a key: %d, want 401", resp.StatusCode)
+	}
+	// Every event a webhook can carry is documented, and nothing else.
+	events := slices.Sorted(maps.Keys(doc.Webhooks))
+	if want := slices.Sorted(slices.Values(webhooks.Types)); !slices.Equal(events, want) {
+		t.Fatalf("webhooks documented %v, sent %v", events, want)
 	}
 }

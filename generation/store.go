@@ -21,6 +21,8 @@ const (
 	StatusDraft    = "draft"
 	StatusApproved = "approved"
 	StatusRejected = "rejected"
+	// StatusWithdrawn is approved content taken out of service.
+	StatusWithdrawn = "withdrawn"
 )
 
 // Errors of the review workflow.
@@ -28,6 +30,7 @@ var (
 	ErrNotFound       = belong.New(belong.ENOTFOUND, "draft_not_found", "draft not found")
 	ErrState          = belong.New(belong.ECONFLICT, "draft_not_reviewable", "only the latest version of a draft still awaiting review can be decided or edited")
 	ErrReasonRequired = belong.New(belong.EINVALID, "reason_required", "a rejection needs a reason")
+	ErrNotApproved    = belong.New(belong.ECONFLICT, "draft_not_approved", "only approved content can be withdrawn")
 )
 
 // Draft is one version of a piece of generated content.
@@ -340,6 +343,33 @@ func Decide(ctx context.Context, db database.DBTX, ids []int64, approve bool, re
 		}
 		return nil
 	})
+}
+
+// Withdraw takes an approved version out of service, with the reason, and audits it.
+func Withdraw(ctx context.Context, tx pgx.Tx, id int64, reason, actor string) (Draft, error) {
+	if reason == "" {
+		return Draft{}, belong.New(belong.EINVALID, "reason_required", "a withdrawal needs a reason")
+	}
+	q := storage.New(tx)
+	row, err := q.GetDraftForUpdate(ctx, id)
+	if err != nil {
+		return Draft{}, fmt.Errorf("draft %d: %w", id, storage.Translate(err, ErrNotFound))
+	}
+	d, err := draftOf(row.ContentDraft)
+	if err != nil {
+		return Draft{}, err
+	}
+	if d.Status != StatusApproved {
+		return Draft{}, ErrNotApproved
+	}
+	if err := q.DecideDraft(ctx, storage.DecideDraftParams{ID: id, Status: StatusWithdrawn, Reason: reason, DecidedBy: actor}); err != nil {
+		return Draft{}, fmt.Errorf("withdraw draft %d: %w", id, storage.Translate(err, nil))
+	}
+	if err := audit(ctx, q, id, "withdrawn", actor, reason, nil); err != nil {
+		return Draft{}, err
+	}
+	d.Status, d.Reason, d.DecidedBy = StatusWithdrawn, reason, actor
+	return d, nil
 }
 
 // Edit stores a reviewer's change as a new version awaiting review (guardrails run

@@ -43,6 +43,8 @@ type Config struct {
 	MaxAttempts int
 	// DraftingWorkers is how many drafts are written at once; 4 when zero.
 	DraftingWorkers int
+	// WebhookWorkers is how many endpoints are delivered to at once; 4 when zero.
+	WebhookWorkers int
 	// RescueAfter is how long a job may stay running before it is taken for dead (its
 	// process killed) and run again; 1 h when zero. It must exceed every job's timeout.
 	RescueAfter time.Duration
@@ -58,6 +60,7 @@ const (
 	draftTimeout     = 2 * time.Minute
 	nightlyTimeout   = 55 * time.Minute
 	retentionTimeout = 30 * time.Minute
+	webhookTimeout   = 10 * time.Minute
 	defaultRescue    = time.Hour
 )
 
@@ -96,6 +99,9 @@ func New(pool *pgxpool.Pool, svc *service.Service, cfg Config) (*river.Client[pg
 	river.AddWorker(workers, &anniversaries{svc: svc})
 	river.AddWorker(workers, &signals{svc: svc})
 	river.AddWorker(workers, &retention{svc: svc})
+	river.AddWorker(workers, &deliverWebhooks{svc: svc})
+	river.AddWorker(workers, &sweepWebhooks{svc: svc})
+	river.AddWorker(workers, &announceRecognitions{svc: svc})
 
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(cronSchedule("0 * * * *"), func() (river.JobArgs, *river.InsertOpts) {
@@ -107,6 +113,12 @@ func New(pool *pgxpool.Pool, svc *service.Service, cfg Config) (*river.Client[pg
 		river.NewPeriodicJob(cronSchedule("30 4 * * *"), func() (river.JobArgs, *river.InsertOpts) {
 			return service.RetentionArgs{}, nil
 		}, &river.PeriodicJobOpts{ID: "retention", RunOnStart: true}),
+		river.NewPeriodicJob(cronSchedule("* * * * *"), func() (river.JobArgs, *river.InsertOpts) {
+			return service.SweepWebhooksArgs{}, nil
+		}, &river.PeriodicJobOpts{ID: "sweep_webhooks", RunOnStart: true}),
+		river.NewPeriodicJob(cronSchedule("* * * * *"), func() (river.JobArgs, *river.InsertOpts) {
+			return service.AnnounceRecognitionsArgs{}, nil
+		}, &river.PeriodicJobOpts{ID: "announce_recognitions", RunOnStart: true}),
 	}
 	if nightly != nil {
 		periodic = append(periodic, river.NewPeriodicJob(nightly, func() (river.JobArgs, *river.InsertOpts) {
@@ -118,6 +130,7 @@ func New(pool *pgxpool.Pool, svc *service.Service, cfg Config) (*river.Client[pg
 		river.QueueDefault:    {MaxWorkers: 2},
 		service.QueueDrafting: {MaxWorkers: cmp.Or(cfg.DraftingWorkers, 4)},
 		service.QueueNightly:  {MaxWorkers: 1},
+		service.QueueWebhooks: {MaxWorkers: cmp.Or(cfg.WebhookWorkers, 4)},
 	}
 	rc.Workers = workers
 	if !cfg.NoPeriodic {
@@ -318,5 +331,51 @@ func (w *retention) Timeout(*river.Job[service.RetentionArgs]) time.Duration { r
 
 func (w *retention) Work(ctx context.Context, _ *river.Job[service.RetentionArgs]) error {
 	_, err := w.svc.Prune(ctx)
+	return err
+}
+
+type deliverWebhooks struct {
+	river.WorkerDefaults[service.DeliverWebhooksArgs]
+	svc *service.Service
+}
+
+// Timeout bounds one round of deliveries to an endpoint.
+func (w *deliverWebhooks) Timeout(*river.Job[service.DeliverWebhooksArgs]) time.Duration {
+	return webhookTimeout
+}
+
+// Work delivers what is due. What failed is retried by the endpoint's retry job:
+// this one, if it is the retry job (a snooze, which uses no attempt), else one
+// queued for then (unless one is queued already; the minute sweep catches any
+// delivery a retry job would have missed).
+func (w *deliverWebhooks) Work(ctx context.Context, job *river.Job[service.DeliverWebhooksArgs]) error {
+	wait, err := w.svc.DeliverWebhooks(ctx, job.Args.EndpointID)
+	if err != nil || wait == 0 {
+		return err
+	}
+	if job.Args.Retry {
+		return river.JobSnooze(wait)
+	}
+	_, err = river.ClientFromContext[pgx.Tx](ctx).Insert(ctx, service.DeliverWebhooksArgs{EndpointID: job.Args.EndpointID, Retry: true},
+		&river.InsertOpts{ScheduledAt: time.Now().Add(wait)})
+	return err
+}
+
+type sweepWebhooks struct {
+	river.WorkerDefaults[service.SweepWebhooksArgs]
+	svc *service.Service
+}
+
+func (w *sweepWebhooks) Work(ctx context.Context, _ *river.Job[service.SweepWebhooksArgs]) error {
+	return w.svc.SweepWebhooks(ctx)
+}
+
+type announceRecognitions struct {
+	river.WorkerDefaults[service.AnnounceRecognitionsArgs]
+	svc *service.Service
+}
+
+func (w *announceRecognitions) Work(ctx context.Context, _ *river.Job[service.AnnounceRecognitionsArgs]) error {
+	_, err := w.svc.AnnounceRecognitions(ctx)
 	return err
 }

@@ -68,16 +68,21 @@ func Problems(ctx context.Context, client *river.Client[pgx.Tx], limit int) ([]P
 	return out, nil
 }
 
-// WaitIdle returns once no job is available, running or waiting to be retried, or
-// when ctx ends. Scheduled jobs (the periodic ones' next runs) do not count.
+// WaitIdle returns once no job is running or due to run, or when ctx ends. Jobs
+// waiting for a later time (the periodic ones' next runs, a webhook retry snoozed
+// until its receiver's next attempt) do not count.
 func WaitIdle(ctx context.Context, client *river.Client[pgx.Tx]) error {
 	for {
 		res, err := client.JobList(ctx, river.NewJobListParams().
-			States(rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStatePending).First(1))
+			States(rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStatePending).First(1000))
 		if err != nil {
 			return err
 		}
-		if len(res.Jobs) == 0 {
+		busy := false
+		for _, j := range res.Jobs {
+			busy = busy || j.State == rivertype.JobStateRunning || !j.ScheduledAt.After(time.Now())
+		}
+		if !busy {
 			return nil
 		}
 		select {

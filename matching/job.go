@@ -37,6 +37,10 @@ type JobConfig struct {
 	SilhouetteSample int
 	// Progress, when set, hears what the run is doing: stage, done and total units.
 	Progress func(stage string, done, total int)
+	// OnPublish, when set, runs in the publishing transaction once the run is written
+	// and before it becomes current, with the run that was current (0 for none): what
+	// it writes commits with the run or not at all.
+	OnPublish func(ctx context.Context, tx pgx.Tx, run, previous int64) error
 }
 
 // Job is the nightly cluster run: load vectors, cluster, label, publish.
@@ -339,6 +343,18 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		}
 		if err := q.AnalyzeRunTables(ctx); err != nil { // run_vectors and run_peers included
 			return fmt.Errorf("analyze run tables: %w", storage.Translate(err, nil))
+		}
+		if cfg := j.Config; cfg.OnPublish != nil {
+			prev, err := CurrentRun(ctx, tx)
+			if errors.Is(err, ErrNoRun) {
+				prev, err = 0, nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := cfg.OnPublish(ctx, tx, runID, prev); err != nil {
+				return err
+			}
 		}
 		if err := q.SetCurrentRun(ctx, runID); err != nil {
 			return fmt.Errorf("publish run: %w", storage.Translate(err, nil))

@@ -21,6 +21,8 @@ import (
 // Fired is a milestone recorded for the first time by Detect.
 type Fired struct {
 	MemberID string
+	// ID is the recorded milestone's (the recognition's) id.
+	ID int64
 	Firing
 	// Celebrate marks the one firing per member and batch worth a message: the most
 	// notable of those that happened within the last week (older ones, such as
@@ -83,16 +85,18 @@ func Detect(ctx context.Context, db database.DBTX, rules Rules, ids []string, no
 		return nil, fmt.Errorf("record milestones: %w", storage.Translate(err, nil))
 	}
 	type mk struct{ member, key string }
-	fresh := make(map[mk]bool, len(recorded))
+	fresh := make(map[mk]int64, len(recorded))
 	for _, r := range recorded {
-		fresh[mk{r.MemberID, r.Key}] = true
+		fresh[mk{r.MemberID, r.Key}] = r.ID
 	}
 	var fired []Fired
 	best := map[string]int{} // member → index in fired of the firing to celebrate
 	for _, c := range candidates {
-		if !fresh[mk{c.MemberID, c.Key}] {
+		id, ok := fresh[mk{c.MemberID, c.Key}]
+		if !ok {
 			continue
 		}
+		c.ID = id
 		fired = append(fired, c)
 		if now.Sub(c.OccurredAt) > recentEnough || !addressable[c.MemberID] {
 			continue
@@ -162,6 +166,7 @@ func moreNotable(a, b Firing) bool {
 
 // Recognition is one milestone as the API lists it.
 type Recognition struct {
+	ID          int64      `json:"id,string"`
 	Key         string     `json:"key"`
 	Occasion    string     `json:"occasion"`
 	Detail      string     `json:"detail"`
@@ -181,7 +186,7 @@ func List(ctx context.Context, db database.DBTX, memberID string) ([]Recognition
 	}
 	out := make([]Recognition, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, Recognition{Key: r.Key, Occasion: r.Occasion, Detail: r.Detail, OccurredAt: r.OccurredAt,
+		out = append(out, Recognition{ID: r.ID, Key: r.Key, Occasion: r.Occasion, Detail: r.Detail, OccurredAt: r.OccurredAt,
 			FiredAt: r.FiredAt, DraftID: r.DraftID, DraftStatus: r.DraftStatus, DeliveredAt: r.DeliveredAt, Channel: r.Channel})
 	}
 	return out, nil
@@ -199,14 +204,36 @@ func RefreshResponsiveness(ctx context.Context, db database.DBTX, now time.Time)
 	return ids, nil
 }
 
-// Deliver marks a recognition delivered on a channel; delivering twice keeps the first.
-func Deliver(ctx context.Context, db database.DBTX, memberID, key, channel string, at time.Time) error {
-	err := storage.New(db).DeliverRecognition(ctx, storage.DeliverRecognitionParams{
-		MemberID: memberID, Key: key, At: at, Channel: channel})
+// Errors of acknowledging a delivery.
+var (
+	ErrNoRecognition = belong.New(belong.ENOTFOUND, "recognition_not_found", "recognition not found")
+	ErrNotDue        = belong.New(belong.ECONFLICT, "recognition_not_due",
+		"the recognition has no approved message yet, so it cannot have been delivered")
+)
+
+// Deliver records that recognition id was delivered on channel at at, in tx, and
+// returns it with its member; delivered is false when an earlier acknowledgement had
+// already recorded it (the first one is kept). Only a recognition with an approved
+// message can be delivered.
+func Deliver(ctx context.Context, tx pgx.Tx, id int64, channel string, at time.Time) (r Recognition, memberID string, delivered bool, err error) {
+	q := storage.New(tx)
+	row, err := q.LockRecognition(ctx, id)
 	if err != nil {
-		return fmt.Errorf("deliver recognition: %w", storage.Translate(err, nil))
+		return Recognition{}, "", false, fmt.Errorf("deliver recognition %d: %w", id, storage.Translate(err, ErrNoRecognition))
 	}
-	return nil
+	r = Recognition{ID: id, Key: row.Key, Occasion: row.Occasion, Detail: row.Detail, OccurredAt: row.OccurredAt,
+		FiredAt: row.FiredAt, DraftID: row.DraftID, DraftStatus: row.DraftStatus, DeliveredAt: row.DeliveredAt, Channel: row.Channel}
+	if r.DeliveredAt != nil {
+		return r, row.MemberID, false, nil
+	}
+	if r.DraftStatus != generation.StatusApproved {
+		return Recognition{}, "", false, ErrNotDue
+	}
+	if err := q.DeliverRecognition(ctx, storage.DeliverRecognitionParams{ID: id, At: at, Channel: channel}); err != nil {
+		return Recognition{}, "", false, fmt.Errorf("deliver recognition %d: %w", id, storage.Translate(err, nil))
+	}
+	r.DeliveredAt, r.Channel = &at, channel
+	return r, row.MemberID, true, nil
 }
 
 // readEvents fills each history's counts per event type and its active local days.
@@ -293,7 +320,7 @@ func Read(ctx context.Context, db database.DBTX, runID int64, memberID string, n
 		s.Content = d
 	}
 	if r.HasDue {
-		s.Due = &Recognition{Key: r.DueKey, Occasion: r.DueOccasion, Detail: r.DueDetail, OccurredAt: r.DueOccurredAt,
+		s.Due = &Recognition{ID: r.DueID, Key: r.DueKey, Occasion: r.DueOccasion, Detail: r.DueDetail, OccurredAt: r.DueOccurredAt,
 			FiredAt: r.DueFiredAt, DraftID: r.DueDraftID, DraftStatus: generation.StatusApproved}
 	}
 	return s, nil
@@ -381,4 +408,41 @@ func AttachDraft(ctx context.Context, db database.DBTX, memberID, key string, d 
 		return nil
 	})
 	return attached, storage.Translate(err, nil)
+}
+
+// Unannounced is a recognition with an approved message whose recognition.due event
+// is not written yet.
+type Unannounced struct {
+	MemberID, Timezone string
+	Recognition        Recognition
+	Content            generation.Draft
+}
+
+// LockUnannounced locks up to limit recognitions to announce, oldest first, skipping
+// those another transaction holds.
+func LockUnannounced(ctx context.Context, tx pgx.Tx, limit int) ([]Unannounced, error) {
+	rows, err := storage.New(tx).UnannouncedRecognitions(ctx, int32(limit))
+	if err != nil {
+		return nil, fmt.Errorf("recognitions to announce: %w", storage.Translate(err, nil))
+	}
+	out := make([]Unannounced, len(rows))
+	for i, r := range rows {
+		out[i] = Unannounced{MemberID: r.MemberID, Timezone: r.Timezone,
+			Recognition: Recognition{ID: r.ID, Key: r.Key, Occasion: r.Occasion, Detail: r.Detail, OccurredAt: r.OccurredAt,
+				FiredAt: r.FiredAt, DraftID: &r.ContentID, DraftStatus: generation.StatusApproved},
+			Content: generation.Draft{ID: r.ContentID, Kind: r.ContentKind, Locale: r.ContentLocale, Version: int(r.ContentVersion),
+				MemberID: r.MemberID, Occasion: r.Occasion, Status: generation.StatusApproved}}
+		if err := json.Unmarshal(r.ContentBody, &out[i].Content.Body); err != nil {
+			return nil, fmt.Errorf("recognition %d: content %d: %w", r.ID, r.ContentID, err)
+		}
+	}
+	return out, nil
+}
+
+// MarkAnnounced records that the recognitions' recognition.due events were written.
+func MarkAnnounced(ctx context.Context, tx pgx.Tx, ids []int64, at time.Time) error {
+	if err := storage.New(tx).MarkAnnounced(ctx, storage.MarkAnnouncedParams{Ids: ids, At: at}); err != nil {
+		return fmt.Errorf("mark recognitions announced: %w", storage.Translate(err, nil))
+	}
+	return nil
 }

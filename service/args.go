@@ -95,3 +95,48 @@ func (RetentionArgs) Kind() string { return "retention" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (RetentionArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{UniqueOpts: whileWaiting} }
+
+// QueueWebhooks is where deliveries wait: a slow receiver never holds up drafting or
+// the nightly pipeline.
+const QueueWebhooks = "webhooks"
+
+// DeliverWebhooksArgs delivers what is due for one webhook endpoint. A change that
+// writes events queues one (a kick: never merged with another, so a change made
+// while a delivery job finishes still gets one); the retry of what failed is one
+// job per endpoint (Retry), scheduled for the next attempt and snoozed from one
+// attempt to the next.
+type DeliverWebhooksArgs struct {
+	EndpointID int64 `json:"endpoint_id,string"`
+	Retry      bool  `json:"retry,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (DeliverWebhooksArgs) Kind() string { return "deliver_webhooks" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (a DeliverWebhooksArgs) InsertOpts() river.InsertOpts {
+	if a.Retry {
+		return river.InsertOpts{Queue: QueueWebhooks, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	}
+	return river.InsertOpts{Queue: QueueWebhooks}
+}
+
+// SweepWebhooksArgs wakes, every minute, the dispatchers of endpoints with deliveries
+// due (a claim whose process died).
+type SweepWebhooksArgs struct{}
+
+// Kind implements river.JobArgs.
+func (SweepWebhooksArgs) Kind() string { return "sweep_webhooks" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (SweepWebhooksArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueWebhooks, UniqueOpts: whileWaiting}
+}
+
+// AnnounceRecognitionsArgs writes recognition.due for recognitions whose message was
+// approved: queued by each approval (not merged: one queued while another runs must
+// still run), and every minute.
+type AnnounceRecognitionsArgs struct{}
+
+// Kind implements river.JobArgs.
+func (AnnounceRecognitionsArgs) Kind() string { return "announce_recognitions" }

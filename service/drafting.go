@@ -14,6 +14,7 @@ import (
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/moments"
+	"github.com/belong-loyalty/belong/webhooks"
 )
 
 // DraftRecognition drafts the recognition of one recorded milestone and links it;
@@ -41,8 +42,15 @@ func (s *Service) DraftRecognition(ctx context.Context, memberID, key string) er
 	var attached bool
 	err = s.write(ctx, []string{changes.Member(memberID)}, func(tx pgx.Tx) error {
 		var err error
-		attached, err = moments.AttachDraft(ctx, tx, memberID, key, &d, d.Reviewed(), "moments")
-		return err
+		approve := d.Reviewed()
+		attached, err = moments.AttachDraft(ctx, tx, memberID, key, &d, approve, "moments")
+		if err != nil || !attached || !approve {
+			return err
+		}
+		if _, err := enqueue(ctx, s.Queue, tx, []AnnounceRecognitionsArgs{{}}); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, contentEvents(webhooks.ContentApproved, []generation.Draft{d}, ""))
 	})
 	if err != nil {
 		return fmt.Errorf("store recognition %s of %s: %w", key, memberID, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/moments"
+	"github.com/belong-loyalty/belong/webhooks"
 )
 
 // IngestMembers upserts a batch of normalized members in one transaction.
@@ -37,6 +38,9 @@ func (s *Service) EraseMember(ctx context.Context, id string) error {
 	return s.writeFound(ctx, func(tx pgx.Tx) ([]string, error) {
 		keys, err := peopleKeys(ctx, tx, []string{id})
 		if err != nil {
+			return nil, err
+		}
+		if err := webhooks.EraseMember(ctx, tx, id); err != nil {
 			return nil, err
 		}
 		return keys, members.Erase(ctx, tx, id)
@@ -87,6 +91,9 @@ func (s *Service) IngestEvents(ctx context.Context, es []members.Event, lines []
 			return err
 		}
 		res.Milestones = len(fired)
+		if err := s.emit(ctx, tx, milestoneEvents(fired)); err != nil {
+			return err
+		}
 		return s.queueRecognitions(ctx, tx, fired, &res.Recognitions)
 	})
 	if err != nil {
@@ -123,6 +130,9 @@ func (s *Service) DetectAnniversaries(ctx context.Context) (int, error) {
 	err = database.InTx(ctx, s.DB, func(tx pgx.Tx) error {
 		fired, err := moments.Detect(ctx, tx, moments.Rules{Anniversaries: true}, ids, now)
 		if err != nil {
+			return err
+		}
+		if err := s.emit(ctx, tx, milestoneEvents(fired)); err != nil {
 			return err
 		}
 		return s.queueRecognitions(ctx, tx, fired, &queued)

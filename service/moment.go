@@ -56,9 +56,10 @@ func Served(ds []generation.Draft) []Content {
 
 // Moment answers what to do for a member now (their local time, for stage and
 // streaks): their stage, the next best action and why, their primary community, and
-// the approved content to show — a due recognition (marked delivered on the
-// channel), else a challenge for their community.
-func (s *Service) Moment(ctx context.Context, memberID, channel string, now time.Time) (Moment, error) {
+// the approved content to show — a due recognition, else a challenge for their
+// community. It changes nothing: a due recognition stays due, and every read
+// answers the same, until its delivery is recorded (DeliverRecognition).
+func (s *Service) Moment(ctx context.Context, memberID string, now time.Time) (Moment, error) {
 	// Before the first cluster run a moment has no community, but the rest stands.
 	v, err := s.View(ctx)
 	if errors.Is(err, matching.ErrNoRun) {
@@ -93,17 +94,23 @@ func (s *Service) Moment(ctx context.Context, memberID, channel string, now time
 	if snap.Content != nil {
 		out.Content = &Served([]generation.Draft{*snap.Content})[0]
 	}
-	if snap.Due != nil {
-		out.Due = snap.Due
-		// Delivered now: the next read moves on (and a cached answer with it goes).
-		err := s.write(ctx, []string{changes.Member(memberID)}, func(tx pgx.Tx) error {
-			return moments.Deliver(ctx, tx, memberID, snap.Due.Key, channel, s.now())
-		})
-		if err != nil {
-			return Moment{}, err
-		}
-	}
+	out.Due = snap.Due
 	return out, nil
+}
+
+// DeliverRecognition records that a recognition was delivered on a channel, so that
+// the member's next moment moves on; delivered is false when it had been recorded
+// before (the first delivery is kept, so a retried acknowledgement changes nothing).
+func (s *Service) DeliverRecognition(ctx context.Context, id int64, channel string) (r moments.Recognition, delivered bool, err error) {
+	err = s.writeFound(ctx, func(tx pgx.Tx) ([]string, error) {
+		var member string
+		r, member, delivered, err = moments.Deliver(ctx, tx, id, channel, s.now())
+		if err != nil || !delivered {
+			return nil, err
+		}
+		return []string{changes.Member(member)}, nil
+	})
+	return r, delivered, err
 }
 
 // Recognitions lists a member's milestones, newest first.

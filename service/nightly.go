@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/matching/clustering"
 	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/webhooks"
 )
 
 // EmbedResult is what Embed did.
@@ -116,6 +119,13 @@ func (s *Service) Cluster(ctx context.Context, p ClusterParams, ifChanged bool, 
 		Model:    emb.Model(),
 		Cluster:  clustering.ClusterConfig{TargetSize: p.TargetSize, MinSize: p.MinSize, MaxSize: p.MaxSize, Seed: p.Seed},
 		Progress: progress,
+		OnPublish: func(ctx context.Context, tx pgx.Tx, run, previous int64) error {
+			ids, err := webhooks.EmitRun(ctx, tx, s.now(), run, previous)
+			if err != nil {
+				return err
+			}
+			return s.wake(ctx, tx, ids)
+		},
 	}}
 	res, err := job.RunOnce(ctx)
 	if err != nil {

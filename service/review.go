@@ -7,6 +7,7 @@ import (
 
 	"github.com/belong-loyalty/belong/changes"
 	"github.com/belong-loyalty/belong/generation"
+	"github.com/belong-loyalty/belong/webhooks"
 )
 
 // Review is one draft version with its group's audit trail.
@@ -45,9 +46,42 @@ func (s *Service) EditDraft(ctx context.Context, id int64, body generation.Body,
 	return d, err
 }
 
-// Decide approves or rejects draft versions, all of them or none.
+// Decide approves or rejects draft versions, all of them or none. Approvals write
+// content.approved, and an approved recognition is announced (recognition.due) by
+// a job once this commits.
 func (s *Service) Decide(ctx context.Context, ids []int64, approve bool, reason, actor string) error {
 	return s.write(ctx, []string{changes.Content}, func(tx pgx.Tx) error {
-		return generation.Decide(ctx, tx, ids, approve, reason, actor)
+		if err := generation.Decide(ctx, tx, ids, approve, reason, actor); err != nil || !approve {
+			return err
+		}
+		ds := make([]generation.Draft, len(ids))
+		recognitions := false
+		for i, id := range ids {
+			var err error
+			if ds[i], err = generation.Get(ctx, tx, id); err != nil {
+				return err
+			}
+			recognitions = recognitions || ds[i].Kind == generation.KindRecognition
+		}
+		if recognitions {
+			if _, err := enqueue(ctx, s.Queue, tx, []AnnounceRecognitionsArgs{{}}); err != nil {
+				return err
+			}
+		}
+		return s.emit(ctx, tx, contentEvents(webhooks.ContentApproved, ds, ""))
 	})
+}
+
+// Withdraw takes approved content out of service (it is no longer served) and
+// writes content.withdrawn.
+func (s *Service) Withdraw(ctx context.Context, id int64, reason, actor string) (generation.Draft, error) {
+	var d generation.Draft
+	err := s.write(ctx, []string{changes.Content}, func(tx pgx.Tx) error {
+		var err error
+		if d, err = generation.Withdraw(ctx, tx, id, reason, actor); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, contentEvents(webhooks.ContentWithdrawn, []generation.Draft{d}, reason))
+	})
+	return d, err
 }

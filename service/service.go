@@ -65,7 +65,9 @@ type Service struct {
 	KeepRuns int
 	// IdempotencyTTL is how long an Idempotency-Key is remembered; 24 h when zero.
 	IdempotencyTTL time.Duration
-	Logger         *slog.Logger
+	// Webhooks shapes the delivery of outgoing events.
+	Webhooks WebhookConfig
+	Logger   *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// current holds the current cluster run in memory for the real-time reads, made

@@ -150,6 +150,8 @@ type MemberMilestone struct {
 	DraftID     *int64
 	DeliveredAt *time.Time
 	Channel     string
+	ID          int64
+	AnnouncedAt *time.Time
 }
 
 type MemberVector struct {
@@ -166,6 +168,14 @@ type Membership struct {
 	CommunityID string
 	Rank        int16
 	Score       float32
+}
+
+type OutboxEvent struct {
+	ID        int64
+	Type      string
+	MemberID  *string
+	CreatedAt time.Time
+	Data      json.RawMessage
 }
 
 type Pilot struct {
@@ -217,4 +227,33 @@ type Tribe struct {
 	Communities int32
 	Labels      []string
 	Name        string
+}
+
+type WebhookDelivery struct {
+	ID          int64
+	EndpointID  int64
+	EventID     int64
+	OrderingKey string
+	Status      string
+	Attempts    int32
+	ScheduledAt time.Time
+	NextAt      time.Time
+	DeliveredAt *time.Time
+	LastStatus  int32
+	LastError   string
+}
+
+type WebhookEndpoint struct {
+	ID                int64
+	Url               string
+	Description       string
+	EventTypes        []string
+	Secret            string
+	PreviousSecret    *string
+	PreviousExpiresAt *time.Time
+	Enabled           bool
+	DisabledReason    string
+	LastDeliveredAt   *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }

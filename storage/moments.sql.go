@@ -86,27 +86,17 @@ func (q *Queries) AnniversaryCandidates(ctx context.Context, arg AnniversaryCand
 }
 
 const deliverRecognition = `-- name: DeliverRecognition :exec
-UPDATE member_milestones SET delivered_at = coalesce(delivered_at, $1::timestamptz),
-	channel = CASE WHEN delivered_at IS NULL THEN $2::text ELSE channel END
-	WHERE member_id = $3 AND key = $4
+UPDATE member_milestones SET delivered_at = $1::timestamptz, channel = $2 WHERE id = $3
 `
 
 type DeliverRecognitionParams struct {
-	At       time.Time
-	Channel  string
-	MemberID string
-	Key      string
+	At      time.Time
+	Channel string
+	ID      int64
 }
 
-// DeliverRecognition marks a milestone delivered on a channel; delivering twice keeps
-// the first.
 func (q *Queries) DeliverRecognition(ctx context.Context, arg DeliverRecognitionParams) error {
-	_, err := q.db.Exec(ctx, deliverRecognition,
-		arg.At,
-		arg.Channel,
-		arg.MemberID,
-		arg.Key,
-	)
+	_, err := q.db.Exec(ctx, deliverRecognition, arg.At, arg.Channel, arg.ID)
 	return err
 }
 
@@ -220,13 +210,14 @@ func (q *Queries) LinkMilestoneDraft(ctx context.Context, arg LinkMilestoneDraft
 }
 
 const listRecognitions = `-- name: ListRecognitions :many
-SELECT ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id,
+SELECT ms.id, ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id,
 		coalesce(d.status, '')::text AS draft_status, ms.delivered_at, ms.channel
 	FROM member_milestones ms LEFT JOIN content_drafts d ON d.id = ms.draft_id
 	WHERE ms.member_id = $1 ORDER BY ms.fired_at DESC, ms.key
 `
 
 type ListRecognitionsRow struct {
+	ID          int64
 	Key         string
 	Occasion    string
 	Detail      string
@@ -248,6 +239,7 @@ func (q *Queries) ListRecognitions(ctx context.Context, memberID string) ([]List
 	for rows.Next() {
 		var i ListRecognitionsRow
 		if err := rows.Scan(
+			&i.ID,
 			&i.Key,
 			&i.Occasion,
 			&i.Detail,
@@ -300,6 +292,46 @@ func (q *Queries) LockMilestoneDraft(ctx context.Context, arg LockMilestoneDraft
 	return draft_id, err
 }
 
+const lockRecognition = `-- name: LockRecognition :one
+SELECT ms.member_id, ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id,
+		coalesce(d.status, '')::text AS draft_status, ms.delivered_at, ms.channel
+	FROM member_milestones ms LEFT JOIN content_drafts d ON d.id = ms.draft_id
+	WHERE ms.id = $1 FOR UPDATE OF ms
+`
+
+type LockRecognitionRow struct {
+	MemberID    string
+	Key         string
+	Occasion    string
+	Detail      string
+	OccurredAt  time.Time
+	FiredAt     time.Time
+	DraftID     *int64
+	DraftStatus string
+	DeliveredAt *time.Time
+	Channel     string
+}
+
+// LockRecognition reads a recognition for an acknowledgement of its delivery and
+// locks it for the rest of the transaction.
+func (q *Queries) LockRecognition(ctx context.Context, id int64) (LockRecognitionRow, error) {
+	row := q.db.QueryRow(ctx, lockRecognition, id)
+	var i LockRecognitionRow
+	err := row.Scan(
+		&i.MemberID,
+		&i.Key,
+		&i.Occasion,
+		&i.Detail,
+		&i.OccurredAt,
+		&i.FiredAt,
+		&i.DraftID,
+		&i.DraftStatus,
+		&i.DeliveredAt,
+		&i.Channel,
+	)
+	return i, err
+}
+
 const momentMembers = `-- name: MomentMembers :many
 
 SELECT id, timezone, joined_at, consent_personalization, name FROM members WHERE id = ANY($1::text[]) ORDER BY id
@@ -347,7 +379,7 @@ const momentSnapshot = `-- name: MomentSnapshot :one
 SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization, m.responsiveness::float8 AS resp,
 		coalesce(a.total, 0)::bigint AS total, a.first_at, coalesce(a.recent, '{}')::timestamptz[] AS recent,
 		coalesce(a.contributions, '{}')::timestamptz[] AS contributions, coalesce(a.negative, '{}')::timestamptz[] AS negative,
-		(due.key IS NOT NULL)::bool AS has_due, coalesce(due.key, '')::text AS due_key,
+		(due.key IS NOT NULL)::bool AS has_due, coalesce(due.id, 0)::bigint AS due_id, coalesce(due.key, '')::text AS due_key,
 		coalesce(due.occasion, '')::text AS due_occasion, coalesce(due.detail, '')::text AS due_detail,
 		coalesce(due.occurred_at, 'epoch')::timestamptz AS due_occurred_at,
 		coalesce(due.fired_at, 'epoch')::timestamptz AS due_fired_at, due.draft_id AS due_draft_id,
@@ -359,7 +391,7 @@ SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization, m.r
 		coalesce(cd.version, 0)::int AS content_version, coalesce(cd.body, '{}')::jsonb AS content_body
 	FROM members m
 	LEFT JOIN member_activity a ON a.member_id = m.id
-	LEFT JOIN LATERAL (SELECT ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id
+	LEFT JOIN LATERAL (SELECT ms.id, ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id
 		FROM member_milestones ms JOIN content_drafts d ON d.id = ms.draft_id
 		WHERE ms.member_id = m.id AND ms.delivered_at IS NULL AND d.status = 'approved'
 		ORDER BY ms.fired_at DESC LIMIT 1) due ON true
@@ -388,6 +420,7 @@ type MomentSnapshotRow struct {
 	Contributions          []time.Time
 	Negative               []time.Time
 	HasDue                 bool
+	DueID                  int64
 	DueKey                 string
 	DueOccasion            string
 	DueDetail              string
@@ -432,6 +465,7 @@ func (q *Queries) MomentSnapshot(ctx context.Context, arg MomentSnapshotParams) 
 		&i.Contributions,
 		&i.Negative,
 		&i.HasDue,
+		&i.DueID,
 		&i.DueKey,
 		&i.DueOccasion,
 		&i.DueDetail,
@@ -511,7 +545,7 @@ const recordMilestones = `-- name: RecordMilestones :many
 INSERT INTO member_milestones (member_id, key, occasion, detail, occurred_at)
 	SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
 		unnest($4::text[]), unnest($5::timestamptz[]) ORDER BY 1, 2
-	ON CONFLICT DO NOTHING RETURNING member_id, key
+	ON CONFLICT DO NOTHING RETURNING member_id, key, id
 `
 
 type RecordMilestonesParams struct {
@@ -525,6 +559,7 @@ type RecordMilestonesParams struct {
 type RecordMilestonesRow struct {
 	MemberID string
 	Key      string
+	ID       int64
 }
 
 // RecordMilestones inserts the milestones given as parallel arrays (PostgreSQL zips
@@ -545,7 +580,7 @@ func (q *Queries) RecordMilestones(ctx context.Context, arg RecordMilestonesPara
 	var items []RecordMilestonesRow
 	for rows.Next() {
 		var i RecordMilestonesRow
-		if err := rows.Scan(&i.MemberID, &i.Key); err != nil {
+		if err := rows.Scan(&i.MemberID, &i.Key, &i.ID); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -221,9 +221,10 @@ var commands = map[string]command{
 	"generate": {"draft names and descriptions for new communities", runGenerate},
 	"demo":     {"generate and load a synthetic demo brand", runDemo},
 	"serve":    {"serve the HTTP API (and work jobs, unless -workers=false)", runServe},
-	"worker":   {"work jobs: drafts, the nightly pipeline, anniversaries, signals, retention", runWorker},
+	"worker":   {"work jobs: drafts, webhooks, the nightly pipeline, anniversaries, signals, retention", runWorker},
 	"jobs":     {"show the job queue and failing jobs; jobs retry ID runs a parked job again", runJobs},
 	"keys":     {"create|list|revoke API keys", runKeys},
+	"webhooks": {"create|list|enable|disable|delete|rotate|replay webhook endpoints; deliveries ID shows their log", runWebhooks},
 }
 
 func usage(w io.Writer) {

@@ -13,7 +13,7 @@ SELECT id, timezone, joined_at, consent_personalization, name FROM members WHERE
 INSERT INTO member_milestones (member_id, key, occasion, detail, occurred_at)
 	SELECT unnest(@member_ids::text[]), unnest(@keys::text[]), unnest(@occasions::text[]),
 		unnest(@details::text[]), unnest(@occurred_ats::timestamptz[]) ORDER BY 1, 2
-	ON CONFLICT DO NOTHING RETURNING member_id, key;
+	ON CONFLICT DO NOTHING RETURNING member_id, key, id;
 
 -- name: AnniversaryCandidates :many
 SELECT id FROM members
@@ -21,17 +21,21 @@ SELECT id FROM members
 	  AND to_char(joined_at AT TIME ZONE 'UTC', 'MM-DD') = ANY(@days::text[]) ORDER BY id;
 
 -- name: ListRecognitions :many
-SELECT ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id,
+SELECT ms.id, ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id,
 		coalesce(d.status, '')::text AS draft_status, ms.delivered_at, ms.channel
 	FROM member_milestones ms LEFT JOIN content_drafts d ON d.id = ms.draft_id
 	WHERE ms.member_id = @member_id ORDER BY ms.fired_at DESC, ms.key;
 
+-- name: LockRecognition :one
+-- LockRecognition reads a recognition for an acknowledgement of its delivery and
+-- locks it for the rest of the transaction.
+SELECT ms.member_id, ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id,
+		coalesce(d.status, '')::text AS draft_status, ms.delivered_at, ms.channel
+	FROM member_milestones ms LEFT JOIN content_drafts d ON d.id = ms.draft_id
+	WHERE ms.id = @id FOR UPDATE OF ms;
+
 -- name: DeliverRecognition :exec
--- DeliverRecognition marks a milestone delivered on a channel; delivering twice keeps
--- the first.
-UPDATE member_milestones SET delivered_at = coalesce(delivered_at, @at::timestamptz),
-	channel = CASE WHEN delivered_at IS NULL THEN @channel::text ELSE channel END
-	WHERE member_id = @member_id AND key = @key;
+UPDATE member_milestones SET delivered_at = @at::timestamptz, channel = @channel WHERE id = @id;
 
 -- name: EventCountsByType :many
 -- EventCountsByType counts each member's events per type and says when each count
@@ -66,7 +70,7 @@ SELECT DISTINCT e.member_id,
 SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization, m.responsiveness::float8 AS resp,
 		coalesce(a.total, 0)::bigint AS total, a.first_at, coalesce(a.recent, '{}')::timestamptz[] AS recent,
 		coalesce(a.contributions, '{}')::timestamptz[] AS contributions, coalesce(a.negative, '{}')::timestamptz[] AS negative,
-		(due.key IS NOT NULL)::bool AS has_due, coalesce(due.key, '')::text AS due_key,
+		(due.key IS NOT NULL)::bool AS has_due, coalesce(due.id, 0)::bigint AS due_id, coalesce(due.key, '')::text AS due_key,
 		coalesce(due.occasion, '')::text AS due_occasion, coalesce(due.detail, '')::text AS due_detail,
 		coalesce(due.occurred_at, 'epoch')::timestamptz AS due_occurred_at,
 		coalesce(due.fired_at, 'epoch')::timestamptz AS due_fired_at, due.draft_id AS due_draft_id,
@@ -78,7 +82,7 @@ SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization, m.r
 		coalesce(cd.version, 0)::int AS content_version, coalesce(cd.body, '{}')::jsonb AS content_body
 	FROM members m
 	LEFT JOIN member_activity a ON a.member_id = m.id
-	LEFT JOIN LATERAL (SELECT ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id
+	LEFT JOIN LATERAL (SELECT ms.id, ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id
 		FROM member_milestones ms JOIN content_drafts d ON d.id = ms.draft_id
 		WHERE ms.member_id = m.id AND ms.delivered_at IS NULL AND d.status = 'approved'
 		ORDER BY ms.fired_at DESC LIMIT 1) due ON true
