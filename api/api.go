@@ -151,6 +151,7 @@ func New(cfg Config) *gin.Engine {
 	v1.GET("/members/:id/content", read, s.memberContent)
 	v1.GET("/members/:id/moment", read, s.moment)
 	v1.GET("/members/:id/recognitions", read, s.recognitions)
+	v1.GET("/exports/members", read, s.exportMembers)
 	v1.POST("/recognitions/:id/deliveries", write, s.idempotent, s.deliver)
 
 	admin := s.require(apikey.ScopeAdmin)

@@ -46,6 +46,7 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"POST", "/v1/webhook-endpoints/{}/rotate-secret"},
 	{"POST", "/v1/webhook-endpoints/{}/replay"},
 	{"GET", "/v1/webhook-endpoints/{}/deliveries"},
+	{"GET", "/v1/exports/members"},
 }
 
 // FuzzAPIRequests sends fuzzed path segments, query strings and bodies to every input

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -286,24 +287,35 @@ type Snapshot struct {
 	JoinedAt               *time.Time
 	Consent                bool
 	Activity               Activity
-	// Due is the newest approved, undelivered recognition, if any.
+	// Due is the most notable approved, undelivered recognition (anniversary, then
+	// streak, then count; the newest of a kind), if any.
 	Due *Recognition
 	// Terms are the member's interests and causes.
 	Terms []string
+	// DueMessage is the due recognition's approved message.
+	DueMessage *generation.Draft
+	// Sent are the recognitions delivered to the member in the last 8 days (the caps
+	// count the member's local day and week).
+	Sent []Sent
 	// CommunityID is the member's primary community in the run ("" when none), and
 	// CommunityScore their similarity to it.
 	CommunityID    string
 	CommunityScore float64
-	// Content is the approved content to show: the due recognition's draft, else a
-	// challenge for the community (in the member's language if there is one); nil
-	// when there is none.
-	Content *generation.Draft
+	// Challenge is an approved challenge for the community (in the member's language
+	// if there is one); nil when there is none.
+	Challenge *generation.Draft
 }
 
+// sentWindow is how far back a snapshot reads deliveries: a week, and a day of
+// slack for time zones.
+const sentWindow = 8 * 24 * time.Hour
+
 // Read takes a member's snapshot as of now, in run runID: profile, activity summary,
-// any due recognition and the content to show, in one query.
+// any due recognition with its message, what was delivered lately, and a challenge
+// for their community, in one query.
 func Read(ctx context.Context, db database.DBTX, runID int64, memberID string, now time.Time) (Snapshot, error) {
-	r, err := storage.New(db).MomentSnapshot(ctx, storage.MomentSnapshotParams{MemberID: memberID, RunID: runID})
+	r, err := storage.New(db).MomentSnapshot(ctx, storage.MomentSnapshotParams{MemberID: memberID, RunID: runID,
+		SentSince: now.Add(-sentWindow)})
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("read member moment: %w", storage.Translate(err, members.ErrNotFound))
 	}
@@ -317,11 +329,22 @@ func Read(ctx context.Context, db database.DBTX, runID int64, memberID string, n
 		if err := json.Unmarshal(r.ContentBody, &d.Body); err != nil {
 			return Snapshot{}, fmt.Errorf("read member moment: content %d: %w", r.ContentID, err)
 		}
-		s.Content = d
+		s.Challenge = d
+	}
+	for i, at := range r.SentAt {
+		if i < len(r.SentChannels) {
+			s.Sent = append(s.Sent, Sent{At: at, Channel: r.SentChannels[i]})
+		}
 	}
 	if r.HasDue {
 		s.Due = &Recognition{ID: r.DueID, Key: r.DueKey, Occasion: r.DueOccasion, Detail: r.DueDetail, OccurredAt: r.DueOccurredAt,
 			FiredAt: r.DueFiredAt, DraftID: r.DueDraftID, DraftStatus: generation.StatusApproved}
+		msg := &generation.Draft{ID: *r.DueDraftID, Kind: generation.KindRecognition, MemberID: memberID, Occasion: r.DueOccasion,
+			Locale: r.DueLocale, Version: int(r.DueVersion), Status: generation.StatusApproved}
+		if err := json.Unmarshal(r.DueBody, &msg.Body); err != nil {
+			return Snapshot{}, fmt.Errorf("read member moment: recognition %d: %w", r.DueID, err)
+		}
+		s.DueMessage = msg
 	}
 	return s, nil
 }
@@ -416,18 +439,27 @@ type Unannounced struct {
 	MemberID, Timezone string
 	Recognition        Recognition
 	Content            generation.Draft
+	// Sent are the recognitions announced or delivered to the member in the last 8
+	// days.
+	Sent []Sent
 }
 
-// LockUnannounced locks up to limit recognitions to announce, oldest first, skipping
-// those another transaction holds.
-func LockUnannounced(ctx context.Context, tx pgx.Tx, limit int) ([]Unannounced, error) {
-	rows, err := storage.New(tx).UnannouncedRecognitions(ctx, int32(limit))
+// LockUnannounced locks up to limit recognitions to announce as of now (not held
+// past it), oldest first, skipping those another transaction holds, and returns them
+// by member, the most notable of each member's first.
+func LockUnannounced(ctx context.Context, tx pgx.Tx, limit int, now time.Time) ([]Unannounced, error) {
+	rows, err := storage.New(tx).UnannouncedRecognitions(ctx, storage.UnannouncedRecognitionsParams{Lim: int32(limit),
+		Now: now, Since: now.Add(-sentWindow)})
 	if err != nil {
 		return nil, fmt.Errorf("recognitions to announce: %w", storage.Translate(err, nil))
 	}
 	out := make([]Unannounced, len(rows))
 	for i, r := range rows {
-		out[i] = Unannounced{MemberID: r.MemberID, Timezone: r.Timezone,
+		sent := make([]Sent, len(r.Sent))
+		for j, at := range r.Sent {
+			sent[j] = Sent{At: at}
+		}
+		out[i] = Unannounced{MemberID: r.MemberID, Timezone: r.Timezone, Sent: sent,
 			Recognition: Recognition{ID: r.ID, Key: r.Key, Occasion: r.Occasion, Detail: r.Detail, OccurredAt: r.OccurredAt,
 				FiredAt: r.FiredAt, DraftID: &r.ContentID, DraftStatus: generation.StatusApproved},
 			Content: generation.Draft{ID: r.ContentID, Kind: r.ContentKind, Locale: r.ContentLocale, Version: int(r.ContentVersion),
@@ -436,7 +468,33 @@ func LockUnannounced(ctx context.Context, tx pgx.Tx, limit int) ([]Unannounced, 
 			return nil, fmt.Errorf("recognition %d: content %d: %w", r.ID, r.ContentID, err)
 		}
 	}
+	slices.SortStableFunc(out, func(a, b Unannounced) int {
+		if c := strings.Compare(a.MemberID, b.MemberID); c != 0 {
+			return c
+		}
+		fa := Firing{Occasion: a.Recognition.Occasion, Detail: a.Recognition.Detail}
+		fb := Firing{Occasion: b.Recognition.Occasion, Detail: b.Recognition.Detail}
+		switch {
+		case moreNotable(fa, fb):
+			return -1
+		case moreNotable(fb, fa):
+			return 1
+		}
+		return 0
+	})
 	return out, nil
+}
+
+// Hold records that recognitions wait until the given times before they are
+// announced.
+func Hold(ctx context.Context, tx pgx.Tx, ids []int64, until []time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := storage.New(tx).HoldRecognitions(ctx, storage.HoldRecognitionsParams{Ids: ids, Untils: until}); err != nil {
+		return fmt.Errorf("hold recognitions: %w", storage.Translate(err, nil))
+	}
+	return nil
 }
 
 // MarkAnnounced records that the recognitions' recognition.due events were written.
@@ -445,4 +503,20 @@ func MarkAnnounced(ctx context.Context, tx pgx.Tx, ids []int64, at time.Time) er
 		return fmt.Errorf("mark recognitions announced: %w", storage.Translate(err, nil))
 	}
 	return nil
+}
+
+// zones caches time zones by name: loading one reads and parses a file.
+var zones sync.Map
+
+// Location returns the named time zone (UTC for "" or an unknown name).
+func Location(name string) *time.Location {
+	if l, ok := zones.Load(name); ok {
+		return l.(*time.Location)
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil || name == "" {
+		l = time.UTC
+	}
+	zones.Store(name, l)
+	return l
 }

@@ -75,32 +75,51 @@ func contentEvents(typ string, ds []generation.Draft, reason string) []webhooks.
 const announceBatch = 500
 
 // AnnounceRecognitions writes recognition.due for every recognition whose message is
-// approved and not yet delivered or announced, and returns how many. It runs as a job
-// (queued when a message is approved, and every minute), so the webhook is written
-// once per recognition, after the approval committed.
+// approved and not yet delivered or announced, unless the member's quiet hours or
+// caps (across channels) hold it: then it waits until the hold ends, and a member's
+// held recognitions go out most notable first. It returns how many it announced. It
+// runs as a job (queued when a message is approved, and every minute), so the
+// webhook is written once per recognition, after the approval committed.
 func (s *Service) AnnounceRecognitions(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		n := 0
+		n, announced := 0, 0
 		err := database.InTx(ctx, s.DB, func(tx pgx.Tx) error {
-			due, err := moments.LockUnannounced(ctx, tx, announceBatch)
+			now := s.now()
+			due, err := moments.LockUnannounced(ctx, tx, announceBatch, now)
 			if err != nil || len(due) == 0 {
 				return err
 			}
 			n = len(due)
-			ids := make([]int64, len(due))
-			evs := make([]webhooks.Event, len(due))
-			for i, u := range due {
-				ids[i] = u.Recognition.ID
-				evs[i] = webhooks.Event{Type: webhooks.RecognitionDue, MemberID: u.MemberID, Data: RecognitionDueData{
-					MemberID: u.MemberID, Recognition: u.Recognition, Content: Served([]generation.Draft{u.Content})[0]}}
+			var (
+				ids, held []int64
+				until     []time.Time
+				evs       []webhooks.Event
+				sent      = map[string][]moments.Sent{}
+			)
+			for _, u := range due {
+				if _, ok := sent[u.MemberID]; !ok {
+					sent[u.MemberID] = u.Sent
+				}
+				if reason, end := s.Policy.Hold(now, moments.Location(u.Timezone), "", sent[u.MemberID]); reason != "" {
+					held, until = append(held, u.Recognition.ID), append(until, end)
+					continue
+				}
+				sent[u.MemberID] = append(sent[u.MemberID], moments.Sent{At: now})
+				ids = append(ids, u.Recognition.ID)
+				evs = append(evs, webhooks.Event{Type: webhooks.RecognitionDue, MemberID: u.MemberID, Data: RecognitionDueData{
+					MemberID: u.MemberID, Recognition: u.Recognition, Content: Served([]generation.Draft{u.Content})[0]}})
 			}
-			if err := moments.MarkAnnounced(ctx, tx, ids, s.now()); err != nil {
+			announced = len(ids)
+			if err := moments.Hold(ctx, tx, held, until); err != nil {
+				return err
+			}
+			if err := moments.MarkAnnounced(ctx, tx, ids, now); err != nil {
 				return err
 			}
 			return s.emit(ctx, tx, evs)
 		})
-		total += n
+		total += announced
 		if err != nil || n < announceBatch {
 			return total, err
 		}

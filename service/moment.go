@@ -25,6 +25,17 @@ type Moment struct {
 	Community  *matching.Match      `json:"community"`
 	Content    *Content             `json:"content"`
 	Due        *moments.Recognition `json:"recognition,omitempty"`
+	// Held is a due recognition that may not go out now, and why.
+	Held *Held `json:"held,omitempty"`
+}
+
+// Held says why a due recognition waits and until when.
+type Held struct {
+	RecognitionID int64 `json:"recognition_id,string"`
+	// Reason is held_quiet_hours (the member's own clock) or capped (enough was sent
+	// this day or week).
+	Reason string    `json:"reason"`
+	Until  time.Time `json:"until"`
 }
 
 // Action is the next best action and why.
@@ -58,8 +69,10 @@ func Served(ds []generation.Draft) []Content {
 // streaks): their stage, the next best action and why, their primary community, and
 // the approved content to show — a due recognition, else a challenge for their
 // community. It changes nothing: a due recognition stays due, and every read
-// answers the same, until its delivery is recorded (DeliverRecognition).
-func (s *Service) Moment(ctx context.Context, memberID string, now time.Time) (Moment, error) {
+// answers the same, until its delivery is recorded (DeliverRecognition). A due
+// recognition that may not go out on channel now (quiet hours, caps) is held: the
+// answer says why and until when, and shows what it would without it.
+func (s *Service) Moment(ctx context.Context, memberID, channel string, now time.Time) (Moment, error) {
 	// Before the first cluster run a moment has no community, but the rest stands.
 	v, err := s.View(ctx)
 	if errors.Is(err, matching.ErrNoRun) {
@@ -77,6 +90,12 @@ func (s *Service) Moment(ctx context.Context, memberID string, now time.Time) (M
 		out.NextAction = Action{moments.ActionNone, "no personalization consent"}
 		return out, nil
 	}
+	if snap.Due != nil {
+		if reason, until := s.Policy.Hold(now, moments.Location(snap.Timezone), channel, snap.Sent); reason != "" {
+			out.Held = &Held{RecognitionID: snap.Due.ID, Reason: reason, Until: until}
+			snap.Due = nil
+		}
+	}
 	dueText := ""
 	if snap.Due != nil {
 		dueText = snap.Due.Occasion + ", " + snap.Due.Detail
@@ -91,10 +110,12 @@ func (s *Service) Moment(ctx context.Context, memberID string, now time.Time) (M
 		}
 		out.Community = &m
 	}
-	if snap.Content != nil {
-		out.Content = &Served([]generation.Draft{*snap.Content})[0]
+	switch {
+	case snap.Due != nil:
+		out.Due, out.Content = snap.Due, &Served([]generation.Draft{*snap.DueMessage})[0]
+	case snap.Challenge != nil:
+		out.Content = &Served([]generation.Draft{*snap.Challenge})[0]
 	}
-	out.Due = snap.Due
 	return out, nil
 }
 

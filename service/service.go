@@ -67,7 +67,10 @@ type Service struct {
 	IdempotencyTTL time.Duration
 	// Webhooks shapes the delivery of outgoing events.
 	Webhooks WebhookConfig
-	Logger   *slog.Logger
+	// Policy is when recognitions may go out: quiet hours and caps (the zero Policy
+	// has neither; cmd/belong sets moments.DefaultPolicy unless configured).
+	Policy moments.Policy
+	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// current holds the current cluster run in memory for the real-time reads, made

@@ -140,17 +140,18 @@ func InsertStagedEvents(ctx context.Context, tx pgx.Tx, now time.Time, contribut
 				type = 'complaint' OR (type = 'feedback' AND CASE WHEN props->>'rating' ~ '^[0-9]{1,9}$'
 					THEN (props->>'rating')::int <= 2 ELSE false END) AS negative),
 		act AS (
-			INSERT INTO member_activity AS a (member_id, total, first_at, recent, contributions, negative)
+			INSERT INTO member_activity AS a (member_id, total, first_at, recent, contributions, negative, updated_at)
 			SELECT member_id, count(*), min(occurred_at),
 				coalesce(array_agg(occurred_at) FILTER (WHERE recent), '{}'),
 				coalesce(array_agg(occurred_at) FILTER (WHERE recent AND contribution), '{}'),
-				coalesce(array_agg(occurred_at) FILTER (WHERE recent AND negative), '{}')
+				coalesce(array_agg(occurred_at) FILTER (WHERE recent AND negative), '{}'), $1
 			FROM ins GROUP BY member_id ORDER BY member_id
 			ON CONFLICT (member_id) DO UPDATE SET total = a.total + excluded.total,
 				first_at = least(a.first_at, excluded.first_at),
 				recent = array(SELECT t FROM unnest(a.recent) t WHERE t > $1::timestamptz - interval '92 days') || excluded.recent,
 				contributions = array(SELECT t FROM unnest(a.contributions) t WHERE t > $1::timestamptz - interval '92 days') || excluded.contributions,
-				negative = array(SELECT t FROM unnest(a.negative) t WHERE t > $1::timestamptz - interval '92 days') || excluded.negative)
+				negative = array(SELECT t FROM unnest(a.negative) t WHERE t > $1::timestamptz - interval '92 days') || excluded.negative,
+				updated_at = excluded.updated_at)
 		SELECT count(*) FROM ins`, now, contributionTypes).Scan(&n)
 	return n, err
 }

@@ -129,6 +129,7 @@ type MemberActivity struct {
 	Recent        []time.Time
 	Contributions []time.Time
 	Negative      []time.Time
+	UpdatedAt     time.Time
 }
 
 type MemberEvent struct {
@@ -152,6 +153,7 @@ type MemberMilestone struct {
 	Channel     string
 	ID          int64
 	AnnouncedAt *time.Time
+	HoldUntil   *time.Time
 }
 
 type MemberVector struct {

@@ -385,6 +385,12 @@ SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization, m.r
 		coalesce(due.fired_at, 'epoch')::timestamptz AS due_fired_at, due.draft_id AS due_draft_id,
 		(m.interests || m.causes)::text[] AS terms, (pc.community_id IS NOT NULL)::bool AS in_community,
 		coalesce(pc.community_id, '')::text AS community_id, coalesce(pc.score, 0)::float8 AS community_score,
+		coalesce(dd.locale, '')::text AS due_locale, coalesce(dd.version, 0)::int AS due_version,
+		coalesce(dd.body, '{}')::jsonb AS due_body,
+		(SELECT coalesce(array_agg(x.delivered_at ORDER BY x.id), '{}') FROM member_milestones x
+			WHERE x.member_id = m.id AND x.delivered_at > $1::timestamptz)::timestamptz[] AS sent_at,
+		(SELECT coalesce(array_agg(x.channel ORDER BY x.id), '{}') FROM member_milestones x
+			WHERE x.member_id = m.id AND x.delivered_at > $1::timestamptz)::text[] AS sent_channels,
 		(cd.id IS NOT NULL)::bool AS has_content, coalesce(cd.id, 0)::bigint AS content_id,
 		coalesce(cd.kind, '')::text AS content_kind, coalesce(cd.subject_id, '')::text AS content_subject,
 		coalesce(cd.occasion, '')::text AS content_occasion, coalesce(cd.locale, '')::text AS content_locale,
@@ -394,17 +400,19 @@ SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization, m.r
 	LEFT JOIN LATERAL (SELECT ms.id, ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, ms.draft_id
 		FROM member_milestones ms JOIN content_drafts d ON d.id = ms.draft_id
 		WHERE ms.member_id = m.id AND ms.delivered_at IS NULL AND d.status = 'approved'
-		ORDER BY ms.fired_at DESC LIMIT 1) due ON true
-	LEFT JOIN memberships pc ON m.consent_personalization AND pc.run_id = $1 AND pc.member_id = m.id AND pc.rank = 1
-	LEFT JOIN content_drafts cd ON cd.id = coalesce(due.draft_id, (SELECT d.id FROM content_drafts d
+		ORDER BY (ms.occasion = 'anniversary') DESC, (ms.occasion = 'streak') DESC, ms.fired_at DESC LIMIT 1) due ON true
+	LEFT JOIN memberships pc ON m.consent_personalization AND pc.run_id = $2 AND pc.member_id = m.id AND pc.rank = 1
+	LEFT JOIN content_drafts dd ON dd.id = due.draft_id
+	LEFT JOIN content_drafts cd ON cd.id = (SELECT d.id FROM content_drafts d
 		WHERE d.status = 'approved' AND d.kind = 'challenge' AND d.subject_id = pc.community_id AND d.member_id IS NULL
-		ORDER BY (d.locale = split_part(lower(m.locale), '-', 1)) DESC, d.id DESC LIMIT 1))
-	WHERE m.id = $2
+		ORDER BY (d.locale = split_part(lower(m.locale), '-', 1)) DESC, d.id DESC LIMIT 1)
+	WHERE m.id = $3
 `
 
 type MomentSnapshotParams struct {
-	RunID    int64
-	MemberID string
+	SentSince time.Time
+	RunID     int64
+	MemberID  string
 }
 
 type MomentSnapshotRow struct {
@@ -431,6 +439,11 @@ type MomentSnapshotRow struct {
 	InCommunity            bool
 	CommunityID            string
 	CommunityScore         float64
+	DueLocale              string
+	DueVersion             int32
+	DueBody                json.RawMessage
+	SentAt                 []time.Time
+	SentChannels           []string
 	HasContent             bool
 	ContentID              int64
 	ContentKind            string
@@ -441,16 +454,17 @@ type MomentSnapshotRow struct {
 	ContentBody            json.RawMessage
 }
 
-// MomentSnapshot reads a member's profile, activity summary (member_activity),
-// newest approved and undelivered recognition, primary community in the run (the
-// caller knows the run and its communities) and the content to show (the
-// recognition's draft, else an approved challenge for the community, in the
+// MomentSnapshot reads a member's profile, activity summary (member_activity), most
+// notable approved and undelivered recognition with its message, the recognitions
+// delivered since sent_since (for the caps: when and on which channel, two arrays
+// in one order), primary community in the run (the caller knows the
+// run and its communities) and an approved challenge for the community (in the
 // member's language if there is one), in one round trip; responsiveness is the
 // member's, refreshed hourly (signals job). sqlc takes the columns of a LEFT JOIN
 // LATERAL for NOT NULL (sqlc-dev/sqlc#4117), so those that may be missing come with
 // a flag (has_due, in_community, has_content) and a coalesce.
 func (q *Queries) MomentSnapshot(ctx context.Context, arg MomentSnapshotParams) (MomentSnapshotRow, error) {
-	row := q.db.QueryRow(ctx, momentSnapshot, arg.RunID, arg.MemberID)
+	row := q.db.QueryRow(ctx, momentSnapshot, arg.SentSince, arg.RunID, arg.MemberID)
 	var i MomentSnapshotRow
 	err := row.Scan(
 		&i.Name,
@@ -476,6 +490,11 @@ func (q *Queries) MomentSnapshot(ctx context.Context, arg MomentSnapshotParams) 
 		&i.InCommunity,
 		&i.CommunityID,
 		&i.CommunityScore,
+		&i.DueLocale,
+		&i.DueVersion,
+		&i.DueBody,
+		&i.SentAt,
+		&i.SentChannels,
 		&i.HasContent,
 		&i.ContentID,
 		&i.ContentKind,

@@ -143,6 +143,21 @@ func (q *Queries) GetEndpoint(ctx context.Context, id int64) (WebhookEndpoint, e
 	return i, err
 }
 
+const holdRecognitions = `-- name: HoldRecognitions :exec
+UPDATE member_milestones ms SET hold_until = x.until
+FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::timestamptz[]) AS until) x WHERE ms.id = x.id
+`
+
+type HoldRecognitionsParams struct {
+	Ids    []int64
+	Untils []time.Time
+}
+
+func (q *Queries) HoldRecognitions(ctx context.Context, arg HoldRecognitionsParams) error {
+	_, err := q.db.Exec(ctx, holdRecognitions, arg.Ids, arg.Untils)
+	return err
+}
+
 const listDeliveries = `-- name: ListDeliveries :many
 SELECT d.id, d.event_id, e.type, d.status, d.attempts, d.scheduled_at, d.next_at, d.delivered_at,
 		d.last_status, d.last_error
@@ -397,13 +412,22 @@ func (q *Queries) TouchEndpoint(ctx context.Context, arg TouchEndpointParams) er
 const unannouncedRecognitions = `-- name: UnannouncedRecognitions :many
 SELECT ms.id, ms.member_id, ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, m.timezone,
 		d.id AS content_id, d.kind AS content_kind, d.locale AS content_locale, d.version AS content_version,
-		d.body AS content_body
+		d.body AS content_body,
+		(SELECT coalesce(array_agg(coalesce(x.delivered_at, x.announced_at)), '{}') FROM member_milestones x
+			WHERE x.member_id = ms.member_id AND coalesce(x.delivered_at, x.announced_at) > $1::timestamptz)::timestamptz[] AS sent
 	FROM member_milestones ms JOIN content_drafts d ON d.id = ms.draft_id AND d.status = 'approved'
 	JOIN members m ON m.id = ms.member_id
 	WHERE ms.delivered_at IS NULL AND ms.announced_at IS NULL AND ms.draft_id IS NOT NULL
-	ORDER BY ms.fired_at, ms.id LIMIT $1
+	  AND (ms.hold_until IS NULL OR ms.hold_until <= $2::timestamptz)
+	ORDER BY ms.fired_at, ms.id LIMIT $3
 	FOR UPDATE OF ms SKIP LOCKED
 `
+
+type UnannouncedRecognitionsParams struct {
+	Since time.Time
+	Now   time.Time
+	Lim   int32
+}
 
 type UnannouncedRecognitionsRow struct {
 	ID             int64
@@ -419,13 +443,15 @@ type UnannouncedRecognitionsRow struct {
 	ContentLocale  string
 	ContentVersion int32
 	ContentBody    json.RawMessage
+	Sent           []time.Time
 }
 
 // UnannouncedRecognitions locks up to lim recognitions with an approved message whose
-// recognition.due is not written yet, with what the event says and the member's
-// time zone (skipping those another release holds).
-func (q *Queries) UnannouncedRecognitions(ctx context.Context, lim int32) ([]UnannouncedRecognitionsRow, error) {
-	rows, err := q.db.Query(ctx, unannouncedRecognitions, lim)
+// recognition.due is not written yet and is not held past now, with what the event
+// says, the member's time zone and when they were last sent recognitions (announced
+// or delivered since since), skipping those another release holds.
+func (q *Queries) UnannouncedRecognitions(ctx context.Context, arg UnannouncedRecognitionsParams) ([]UnannouncedRecognitionsRow, error) {
+	rows, err := q.db.Query(ctx, unannouncedRecognitions, arg.Since, arg.Now, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
@@ -447,6 +473,7 @@ func (q *Queries) UnannouncedRecognitions(ctx context.Context, lim int32) ([]Una
 			&i.ContentLocale,
 			&i.ContentVersion,
 			&i.ContentBody,
+			&i.Sent,
 		); err != nil {
 			return nil, err
 		}

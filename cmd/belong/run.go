@@ -21,6 +21,7 @@ import (
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/jobs"
 	"github.com/belong-loyalty/belong/migrations"
+	"github.com/belong-loyalty/belong/moments"
 	"github.com/belong-loyalty/belong/pilots"
 	"github.com/belong-loyalty/belong/service"
 )
@@ -62,6 +63,8 @@ type Config struct {
 	KeepRuns int
 	// IdempotencyTTL is how long an Idempotency-Key is remembered.
 	IdempotencyTTL time.Duration
+	// Policy is when recognitions may go out: quiet hours and caps.
+	Policy moments.Policy
 	// AnswerCacheSize and AnswerTTL bound the API's cache of real-time answers
 	// (AnswerTTL negative: none).
 	AnswerCacheSize int
@@ -157,7 +160,7 @@ func (e *env) service(pool *pgxpool.Pool) (*service.Service, error) {
 	}
 	return &service.Service{DB: pool, Queue: q, Drafting: dr, Sentiment: sent, Embedder: e.embedder, LearnWhenReady: e.cfg.Embedder == "auto",
 		Clustering: service.ClusterParams{TargetSize: 50, MinSize: 12, MaxSize: 150, Seed: 1},
-		KeepRuns:   e.cfg.KeepRuns, IdempotencyTTL: e.cfg.IdempotencyTTL, Logger: e.logger}, nil
+		KeepRuns:   e.cfg.KeepRuns, IdempotencyTTL: e.cfg.IdempotencyTTL, Policy: e.cfg.Policy, Logger: e.logger}, nil
 }
 
 // withWorkers gives svc a River client that works its jobs; the caller starts it.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/jobs"
+	"github.com/belong-loyalty/belong/moments"
 )
 
 // setting is one environment variable: declared once here, it sets Config, prints in
@@ -98,6 +99,18 @@ var settings = []setting{
 			}
 			c.IdempotencyTTL = d
 			return nil
+		}},
+	{name: "BELONG_QUIET_HOURS", def: "21:00-08:00", doc: "when no recognition goes out, in each member's own time zone (off: never quiet)",
+		set: func(c *Config, v string) error {
+			var err error
+			c.Policy.QuietFrom, c.Policy.QuietTo, err = moments.ParseQuietHours(v)
+			return err
+		}},
+	{name: "BELONG_RECOGNITION_CAPS", def: "*:1/day,*:3/week", doc: "most recognitions a member is sent per local day or week, per channel (* for all; off: none)",
+		set: func(c *Config, v string) error {
+			var err error
+			c.Policy.Caps, err = moments.ParseCaps(v)
+			return err
 		}},
 	{name: "BELONG_ANSWER_CACHE_SIZE", def: "100000", doc: "real-time answers (communities, peers, moment; 1–3 KB each) each serve process keeps",
 		set: intUpTo(func(c *Config) *int { return &c.AnswerCacheSize }, 100_000_000)},

@@ -67,16 +67,24 @@ ORDER BY w.id;
 
 -- name: UnannouncedRecognitions :many
 -- UnannouncedRecognitions locks up to lim recognitions with an approved message whose
--- recognition.due is not written yet, with what the event says and the member's
--- time zone (skipping those another release holds).
+-- recognition.due is not written yet and is not held past now, with what the event
+-- says, the member's time zone and when they were last sent recognitions (announced
+-- or delivered since since), skipping those another release holds.
 SELECT ms.id, ms.member_id, ms.key, ms.occasion, ms.detail, ms.occurred_at, ms.fired_at, m.timezone,
 		d.id AS content_id, d.kind AS content_kind, d.locale AS content_locale, d.version AS content_version,
-		d.body AS content_body
+		d.body AS content_body,
+		(SELECT coalesce(array_agg(coalesce(x.delivered_at, x.announced_at)), '{}') FROM member_milestones x
+			WHERE x.member_id = ms.member_id AND coalesce(x.delivered_at, x.announced_at) > @since::timestamptz)::timestamptz[] AS sent
 	FROM member_milestones ms JOIN content_drafts d ON d.id = ms.draft_id AND d.status = 'approved'
 	JOIN members m ON m.id = ms.member_id
 	WHERE ms.delivered_at IS NULL AND ms.announced_at IS NULL AND ms.draft_id IS NOT NULL
+	  AND (ms.hold_until IS NULL OR ms.hold_until <= @now::timestamptz)
 	ORDER BY ms.fired_at, ms.id LIMIT @lim
 	FOR UPDATE OF ms SKIP LOCKED;
+
+-- name: HoldRecognitions :exec
+UPDATE member_milestones ms SET hold_until = x.until
+FROM (SELECT unnest(@ids::bigint[]) AS id, unnest(@untils::timestamptz[]) AS until) x WHERE ms.id = x.id;
 
 -- name: MarkAnnounced :exec
 UPDATE member_milestones SET announced_at = @at::timestamptz WHERE id = ANY(@ids::bigint[]);
