@@ -75,6 +75,12 @@ func (s *Service) Export(ctx context.Context, q ExportQuery, start func(next str
 		return storage.Translate(err, nil)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
+	// Planned for its cursor, each page walks the members' index from after; a
+	// generic plan (the pool's default, right for the hot reads) cannot know where
+	// the page starts and joins every member after it: 10 ms a page against 120.
+	if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan"); err != nil {
+		return storage.Translate(err, nil)
+	}
 	qs := storage.New(tx)
 	since := q.Since
 	if since != nil {
