@@ -293,6 +293,8 @@ type communitiesResponse struct {
 	MemberID    string           `json:"member_id,omitempty"`
 	RunID       string           `json:"run_id"`
 	Communities []matching.Match `json:"communities"`
+	// Reason says why a member's communities are empty: no_consent, not_embedded_yet.
+	Reason string `json:"reason,omitempty"`
 }
 
 func (s *server) memberCommunities(c *gin.Context) {
@@ -308,12 +310,17 @@ func (s *server) memberCommunities(c *gin.Context) {
 	if done {
 		return
 	}
-	ms, err := matching.MemberCommunities(ctx, s.db, v, id, limit)
+	mm, err := matching.MemberCommunities(ctx, s.db, v, id, limit)
+	if err == nil {
+		err = s.svc.NameCommunities(ctx, mm.Communities, mm.Locale)
+	}
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	s.answer(c, key, t, []string{changes.Member(id)}, communitiesResponse{MemberID: id, RunID: strconv.FormatInt(v.ID, 10), Communities: ms})
+	// Names come from approved content: the answer goes when content changes.
+	s.answer(c, key, t, []string{changes.Member(id), changes.Content}, communitiesResponse{MemberID: id,
+		RunID: strconv.FormatInt(v.ID, 10), Communities: mm.Communities, Reason: mm.Reason})
 }
 
 // answerKey names a real-time answer in the answer cache: the run and the request.

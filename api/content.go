@@ -205,6 +205,8 @@ type contentResponse struct {
 	CommunityID string            `json:"community_id,omitempty"`
 	MemberID    string            `json:"member_id,omitempty"`
 	Content     []service.Content `json:"content"`
+	// Reason says why a member's content is empty: no_consent.
+	Reason string `json:"reason,omitempty"`
 }
 
 func (s *server) communityContent(c *gin.Context) {
@@ -233,10 +235,10 @@ func (s *server) memberContent(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	cs, err := s.svc.MemberContent(ctx, id, kind, locale)
+	cs, reason, err := s.svc.MemberContent(ctx, id, kind, locale)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	s.cached(c, contentResponse{MemberID: id, Content: cs})
+	s.cached(c, contentResponse{MemberID: id, Content: cs, Reason: reason})
 }

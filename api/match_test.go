@@ -267,11 +267,11 @@ func TestPeers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := matching.MemberCommunities(ctx, f.pool, view, id, 1)
+	mm, err := matching.MemberCommunities(ctx, f.pool, view, id, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	comm := ms[0].ID
+	comm := mm.Communities[0].ID
 	code, body = call(t, f.key, "GET", f.url+"/v1/members/"+id+"/peers?limit=5&community="+comm, "")
 	if code != 200 || len(body["peers"].([]any)) == 0 {
 		t.Fatalf("peers in %s: %d %v", comm, code, body)

@@ -92,3 +92,46 @@ func describe(d jsonschema.Definition) string {
 	}
 	return "text"
 }
+
+// Flat is content in the one shape every kind shares, so that a message template
+// needs no branching on the kind: a title, a text and a call to action in the
+// content's locale. Title and text come from the body (a profile's name and
+// description, a challenge's title and narrative, a recognition's message, a
+// prompt); where the kind has no title or call to action of its own, a fixed line in
+// the locale stands in.
+type Flat struct {
+	Title string `json:"title"`
+	Text  string `json:"text"`
+	CTA   string `json:"cta"`
+}
+
+// flatLines are the fixed titles and calls to action, by kind and locale.
+var flatLines = map[string]map[string][2]string{
+	KindCommunityProfile: {"en": {"", "Meet your community"}, "sv": {"", "Träffa din gemenskap"}, "it": {"", "Conosci la tua community"}},
+	KindChallenge:        {"en": {"", "Join the challenge"}, "sv": {"", "Anta utmaningen"}, "it": {"", "Partecipa alla sfida"}},
+	KindRecognition: {"en": {"Congratulations!", "Celebrate with your community"}, "sv": {"Grattis!", "Fira med din gemenskap"},
+		"it": {"Complimenti!", "Festeggia con la tua community"}},
+	KindCommunityPrompt: {"en": {"A question for the community", "Join the conversation"},
+		"sv": {"En fråga till gemenskapen", "Delta i samtalet"}, "it": {"Una domanda per la community", "Partecipa alla conversazione"}},
+}
+
+// Flatten gives content of kind in locale its flat shape.
+func Flatten(kind, locale string, b Body) Flat {
+	lines, ok := flatLines[kind][locale]
+	if !ok {
+		lines = flatLines[kind]["en"]
+	}
+	str := func(k string) string { s, _ := b[k].(string); return s }
+	f := Flat{Title: lines[0], CTA: lines[1]}
+	switch kind {
+	case KindCommunityProfile:
+		f.Title, f.Text = str("name"), str("description")
+	case KindChallenge:
+		f.Title, f.Text = str("title"), str("narrative")
+	case KindRecognition:
+		f.Text = str("message")
+	case KindCommunityPrompt:
+		f.Text = str("prompt")
+	}
+	return f
+}

@@ -190,20 +190,20 @@ func TestNoConsentMemberIsNotMatched(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := matching.MemberCommunities(ctx, pool, view, without, 3)
-	if err != nil || len(ms) != 0 {
-		t.Fatalf("member without consent matched: %v (err %v)", ms, err)
+	mm, err := matching.MemberCommunities(ctx, pool, view, without, 3)
+	if err != nil || len(mm.Communities) != 0 || mm.Reason != matching.ReasonNoConsent {
+		t.Fatalf("member without consent matched: %+v (err %v)", mm, err)
 	}
-	ms, err = matching.MemberCommunities(ctx, pool, view, withConsent, 3)
-	if err != nil || len(ms) == 0 || !ms[0].Primary || len(ms[0].Labels) == 0 {
-		t.Fatalf("consenting member: %+v (err %v), want a labelled primary community", ms, err)
+	mm, err = matching.MemberCommunities(ctx, pool, view, withConsent, 3)
+	if ms := mm.Communities; err != nil || len(ms) == 0 || !ms[0].Primary || len(ms[0].Labels) == 0 || mm.Reason != "" {
+		t.Fatalf("consenting member: %+v (err %v), want a labelled primary community", mm, err)
 	}
 	// Consent withdrawn after the run takes effect at once.
 	if _, err := pool.Exec(ctx, "UPDATE members SET consent_personalization = false WHERE id = $1", withConsent); err != nil {
 		t.Fatal(err)
 	}
-	if ms, _ = matching.MemberCommunities(ctx, pool, view, withConsent, 3); len(ms) != 0 {
-		t.Fatalf("withdrawn consent still matched: %v", ms)
+	if mm, _ = matching.MemberCommunities(ctx, pool, view, withConsent, 3); len(mm.Communities) != 0 {
+		t.Fatalf("withdrawn consent still matched: %v", mm)
 	}
 	if _, err := matching.MemberCommunities(ctx, pool, view, "nobody", 3); !errors.Is(err, members.ErrNotFound) {
 		t.Fatalf("unknown member: %v", err)

@@ -70,29 +70,49 @@ func CurrentRun(ctx context.Context, db database.DBTX) (int64, error) {
 // first. A member who has not consented to personalization gets none. A consenting
 // member embedded after the run is ranked against its centroids (View.Rank). It is
 // one round trip: names, labels and tribes come from the view.
-func MemberCommunities(ctx context.Context, db database.DBTX, v *View, memberID string, limit int) ([]Match, error) {
+func MemberCommunities(ctx context.Context, db database.DBTX, v *View, memberID string, limit int) (MemberMatches, error) {
 	row, err := storage.New(db).MemberMemberships(ctx, storage.MemberMembershipsParams{
 		RunID: v.ID, MemberID: memberID, Lim: int32(limit), Model: v.Model})
 	if err != nil {
-		return nil, notFoundOr(err, members.ErrNotFound, "read memberships")
+		return MemberMatches{}, notFoundOr(err, members.ErrNotFound, "read memberships")
 	}
-	if !row.ConsentPersonalization {
-		return []Match{}, nil
-	}
-	if len(row.Embedding) > 0 {
+	out := MemberMatches{Locale: row.Locale, Communities: []Match{}}
+	switch {
+	case !row.ConsentPersonalization:
+		out.Reason = ReasonNoConsent
+		return out, nil
+	case len(row.Embedding) > 0:
 		// Not in the run: rank by the member's own vector.
-		return v.Rank(row.Embedding, row.Terms, limit)
+		out.Communities, err = v.Rank(row.Embedding, row.Terms, limit)
+		return out, err
+	case len(row.CommunityIds) == 0:
+		out.Reason = ReasonNotEmbeddedYet
+		return out, nil
 	}
 	termKeys := keysOf(row.Terms)
-	out := make([]Match, 0, len(row.CommunityIds))
 	for i, id := range row.CommunityIds {
 		c, ok := v.byID[id]
 		if !ok || i >= len(row.Scores) {
-			return nil, fmt.Errorf("read memberships: community %s is not in run %d", id, v.ID)
+			return MemberMatches{}, fmt.Errorf("read memberships: community %s is not in run %d", id, v.ID)
 		}
-		out = append(out, v.match(c, row.Scores[i], row.Terms, termKeys))
+		out.Communities = append(out.Communities, v.match(c, row.Scores[i], row.Terms, termKeys))
 	}
-	return ranked(out), nil
+	out.Communities = ranked(out.Communities)
+	return out, nil
+}
+
+// Why a member has no communities.
+const (
+	ReasonNoConsent      = "no_consent"
+	ReasonNotEmbeddedYet = "not_embedded_yet"
+)
+
+// MemberMatches are a member's communities, with the member's locale (to name them)
+// and, when there are none, why.
+type MemberMatches struct {
+	Communities []Match
+	Locale      string
+	Reason      string
 }
 
 // MatchVector ranks run v's communities by cosine similarity to vec: for a profile

@@ -82,14 +82,14 @@ func (s *Service) resolve(ctx context.Context, db database.DBTX, req DraftReques
 			if v, err = s.freshView(ctx); err != nil {
 				return r, nil, err
 			}
-			ms, err := matching.MemberCommunities(ctx, db, v, m.ID, 1)
+			mm, err := matching.MemberCommunities(ctx, db, v, m.ID, 1)
 			if err != nil {
 				return r, nil, err
 			}
-			if len(ms) == 0 {
+			if len(mm.Communities) == 0 {
 				return r, nil, errInvalidDraft.With("the member is in no community (or has not consented)")
 			}
-			req.CommunityID = ms[0].ID
+			req.CommunityID = mm.Communities[0].ID
 		}
 	} else if req.MemberID != "" {
 		return r, nil, errInvalidDraft.With("only a recognition is about a member")

@@ -13,12 +13,9 @@ import (
 	"github.com/belong-loyalty/belong/storage"
 )
 
-// Why an export line has no communities.
-const (
-	ReasonNoConsent      = "no_consent"
-	ReasonNotEmbeddedYet = "not_embedded_yet"
-	ReasonNoRun          = "no_run"
-)
+// ReasonNoRun says an answer has no communities because no cluster run is published
+// yet (matching has the member's own reasons).
+const ReasonNoRun = "no_run"
 
 // ExportLine is one member in a bulk export: what a journey platform keeps as the
 // member's attributes.
@@ -98,6 +95,7 @@ func (s *Service) Export(ctx context.Context, q ExportQuery, start func(next str
 	if err := start(cur.Last, cur.More); err != nil {
 		return err
 	}
+	namers := map[string]func(id, labelName string) string{} // by locale
 	after, left := q.After, q.Limit
 	for left > 0 {
 		rows, err := qs.ExportPage(ctx, storage.ExportPageParams{RunID: v.ID, After: after, ChangedSince: since,
@@ -106,7 +104,14 @@ func (s *Service) Export(ctx context.Context, q ExportQuery, start func(next str
 			return storage.Translate(err, nil)
 		}
 		for _, r := range rows {
-			if err := line(s.exportLine(v, noRun, r, now)); err != nil {
+			name, ok := namers[r.Locale]
+			if !ok {
+				if name, err = s.namer(ctx, r.Locale); err != nil {
+					return err
+				}
+				namers[r.Locale] = name
+			}
+			if err := line(s.exportLine(v, noRun, r, now, name)); err != nil {
 				return err
 			}
 		}
@@ -118,17 +123,17 @@ func (s *Service) Export(ctx context.Context, q ExportQuery, start func(next str
 	return nil
 }
 
-func (s *Service) exportLine(v *matching.View, noRun bool, r storage.ExportPageRow, now time.Time) ExportLine {
+func (s *Service) exportLine(v *matching.View, noRun bool, r storage.ExportPageRow, now time.Time, name func(id, labelName string) string) ExportLine {
 	l := ExportLine{MemberID: r.ID, Consent: members.Consent{Personalization: r.ConsentPersonalization, Community: r.ConsentCommunity},
 		Communities: []ExportCommunity{}}
 	switch {
 	case !r.ConsentPersonalization:
-		l.Reason = ReasonNoConsent
+		l.Reason = matching.ReasonNoConsent
 		return l
 	case noRun:
 		l.Reason = ReasonNoRun
 	case len(r.Communities) == 0:
-		l.Reason = ReasonNotEmbeddedYet
+		l.Reason = matching.ReasonNotEmbeddedYet
 	}
 	a := moments.Summary{Total: r.Total, First: r.FirstAt, Recent: r.Recent, Contributions: r.Contributions,
 		Negative: r.Negative}.Activity(now)
@@ -148,7 +153,7 @@ func (s *Service) exportLine(v *matching.View, noRun bool, r storage.ExportPageR
 		if i < len(r.Scores) {
 			score = float64(int(r.Scores[i]*1000+0.5)) / 1000
 		}
-		l.Communities = append(l.Communities, ExportCommunity{ID: c.ID, Name: c.Name, Rank: i + 1, Score: score})
+		l.Communities = append(l.Communities, ExportCommunity{ID: c.ID, Name: name(c.ID, c.Name), Rank: i + 1, Score: score})
 		if i == 0 {
 			l.Tribe = c.Tribe
 		}

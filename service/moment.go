@@ -27,7 +27,17 @@ type Moment struct {
 	Due        *moments.Recognition `json:"recognition,omitempty"`
 	// Held is a due recognition that may not go out now, and why.
 	Held *Held `json:"held,omitempty"`
+	// Reason says why there is no recognition: nothing_due, held_quiet_hours, capped
+	// or no_consent; CommunityReason why there is no community: no_consent, no_run
+	// or not_embedded_yet.
+	Reason          string `json:"reason,omitempty"`
+	CommunityReason string `json:"community_reason,omitempty"`
 }
+
+// Why a moment has no recognition (besides the hold reasons of moments).
+const (
+	ReasonNothingDue = "nothing_due"
+)
 
 // Held says why a due recognition waits and until when.
 type Held struct {
@@ -44,15 +54,18 @@ type Action struct {
 	Reason string `json:"reason"`
 }
 
-// Content is approved content as members may see it: no review metadata.
+// Content is approved content as members may see it: no review metadata. Every kind
+// has title, text and cta (generation.Flat) beside its own fields in body, so a
+// message template needs no branching on the kind.
 type Content struct {
-	ID          string          `json:"id"`
-	Kind        string          `json:"kind"`
-	CommunityID string          `json:"community_id"`
-	Occasion    string          `json:"occasion,omitempty"`
-	Locale      string          `json:"locale"`
-	Version     int             `json:"version"`
-	Body        generation.Body `json:"body"`
+	ID          string `json:"id"`
+	Kind        string `json:"kind"`
+	CommunityID string `json:"community_id"`
+	Occasion    string `json:"occasion,omitempty"`
+	Locale      string `json:"locale"`
+	Version     int    `json:"version"`
+	generation.Flat
+	Body generation.Body `json:"body"`
 }
 
 // Served strips drafts to what members may see.
@@ -60,7 +73,7 @@ func Served(ds []generation.Draft) []Content {
 	out := make([]Content, len(ds))
 	for i, d := range ds {
 		out[i] = Content{ID: strconv.FormatInt(d.ID, 10), Kind: d.Kind, CommunityID: d.SubjectID, Occasion: d.Occasion,
-			Locale: d.Locale, Version: d.Version, Body: d.Body}
+			Locale: d.Locale, Version: d.Version, Flat: generation.Flatten(d.Kind, d.Locale, d.Body), Body: d.Body}
 	}
 	return out
 }
@@ -75,7 +88,8 @@ func Served(ds []generation.Draft) []Content {
 func (s *Service) Moment(ctx context.Context, memberID, channel string, now time.Time) (Moment, error) {
 	// Before the first cluster run a moment has no community, but the rest stands.
 	v, err := s.View(ctx)
-	if errors.Is(err, matching.ErrNoRun) {
+	noRun := errors.Is(err, matching.ErrNoRun)
+	if noRun {
 		v, err = &matching.View{}, nil
 	}
 	if err != nil {
@@ -85,15 +99,16 @@ func (s *Service) Moment(ctx context.Context, memberID, channel string, now time
 	if err != nil {
 		return Moment{}, err
 	}
-	out := Moment{MemberID: memberID}
+	out := Moment{MemberID: memberID, Reason: ReasonNothingDue}
 	if !snap.Consent {
 		out.NextAction = Action{moments.ActionNone, "no personalization consent"}
+		out.Reason, out.CommunityReason = matching.ReasonNoConsent, matching.ReasonNoConsent
 		return out, nil
 	}
 	if snap.Due != nil {
 		if reason, until := s.Policy.Hold(now, moments.Location(snap.Timezone), channel, snap.Sent); reason != "" {
 			out.Held = &Held{RecognitionID: snap.Due.ID, Reason: reason, Until: until}
-			snap.Due = nil
+			out.Reason, snap.Due = reason, nil
 		}
 	}
 	dueText := ""
@@ -103,15 +118,25 @@ func (s *Service) Moment(ctx context.Context, memberID, channel string, now time
 	as := moments.Assess(now, snap.JoinedAt, snap.Activity, dueText)
 	out.Stage, out.Signals = as.Stage, as.Signals
 	out.NextAction = Action{as.Action, as.Reason}
-	if snap.CommunityID != "" {
+	switch {
+	case snap.CommunityID != "":
 		m, ok := v.Primary(snap.CommunityID, snap.CommunityScore, snap.Terms)
 		if !ok {
 			return Moment{}, fmt.Errorf("moment: community %s is not in run %d", snap.CommunityID, v.ID)
 		}
-		out.Community = &m
+		ms := []matching.Match{m}
+		if err := s.NameCommunities(ctx, ms, snap.Locale); err != nil {
+			return Moment{}, err
+		}
+		out.Community = &ms[0]
+	case noRun:
+		out.CommunityReason = ReasonNoRun
+	default:
+		out.CommunityReason = matching.ReasonNotEmbeddedYet
 	}
 	switch {
 	case snap.Due != nil:
+		out.Reason = ""
 		out.Due, out.Content = snap.Due, &Served([]generation.Draft{*snap.DueMessage})[0]
 	case snap.Challenge != nil:
 		out.Content = &Served([]generation.Draft{*snap.Challenge})[0]
@@ -160,18 +185,18 @@ func (s *Service) CommunityContent(ctx context.Context, communityID, kind, local
 }
 
 // MemberContent is the approved content about a member: none without their
-// personalization consent.
-func (s *Service) MemberContent(ctx context.Context, memberID, kind, locale string) ([]Content, error) {
+// personalization consent, and then reason says so (no_consent).
+func (s *Service) MemberContent(ctx context.Context, memberID, kind, locale string) (cs []Content, reason string, err error) {
 	m, err := members.Get(ctx, s.DB, memberID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !m.Consent.Personalization {
-		return []Content{}, nil
+		return []Content{}, matching.ReasonNoConsent, nil
 	}
 	ds, err := generation.Approved(ctx, s.DB, "", memberID, kind, locale)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return Served(ds), nil
+	return Served(ds), "", nil
 }

@@ -78,6 +78,10 @@ type Service struct {
 	current  *matching.Runs
 	runsOnce sync.Once
 	hub      changes.Hub
+	// names are the approved community profile names (profileNames), subscribed to
+	// the hub on first use.
+	names     profileNames
+	namesOnce sync.Once
 }
 
 // Changes is where this process hears which cached answers its writes (and, through

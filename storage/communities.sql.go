@@ -111,7 +111,7 @@ type InsertTribesParams struct {
 }
 
 const memberMemberships = `-- name: MemberMemberships :one
-SELECT m.consent_personalization, (m.interests || m.causes)::text[] AS terms,
+SELECT m.consent_personalization, m.locale, (m.interests || m.causes)::text[] AS terms,
 	coalesce(ms.ids, '{}')::text[] AS community_ids, coalesce(ms.scores, '{}')::float8[] AS scores,
 	-- A subquery, so that its conditions on the row are a one-time filter: the vector
 	-- is not read at all for a member with memberships. Empty: no vector to rank by.
@@ -133,6 +133,7 @@ type MemberMembershipsParams struct {
 
 type MemberMembershipsRow struct {
 	ConsentPersonalization bool
+	Locale                 string
 	Terms                  []string
 	CommunityIds           []string
 	Scores                 []float64
@@ -153,6 +154,7 @@ func (q *Queries) MemberMemberships(ctx context.Context, arg MemberMembershipsPa
 	var i MemberMembershipsRow
 	err := row.Scan(
 		&i.ConsentPersonalization,
+		&i.Locale,
 		&i.Terms,
 		&i.CommunityIds,
 		&i.Scores,

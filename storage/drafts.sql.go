@@ -55,6 +55,41 @@ func (q *Queries) ApprovedCommunityDraft(ctx context.Context, arg ApprovedCommun
 	return i, err
 }
 
+const approvedProfileNames = `-- name: ApprovedProfileNames :many
+SELECT DISTINCT ON (subject_id, locale) subject_id, locale, coalesce(body->>'name', '')::text AS name
+FROM content_drafts
+WHERE kind = 'community_profile' AND status = 'approved' AND member_id IS NULL AND coalesce(body->>'name', '') <> ''
+ORDER BY subject_id, locale, id DESC
+`
+
+type ApprovedProfileNamesRow struct {
+	SubjectID string
+	Locale    string
+	Name      string
+}
+
+// ApprovedProfileNames is the name of every community's approved profile in each
+// locale (the newest where there are several).
+func (q *Queries) ApprovedProfileNames(ctx context.Context) ([]ApprovedProfileNamesRow, error) {
+	rows, err := q.db.Query(ctx, approvedProfileNames)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ApprovedProfileNamesRow
+	for rows.Next() {
+		var i ApprovedProfileNamesRow
+		if err := rows.Scan(&i.SubjectID, &i.Locale, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const communitiesToDraft = `-- name: CommunitiesToDraft :many
 SELECT c.id, c.name, c.labels, c.size, l.locale::text AS locale
 FROM current_run r JOIN communities c ON c.run_id = r.run_id

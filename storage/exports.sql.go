@@ -43,7 +43,7 @@ func (q *Queries) ExportCursor(ctx context.Context, arg ExportCursorParams) (Exp
 
 const exportPage = `-- name: ExportPage :many
 
-SELECT m.id, m.joined_at, m.consent_personalization, m.consent_community, m.responsiveness::float8 AS resp,
+SELECT m.id, m.locale, m.joined_at, m.consent_personalization, m.consent_community, m.responsiveness::float8 AS resp,
 		coalesce(a.total, 0)::bigint AS total, a.first_at, coalesce(a.recent, '{}')::timestamptz[] AS recent,
 		coalesce(a.contributions, '{}')::timestamptz[] AS contributions, coalesce(a.negative, '{}')::timestamptz[] AS negative,
 		coalesce((SELECT array_agg(x.community_id ORDER BY x.rank) FROM memberships x
@@ -69,6 +69,7 @@ type ExportPageParams struct {
 
 type ExportPageRow struct {
 	ID                     string
+	Locale                 string
 	JoinedAt               *time.Time
 	ConsentPersonalization bool
 	ConsentCommunity       bool
@@ -104,6 +105,7 @@ func (q *Queries) ExportPage(ctx context.Context, arg ExportPageParams) ([]Expor
 		var i ExportPageRow
 		if err := rows.Scan(
 			&i.ID,
+			&i.Locale,
 			&i.JoinedAt,
 			&i.ConsentPersonalization,
 			&i.ConsentCommunity,

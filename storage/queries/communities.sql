@@ -49,7 +49,7 @@ SELECT id, name, size, communities, labels FROM tribes WHERE run_id = @run_id OR
 -- consent and terms, their memberships in the run in rank order, and, only when they
 -- have none (embedded after the run), their vector under the run's model. Names,
 -- labels and tribes come from the in-memory run view.
-SELECT m.consent_personalization, (m.interests || m.causes)::text[] AS terms,
+SELECT m.consent_personalization, m.locale, (m.interests || m.causes)::text[] AS terms,
 	coalesce(ms.ids, '{}')::text[] AS community_ids, coalesce(ms.scores, '{}')::float8[] AS scores,
 	-- A subquery, so that its conditions on the row are a one-time filter: the vector
 	-- is not read at all for a member with memberships. Empty: no vector to rank by.

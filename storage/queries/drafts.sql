@@ -64,3 +64,11 @@ WHERE d.group_id = @group_id ORDER BY r.id;
 SELECT sqlc.embed(d) FROM content_drafts d
 WHERE d.status = 'approved' AND d.kind = @kind AND d.subject_id = @subject_id AND d.member_id IS NULL
 ORDER BY (d.locale = @locale) DESC, d.id DESC LIMIT 1;
+
+-- name: ApprovedProfileNames :many
+-- ApprovedProfileNames is the name of every community's approved profile in each
+-- locale (the newest where there are several).
+SELECT DISTINCT ON (subject_id, locale) subject_id, locale, coalesce(body->>'name', '')::text AS name
+FROM content_drafts
+WHERE kind = 'community_profile' AND status = 'approved' AND member_id IS NULL AND coalesce(body->>'name', '') <> ''
+ORDER BY subject_id, locale, id DESC;

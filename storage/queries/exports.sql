@@ -5,7 +5,7 @@
 -- export line needs: consent, activity summary, communities in the run (rank order)
 -- and whether a recognition is due. With changed_since set, only members whose
 -- profile, activity or recognitions changed since then.
-SELECT m.id, m.joined_at, m.consent_personalization, m.consent_community, m.responsiveness::float8 AS resp,
+SELECT m.id, m.locale, m.joined_at, m.consent_personalization, m.consent_community, m.responsiveness::float8 AS resp,
 		coalesce(a.total, 0)::bigint AS total, a.first_at, coalesce(a.recent, '{}')::timestamptz[] AS recent,
 		coalesce(a.contributions, '{}')::timestamptz[] AS contributions, coalesce(a.negative, '{}')::timestamptz[] AS negative,
 		coalesce((SELECT array_agg(x.community_id ORDER BY x.rank) FROM memberships x
