@@ -68,9 +68,10 @@ func Problems(ctx context.Context, client *river.Client[pgx.Tx], limit int) ([]P
 	return out, nil
 }
 
-// WaitIdle returns once no job is running or due to run, or when ctx ends. Jobs
-// waiting for a later time (the periodic ones' next runs, a webhook retry snoozed
-// until its receiver's next attempt) do not count.
+// WaitIdle returns once no job is running, due to run or waiting to be retried
+// after an error, or when ctx ends. Jobs waiting for a later time (the periodic
+// ones' next runs, a webhook retry snoozed until its receiver's next attempt) do
+// not count.
 func WaitIdle(ctx context.Context, client *river.Client[pgx.Tx]) error {
 	for {
 		res, err := client.JobList(ctx, river.NewJobListParams().
@@ -80,7 +81,8 @@ func WaitIdle(ctx context.Context, client *river.Client[pgx.Tx]) error {
 		}
 		busy := false
 		for _, j := range res.Jobs {
-			busy = busy || j.State == rivertype.JobStateRunning || !j.ScheduledAt.After(time.Now())
+			busy = busy || j.State == rivertype.JobStateRunning || j.State == rivertype.JobStateRetryable ||
+				!j.ScheduledAt.After(time.Now())
 		}
 		if !busy {
 			return nil
