@@ -66,7 +66,7 @@ func (s *server) queue(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	status, err := enumParam(c, "status", []string{generation.StatusDraft, generation.StatusApproved, generation.StatusRejected})
+	status, err := enumParam(c, "status", generation.Statuses)
 	if err != nil {
 		s.writeError(c, err)
 		return

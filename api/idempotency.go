@@ -48,7 +48,9 @@ func (s *server) idempotent(c *gin.Context) {
 		return
 	}
 	c.Request.Body = io.NopCloser(bytes.NewReader(body))
-	sum := sha256.Sum256(body)
+	// The path is part of what the key stands for: one key on another recognition's
+	// deliveries is another request, not a replay.
+	sum := sha256.Sum256(append([]byte(c.Request.URL.Path+"\n"), body...))
 	apiKey := keyOf(c).ID
 	// The claim finishes even if the client hangs up meanwhile: cancelled halfway, it
 	// could commit on the server while this request never learns so, leaving the key

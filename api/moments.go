@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -22,12 +23,12 @@ const localTimeSlack = 24 * time.Hour
 
 // moment answers GET /v1/members/{id}/moment (service.Moment).
 func (s *server) moment(c *gin.Context) {
-	channel := c.DefaultQuery("channel", "api")
-	if err := checkChannel(channel); err != nil {
+	channel, err := checkChannel(c.DefaultQuery("channel", "api"))
+	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	now := time.Now()
+	now, zone := time.Now(), (*time.Location)(nil)
 	if lt := c.Query("local_time"); lt != "" {
 		t, err := time.Parse(time.RFC3339, lt)
 		if err != nil {
@@ -40,7 +41,9 @@ func (s *server) moment(c *gin.Context) {
 			s.writeError(c, badRequest("invalid_local_time", "local_time must be within 24 hours of now: it is the member's clock, not another date"))
 			return
 		}
-		now = t
+		// Its offset is the member's zone now (travel, a zone not in the profile):
+		// quiet hours are judged on it.
+		now, zone = t, t.Location()
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
@@ -55,7 +58,7 @@ func (s *server) moment(c *gin.Context) {
 		return
 	}
 	id := c.Param("id")
-	m, err := s.svc.Moment(ctx, id, channel, now)
+	m, err := s.svc.Moment(ctx, service.MomentQuery{MemberID: id, Channel: channel, Now: now, Zone: zone})
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -63,12 +66,16 @@ func (s *server) moment(c *gin.Context) {
 	s.answer(c, key, t, []string{changes.Member(id), changes.Content}, m)
 }
 
-// checkChannel accepts a channel name: a short word such as app, email or push.
-func checkChannel(ch string) error {
-	if ch == "" || len(ch) > 32 || strings.ContainsAny(ch, " \t\r\n") {
-		return badRequest("invalid_channel", "channel is a short word such as app, email or push")
+// channelRe is a channel name: a short word such as app, email or push.
+var channelRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// checkChannel reads a channel name, in lower case (PUSH and push are one channel).
+func checkChannel(ch string) (string, error) {
+	ch = strings.ToLower(ch)
+	if !channelRe.MatchString(ch) {
+		return "", badRequest("invalid_channel", "channel is a short word (letters, digits, - and _, at most 32) such as app, email or push")
 	}
-	return nil
+	return ch, nil
 }
 
 // DeliveryRequest is the body of POST /v1/recognitions/{id}/deliveries.
@@ -96,7 +103,7 @@ func (s *server) deliver(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	if err := checkChannel(req.Channel); err != nil {
+	if req.Channel, err = checkChannel(req.Channel); err != nil {
 		s.writeError(c, err)
 		return
 	}

@@ -90,7 +90,7 @@ func TestMilestonesFireOnceAndMomentsDeliverThem(t *testing.T) {
 		t.Fatalf("acknowledge again: %d %v, want the first delivery kept", code, b)
 	}
 	for body, want := range map[string]string{`{"channel":""}`: "invalid_channel", `{"channel":"a b"}`: "invalid_channel",
-		`{"chanel":"push"}`: "invalid_json"} {
+		`{"channel":"pésh"}`: "invalid_channel", `{"channel":"<script>"}`: "invalid_channel", `{"chanel":"push"}`: "invalid_json"} {
 		if code, b := call(t, f.key, "POST", deliveries, body); code != 400 || errCode(b) != want {
 			t.Fatalf("acknowledge %s: %d %v, want %s", body, code, b, want)
 		}
@@ -100,6 +100,21 @@ func TestMilestonesFireOnceAndMomentsDeliverThem(t *testing.T) {
 			errCode(b) != "recognition_not_found" {
 			t.Fatalf("acknowledge recognition %s: %d %v", id, code, b)
 		}
+	}
+	// An Idempotency-Key stands for one request: reused on another recognition it is
+	// refused, never answered with the first recognition's delivery.
+	resp, b := raw(t, "POST", deliveries, `{"channel":"push"}`, "Authorization", "Bearer "+f.key, "Idempotency-Key", "ack-1")
+	if resp.StatusCode != 200 {
+		t.Fatalf("acknowledge with a key: %d %s", resp.StatusCode, b)
+	}
+	resp, b = raw(t, "POST", f.url+"/v1/recognitions/999999/deliveries", `{"channel":"push"}`, "Authorization", "Bearer "+f.key, "Idempotency-Key", "ack-1")
+	if resp.StatusCode != 422 || !strings.Contains(b, "idempotency_key_reused") {
+		t.Fatalf("the key reused on another recognition: %d %s", resp.StatusCode, b)
+	}
+	// An event dated next year is refused, not celebrated.
+	if code, b := call(t, f.key, "POST", f.url+"/v1/events:batch", fmt.Sprintf(`{"id":"future-1","member_id":%q,"type":"workshop_attended","at":%q}`,
+		member, time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339))); code != 422 || !strings.Contains(fmt.Sprint(b), "future") {
+		t.Fatalf("an event next year: %d %v", code, b)
 	}
 	// Delivered: the next moment does not celebrate the same thing again...
 	_, again := call(t, f.key, "GET", f.url+"/v1/members/"+member+"/moment?channel=push", "")

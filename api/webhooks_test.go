@@ -146,6 +146,8 @@ func TestWebhooksDeliverEveryEventSignedAndInOrder(t *testing.T) {
 		`{"url":"https://user:pw@example.com","event_types":["recognition.due"]}`: "credentials in the url",
 		`{"url":"https://example.com","event_types":["recognition.overdue"]}`:     "unknown type",
 		`{"url":"https://example.com","event_types":[]}`:                          "no types",
+		`{"url":"http://127.0.0.1:99999/x","event_types":["recognition.due"]}`:    "no such port",
+		`{"url":"https://example.com/a b","event_types":["recognition.due"]}`:     "a space",
 	} {
 		if code, b := call(t, f.key, "POST", f.url+"/v1/webhook-endpoints", bad); code != 400 || errCode(b) != "invalid_endpoint" {
 			t.Fatalf("%s: %d %v", msg, code, b)
@@ -192,6 +194,10 @@ func TestWebhooksDeliverEveryEventSignedAndInOrder(t *testing.T) {
 	ch := requestDraft(t, f, f.key, `{"kind":"challenge","community_id":"`+commID+`","locale":"en"}`)
 	if code, b := call(t, f.key, "POST", f.url+"/v1/content/drafts/"+ch["id"].(string)+"/approve", ""); code != 200 {
 		t.Fatalf("approve: %d %v", code, b)
+	}
+	if code, b := call(t, f.key, "POST", f.url+"/v1/content/drafts/"+ch["id"].(string)+"/withdraw",
+		`{"reason":"`+strings.Repeat("x", 2001)+`"}`); code != 400 || errCode(b) != "invalid_reason" {
+		t.Fatalf("withdraw with a 2,001-byte reason: %d %v", code, b)
 	}
 	if code, b := call(t, f.key, "POST", f.url+"/v1/content/drafts/"+ch["id"].(string)+"/withdraw", `{}`); code != 400 || errCode(b) != "reason_required" {
 		t.Fatalf("withdraw without a reason: %d %v", code, b)
@@ -371,12 +377,23 @@ func TestWebhookEndpointsThatKeepFailingAreDisabled(t *testing.T) {
 	}
 	goneURL, brokenURL := register(gone), register(broken)
 	time.Sleep(600 * time.Millisecond) // older than the horizon: a day in production
-	if code, b := call(t, f.key, "POST", f.url+"/v1/members:batch", `{"id":"m-1","name":"Ana","timezone":"UTC"}`); code != 200 {
+	if code, b := call(t, f.key, "POST", f.url+"/v1/members:batch", `{"id":"m-1","name":"Ana","timezone":"UTC","consent":{"personalization":true}}`); code != 200 {
 		t.Fatalf("member: %d %v", code, b)
 	}
 	if code, b := call(t, f.key, "POST", f.url+"/v1/events:batch", fmt.Sprintf(`{"id":"e-1","member_id":"m-1","type":"class_completed","at":%q}`,
 		time.Now().UTC().Format(time.RFC3339))); code != 200 || b["milestones"] != 1.0 {
 		t.Fatalf("event: %d %v", code, b)
+	}
+	// A member without personalization consent: their milestones never leave Belong.
+	if code, b := call(t, f.key, "POST", f.url+"/v1/members:batch", `{"id":"m-2","name":"Bo","timezone":"UTC"}`); code != 200 {
+		t.Fatalf("member: %d %v", code, b)
+	}
+	if code, b := call(t, f.key, "POST", f.url+"/v1/events:batch", fmt.Sprintf(`{"id":"e-2","member_id":"m-2","type":"class_completed","at":%q}`,
+		time.Now().UTC().Format(time.RFC3339))); code != 200 || b["milestones"] != 1.0 {
+		t.Fatalf("event: %d %v", code, b)
+	}
+	if n := countRows(t, f.pool, "outbox_events"); n != 1 {
+		t.Fatalf("%d events written, want only the consenting member's", n)
 	}
 	for u, want := range map[string]string{goneURL: "410 Gone", brokenURL: "nothing was delivered"} {
 		waitFor(t, want, func() bool {

@@ -289,7 +289,7 @@ type queuePage struct {
 	Kinds, Statuses []string
 }
 
-var statuses = []string{generation.StatusDraft, generation.StatusApproved, generation.StatusRejected}
+var statuses = generation.Statuses
 
 func (s *Console) consoleDecide(approve bool) gin.HandlerFunc {
 	return func(c *gin.Context) {

@@ -25,6 +25,9 @@ const (
 	StatusWithdrawn = "withdrawn"
 )
 
+// Statuses are the review states, in the order a draft goes through them.
+var Statuses = []string{StatusDraft, StatusApproved, StatusRejected, StatusWithdrawn}
+
 // Errors of the review workflow.
 var (
 	ErrNotFound       = belong.New(belong.ENOTFOUND, "draft_not_found", "draft not found")
@@ -345,10 +348,16 @@ func Decide(ctx context.Context, db database.DBTX, ids []int64, approve bool, re
 	})
 }
 
+// maxReason bounds a withdrawal's reason: it travels in every content.withdrawn.
+const maxReason = 2000
+
 // Withdraw takes an approved version out of service, with the reason, and audits it.
 func Withdraw(ctx context.Context, tx pgx.Tx, id int64, reason, actor string) (Draft, error) {
 	if reason == "" {
 		return Draft{}, belong.New(belong.EINVALID, "reason_required", "a withdrawal needs a reason")
+	}
+	if len(reason) > maxReason {
+		return Draft{}, belong.New(belong.EINVALID, "invalid_reason", fmt.Sprintf("a reason is at most %d bytes", maxReason))
 	}
 	q := storage.New(tx)
 	row, err := q.GetDraftForUpdate(ctx, id)

@@ -39,6 +39,9 @@ type Event struct {
 	Props    map[string]any `json:"props,omitempty"`
 }
 
+// MaxEventAhead is how far in the future an event may be dated (clocks differ).
+const MaxEventAhead = 24 * time.Hour
+
 // SkillLevels are the accepted skill levels, lowest first.
 var SkillLevels = []string{"beginner", "intermediate", "advanced", "expert"}
 
@@ -294,6 +297,9 @@ func (e *Event) Normalize() error {
 	}
 	if err := checkTime("at", e.At); err != nil {
 		return err
+	}
+	if e.At.After(time.Now().Add(MaxEventAhead)) {
+		return fieldErr("at", "is more than a day in the future: an event is something that happened")
 	}
 	// A category counts towards the interest of its name: it follows an interest's rules.
 	if c, ok := e.Props["category"]; ok {

@@ -24,6 +24,9 @@ type Fired struct {
 	MemberID string
 	// ID is the recorded milestone's (the recognition's) id.
 	ID int64
+	// Consent is the member's personalization consent: without it nothing about the
+	// milestone leaves Belong (no milestone.reached).
+	Consent bool
 	Firing
 	// Celebrate marks the one firing per member and batch worth a message: the most
 	// notable of those that happened within the last week (older ones, such as
@@ -51,12 +54,11 @@ func Detect(ctx context.Context, db database.DBTX, rules Rules, ids []string, no
 	}
 	hist := make(map[string]*History, len(ms))
 	addressable := make(map[string]bool, len(ms))
+	consenting := make(map[string]bool, len(ms))
 	for _, m := range ms {
+		consenting[m.ID] = m.ConsentPersonalization
 		addressable[m.ID] = m.ConsentPersonalization && strings.TrimSpace(m.Name) != ""
-		loc, err := time.LoadLocation(m.Timezone)
-		if err != nil || m.Timezone == "" {
-			loc = time.UTC
-		}
+		loc := Location(m.Timezone)
 		hist[m.ID] = &History{Location: loc, JoinedAt: m.JoinedAt, Counts: map[string]int{}, Latest: now}
 	}
 	if rules.Counts != nil || rules.StreakDays != nil || rules.StreakWeeks != nil {
@@ -97,9 +99,10 @@ func Detect(ctx context.Context, db database.DBTX, rules Rules, ids []string, no
 		if !ok {
 			continue
 		}
-		c.ID = id
+		c.ID, c.Consent = id, consenting[c.MemberID]
 		fired = append(fired, c)
-		if now.Sub(c.OccurredAt) > recentEnough || !addressable[c.MemberID] {
+		// Celebrated: happened in the last week (not history, nor a clock ahead).
+		if age := now.Sub(c.OccurredAt); age > recentEnough || age < -time.Hour || !addressable[c.MemberID] {
 			continue
 		}
 		if i, ok := best[c.MemberID]; !ok || moreNotable(c.Firing, fired[i].Firing) {
@@ -217,6 +220,7 @@ var (
 // already recorded it (the first one is kept). Only a recognition with an approved
 // message can be delivered.
 func Deliver(ctx context.Context, tx pgx.Tx, id int64, channel string, at time.Time) (r Recognition, memberID string, delivered bool, err error) {
+	at = at.UTC().Truncate(time.Microsecond) // as stored: every read of it says the same
 	q := storage.New(tx)
 	row, err := q.LockRecognition(ctx, id)
 	if err != nil {

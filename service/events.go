@@ -46,13 +46,17 @@ type ContentData struct {
 	Reason      string `json:"reason,omitempty"`
 }
 
-// milestoneEvents are the milestone.reached events of what fired.
+// milestoneEvents are the milestone.reached events of what fired, for the members
+// who consented to personalization (of the others nothing leaves Belong).
 func milestoneEvents(fired []moments.Fired) []webhooks.Event {
-	evs := make([]webhooks.Event, len(fired))
-	for i, f := range fired {
-		evs[i] = webhooks.Event{Type: webhooks.MilestoneReached, MemberID: f.MemberID, Data: MilestoneData{
+	evs := make([]webhooks.Event, 0, len(fired))
+	for _, f := range fired {
+		if !f.Consent {
+			continue
+		}
+		evs = append(evs, webhooks.Event{Type: webhooks.MilestoneReached, MemberID: f.MemberID, Data: MilestoneData{
 			MemberID: f.MemberID, RecognitionID: f.ID, Key: f.Key, Occasion: f.Occasion, Detail: f.Detail,
-			OccurredAt: f.OccurredAt, Celebrate: f.Celebrate}}
+			OccurredAt: f.OccurredAt.UTC(), Celebrate: f.Celebrate}})
 	}
 	return evs
 }

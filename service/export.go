@@ -31,6 +31,11 @@ type ExportLine struct {
 	Tribe            *matching.Tribe   `json:"tribe"`
 	// Reason says why Communities is empty (no_consent, not_embedded_yet, no_run).
 	Reason string `json:"reason,omitempty"`
+	// Held says a due recognition waits (held_quiet_hours, capped: across channels)
+	// until HeldUntil, as the moment would answer now; the next action is then not
+	// to celebrate.
+	Held      string     `json:"held,omitempty"`
+	HeldUntil *time.Time `json:"held_until,omitempty"`
 }
 
 // ExportCommunity is a community in an export line.
@@ -99,7 +104,7 @@ func (s *Service) Export(ctx context.Context, q ExportQuery, start func(next str
 	after, left := q.After, q.Limit
 	for left > 0 {
 		rows, err := qs.ExportPage(ctx, storage.ExportPageParams{RunID: v.ID, After: after, ChangedSince: since,
-			Lim: int32(min(left, exportPage))})
+			Lim: int32(min(left, exportPage)), SentSince: now.Add(-8 * 24 * time.Hour)})
 		if err != nil {
 			return storage.Translate(err, nil)
 		}
@@ -140,7 +145,15 @@ func (s *Service) exportLine(v *matching.View, noRun bool, r storage.ExportPageR
 	a.Responsiveness = r.Resp
 	due := ""
 	if r.Due {
-		due = "a recognition is due"
+		sent := make([]moments.Sent, len(r.Sent))
+		for i, at := range r.Sent {
+			sent[i] = moments.Sent{At: at}
+		}
+		if reason, until := s.Policy.Hold(now, moments.Location(r.Timezone), "", sent); reason != "" {
+			l.Held, l.HeldUntil = reason, &until
+		} else {
+			due = "a recognition is due"
+		}
 	}
 	as := moments.Assess(now, r.JoinedAt, a, due)
 	l.Stage, l.NextAction = as.Stage, &Action{as.Action, as.Reason}

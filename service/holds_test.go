@@ -52,7 +52,7 @@ func TestRecognitionsWaitForQuietHoursAndCaps(t *testing.T) {
 	inStreak := recognition("in", "streak:7d:2026-06-03", "streak", "7 days")
 
 	// The moment: quiet in New York, until 08:00 there.
-	m, err := svc.Moment(ctx, "ny", "push", now)
+	m, err := svc.Moment(ctx, service.MomentQuery{MemberID: "ny", Channel: "push", Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +61,13 @@ func TestRecognitionsWaitForQuietHoursAndCaps(t *testing.T) {
 		m.Held.RecognitionID != nyID || m.NextAction.Action == moments.ActionCelebrate {
 		t.Fatalf("New York at 22:30: %+v (held %+v)", m, m.Held)
 	}
+	// The same member calling from Tokyo (their local_time's offset) is at 11:30.
+	m, err = svc.Moment(ctx, service.MomentQuery{MemberID: "ny", Channel: "push", Now: now, Zone: moments.Location("Asia/Tokyo")})
+	if err != nil || m.Held != nil || m.Due == nil || m.Due.ID != nyID {
+		t.Fatalf("New York's member in Tokyo: %+v, %v", m, err)
+	}
 	// In Kolkata the streak (more notable than the count) is due.
-	m, err = svc.Moment(ctx, "in", "push", now)
+	m, err = svc.Moment(ctx, service.MomentQuery{MemberID: "in", Channel: "push", Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +98,7 @@ func TestRecognitionsWaitForQuietHoursAndCaps(t *testing.T) {
 	if _, _, err := svc.DeliverRecognition(ctx, inStreak, "push"); err != nil {
 		t.Fatal(err)
 	}
-	m, err = svc.Moment(ctx, "in", "push", now.Add(time.Minute))
+	m, err = svc.Moment(ctx, service.MomentQuery{MemberID: "in", Channel: "push", Now: now.Add(time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}

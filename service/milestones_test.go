@@ -86,7 +86,7 @@ func TestSignalsRefreshResponsiveness(t *testing.T) {
 		t.Fatal(err)
 	}
 	moment := func() float64 {
-		m, err := svc.Moment(ctx, "m-1", "app", now)
+		m, err := svc.Moment(ctx, service.MomentQuery{MemberID: "m-1", Channel: "app", Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}

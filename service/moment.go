@@ -39,6 +39,14 @@ const (
 	ReasonNothingDue = "nothing_due"
 )
 
+// MomentQuery asks for a member's moment on a channel at now; Zone, when set, is the
+// member's time zone at the moment (else their profile's).
+type MomentQuery struct {
+	MemberID, Channel string
+	Now               time.Time
+	Zone              *time.Location
+}
+
 // Held says why a due recognition waits and until when.
 type Held struct {
 	RecognitionID int64 `json:"recognition_id,string"`
@@ -85,7 +93,8 @@ func Served(ds []generation.Draft) []Content {
 // answers the same, until its delivery is recorded (DeliverRecognition). A due
 // recognition that may not go out on channel now (quiet hours, caps) is held: the
 // answer says why and until when, and shows what it would without it.
-func (s *Service) Moment(ctx context.Context, memberID, channel string, now time.Time) (Moment, error) {
+func (s *Service) Moment(ctx context.Context, q MomentQuery) (Moment, error) {
+	memberID, now := q.MemberID, q.Now
 	// Before the first cluster run a moment has no community, but the rest stands.
 	v, err := s.View(ctx)
 	noRun := errors.Is(err, matching.ErrNoRun)
@@ -106,7 +115,11 @@ func (s *Service) Moment(ctx context.Context, memberID, channel string, now time
 		return out, nil
 	}
 	if snap.Due != nil {
-		if reason, until := s.Policy.Hold(now, moments.Location(snap.Timezone), channel, snap.Sent); reason != "" {
+		zone := q.Zone
+		if zone == nil {
+			zone = moments.Location(snap.Timezone)
+		}
+		if reason, until := s.Policy.Hold(now, zone, q.Channel, snap.Sent); reason != "" {
 			out.Held = &Held{RecognitionID: snap.Due.ID, Reason: reason, Until: until}
 			out.Reason, snap.Due = reason, nil
 		}

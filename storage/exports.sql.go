@@ -43,7 +43,7 @@ func (q *Queries) ExportCursor(ctx context.Context, arg ExportCursorParams) (Exp
 
 const exportPage = `-- name: ExportPage :many
 
-SELECT m.id, m.locale, m.joined_at, m.consent_personalization, m.consent_community, m.responsiveness::float8 AS resp,
+SELECT m.id, m.locale, m.timezone, m.joined_at, m.consent_personalization, m.consent_community, m.responsiveness::float8 AS resp,
 		coalesce(a.total, 0)::bigint AS total, a.first_at, coalesce(a.recent, '{}')::timestamptz[] AS recent,
 		coalesce(a.contributions, '{}')::timestamptz[] AS contributions, coalesce(a.negative, '{}')::timestamptz[] AS negative,
 		coalesce((SELECT array_agg(x.community_id ORDER BY x.rank) FROM memberships x
@@ -51,17 +51,20 @@ SELECT m.id, m.locale, m.joined_at, m.consent_personalization, m.consent_communi
 		coalesce((SELECT array_agg(x.score ORDER BY x.rank) FROM memberships x
 			WHERE x.run_id = $1::bigint AND x.member_id = m.id), '{}')::float8[] AS scores,
 		EXISTS (SELECT 1 FROM member_milestones ms JOIN content_drafts d ON d.id = ms.draft_id AND d.status = 'approved'
-			WHERE ms.member_id = m.id AND ms.delivered_at IS NULL) AS due
+			WHERE ms.member_id = m.id AND ms.delivered_at IS NULL) AS due,
+		(SELECT coalesce(array_agg(x.delivered_at), '{}') FROM member_milestones x
+			WHERE x.member_id = m.id AND x.delivered_at > $2::timestamptz)::timestamptz[] AS sent
 	FROM members m LEFT JOIN member_activity a ON a.member_id = m.id
-	WHERE m.id > $2::text AND ($3::timestamptz IS NULL
-		OR m.updated_at > $3::timestamptz OR a.updated_at > $3::timestamptz
+	WHERE m.id > $3::text AND ($4::timestamptz IS NULL
+		OR m.updated_at > $4::timestamptz OR a.updated_at > $4::timestamptz
 		OR EXISTS (SELECT 1 FROM member_milestones ms WHERE ms.member_id = m.id
-			AND greatest(ms.fired_at, ms.delivered_at) > $3::timestamptz))
-	ORDER BY m.id LIMIT $4
+			AND greatest(ms.fired_at, ms.delivered_at) > $4::timestamptz))
+	ORDER BY m.id LIMIT $5
 `
 
 type ExportPageParams struct {
 	RunID        int64
+	SentSince    time.Time
 	After        string
 	ChangedSince *time.Time
 	Lim          int32
@@ -70,6 +73,7 @@ type ExportPageParams struct {
 type ExportPageRow struct {
 	ID                     string
 	Locale                 string
+	Timezone               string
 	JoinedAt               *time.Time
 	ConsentPersonalization bool
 	ConsentCommunity       bool
@@ -82,16 +86,19 @@ type ExportPageRow struct {
 	Communities            []string
 	Scores                 []float64
 	Due                    bool
+	Sent                   []time.Time
 }
 
 // Bulk exports for syncing members into journey platforms and warehouses.
 // ExportPage reads up to lim members after the id after, in id order, with what an
 // export line needs: consent, activity summary, communities in the run (rank order)
-// and whether a recognition is due. With changed_since set, only members whose
+// whether a recognition is due and the recognitions delivered since sent_since (for
+// the caps). With changed_since set, only members whose
 // profile, activity or recognitions changed since then.
 func (q *Queries) ExportPage(ctx context.Context, arg ExportPageParams) ([]ExportPageRow, error) {
 	rows, err := q.db.Query(ctx, exportPage,
 		arg.RunID,
+		arg.SentSince,
 		arg.After,
 		arg.ChangedSince,
 		arg.Lim,
@@ -106,6 +113,7 @@ func (q *Queries) ExportPage(ctx context.Context, arg ExportPageParams) ([]Expor
 		if err := rows.Scan(
 			&i.ID,
 			&i.Locale,
+			&i.Timezone,
 			&i.JoinedAt,
 			&i.ConsentPersonalization,
 			&i.ConsentCommunity,
@@ -118,6 +126,7 @@ func (q *Queries) ExportPage(ctx context.Context, arg ExportPageParams) ([]Expor
 			&i.Communities,
 			&i.Scores,
 			&i.Due,
+			&i.Sent,
 		); err != nil {
 			return nil, err
 		}

@@ -83,6 +83,19 @@ func (q *Queries) DisableEndpoint(ctx context.Context, arg DisableEndpointParams
 	return result.RowsAffected(), nil
 }
 
+const dropUnsubscribedDeliveries = `-- name: DropUnsubscribedDeliveries :exec
+DELETE FROM webhook_deliveries d USING outbox_events e, webhook_endpoints w
+WHERE d.endpoint_id = $1 AND w.id = d.endpoint_id AND e.id = d.event_id
+  AND d.status = 'pending' AND NOT e.type = ANY(w.event_types)
+`
+
+// DropUnsubscribedDeliveries deletes an endpoint's pending deliveries of event types
+// it no longer subscribes to.
+func (q *Queries) DropUnsubscribedDeliveries(ctx context.Context, endpointID int64) error {
+	_, err := q.db.Exec(ctx, dropUnsubscribedDeliveries, endpointID)
+	return err
+}
+
 const endpointsWithReadyDeliveries = `-- name: EndpointsWithReadyDeliveries :many
 SELECT w.id FROM webhook_endpoints w
 WHERE w.enabled AND EXISTS (SELECT 1 FROM webhook_deliveries d

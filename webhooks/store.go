@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,8 +54,14 @@ type Spec struct {
 // check validates a spec and returns it with its event types sorted and unique.
 func (s Spec) check() (Spec, error) {
 	u, err := url.Parse(s.URL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(s.URL) > 2048 {
-		return s, invalid("url must be an absolute http or https URL of at most 2048 bytes")
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || len(s.URL) > 2048 ||
+		strings.ContainsAny(s.URL, " \t\r\n") || u.Fragment != "" {
+		return s, invalid("url must be an absolute http or https URL of at most 2048 bytes, without spaces or a #fragment")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return s, invalid("url has port " + p + ": a port is 1 to 65535")
+		}
 	}
 	if u.User != nil {
 		return s, invalid("url must not hold credentials: each delivery is signed with the endpoint's secret instead")
@@ -153,6 +160,10 @@ func Update(ctx context.Context, db database.DBTX, id int64, p Patch, now time.T
 		r, err = q.UpdateEndpoint(ctx, storage.UpdateEndpointParams{ID: id, Url: s.URL, Description: s.Description,
 			EventTypes: s.EventTypes, Enabled: enabled, DisabledReason: reason, Now: now})
 		if err != nil {
+			return fmt.Errorf("update webhook endpoint %d: %w", id, storage.Translate(err, nil))
+		}
+		// Unsubscribed types are not sent, not even what was waiting.
+		if err := q.DropUnsubscribedDeliveries(ctx, id); err != nil {
 			return fmt.Errorf("update webhook endpoint %d: %w", id, storage.Translate(err, nil))
 		}
 		out = endpointOf(r)

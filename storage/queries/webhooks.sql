@@ -94,3 +94,10 @@ DELETE FROM outbox_events WHERE member_id = @member_id::text;
 
 -- name: PruneEvents :execrows
 DELETE FROM outbox_events WHERE created_at < @before;
+
+-- name: DropUnsubscribedDeliveries :exec
+-- DropUnsubscribedDeliveries deletes an endpoint's pending deliveries of event types
+-- it no longer subscribes to.
+DELETE FROM webhook_deliveries d USING outbox_events e, webhook_endpoints w
+WHERE d.endpoint_id = @endpoint_id AND w.id = d.endpoint_id AND e.id = d.event_id
+  AND d.status = 'pending' AND NOT e.type = ANY(w.event_types);
