@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -240,12 +242,31 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 	for i, c := range cl.Assign {
 		memberTribe[i] = tribeOf[c]
 	}
-	terms, err := memberTerms(ctx, conn, vecs)
+	terms, facets, err := memberTerms(ctx, conn, vecs)
 	if err != nil {
 		return RunResult{}, err
 	}
-	labels := clustering.Label(terms, cl.Assign, k, clustering.LabelConfig{Key: members.TermKey})
+	labels := clustering.Label(terms, cl.Assign, k, clustering.LabelConfig{Key: members.TermKey, Group: tribeOf, Facets: facets})
 	tribeLabels := clustering.Label(terms, memberTribe, len(tribeCents), clustering.LabelConfig{Max: 3, Key: members.TermKey})
+	// A tribe whose members share no term by majority is named by what leads its two
+	// largest communities: it is their union, not a theme of its own.
+	for t, ls := range tribeLabels {
+		if len(ls) > 0 {
+			continue
+		}
+		var cs []int
+		for c, tc := range tribeOf {
+			if tc == t && len(labels[c]) > 0 {
+				cs = append(cs, c)
+			}
+		}
+		slices.SortFunc(cs, func(a, b int) int { return cl.Sizes[b] - cl.Sizes[a] })
+		for _, c := range cs {
+			if len(tribeLabels[t]) < 2 && !slices.Contains(tribeLabels[t], labels[c][0]) {
+				tribeLabels[t] = append(tribeLabels[t], labels[c][0])
+			}
+		}
+	}
 	j.progress("tribes", 1, 1)
 
 	j.progress("memberships", 0, 1)
@@ -400,20 +421,42 @@ func continueIDs(ctx context.Context, tx pgx.Tx, prefix, seq string, prevIndex [
 
 // memberTerms reads the interests, causes and activity categories of the clustered
 // members, in vecs order.
-func memberTerms(ctx context.Context, db database.DBTX, vecs []embeddings.Vector) ([][]string, error) {
+// memberTerms reads each member's terms (interests, causes, activity categories) and
+// facet values (skill band, language), in the order of vecs.
+func memberTerms(ctx context.Context, db database.DBTX, vecs []embeddings.Vector) (terms, facets [][]string, err error) {
 	ids := make([]string, len(vecs))
 	for i, v := range vecs {
 		ids[i] = v.MemberID
 	}
-	terms, err := storage.New(db).MemberTermsByID(ctx, ids)
+	rows, err := storage.New(db).MemberTermsByID(ctx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("read member interests: %w", storage.Translate(err, nil))
+		return nil, nil, fmt.Errorf("read member interests: %w", storage.Translate(err, nil))
 	}
-	if len(terms) != len(vecs) {
-		return nil, fmt.Errorf("read member interests: %d rows for %d members", len(terms), len(vecs))
+	if len(rows) != len(vecs) {
+		return nil, nil, fmt.Errorf("read member interests: %d rows for %d members", len(rows), len(vecs))
 	}
-	return terms, nil
+	terms, facets = make([][]string, len(rows)), make([][]string, len(rows))
+	for i, r := range rows {
+		terms[i] = r.Terms
+		if s := skillFacets[r.SkillLevel]; s != "" {
+			facets[i] = append(facets[i], s)
+		}
+		lang, _, _ := strings.Cut(strings.ToLower(r.Locale), "-")
+		if l := languageFacets[lang]; l != "" {
+			facets[i] = append(facets[i], l)
+		}
+	}
+	return terms, facets, nil
 }
+
+// skillFacets and languageFacets name the facets that tell apart communities whose
+// interests are the same.
+var (
+	skillFacets    = map[string]string{"beginner": "beginners", "intermediate": "intermediate", "advanced": "advanced", "expert": "experts"}
+	languageFacets = map[string]string{"en": "in English", "sv": "in Swedish", "it": "in Italian", "de": "in German",
+		"fr": "in French", "es": "in Spanish", "nl": "in Dutch", "da": "in Danish", "nb": "in Norwegian", "no": "in Norwegian",
+		"fi": "in Finnish", "pt": "in Portuguese", "pl": "in Polish", "ja": "in Japanese", "zh": "in Chinese"}
+)
 
 func nonNil(s []string) []string {
 	if s == nil {

@@ -1,10 +1,15 @@
 package matching_test
 
 import (
+	"context"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/matching/clustering"
 	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/migrations/dbtest"
 )
 
 // The cluster run labels communities with members.TermKey, so spellings of one
@@ -26,8 +31,106 @@ func TestTermKeyFoldsSpellings(t *testing.T) {
 		t.Error("different terms folded together")
 	}
 	labels := clustering.Label([][]string{{"Trail running"}, {"trail-running"}, {"trail runs"}, {"padel"}, {"padel"}, {"padel"}},
-		[]int{0, 0, 0, 1, 1, 1}, 2, clustering.LabelConfig{Max: 2, Min: 1, Key: members.TermKey})
+		[]int{0, 0, 0, 1, 1, 1}, 2, clustering.LabelConfig{Max: 2, Key: members.TermKey})
 	if len(labels[0]) != 1 || labels[1][0] != "padel" {
 		t.Fatalf("labels %v: three spellings should make one label", labels)
 	}
+}
+
+// On the demo brand, no two communities of a run share a name or a label set, and
+// every label is held by at least half of the community's members (a label's
+// holders are those with a term of its key, or a near-miss spelling of it).
+func TestDemoCommunitiesAreToldApartByWhatMostShare(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	b := loadDemo(t, pool, 3000)
+	if _, err := (&matching.Job{DB: pool, Config: matching.JobConfig{Cluster: clustering.ClusterConfig{TargetSize: 40, Seed: 1}}}).RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	termsOf := map[string][]string{}
+	for _, m := range b.Members {
+		termsOf[m.ID] = append(slices.Clone(m.Interests), m.Causes...)
+	}
+	for _, e := range b.Events {
+		if c, ok := e.Props["category"].(string); ok {
+			termsOf[e.MemberID] = append(termsOf[e.MemberID], c)
+		}
+	}
+	rows, err := pool.Query(ctx, `SELECT c.id, c.name, c.labels, array_agg(ms.member_id) FROM communities c
+		JOIN memberships ms ON ms.run_id = c.run_id AND ms.community_id = c.id AND ms.rank = 1
+		WHERE c.run_id = (SELECT run_id FROM current_run) GROUP BY c.id, c.name, c.labels`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	names, sets := map[string]string{}, map[string]string{}
+	weakest, communities := 1.0, 0
+	for rows.Next() {
+		var id, name string
+		var labels, ms []string
+		if err := rows.Scan(&id, &name, &labels, &ms); err != nil {
+			t.Fatal(err)
+		}
+		communities++
+		if other, dup := names[name]; dup {
+			t.Errorf("communities %s and %s are both named %q", other, id, name)
+		}
+		names[name] = id
+		set := slices.Sorted(slices.Values(labels))
+		if other, dup := sets[strings.Join(set, "|")]; dup {
+			t.Errorf("communities %s and %s share the labels %v", other, id, set)
+		}
+		sets[strings.Join(set, "|")] = id
+		for _, l := range labels {
+			if strings.HasPrefix(l, "in ") || slices.Contains([]string{"beginners", "intermediate", "advanced", "experts"}, l) {
+				continue // a facet, not a term
+			}
+			held := 0
+			for _, m := range ms {
+				if slices.ContainsFunc(termsOf[m], func(t string) bool { return near(members.TermKey(t), members.TermKey(l)) }) {
+					held++
+				}
+			}
+			share := float64(held) / float64(len(ms))
+			weakest = min(weakest, share)
+			if share < 0.5 {
+				t.Errorf("community %s (%s): label %q is held by %.0f%% of its %d members", id, name, l, 100*share, len(ms))
+			}
+		}
+	}
+	t.Logf("%d communities, distinct names and label sets; the least-held label is held by %.0f%% of its community", communities, 100*weakest)
+}
+
+// near reports whether two term keys are the same or a near-miss spelling apart.
+func near(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) < 5 || len(rb) < 5 || string(ra[:3]) != string(rb[:3]) {
+		return false
+	}
+	d := len(ra) - len(rb)
+	return d >= -2 && d <= 2 && levenshtein(ra, rb) <= 2
+}
+
+func levenshtein(a, b []rune) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

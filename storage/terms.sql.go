@@ -64,26 +64,33 @@ func (q *Queries) LatestTermModel(ctx context.Context) (LatestTermModelRow, erro
 const memberTermsByID = `-- name: MemberTermsByID :many
 SELECT coalesce(m.interests || m.causes || coalesce(
 		(SELECT array_agg(DISTINCT e.props->>'category') FROM member_events e
-		 WHERE e.member_id = m.id AND e.props ? 'category'), '{}'), '{}')::text[] AS terms
+		 WHERE e.member_id = m.id AND e.props ? 'category'), '{}'), '{}')::text[] AS terms,
+	coalesce(m.skill_level, '')::text AS skill_level, coalesce(m.locale, '')::text AS locale
 FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)
 LEFT JOIN members m ON m.id = u.id ORDER BY u.ord
 `
 
-// The terms of the given members, in the order of ids; a member erased meanwhile has
-// none (the cluster run leaves them out when it writes).
-func (q *Queries) MemberTermsByID(ctx context.Context, ids []string) ([][]string, error) {
+type MemberTermsByIDRow struct {
+	Terms      []string
+	SkillLevel string
+	Locale     string
+}
+
+// The terms, skill level and locale of the given members, in the order of ids; a
+// member erased meanwhile has none (the cluster run leaves them out when it writes).
+func (q *Queries) MemberTermsByID(ctx context.Context, ids []string) ([]MemberTermsByIDRow, error) {
 	rows, err := q.db.Query(ctx, memberTermsByID, ids)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items [][]string
+	var items []MemberTermsByIDRow
 	for rows.Next() {
-		var terms []string
-		if err := rows.Scan(&terms); err != nil {
+		var i MemberTermsByIDRow
+		if err := rows.Scan(&i.Terms, &i.SkillLevel, &i.Locale); err != nil {
 			return nil, err
 		}
-		items = append(items, terms)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

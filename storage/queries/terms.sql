@@ -1,9 +1,10 @@
 -- name: MemberTermsByID :many
--- The terms of the given members, in the order of ids; a member erased meanwhile has
--- none (the cluster run leaves them out when it writes).
+-- The terms, skill level and locale of the given members, in the order of ids; a
+-- member erased meanwhile has none (the cluster run leaves them out when it writes).
 SELECT coalesce(m.interests || m.causes || coalesce(
 		(SELECT array_agg(DISTINCT e.props->>'category') FROM member_events e
-		 WHERE e.member_id = m.id AND e.props ? 'category'), '{}'), '{}')::text[] AS terms
+		 WHERE e.member_id = m.id AND e.props ? 'category'), '{}'), '{}')::text[] AS terms,
+	coalesce(m.skill_level, '')::text AS skill_level, coalesce(m.locale, '')::text AS locale
 FROM unnest(@ids::text[]) WITH ORDINALITY AS u(id, ord)
 LEFT JOIN members m ON m.id = u.id ORDER BY u.ord;
 
