@@ -490,6 +490,9 @@ func (s *server) getCommunity(c *gin.Context) {
 		return
 	}
 	cm, err := matching.GetCommunity(v, c.Param("id"))
+	if err == nil {
+		cm.Composition, err = matching.CommunityComposition(ctx, s.db, v.ID, cm.ID)
+	}
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -73,6 +73,11 @@ func TestExportPagesEveryMemberOnce(t *testing.T) {
 	if len(seen) != countRows(t, f.pool, "members") || pages != 3 {
 		t.Fatalf("exported %d members in %d pages, of %d", len(seen), pages, countRows(t, f.pool, "members"))
 	}
+	// A community explains itself.
+	if code, cm := call(t, f.key, "GET", f.url+"/v1/communities/"+lines0Community(t, f), ""); code != 200 || cm["composition"] == nil ||
+		len(cm["composition"].(map[string]any)["interests"].([]any)) == 0 {
+		t.Fatalf("community: %d %v", code, cm)
+	}
 	lines, _ := exportPage(t, f, "limit=300")
 	checked := 0
 	for _, l := range lines {
@@ -126,4 +131,11 @@ func TestExportPagesEveryMemberOnce(t *testing.T) {
 			t.Fatalf("export %s: %d %v", q, c, b)
 		}
 	}
+}
+
+// lines0Community is the id of some community of the current run.
+func lines0Community(t *testing.T, f fixture) string {
+	t.Helper()
+	_, cs := call(t, f.key, "GET", f.url+"/v1/communities?limit=1", "")
+	return cs["communities"].([]any)[0].(map[string]any)["id"].(string)
 }

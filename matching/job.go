@@ -242,11 +242,13 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 	for i, c := range cl.Assign {
 		memberTribe[i] = tribeOf[c]
 	}
-	terms, facets, err := memberTerms(ctx, conn, vecs)
+	info, err := memberTerms(ctx, conn, vecs)
 	if err != nil {
 		return RunResult{}, err
 	}
-	labels := clustering.Label(terms, cl.Assign, k, clustering.LabelConfig{Key: members.TermKey, Group: tribeOf, Facets: facets})
+	terms := info.terms
+	labels := clustering.Label(terms, cl.Assign, k, clustering.LabelConfig{Key: members.TermKey, Group: tribeOf, Facets: info.facets})
+	comps := compositions(info, cl.Assign, k)
 	tribeLabels := clustering.Label(terms, memberTribe, len(tribeCents), clustering.LabelConfig{Max: 3, Key: members.TermKey})
 	// A tribe whose members share no term by majority is named by what leads its two
 	// largest communities: it is their union, not a theme of its own.
@@ -313,8 +315,13 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		}
 		crows := make([]storage.InsertCommunitiesParams, k)
 		for c := range cl.Centroids {
+			comp, err := json.Marshal(comps[c])
+			if err != nil {
+				return fmt.Errorf("write communities: %w", err)
+			}
 			crows[c] = storage.InsertCommunitiesParams{RunID: runID, ID: ids[c], Centroid: pgvector.NewVector(cl.Centroids[c]),
-				Size: int32(cl.Sizes[c]), Labels: nonNil(labels[c]), Name: clustering.Name(labels[c]), TribeID: &tribeIDs[tribeOf[c]]}
+				Size: int32(cl.Sizes[c]), Labels: nonNil(labels[c]), Name: clustering.Name(labels[c]), TribeID: &tribeIDs[tribeOf[c]],
+				Composition: comp}
 		}
 		if _, err := q.InsertCommunities(ctx, crows); err != nil {
 			return fmt.Errorf("write communities: %w", storage.Translate(err, nil))
@@ -421,32 +428,35 @@ func continueIDs(ctx context.Context, tx pgx.Tx, prefix, seq string, prevIndex [
 
 // memberTerms reads the interests, causes and activity categories of the clustered
 // members, in vecs order.
-// memberTerms reads each member's terms (interests, causes, activity categories) and
-// facet values (skill band, language), in the order of vecs.
-func memberTerms(ctx context.Context, db database.DBTX, vecs []embeddings.Vector) (terms, facets [][]string, err error) {
+// memberTerms reads each member's terms (interests, causes, activity categories),
+// facet values (skill band, language), skill level, language and recent events, in
+// the order of vecs.
+func memberTerms(ctx context.Context, db database.DBTX, vecs []embeddings.Vector) (info memberInfo, err error) {
 	ids := make([]string, len(vecs))
 	for i, v := range vecs {
 		ids[i] = v.MemberID
 	}
 	rows, err := storage.New(db).MemberTermsByID(ctx, ids)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read member interests: %w", storage.Translate(err, nil))
+		return info, fmt.Errorf("read member interests: %w", storage.Translate(err, nil))
 	}
 	if len(rows) != len(vecs) {
-		return nil, nil, fmt.Errorf("read member interests: %d rows for %d members", len(rows), len(vecs))
+		return info, fmt.Errorf("read member interests: %d rows for %d members", len(rows), len(vecs))
 	}
-	terms, facets = make([][]string, len(rows)), make([][]string, len(rows))
+	n := len(rows)
+	info = memberInfo{terms: make([][]string, n), facets: make([][]string, n), skill: make([]string, n),
+		lang: make([]string, n), events30: make([]int, n)}
 	for i, r := range rows {
-		terms[i] = r.Terms
+		info.terms[i], info.skill[i], info.lang[i], info.events30[i] = r.Terms, r.SkillLevel, r.Locale, int(r.Events30d)
 		if s := skillFacets[r.SkillLevel]; s != "" {
-			facets[i] = append(facets[i], s)
+			info.facets[i] = append(info.facets[i], s)
 		}
 		lang, _, _ := strings.Cut(strings.ToLower(r.Locale), "-")
 		if l := languageFacets[lang]; l != "" {
-			facets[i] = append(facets[i], l)
+			info.facets[i] = append(info.facets[i], l)
 		}
 	}
-	return terms, facets, nil
+	return info, nil
 }
 
 // skillFacets and languageFacets name the facets that tell apart communities whose

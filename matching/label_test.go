@@ -2,9 +2,12 @@ package matching_test
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/matching/clustering"
@@ -82,6 +85,29 @@ func TestDemoCommunitiesAreToldApartByWhatMostShare(t *testing.T) {
 			t.Errorf("communities %s and %s share the labels %v", other, id, set)
 		}
 		sets[strings.Join(set, "|")] = id
+		// Its composition counts what its members hold.
+		comp, err := matching.CommunityComposition(ctx, pool, runOf(t, pool), id)
+		if err != nil || comp == nil || len(comp.Interests) == 0 {
+			t.Fatalf("community %s composition: %+v, %v", id, comp, err)
+		}
+		for _, in := range comp.Interests[:1] {
+			held, key := 0, members.TermKey(in.Value)
+			for _, m := range ms {
+				if slices.ContainsFunc(termsOf[m], func(t string) bool { return members.TermKey(t) == key }) {
+					held++
+				}
+			}
+			if want := math.Round(100*float64(held)/float64(len(ms))) / 100; in.Share != want {
+				t.Errorf("community %s: %q held by %.2f, composition says %.2f", id, in.Value, want, in.Share)
+			}
+		}
+		var skills float64
+		for _, s := range comp.Skills {
+			skills += s.Share
+		}
+		if skills < 0.95 || skills > 1.05 || comp.Active30d < 0 || comp.Active30d > 1 {
+			t.Errorf("community %s: skill shares sum to %.2f, active %.2f", id, skills, comp.Active30d)
+		}
 		for _, l := range labels {
 			if strings.HasPrefix(l, "in ") || slices.Contains([]string{"beginners", "intermediate", "advanced", "experts"}, l) {
 				continue // a facet, not a term
@@ -133,4 +159,13 @@ func levenshtein(a, b []rune) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+func runOf(t *testing.T, pool *pgxpool.Pool) int64 {
+	t.Helper()
+	var run int64
+	if err := pool.QueryRow(context.Background(), "SELECT run_id FROM current_run").Scan(&run); err != nil {
+		t.Fatal(err)
+	}
+	return run
 }

@@ -55,6 +55,9 @@ type Community struct {
 	Size   int      `json:"size"`
 	Labels []string `json:"labels"`
 	Tribe  *Tribe   `json:"tribe,omitempty"`
+	// Composition explains the community (GET /v1/communities/{id} only: the run
+	// view does not hold it).
+	Composition *Composition `json:"composition,omitempty"`
 }
 
 // CurrentRun returns the id of the published run readers follow.

@@ -7,6 +7,7 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 
 	pgvector "github.com/pgvector/pgvector-go"
 )
@@ -38,6 +39,22 @@ func (q *Queries) CommunityCentroids(ctx context.Context, runID int64) ([]Commun
 		return nil, err
 	}
 	return items, nil
+}
+
+const communityComposition = `-- name: CommunityComposition :one
+SELECT composition FROM communities WHERE run_id = $1 AND id = $2
+`
+
+type CommunityCompositionParams struct {
+	RunID int64
+	ID    string
+}
+
+func (q *Queries) CommunityComposition(ctx context.Context, arg CommunityCompositionParams) (json.RawMessage, error) {
+	row := q.db.QueryRow(ctx, communityComposition, arg.RunID, arg.ID)
+	var composition json.RawMessage
+	err := row.Scan(&composition)
+	return composition, err
 }
 
 const communitySkillMix = `-- name: CommunitySkillMix :many
@@ -91,13 +108,14 @@ func (q *Queries) DeleteRunMemberships(ctx context.Context, runID int64) (int64,
 }
 
 type InsertCommunitiesParams struct {
-	RunID    int64
-	ID       string
-	Centroid pgvector.Vector
-	Size     int32
-	Labels   []string
-	Name     string
-	TribeID  *string
+	RunID       int64
+	ID          string
+	Centroid    pgvector.Vector
+	Size        int32
+	Labels      []string
+	Name        string
+	TribeID     *string
+	Composition json.RawMessage
 }
 
 type InsertTribesParams struct {

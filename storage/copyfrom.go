@@ -70,6 +70,7 @@ func (r iteratorForInsertCommunities) Values() ([]interface{}, error) {
 		r.rows[0].Labels,
 		r.rows[0].Name,
 		r.rows[0].TribeID,
+		r.rows[0].Composition,
 	}, nil
 }
 
@@ -78,7 +79,7 @@ func (r iteratorForInsertCommunities) Err() error {
 }
 
 func (q *Queries) InsertCommunities(ctx context.Context, arg []InsertCommunitiesParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"communities"}, []string{"run_id", "id", "centroid", "size", "labels", "name", "tribe_id"}, &iteratorForInsertCommunities{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"communities"}, []string{"run_id", "id", "centroid", "size", "labels", "name", "tribe_id", "composition"}, &iteratorForInsertCommunities{rows: arg})
 }
 
 // iteratorForInsertTribes implements pgx.CopyFromSource.

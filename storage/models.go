@@ -32,13 +32,14 @@ type ClusterRun struct {
 }
 
 type Community struct {
-	RunID    int64
-	ID       string
-	Centroid pgvector.Vector
-	Size     int32
-	Labels   []string
-	Name     string
-	TribeID  *string
+	RunID       int64
+	ID          string
+	Centroid    pgvector.Vector
+	Size        int32
+	Labels      []string
+	Name        string
+	TribeID     *string
+	Composition json.RawMessage
 }
 
 type ConsoleSession struct {

@@ -65,18 +65,22 @@ const memberTermsByID = `-- name: MemberTermsByID :many
 SELECT coalesce(m.interests || m.causes || coalesce(
 		(SELECT array_agg(DISTINCT e.props->>'category') FROM member_events e
 		 WHERE e.member_id = m.id AND e.props ? 'category'), '{}'), '{}')::text[] AS terms,
-	coalesce(m.skill_level, '')::text AS skill_level, coalesce(m.locale, '')::text AS locale
+	coalesce(m.skill_level, '')::text AS skill_level, coalesce(m.locale, '')::text AS locale,
+	coalesce((SELECT count(*) FROM unnest(a.recent) t WHERE t > now() - interval '30 days' AND t <= now()), 0)::int AS events_30d
 FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)
-LEFT JOIN members m ON m.id = u.id ORDER BY u.ord
+LEFT JOIN members m ON m.id = u.id
+LEFT JOIN member_activity a ON a.member_id = u.id ORDER BY u.ord
 `
 
 type MemberTermsByIDRow struct {
 	Terms      []string
 	SkillLevel string
 	Locale     string
+	Events30d  int32
 }
 
-// The terms, skill level and locale of the given members, in the order of ids; a
+// The terms, skill level, locale and events of the last 30 days of the given
+// members, in the order of ids; a
 // member erased meanwhile has none (the cluster run leaves them out when it writes).
 func (q *Queries) MemberTermsByID(ctx context.Context, ids []string) ([]MemberTermsByIDRow, error) {
 	rows, err := q.db.Query(ctx, memberTermsByID, ids)
@@ -87,7 +91,12 @@ func (q *Queries) MemberTermsByID(ctx context.Context, ids []string) ([]MemberTe
 	var items []MemberTermsByIDRow
 	for rows.Next() {
 		var i MemberTermsByIDRow
-		if err := rows.Scan(&i.Terms, &i.SkillLevel, &i.Locale); err != nil {
+		if err := rows.Scan(
+			&i.Terms,
+			&i.SkillLevel,
+			&i.Locale,
+			&i.Events30d,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -3,8 +3,11 @@ INSERT INTO tribes (run_id, id, centroid, size, communities, labels, name)
 VALUES (@run_id, @id, @centroid, @size, @communities, @labels, @name);
 
 -- name: InsertCommunities :copyfrom
-INSERT INTO communities (run_id, id, centroid, size, labels, name, tribe_id)
-VALUES (@run_id, @id, @centroid, @size, @labels, @name, @tribe_id);
+INSERT INTO communities (run_id, id, centroid, size, labels, name, tribe_id, composition)
+VALUES (@run_id, @id, @centroid, @size, @labels, @name, @tribe_id, @composition);
+
+-- name: CommunityComposition :one
+SELECT composition FROM communities WHERE run_id = @run_id AND id = @id;
 
 
 -- name: CommunityCentroids :many

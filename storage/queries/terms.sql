@@ -1,12 +1,15 @@
 -- name: MemberTermsByID :many
--- The terms, skill level and locale of the given members, in the order of ids; a
+-- The terms, skill level, locale and events of the last 30 days of the given
+-- members, in the order of ids; a
 -- member erased meanwhile has none (the cluster run leaves them out when it writes).
 SELECT coalesce(m.interests || m.causes || coalesce(
 		(SELECT array_agg(DISTINCT e.props->>'category') FROM member_events e
 		 WHERE e.member_id = m.id AND e.props ? 'category'), '{}'), '{}')::text[] AS terms,
-	coalesce(m.skill_level, '')::text AS skill_level, coalesce(m.locale, '')::text AS locale
+	coalesce(m.skill_level, '')::text AS skill_level, coalesce(m.locale, '')::text AS locale,
+	coalesce((SELECT count(*) FROM unnest(a.recent) t WHERE t > now() - interval '30 days' AND t <= now()), 0)::int AS events_30d
 FROM unnest(@ids::text[]) WITH ORDINALITY AS u(id, ord)
-LEFT JOIN members m ON m.id = u.id ORDER BY u.ord;
+LEFT JOIN members m ON m.id = u.id
+LEFT JOIN member_activity a ON a.member_id = u.id ORDER BY u.ord;
 
 -- name: ConsentingMemberTerms :many
 -- Every consenting member's terms: the documents term models learn from.
