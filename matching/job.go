@@ -39,6 +39,9 @@ type JobConfig struct {
 	SilhouetteSample int
 	// Progress, when set, hears what the run is doing: stage, done and total units.
 	Progress func(stage string, done, total int)
+	// DryRun computes the run and reports what it would change against the current
+	// run (RunResult.DryRun), then rolls it back: nothing is published or kept.
+	DryRun bool
 	// OnPublish, when set, runs in the publishing transaction once the run is written
 	// and before it becomes current, with the run that was current (0 for none): what
 	// it writes commits with the run or not at all.
@@ -56,6 +59,49 @@ type Job struct {
 type RunResult struct {
 	RunID int64 `json:"run_id,string"`
 	clustering.Metrics
+	// DryRun is what a dry run would change (JobConfig.DryRun); RunID is then 0.
+	DryRun *DryRunReport `json:"dry_run,omitempty"`
+}
+
+// DryRunReport is what a run would change against the current run, beyond its
+// metrics (churn, births, deaths, splits, sizes).
+type DryRunReport struct {
+	// Renamed are communities that keep their id under another name.
+	Renamed []Renamed `json:"renamed"`
+	// Sizes counts communities by size: up to each bound of SizeBuckets, and above.
+	Sizes []SizeBucket `json:"sizes"`
+}
+
+// Renamed is a community whose name would change.
+type Renamed struct {
+	ID      string `json:"id"`
+	Was     string `json:"was"`
+	Becomes string `json:"becomes"`
+}
+
+// SizeBucket counts communities of at most UpTo members (0: the rest).
+type SizeBucket struct {
+	UpTo        int `json:"up_to"`
+	Communities int `json:"communities"`
+}
+
+// errDryRun rolls back a dry run's transaction once its report is taken.
+var errDryRun = errors.New("dry run")
+
+func sizeBuckets(sizes []int) []SizeBucket {
+	bounds := []int{10, 25, 50, 100, 150}
+	out := make([]SizeBucket, len(bounds)+1)
+	for i, b := range bounds {
+		out[i].UpTo = b
+	}
+	for _, s := range sizes {
+		i := 0
+		for i < len(bounds) && s > bounds[i] {
+			i++
+		}
+		out[i].Communities++
+	}
+	return out
 }
 
 // ErrRunning means another cluster run holds the lock.
@@ -132,8 +178,12 @@ func (j *Job) RunOnce(ctx context.Context) (RunResult, error) {
 		ferr := q.FailRun(context.WithoutCancel(ctx), storage.FailRunParams{ID: runID, Error: err.Error()})
 		return RunResult{}, errors.Join(err, storage.Translate(ferr, nil))
 	}
-	res.RunID = runID
 	res.DurationMS = time.Since(started).Milliseconds()
+	if cfg.DryRun {
+		// Everything it wrote was rolled back but its record: nothing of it is kept.
+		return res, storage.Translate(q.DeleteRun(context.WithoutCancel(ctx), runID), nil)
+	}
+	res.RunID = runID
 	metrics, err := json.Marshal(res.Metrics)
 	if err != nil {
 		return res, fmt.Errorf("record run metrics: %w", err)
@@ -288,6 +338,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 	j.progress("memberships", 1, 1)
 
 	j.progress("publish", 0, 1)
+	var dry *DryRunReport
 	err = database.InTx(ctx, conn, func(tx pgx.Tx) error {
 		ids, births, err := continueIDs(ctx, tx, "c-", "community_seq", cl.PrevIndex, prev.ids)
 		if err != nil {
@@ -356,6 +407,21 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		if _, err := storage.WriteMemberships(ctx, tx, ms); err != nil {
 			return fmt.Errorf("write memberships: %w", storage.Translate(err, nil))
 		}
+		if cfg.DryRun {
+			prev, err := CurrentRun(ctx, tx)
+			if err != nil && !errors.Is(err, ErrNoRun) {
+				return err
+			}
+			renamed, err := q.RenamedCommunities(ctx, storage.RenamedCommunitiesParams{Run: runID, Previous: prev})
+			if err != nil {
+				return fmt.Errorf("dry run: %w", storage.Translate(err, nil))
+			}
+			dry = &DryRunReport{Renamed: make([]Renamed, len(renamed)), Sizes: sizeBuckets(cl.Sizes)}
+			for i, r := range renamed {
+				dry.Renamed[i] = Renamed{ID: r.ID, Was: r.Was, Becomes: r.Becomes}
+			}
+			return errDryRun
+		}
 		if _, err := q.WriteRunVectors(ctx, runID); err != nil {
 			return fmt.Errorf("write run vectors: %w", storage.Translate(err, nil))
 		}
@@ -389,6 +455,9 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		}
 		return nil
 	})
+	if errors.Is(err, errDryRun) {
+		return RunResult{Metrics: m, DryRun: dry}, nil
+	}
 	if err != nil {
 		return RunResult{}, err
 	}

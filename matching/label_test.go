@@ -169,3 +169,38 @@ func runOf(t *testing.T, pool *pgxpool.Pool) int64 {
 	}
 	return run
 }
+
+// A dry run reports what a run would change and leaves no trace: the current run,
+// the run history and the communities are as they were.
+func TestDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	loadDemo(t, pool, 600)
+	if _, err := (&matching.Job{DB: pool, Config: matching.JobConfig{Cluster: clustering.ClusterConfig{TargetSize: 40, Seed: 1}}}).RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := runOf(t, pool)
+	counts := func() (runs, comms int) {
+		if err := pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM cluster_runs), (SELECT count(*) FROM communities)").Scan(&runs, &comms); err != nil {
+			t.Fatal(err)
+		}
+		return runs, comms
+	}
+	runs, comms := counts()
+	res, err := (&matching.Job{DB: pool, Config: matching.JobConfig{DryRun: true,
+		Cluster: clustering.ClusterConfig{TargetSize: 40, Seed: 7, StickyMargin: 0.5}}}).RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, b := range res.DryRun.Sizes {
+		total += b.Communities
+	}
+	if res.RunID != 0 || res.DryRun == nil || total != res.Communities || res.Communities == 0 {
+		t.Fatalf("dry run: %+v", res)
+	}
+	if r, c := counts(); runOf(t, pool) != before || r != runs || c != comms {
+		t.Fatalf("after a dry run: current run %d (was %d), %d runs (%d), %d communities (%d)", runOf(t, pool), before, r, runs, c, comms)
+	}
+}

@@ -90,6 +90,8 @@ func (s *Service) learnTerms(ctx context.Context) (*embeddings.TermModel, error)
 type ClusterParams struct {
 	TargetSize, MinSize, MaxSize int
 	Seed                         uint64
+	// DryRun computes the run and reports what it would change, publishing nothing.
+	DryRun bool
 }
 
 // ClusterResult is what Cluster did: a published run, or nothing when nothing changed.
@@ -119,6 +121,7 @@ func (s *Service) Cluster(ctx context.Context, p ClusterParams, ifChanged bool, 
 		Model:    emb.Model(),
 		Cluster:  clustering.ClusterConfig{TargetSize: p.TargetSize, MinSize: p.MinSize, MaxSize: p.MaxSize, Seed: p.Seed},
 		Progress: progress,
+		DryRun:   p.DryRun,
 		OnPublish: func(ctx context.Context, tx pgx.Tx, run, previous int64) error {
 			ids, err := webhooks.EmitRun(ctx, tx, s.now(), run, previous)
 			if err != nil {
@@ -128,8 +131,8 @@ func (s *Service) Cluster(ctx context.Context, p ClusterParams, ifChanged bool, 
 		},
 	}}
 	res, err := job.RunOnce(ctx)
-	if err != nil {
-		return ClusterResult{}, err
+	if err != nil || p.DryRun {
+		return ClusterResult{RunResult: res}, err
 	}
 	// This process serves the new run at once; others see it within their poll.
 	if err := s.runs().Refresh(ctx); err != nil {

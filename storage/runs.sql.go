@@ -112,6 +112,16 @@ func (q *Queries) CurrentRunModel(ctx context.Context) (CurrentRunModelRow, erro
 	return i, err
 }
 
+const deleteRun = `-- name: DeleteRun :exec
+DELETE FROM cluster_runs WHERE id = $1 AND status = 'running'
+`
+
+// DeleteRun removes a dry run's record (nothing else of it was kept).
+func (q *Queries) DeleteRun(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, deleteRun, id)
+	return err
+}
+
 const failDeadRuns = `-- name: FailDeadRuns :execrows
 UPDATE cluster_runs SET status = 'failed', finished_at = coalesce(finished_at, now()),
 	metrics = jsonb_build_object('error', $1::text) WHERE status = 'running'
@@ -241,6 +251,45 @@ type MarkRunPublishedParams struct {
 func (q *Queries) MarkRunPublished(ctx context.Context, arg MarkRunPublishedParams) error {
 	_, err := q.db.Exec(ctx, markRunPublished, arg.Metrics, arg.ID)
 	return err
+}
+
+const renamedCommunities = `-- name: RenamedCommunities :many
+SELECT n.id, o.name AS was, n.name AS becomes FROM communities n
+JOIN communities o ON o.run_id = $1 AND o.id = n.id
+WHERE n.run_id = $2 AND o.name <> n.name ORDER BY n.id
+`
+
+type RenamedCommunitiesParams struct {
+	Previous int64
+	Run      int64
+}
+
+type RenamedCommunitiesRow struct {
+	ID      string
+	Was     string
+	Becomes string
+}
+
+// RenamedCommunities lists the communities of run that the previous run had under
+// another name.
+func (q *Queries) RenamedCommunities(ctx context.Context, arg RenamedCommunitiesParams) ([]RenamedCommunitiesRow, error) {
+	rows, err := q.db.Query(ctx, renamedCommunities, arg.Previous, arg.Run)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RenamedCommunitiesRow
+	for rows.Next() {
+		var i RenamedCommunitiesRow
+		if err := rows.Scan(&i.ID, &i.Was, &i.Becomes); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const runStale = `-- name: RunStale :one

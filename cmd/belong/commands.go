@@ -123,6 +123,7 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 	maxSize := fs.Int("max-size", 150, "largest community: larger ones are split")
 	seed := fs.Uint64("seed", 1, "random seed: the same data and seed give the same communities")
 	ifChanged := fs.Bool("if-changed", false, "do nothing when no vector changed since the current run")
+	dryRun := fs.Bool("dry-run", false, "compute the run and report what it would change against the current one; publish nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -138,7 +139,8 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 	if prog.tty != nil {
 		svc.Logger = nil // the bar and the summary below say it all; log lines would tear the bar
 	}
-	res, err := svc.Cluster(ctx, service.ClusterParams{TargetSize: *target, MinSize: *minSize, MaxSize: *maxSize, Seed: *seed}, *ifChanged, prog.report)
+	res, err := svc.Cluster(ctx, service.ClusterParams{TargetSize: *target, MinSize: *minSize, MaxSize: *maxSize, Seed: *seed,
+		DryRun: *dryRun}, *ifChanged, prog.report)
 	prog.done()
 	if err != nil {
 		return err
@@ -148,11 +150,33 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	m := res.Metrics
-	fmt.Fprintf(e.stdout, "cluster: run %d published in %s\n", res.RunID, (time.Duration(m.DurationMS) * time.Millisecond).String())
+	if res.DryRun != nil {
+		fmt.Fprintf(e.stdout, "cluster: dry run in %s; nothing was published\n", (time.Duration(m.DurationMS) * time.Millisecond).String())
+	} else {
+		fmt.Fprintf(e.stdout, "cluster: run %d published in %s\n", res.RunID, (time.Duration(m.DurationMS) * time.Millisecond).String())
+	}
 	fmt.Fprintf(e.stdout, "  members %d, communities %d (sizes %d / %d / %d min / median / max), tribes %d\n",
 		m.Members, m.Communities, m.MinSize, m.MedianSize, m.MaxSize, m.Tribes)
 	fmt.Fprintf(e.stdout, "  cohesion %.3f, silhouette %.3f, churn %.1f%%, births %d, deaths %d, splits %d, dissolved %d\n",
 		m.Cohesion, m.Silhouette, 100*m.Churn, m.Births, m.Deaths, m.Splits, m.Dissolved)
+	if d := res.DryRun; d != nil {
+		fmt.Fprint(e.stdout, "  communities by size:")
+		for _, b := range d.Sizes {
+			if b.UpTo > 0 {
+				fmt.Fprintf(e.stdout, " ≤%d: %d,", b.UpTo, b.Communities)
+			} else {
+				fmt.Fprintf(e.stdout, " more: %d\n", b.Communities)
+			}
+		}
+		fmt.Fprintf(e.stdout, "  %d communities would be renamed\n", len(d.Renamed))
+		for i, r := range d.Renamed {
+			if i == 20 {
+				fmt.Fprintf(e.stdout, "    … and %d more\n", len(d.Renamed)-20)
+				break
+			}
+			fmt.Fprintf(e.stdout, "    %s: %q → %q\n", r.ID, r.Was, r.Becomes)
+		}
+	}
 	return nil
 }
 

@@ -68,3 +68,14 @@ SELECT (@prefix::text || nextval(sqlc.arg(seq)::text::regclass))::text AS id FRO
 -- planner takes the new run id for a rare value and picks plans that read whole
 -- indexes (37 ms instead of 0.5 ms for a peer search on 100,000 members).
 ANALYZE memberships, run_vectors, run_peers, communities, tribes;
+
+-- name: DeleteRun :exec
+-- DeleteRun removes a dry run's record (nothing else of it was kept).
+DELETE FROM cluster_runs WHERE id = @id AND status = 'running';
+
+-- name: RenamedCommunities :many
+-- RenamedCommunities lists the communities of run that the previous run had under
+-- another name.
+SELECT n.id, o.name AS was, n.name AS becomes FROM communities n
+JOIN communities o ON o.run_id = @previous AND o.id = n.id
+WHERE n.run_id = @run AND o.name <> n.name ORDER BY n.id;
