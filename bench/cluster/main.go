@@ -53,6 +53,7 @@ func run() error {
 	dir := flag.String("dir", "bench/out", "where data and centroids go")
 	timeout := flag.Int("timeout", 900, "seconds each peer may take")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the fit here")
+	coarse := flag.Int("coarse", 0, "two levels: this many coarse groups first, then each into its share of k (-1: √k; 0: one level)")
 	flag.Parse()
 
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
@@ -81,7 +82,11 @@ func run() error {
 		}
 	}
 	start := time.Now()
-	res, err := clustering.SphericalKMeans(context.Background(), x, clustering.KMeansConfig{K: *k, Seed: *seed, MaxIter: *maxIter, Sample: *sample, Tol: *tol})
+	groups := *coarse
+	if groups < 0 {
+		groups = int(math.Round(math.Sqrt(float64(*k))))
+	}
+	res, err := clustering.TwoLevelKMeans(context.Background(), x, clustering.KMeansConfig{K: *k, Seed: *seed, MaxIter: *maxIter, Sample: *sample, Tol: *tol}, groups)
 	if err != nil {
 		return err
 	}
@@ -132,7 +137,11 @@ func run() error {
 		Timeout    bool    `json:"timeout"`
 		Failed     bool    `json:"failed"`
 	}
-	ours := row{Algo: fmt.Sprintf("belong spherical k-means (%s BLAS)", clustering.BLAS), Wall: wall.Seconds(), Iterations: res.Iterations}
+	algo := fmt.Sprintf("belong spherical k-means (%s BLAS)", clustering.BLAS)
+	if groups > 1 {
+		algo = fmt.Sprintf("belong two-level spherical k-means, %d groups (%s BLAS)", groups, clustering.BLAS)
+	}
+	ours := row{Algo: algo, Wall: wall.Seconds(), Iterations: res.Iterations}
 	out, err := exec.Command("/usr/bin/python3", *peerScript, "--data", data, "--dim", fmt.Sprint(*dim), "--score", cent).Output()
 	if err != nil {
 		return fmt.Errorf("score our centroids: %w", err)

@@ -31,6 +31,10 @@ type ClusterConfig struct {
 	MatchMin float32
 	// TribeSize is how many communities a tribe gathers on average; 10.
 	TribeSize int
+	// TwoLevelAbove is the number of communities from which k-means runs in two
+	// levels (TwoLevelKMeans, √k coarse groups first); 1,000. Below it one level
+	// costs little and two would only constrain the fit.
+	TwoLevelAbove int
 	// Progress, when set, hears about each k-means iteration.
 	Progress func(iteration, changed int)
 }
@@ -48,6 +52,7 @@ func (c ClusterConfig) WithDefaults() ClusterConfig {
 	def(&c.MaxIter, 50)
 	def(&c.TribeSize, 10)
 	def(&c.SampleAbove, 1_000_000)
+	def(&c.TwoLevelAbove, 1000)
 	if c.StickyMargin <= 0 {
 		c.StickyMargin = 0.05
 	}
@@ -89,7 +94,8 @@ type Clustering struct {
 // Cluster partitions unit vectors into micro-communities:
 //
 //  1. spherical k-means with k = n/TargetSize, warm-started from the previous run's
-//     centroids so that communities persist;
+//     centroids so that communities persist; from TwoLevelAbove communities on, in
+//     two levels (√k coarse groups, then each group's share of k);
 //  2. size bounds: a community above MaxSize is split by k-means on its own members,
 //     one below MinSize is dissolved into its members' next-best communities with room;
 //  3. identities: new centroids are matched to the previous run's by an optimal
@@ -119,8 +125,12 @@ func Cluster(ctx context.Context, x [][]float32, prev Previous, cfg ClusterConfi
 	if sample == 0 && n > cfg.SampleAbove {
 		sample = cfg.SampleAbove / 2
 	}
-	km, err := SphericalKMeans(ctx, x, KMeansConfig{K: k, Seed: cfg.Seed, MaxIter: cfg.MaxIter,
-		Init: prev.Centroids, Sample: sample, Progress: cfg.Progress})
+	coarse := 0
+	if k >= cfg.TwoLevelAbove {
+		coarse = int(math.Round(math.Sqrt(float64(k))))
+	}
+	km, err := TwoLevelKMeans(ctx, x, KMeansConfig{K: k, Seed: cfg.Seed, MaxIter: cfg.MaxIter,
+		Init: prev.Centroids, Sample: sample, Progress: cfg.Progress}, coarse)
 	if err != nil {
 		return Clustering{}, err
 	}

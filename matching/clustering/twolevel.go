@@ -1,0 +1,102 @@
+package clustering
+
+import (
+	"context"
+	"math"
+	"sort"
+)
+
+// TwoLevelKMeans clusters x into cfg.K groups in two levels: spherical k-means into
+// coarse groups first (tribes), then each coarse group into its share of the K fine
+// groups (in proportion to its points, at least one each). A Lloyd pass then costs
+// about n·(coarse + K/coarse) similarities instead of n·K, and k-means++ seeding,
+// which grows with K², runs on K/coarse centroids at a time. cfg.Init (the previous
+// run's centroids) warm-starts each coarse group with the previous centroids nearest
+// to it. With coarse ≤ 1 or K ≤ coarse it is SphericalKMeans. cfg.Progress hears the
+// coarse fit only.
+func TwoLevelKMeans(ctx context.Context, x [][]float32, cfg KMeansConfig, coarse int) (KMeansResult, error) {
+	if coarse <= 1 || cfg.K <= coarse {
+		return SphericalKMeans(ctx, x, cfg)
+	}
+	top, err := SphericalKMeans(ctx, x, KMeansConfig{K: coarse, Seed: cfg.Seed, MaxIter: cfg.MaxIter, Tol: cfg.Tol,
+		Sample: cfg.Sample, Progress: cfg.Progress})
+	if err != nil {
+		return KMeansResult{}, err
+	}
+	groups := groupsOf(top.Assign, coarse)
+	ks := apportion(cfg.K, groups)
+	inits := make([][][]float32, coarse)
+	if len(cfg.Init) > 0 {
+		near, _, err := Nearest(cfg.Init, top.Centroids, 1)
+		if err != nil {
+			return KMeansResult{}, err
+		}
+		for i, c := range cfg.Init {
+			inits[near[i][0]] = append(inits[near[i][0]], c)
+		}
+	}
+	res := KMeansResult{Assign: make([]int, len(x)), Score: make([]float32, len(x)), Centroids: make([][]float32, 0, cfg.K)}
+	for g, idx := range groups {
+		if len(idx) == 0 {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return KMeansResult{}, err
+		}
+		xs := make([][]float32, len(idx))
+		for j, i := range idx {
+			xs[j] = x[i]
+		}
+		sub, err := SphericalKMeans(ctx, xs, KMeansConfig{K: ks[g], Seed: cfg.Seed + uint64(g) + 1, MaxIter: cfg.MaxIter,
+			Tol: cfg.Tol, Init: inits[g]})
+		if err != nil {
+			return KMeansResult{}, err
+		}
+		offset := len(res.Centroids)
+		res.Centroids = append(res.Centroids, sub.Centroids...)
+		for j, i := range idx {
+			res.Assign[i], res.Score[i] = offset+sub.Assign[j], sub.Score[j]
+		}
+		res.Iterations = max(res.Iterations, top.Iterations+sub.Iterations)
+	}
+	return res, nil
+}
+
+// apportion shares k among groups in proportion to their sizes (largest remainders),
+// at least one to each non-empty group and never more than its points.
+func apportion(k int, groups [][]int) []int {
+	n := 0
+	for _, g := range groups {
+		n += len(g)
+	}
+	ks := make([]int, len(groups))
+	type rem struct {
+		g int
+		r float64
+	}
+	var rems []rem
+	given := 0
+	for g, idx := range groups {
+		if len(idx) == 0 {
+			continue
+		}
+		exact := float64(k) * float64(len(idx)) / float64(n)
+		ks[g] = max(1, min(int(math.Floor(exact)), len(idx)))
+		given += ks[g]
+		rems = append(rems, rem{g, exact - math.Floor(exact)})
+	}
+	sort.Slice(rems, func(i, j int) bool {
+		if rems[i].r != rems[j].r {
+			return rems[i].r > rems[j].r
+		}
+		return rems[i].g < rems[j].g
+	})
+	for i := 0; given < k && i < len(rems)*4; i++ {
+		g := rems[i%len(rems)].g
+		if ks[g] < len(groups[g]) {
+			ks[g]++
+			given++
+		}
+	}
+	return ks
+}

@@ -1,0 +1,57 @@
+package clustering_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/belong-loyalty/belong/matching/clustering"
+)
+
+// inertia is the sum over points of 1 − cosine to their centroid.
+func inertia(x [][]float32, r clustering.KMeansResult) float64 {
+	var s float64
+	for i, c := range r.Assign {
+		var d float64
+		for j, v := range x[i] {
+			d += float64(v) * float64(r.Centroids[c][j])
+		}
+		s += 1 - d
+	}
+	return s
+}
+
+// Two levels give K clusters that cover every point, fit about as well as one
+// level, and recover planted groups as one level does.
+func TestTwoLevelKMeansFitsLikeOneLevel(t *testing.T) {
+	ctx := context.Background()
+	x, truth := blobs(6000, 120, 32, 0.3, 3)
+	flat, err := clustering.SphericalKMeans(ctx, x, clustering.KMeansConfig{K: 120, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := clustering.TwoLevelKMeans(ctx, x, clustering.KMeansConfig{K: 120, Seed: 1}, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(two.Centroids) != 120 || len(two.Assign) != len(x) {
+		t.Fatalf("%d centroids, %d assignments", len(two.Centroids), len(two.Assign))
+	}
+	used := map[int]bool{}
+	for _, c := range two.Assign {
+		used[c] = true
+	}
+	fi, ti := inertia(x, flat), inertia(x, two)
+	p2 := clustering.Purity(two.Assign, truth)
+	t.Logf("inertia one level %.1f, two levels %.1f; purity two levels %.3f; %d clusters used", fi, ti, p2, len(used))
+	if ti > fi*1.05 {
+		t.Fatalf("two levels fit %.1f, one level %.1f: more than 5%% worse", ti, fi)
+	}
+	if p2 < 0.95 {
+		t.Fatalf("two levels recover the planted groups with purity %.3f", p2)
+	}
+	// Fewer coarse groups than 2, or K not above them: one level, the same result.
+	same, err := clustering.TwoLevelKMeans(ctx, x, clustering.KMeansConfig{K: 120, Seed: 1}, 1)
+	if err != nil || inertia(x, same) != fi {
+		t.Fatalf("one coarse group: %v, inertia %.1f want %.1f", err, inertia(x, same), fi)
+	}
+}
