@@ -322,7 +322,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 	j.progress("tribes", 1, 1)
 
 	j.progress("memberships", 0, 1)
-	near, sims, err := clustering.Nearest(x, cl.Centroids, 1+max(cfg.Secondary, 0))
+	near, sims, err := clustering.NearestProbed(x, cl.Centroids, 1+max(cfg.Secondary, 0), 3)
 	if err != nil {
 		return RunResult{}, err
 	}

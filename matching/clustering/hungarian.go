@@ -78,8 +78,10 @@ func assignMin(cost [][]float64) []int {
 }
 
 // MatchCentroids pairs new centroids with previous ones by an optimal assignment on
-// cosine cost and keeps the pairs at least minSim alike. It returns, for each new
-// centroid, the index of its previous one or -1.
+// cosine cost and keeps the pairs at least minSim alike; from 1,000 centroids on, by
+// taking the most similar free pairs first among each one's nearest (matchGreedy):
+// the optimal assignment's k³ time and k² memory are out of reach at 20,000. It
+// returns, for each new centroid, the index of its previous one or -1.
 func MatchCentroids(next, prev [][]float32, minSim float32) []int {
 	out := make([]int, len(next))
 	for i := range out {
@@ -87,6 +89,9 @@ func MatchCentroids(next, prev [][]float32, minSim float32) []int {
 	}
 	if len(next) == 0 || len(prev) == 0 {
 		return out
+	}
+	if max(len(next), len(prev)) >= exactBelow {
+		return matchGreedy(next, prev, minSim)
 	}
 	cost := make([][]float64, len(next))
 	for i, c := range next {
