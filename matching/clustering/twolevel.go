@@ -34,6 +34,10 @@ func TwoLevelKMeans(ctx context.Context, x [][]float32, cfg KMeansConfig, coarse
 		for i, c := range cfg.Init {
 			inits[near[i][0]] = append(inits[near[i][0]], c)
 		}
+		// Warm: each group keeps as many communities as it inherits, so last night's
+		// survive; the difference to K goes to, or comes from, the groups with the
+		// most, or fewest, points a community.
+		ks = rebalance(cfg.K, groups, inits)
 	}
 	res := KMeansResult{Assign: make([]int, len(x)), Score: make([]float32, len(x)), Centroids: make([][]float32, 0, cfg.K)}
 	for g, idx := range groups {
@@ -96,6 +100,44 @@ func apportion(k int, groups [][]int) []int {
 		if ks[g] < len(groups[g]) {
 			ks[g]++
 			given++
+		}
+	}
+	return ks
+}
+
+// rebalance gives each group as many clusters as it inherits centroids (at least one,
+// at most its points), then adds to the groups with the most points a cluster, or
+// takes from those with the fewest, until they sum to k.
+func rebalance(k int, groups [][]int, inits [][][]float32) []int {
+	ks := make([]int, len(groups))
+	sum := 0
+	for g, idx := range groups {
+		if len(idx) > 0 {
+			ks[g] = min(max(1, len(inits[g])), len(idx))
+			sum += ks[g]
+		}
+	}
+	load := func(g int) float64 { return float64(len(groups[g])) / float64(ks[g]) }
+	for sum != k {
+		best := -1
+		for g := range groups {
+			switch {
+			case len(groups[g]) == 0:
+			case sum < k && ks[g] < len(groups[g]) && (best < 0 || load(g) > load(best)):
+				best = g
+			case sum > k && ks[g] > 1 && (best < 0 || load(g) < load(best)):
+				best = g
+			}
+		}
+		if best < 0 {
+			break
+		}
+		if sum < k {
+			ks[best]++
+			sum++
+		} else {
+			ks[best]--
+			sum--
 		}
 	}
 	return ks

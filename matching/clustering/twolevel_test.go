@@ -55,3 +55,29 @@ func TestTwoLevelKMeansFitsLikeOneLevel(t *testing.T) {
 		t.Fatalf("one coarse group: %v, inertia %.1f want %.1f", err, inertia(x, same), fi)
 	}
 }
+
+// Warm-started from last night's centroids, two levels keep last night's clusters,
+// even where the coarse groups come out differently: every group keeps as many as it
+// inherits.
+func TestTwoLevelKMeansKeepsWarmStartedClusters(t *testing.T) {
+	ctx := context.Background()
+	x, _ := blobs(6000, 40, 32, 1.2, 3) // overlapping: the coarse groups move between fits
+	first, err := clustering.TwoLevelKMeans(ctx, x, clustering.KMeansConfig{K: 120, Seed: 1}, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := clustering.TwoLevelKMeans(ctx, x, clustering.KMeansConfig{K: 120, Seed: 2, Init: first.Centroids}, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := 0
+	for _, p := range clustering.MatchCentroids(again.Centroids, first.Centroids, 0.95) {
+		if p >= 0 {
+			kept++
+		}
+	}
+	// Deterministic (seeded): 84 kept with the inherited counts, 76 without them.
+	if len(again.Centroids) != 120 || kept < 80 {
+		t.Fatalf("%d of %d clusters kept from a warm start with another seed", kept, len(again.Centroids))
+	}
+}
