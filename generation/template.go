@@ -137,14 +137,19 @@ func (Template) Generate(_ context.Context, r Request) (Body, error) {
 		if len(labels) == 0 {
 			name = p.openName
 		} else {
+			// The last label is the one that tells a community from its siblings
+			// (clustering.Label adds it last when two would read alike), so names
+			// carry it too: two communities of a run never share their labels.
 			frame := pick(p.names)
-			second := first
-			if len(labels) > 1 {
-				second = labels[1]
-			}
-			if strings.Count(frame, "%s") == 2 {
-				name = fmt.Sprintf(frame, title(first), title(second))
-			} else {
+			last := labels[len(labels)-1]
+			switch {
+			case strings.Count(frame, "%s") == 2 && len(labels) > 1:
+				name = fmt.Sprintf(frame, title(first), title(last))
+			case strings.Count(frame, "%s") == 2:
+				name = title(first)
+			case len(labels) > 1:
+				name = fmt.Sprintf(frame, title(first)) + " · " + title(last)
+			default:
 				name = fmt.Sprintf(frame, title(first))
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/matching/clustering"
 	"github.com/belong-loyalty/belong/members"
@@ -67,7 +68,7 @@ func TestDemoCommunitiesAreToldApartByWhatMostShare(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	names, sets := map[string]string{}, map[string]string{}
+	names, sets, profiles := map[string]string{}, map[string]string{}, map[string]string{}
 	weakest, communities := 1.0, 0
 	for rows.Next() {
 		var id, name string
@@ -80,6 +81,19 @@ func TestDemoCommunitiesAreToldApartByWhatMostShare(t *testing.T) {
 			t.Errorf("communities %s and %s are both named %q", other, id, name)
 		}
 		names[name] = id
+		// The offline templates' profile names differ too, in every language.
+		for _, loc := range []string{"en", "sv", "it"} {
+			body, err := generation.Template{}.Generate(ctx, generation.Request{Kind: generation.KindCommunityProfile, Locale: loc,
+				Community: generation.CommunityFacts{ID: id, Name: name, Labels: labels, Size: len(ms)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pn := loc + " " + body["name"].(string)
+			if other, dup := profiles[pn]; dup {
+				t.Errorf("communities %s and %s get the same profile name %q", other, id, pn)
+			}
+			profiles[pn] = id
+		}
 		set := slices.Sorted(slices.Values(labels))
 		if other, dup := sets[strings.Join(set, "|")]; dup {
 			t.Errorf("communities %s and %s share the labels %v", other, id, set)
