@@ -41,6 +41,7 @@ type memberInfo struct {
 	terms, facets [][]string
 	skill, lang   []string
 	events30      []int
+	attrs         []map[string]any
 }
 
 // compositions explains each of k communities from its members (assign[i] is member

@@ -39,6 +39,10 @@ type JobConfig struct {
 	SilhouetteSample int
 	// Progress, when set, hears what the run is doing: stage, done and total units.
 	Progress func(stage string, done, total int)
+	// Facets are what an oversized community is split along before it is split
+	// arbitrarily, in order: "language" (from the locale), "skill", or
+	// "attributes.KEY" (a member attribute such as attributes.city).
+	Facets []string
 	// DryRun computes the run and reports what it would change against the current
 	// run (RunResult.DryRun), then rolls it back: nothing is published or kept.
 	DryRun bool
@@ -273,7 +277,26 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		x[i] = v.Vec
 		prevPrimary[i] = prev.primary[v.MemberID]
 	}
+	info, err := memberTerms(ctx, conn, vecs)
+	if err != nil {
+		return RunResult{}, err
+	}
 	cc := cfg.Cluster
+	if cc.Facets, err = facetValues(info, cfg.Facets); err != nil {
+		return RunResult{}, err
+	}
+	// A place can tell apart communities alike in everything else (languages and
+	// skill bands already can: memberTerms).
+	for f, name := range cfg.Facets {
+		if strings.HasPrefix(name, "attributes.") {
+			for i, v := range cc.Facets[f] {
+				if v != "" {
+					r := []rune(v)
+					info.facets[i] = append(info.facets[i], "in "+strings.ToUpper(string(r[0]))+string(r[1:]))
+				}
+			}
+		}
+	}
 	maxIter := cc.WithDefaults().MaxIter
 	cc.Progress = func(it, _ int) { j.progress("k-means", it, maxIter) }
 	cl, err := clustering.Cluster(ctx, x, clustering.Previous{IDs: prev.ids, Centroids: prev.centroids, Primary: prevPrimary}, cc)
@@ -291,10 +314,6 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 	memberTribe := make([]int, len(x))
 	for i, c := range cl.Assign {
 		memberTribe[i] = tribeOf[c]
-	}
-	info, err := memberTerms(ctx, conn, vecs)
-	if err != nil {
-		return RunResult{}, err
 	}
 	terms := info.terms
 	labels := clustering.Label(terms, cl.Assign, k, clustering.LabelConfig{Key: members.TermKey, Group: tribeOf, Facets: info.facets})
@@ -514,9 +533,12 @@ func memberTerms(ctx context.Context, db database.DBTX, vecs []embeddings.Vector
 	}
 	n := len(rows)
 	info = memberInfo{terms: make([][]string, n), facets: make([][]string, n), skill: make([]string, n),
-		lang: make([]string, n), events30: make([]int, n)}
+		lang: make([]string, n), events30: make([]int, n), attrs: make([]map[string]any, n)}
 	for i, r := range rows {
 		info.terms[i], info.skill[i], info.lang[i], info.events30[i] = r.Terms, r.SkillLevel, r.Locale, int(r.Events30d)
+		if len(r.Attributes) > 2 {
+			_ = json.Unmarshal(r.Attributes, &info.attrs[i]) // an object by construction (members.Normalize)
+		}
 		if s := skillFacets[r.SkillLevel]; s != "" {
 			info.facets[i] = append(info.facets[i], s)
 		}
@@ -545,3 +567,30 @@ func nonNil(s []string) []string {
 }
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
+
+// facetValues gives each named facet's value for every member, for splitting
+// oversized communities (clustering.ClusterConfig.Facets).
+func facetValues(info memberInfo, names []string) ([][]string, error) {
+	out := make([][]string, 0, len(names))
+	for _, name := range names {
+		values := make([]string, len(info.terms))
+		switch key, isAttr := strings.CutPrefix(name, "attributes."); {
+		case name == "language":
+			for i, l := range info.lang {
+				values[i], _, _ = strings.Cut(strings.ToLower(l), "-")
+			}
+		case name == "skill":
+			copy(values, info.skill)
+		case isAttr && key != "":
+			for i, a := range info.attrs {
+				if v, ok := a[key].(string); ok {
+					values[i] = strings.ToLower(strings.TrimSpace(v))
+				}
+			}
+		default:
+			return nil, fmt.Errorf("facet %q: want language, skill or attributes.KEY", name)
+		}
+		out = append(out, values)
+	}
+	return out, nil
+}

@@ -49,11 +49,12 @@ func TestDemoCommunitiesAreToldApartByWhatMostShare(t *testing.T) {
 	ctx := context.Background()
 	pool := dbtest.Schema(t)
 	b := loadDemo(t, pool, 3000)
-	if _, err := (&matching.Job{DB: pool, Config: matching.JobConfig{Cluster: clustering.ClusterConfig{TargetSize: 40, Seed: 1}}}).RunOnce(ctx); err != nil {
+	if _, err := (&matching.Job{DB: pool, Config: matching.JobConfig{Facets: []string{"language"}, Cluster: clustering.ClusterConfig{TargetSize: 40, Seed: 1}}}).RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	termsOf := map[string][]string{}
+	termsOf, langOf := map[string][]string{}, map[string]string{}
 	for _, m := range b.Members {
+		langOf[m.ID], _, _ = strings.Cut(m.Locale, "-")
 		termsOf[m.ID] = append(slices.Clone(m.Interests), m.Causes...)
 	}
 	for _, e := range b.Events {
@@ -69,7 +70,7 @@ func TestDemoCommunitiesAreToldApartByWhatMostShare(t *testing.T) {
 	}
 	defer rows.Close()
 	names, sets, profiles := map[string]string{}, map[string]string{}, map[string]string{}
-	weakest, communities := 1.0, 0
+	weakest, communities, majority := 1.0, 0, 0.0
 	for rows.Next() {
 		var id, name string
 		var labels, ms []string
@@ -77,6 +78,13 @@ func TestDemoCommunitiesAreToldApartByWhatMostShare(t *testing.T) {
 			t.Fatal(err)
 		}
 		communities++
+		byLang := map[string]int{}
+		top := 0
+		for _, m := range ms {
+			byLang[langOf[m]]++
+			top = max(top, byLang[langOf[m]])
+		}
+		majority += float64(top) / float64(len(ms))
 		if other, dup := names[name]; dup {
 			t.Errorf("communities %s and %s are both named %q", other, id, name)
 		}
@@ -139,7 +147,17 @@ func TestDemoCommunitiesAreToldApartByWhatMostShare(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d communities, distinct names and label sets; the least-held label is held by %.0f%% of its community", communities, 100*weakest)
+	_, purity, _ := recovery(t, pool, b)
+	t.Logf("%d communities, distinct names and label sets; the least-held label is held by %.0f%% of its community; persona purity %.3f; "+
+		"a community's main language is %.0f%% of it on average", communities, 100*weakest, purity, 100*majority/float64(communities))
+	if purity < 0.99 {
+		t.Errorf("persona purity %.3f with the language facet", purity)
+	}
+	// With the language facet (the default) a community speaks one language: 51% of
+	// a community shared its main language without it.
+	if m := majority / float64(communities); m < 0.95 {
+		t.Errorf("a community's main language is %.0f%% of it on average", 100*m)
+	}
 }
 
 // near reports whether two term keys are the same or a near-miss spelling apart.

@@ -92,6 +92,8 @@ type ClusterParams struct {
 	Seed                         uint64
 	// DryRun computes the run and reports what it would change, publishing nothing.
 	DryRun bool
+	// Facets are what oversized communities are split along first (matching.JobConfig.Facets).
+	Facets []string
 }
 
 // ClusterResult is what Cluster did: a published run, or nothing when nothing changed.
@@ -122,6 +124,7 @@ func (s *Service) Cluster(ctx context.Context, p ClusterParams, ifChanged bool, 
 		Cluster:  clustering.ClusterConfig{TargetSize: p.TargetSize, MinSize: p.MinSize, MaxSize: p.MaxSize, Seed: p.Seed},
 		Progress: progress,
 		DryRun:   p.DryRun,
+		Facets:   p.Facets,
 		OnPublish: func(ctx context.Context, tx pgx.Tx, run, previous int64) error {
 			ids, err := webhooks.EmitRun(ctx, tx, s.now(), run, previous)
 			if err != nil {

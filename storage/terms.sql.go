@@ -66,6 +66,7 @@ SELECT coalesce(m.interests || m.causes || coalesce(
 		(SELECT array_agg(DISTINCT e.props->>'category') FROM member_events e
 		 WHERE e.member_id = m.id AND e.props ? 'category'), '{}'), '{}')::text[] AS terms,
 	coalesce(m.skill_level, '')::text AS skill_level, coalesce(m.locale, '')::text AS locale,
+	coalesce(m.attributes, '{}')::jsonb AS attributes,
 	coalesce((SELECT count(*) FROM unnest(a.recent) t WHERE t > now() - interval '30 days' AND t <= now()), 0)::int AS events_30d
 FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord)
 LEFT JOIN members m ON m.id = u.id
@@ -76,6 +77,7 @@ type MemberTermsByIDRow struct {
 	Terms      []string
 	SkillLevel string
 	Locale     string
+	Attributes json.RawMessage
 	Events30d  int32
 }
 
@@ -95,6 +97,7 @@ func (q *Queries) MemberTermsByID(ctx context.Context, ids []string) ([]MemberTe
 			&i.Terms,
 			&i.SkillLevel,
 			&i.Locale,
+			&i.Attributes,
 			&i.Events30d,
 		); err != nil {
 			return nil, err

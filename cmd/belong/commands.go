@@ -140,6 +140,7 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 		svc.Logger = nil // the bar and the summary below say it all; log lines would tear the bar
 	}
 	res, err := svc.Cluster(ctx, service.ClusterParams{TargetSize: *target, MinSize: *minSize, MaxSize: *maxSize, Seed: *seed,
+		Facets: e.cfg.Facets,
 		DryRun: *dryRun}, *ifChanged, prog.report)
 	prog.done()
 	if err != nil {

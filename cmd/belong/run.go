@@ -63,6 +63,8 @@ type Config struct {
 	KeepRuns int
 	// IdempotencyTTL is how long an Idempotency-Key is remembered.
 	IdempotencyTTL time.Duration
+	// Facets are what oversized communities are split along first.
+	Facets []string
 	// Policy is when recognitions may go out: quiet hours and caps.
 	Policy moments.Policy
 	// AnswerCacheSize and AnswerTTL bound the API's cache of real-time answers
@@ -159,7 +161,7 @@ func (e *env) service(pool *pgxpool.Pool) (*service.Service, error) {
 		return nil, err
 	}
 	return &service.Service{DB: pool, Queue: q, Drafting: dr, Sentiment: sent, Embedder: e.embedder, LearnWhenReady: e.cfg.Embedder == "auto",
-		Clustering: service.ClusterParams{TargetSize: 50, MinSize: 12, MaxSize: 150, Seed: 1},
+		Clustering: service.ClusterParams{TargetSize: 50, MinSize: 12, MaxSize: 150, Seed: 1, Facets: e.cfg.Facets},
 		KeepRuns:   e.cfg.KeepRuns, IdempotencyTTL: e.cfg.IdempotencyTTL, Policy: e.cfg.Policy, Logger: e.logger}, nil
 }
 

@@ -100,6 +100,20 @@ var settings = []setting{
 			c.IdempotencyTTL = d
 			return nil
 		}},
+	{name: "BELONG_FACETS", def: "language", doc: "what an oversized community is split along first, in order: language, skill, attributes.KEY (such as attributes.city); off for none",
+		set: func(c *Config, v string) error {
+			if strings.EqualFold(v, "off") {
+				c.Facets = nil
+				return nil
+			}
+			for _, f := range splitList(v) {
+				if f != "language" && f != "skill" && (!strings.HasPrefix(f, "attributes.") || f == "attributes.") {
+					return fmt.Errorf("facet %q: want language, skill or attributes.KEY", f)
+				}
+				c.Facets = append(c.Facets, f)
+			}
+			return nil
+		}},
 	{name: "BELONG_QUIET_HOURS", def: "21:00-08:00", doc: "when no recognition goes out, in each member's own time zone (off: never quiet)",
 		set: func(c *Config, v string) error {
 			var err error

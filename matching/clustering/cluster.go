@@ -31,6 +31,16 @@ type ClusterConfig struct {
 	MatchMin float32
 	// TribeSize is how many communities a tribe gathers on average; 10.
 	TribeSize int
+	// Facets are the groupings communities are divided along where interests alone
+	// would divide them arbitrarily, in order (language first, say, then place, then
+	// skill band): Facets[f][i] is point i's value of facet f, "" when unknown. Each
+	// facet with two or more values becomes extra one-hot dimensions of the vectors
+	// k-means fits (weight FacetWeight, times 0.7 for each later facet), and an
+	// oversized community is split along them before it is split arbitrarily.
+	Facets [][]string
+	// FacetWeight is the first facet's weight; 0.45 (two members alike in everything
+	// but it then score 0.8).
+	FacetWeight float64
 	// TwoLevelAbove is the number of communities from which k-means runs in two
 	// levels (TwoLevelKMeans, √k coarse groups first); 1,000. Below it one level
 	// costs little and two would only constrain the fit.
@@ -53,6 +63,9 @@ func (c ClusterConfig) WithDefaults() ClusterConfig {
 	def(&c.TribeSize, 10)
 	def(&c.SampleAbove, 1_000_000)
 	def(&c.TwoLevelAbove, 1000)
+	if c.FacetWeight <= 0 {
+		c.FacetWeight = 0.45
+	}
 	if c.StickyMargin <= 0 {
 		c.StickyMargin = 0.05
 	}
@@ -129,14 +142,16 @@ func Cluster(ctx context.Context, x [][]float32, prev Previous, cfg ClusterConfi
 	if k >= cfg.TwoLevelAbove {
 		coarse = int(math.Round(math.Sqrt(float64(k))))
 	}
-	km, err := TwoLevelKMeans(ctx, x, KMeansConfig{K: k, Seed: cfg.Seed, MaxIter: cfg.MaxIter,
-		Init: prev.Centroids, Sample: sample, Progress: cfg.Progress}, coarse)
+	// k-means and the size repairs see the facets; centroids and scores do not.
+	fx, init := withFacets(x, prev.Centroids, cfg)
+	km, err := TwoLevelKMeans(ctx, fx, KMeansConfig{K: k, Seed: cfg.Seed, MaxIter: cfg.MaxIter,
+		Init: init, Sample: sample, Progress: cfg.Progress}, coarse)
 	if err != nil {
 		return Clustering{}, err
 	}
 	cl := Clustering{Assign: km.Assign, Iterations: km.Iterations}
 	groups := groupsOf(km.Assign, k)
-	groups, cl.Splits, cl.Dissolved, err = bound(ctx, x, groups, cfg)
+	groups, cl.Splits, cl.Dissolved, err = bound(ctx, fx, groups, cfg)
 	if err != nil {
 		return Clustering{}, err
 	}
@@ -221,8 +236,110 @@ func chunks(g []int, n int) [][]int {
 	return out
 }
 
+// withFacets returns the points with their facets as extra one-hot dimensions (and
+// the previous centroids padded to match, facets unknown), or x itself when no facet
+// has two values.
+func withFacets(x, prev [][]float32, cfg ClusterConfig) ([][]float32, [][]float32) {
+	type level struct {
+		index  map[string]int
+		values []string
+		weight float64
+	}
+	var levels []level
+	extra, sum2, w := 0, 0.0, cfg.FacetWeight
+	for _, values := range cfg.Facets {
+		index := map[string]int{}
+		for _, v := range values {
+			if _, ok := index[v]; !ok && v != "" {
+				index[v] = len(index)
+			}
+		}
+		if len(index) >= 2 {
+			levels = append(levels, level{index, values, w})
+			extra += len(index)
+			sum2 += w * w
+		}
+		w *= 0.7
+	}
+	if len(levels) == 0 || sum2 >= 1 {
+		return x, prev
+	}
+	scale := float32(math.Sqrt(1 - sum2))
+	pad := func(v []float32, i int) []float32 {
+		out := make([]float32, len(v)+extra)
+		for j, f := range v {
+			out[j] = f * scale
+		}
+		off := len(v)
+		for _, l := range levels {
+			if i >= 0 && i < len(l.values) {
+				if c, ok := l.index[l.values[i]]; ok {
+					out[off+c] = float32(l.weight)
+				}
+			}
+			off += len(l.index)
+		}
+		return out
+	}
+	fx := make([][]float32, len(x))
+	for i, v := range x {
+		fx[i] = pad(v, i)
+	}
+	fp := make([][]float32, len(prev))
+	for i, v := range prev {
+		fp[i] = pad(v, -1)
+	}
+	return fx, fp
+}
+
+// facetSplit parts an oversized group along the first facet whose values each hold
+// at least MinSize of it, in two or more parts (members of rarer or unknown values
+// join the largest part); nil when no facet parts it.
+func facetSplit(g []int, cfg ClusterConfig) [][]int {
+	for _, values := range cfg.Facets {
+		by := map[string][]int{}
+		for _, i := range g {
+			v := ""
+			if i < len(values) {
+				v = values[i]
+			}
+			by[v] = append(by[v], i)
+		}
+		var big []string
+		for v, m := range by {
+			if v != "" && len(m) >= cfg.MinSize {
+				big = append(big, v)
+			}
+		}
+		if len(big) < 2 {
+			continue
+		}
+		sort.Slice(big, func(a, b int) bool {
+			if len(by[big[a]]) != len(by[big[b]]) {
+				return len(by[big[a]]) > len(by[big[b]])
+			}
+			return big[a] < big[b]
+		})
+		parts := make([][]int, len(big))
+		for p, v := range big {
+			parts[p] = by[v]
+		}
+		for v, m := range by {
+			if v == "" || len(m) < cfg.MinSize {
+				parts[0] = append(parts[0], m...)
+			}
+		}
+		for _, p := range parts {
+			sort.Ints(p)
+		}
+		return parts
+	}
+	return nil
+}
+
 // bound repairs sizes until every group is within [MinSize, MaxSize]: splitting
-// oversized groups by k-means on their members, dissolving undersized ones into each
+// oversized groups along their facets (cfg.Facets) first, then by k-means on their
+// members, dissolving undersized ones into each
 // member's next-best group with room. Empty groups are dropped.
 func bound(ctx context.Context, x [][]float32, groups [][]int, cfg ClusterConfig) ([][]int, int, int, error) {
 	if len(x) < cfg.MinSize {
@@ -245,6 +362,10 @@ func bound(ctx context.Context, x [][]float32, groups [][]int, cfg ClusterConfig
 			}
 			split = true
 			splits++
+			if pieces := facetSplit(g, cfg); pieces != nil {
+				next = append(next, pieces...)
+				continue
+			}
 			parts := (len(g) + cfg.TargetSize - 1) / cfg.TargetSize
 			sub := make([][]float32, len(g))
 			for i, p := range g {

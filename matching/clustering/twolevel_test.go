@@ -81,3 +81,34 @@ func TestTwoLevelKMeansKeepsWarmStartedClusters(t *testing.T) {
 		t.Fatalf("%d of %d clusters kept from a warm start with another seed", kept, len(again.Centroids))
 	}
 }
+
+// An oversized niche is split along its facets first: one interest shared by
+// speakers of two languages becomes communities of one language each.
+func TestOversizedNichesSplitByLanguageFirst(t *testing.T) {
+	ctx := context.Background()
+	x, _ := blobs(420, 1, 16, 0.05, 4) // one tight niche, far above MaxSize
+	lang := make([]string, len(x))
+	for i := range lang {
+		lang[i] = []string{"sv", "it", "en"}[i%3]
+	}
+	cl, err := clustering.Cluster(ctx, x, clustering.Previous{}, clustering.ClusterConfig{TargetSize: 140, MinSize: 12, MaxSize: 150,
+		Seed: 1, Facets: [][]string{lang}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	langs := make([]map[string]bool, len(cl.Centroids))
+	for i, c := range cl.Assign {
+		if langs[c] == nil {
+			langs[c] = map[string]bool{}
+		}
+		langs[c][lang[i]] = true
+	}
+	for c, ls := range langs {
+		if len(ls) != 1 || cl.Sizes[c] > 150 {
+			t.Fatalf("community %d: %d members, languages %v", c, cl.Sizes[c], ls)
+		}
+	}
+	if len(cl.Centroids) != 3 {
+		t.Fatalf("%d communities, want one a language", len(cl.Centroids))
+	}
+}

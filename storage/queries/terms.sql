@@ -6,6 +6,7 @@ SELECT coalesce(m.interests || m.causes || coalesce(
 		(SELECT array_agg(DISTINCT e.props->>'category') FROM member_events e
 		 WHERE e.member_id = m.id AND e.props ? 'category'), '{}'), '{}')::text[] AS terms,
 	coalesce(m.skill_level, '')::text AS skill_level, coalesce(m.locale, '')::text AS locale,
+	coalesce(m.attributes, '{}')::jsonb AS attributes,
 	coalesce((SELECT count(*) FROM unnest(a.recent) t WHERE t > now() - interval '30 days' AND t <= now()), 0)::int AS events_30d
 FROM unnest(@ids::text[]) WITH ORDINALITY AS u(id, ord)
 LEFT JOIN members m ON m.id = u.id
