@@ -143,7 +143,7 @@ func Cluster(ctx context.Context, x [][]float32, prev Previous, cfg ClusterConfi
 		coarse = int(math.Round(math.Sqrt(float64(k))))
 	}
 	// k-means and the size repairs see the facets; centroids and scores do not.
-	fx, init := withFacets(x, prev.Centroids, cfg)
+	fx, init := withFacets(x, prev, cfg)
 	km, err := TwoLevelKMeans(ctx, fx, KMeansConfig{K: k, Seed: cfg.Seed, MaxIter: cfg.MaxIter,
 		Init: init, Sample: sample, Progress: cfg.Progress}, coarse)
 	if err != nil {
@@ -165,7 +165,9 @@ func Cluster(ctx context.Context, x [][]float32, prev Previous, cfg ClusterConfi
 		}
 	}
 	if len(prev.Primary) > 0 {
-		stick(x, cents, prev, prevIdx, cl.Assign, cfg)
+		// Judged with the facets, as the fit was: stickiness must not undo a split
+		// along them.
+		stick(fx, centroidsOf(fx, groups), prev, prevIdx, cl.Assign, cfg)
 		groups = groupsOf(cl.Assign, len(cents))
 		cents = centroidsOf(x, groups)
 	}
@@ -236,10 +238,11 @@ func chunks(g []int, n int) [][]int {
 	return out
 }
 
-// withFacets returns the points with their facets as extra one-hot dimensions (and
-// the previous centroids padded to match, facets unknown), or x itself when no facet
-// has two values.
-func withFacets(x, prev [][]float32, cfg ClusterConfig) ([][]float32, [][]float32) {
+// withFacets returns the points with their facets as extra one-hot dimensions, and
+// the previous centroids with their previous members' facet shares in those
+// dimensions (so that last night's communities warm-start where they were); or x and
+// the previous centroids as they are when no facet has two values.
+func withFacets(x [][]float32, prev Previous, cfg ClusterConfig) ([][]float32, [][]float32) {
 	type level struct {
 		index  map[string]int
 		values []string
@@ -262,7 +265,7 @@ func withFacets(x, prev [][]float32, cfg ClusterConfig) ([][]float32, [][]float3
 		w *= 0.7
 	}
 	if len(levels) == 0 || sum2 >= 1 {
-		return x, prev
+		return x, prev.Centroids
 	}
 	scale := float32(math.Sqrt(1 - sum2))
 	pad := func(v []float32, i int) []float32 {
@@ -285,9 +288,36 @@ func withFacets(x, prev [][]float32, cfg ClusterConfig) ([][]float32, [][]float3
 	for i, v := range x {
 		fx[i] = pad(v, i)
 	}
-	fp := make([][]float32, len(prev))
-	for i, v := range prev {
-		fp[i] = pad(v, -1)
+	// The previous communities' facet shares, from their previous members.
+	at := make(map[string]int, len(prev.IDs))
+	for j, id := range prev.IDs {
+		at[id] = j
+	}
+	shares := make([][]float32, len(prev.Centroids))
+	sizes := make([]int, len(prev.Centroids))
+	for i, id := range prev.Primary {
+		j, ok := at[id]
+		if !ok || i >= len(x) || j >= len(shares) {
+			continue
+		}
+		if shares[j] == nil {
+			shares[j] = make([]float32, extra)
+		}
+		sizes[j]++
+		off := 0
+		for _, l := range levels {
+			if c, ok := l.index[l.values[i]]; ok {
+				shares[j][off+c] += float32(l.weight)
+			}
+			off += len(l.index)
+		}
+	}
+	fp := make([][]float32, len(prev.Centroids))
+	for j, v := range prev.Centroids {
+		fp[j] = pad(v, -1)
+		for d := range shares[j] {
+			fp[j][len(v)+d] = shares[j][d] / float32(sizes[j])
+		}
 	}
 	return fx, fp
 }

@@ -112,3 +112,42 @@ func TestOversizedNichesSplitByLanguageFirst(t *testing.T) {
 		t.Fatalf("%d communities, want one a language", len(cl.Centroids))
 	}
 }
+
+// With facets, a rerun on the same data keeps the partition: last night's
+// communities warm-start with their facet shares, and stickiness judges with the
+// facets too, so it never undoes a split along them.
+func TestFacetedRerunsAreStable(t *testing.T) {
+	ctx := context.Background()
+	x, _ := blobs(3000, 30, 32, 0.3, 6)
+	lang := make([]string, len(x))
+	for i := range lang {
+		lang[i] = []string{"sv", "it", "en"}[(i*7)%3]
+	}
+	cfg := clustering.ClusterConfig{TargetSize: 40, MinSize: 12, MaxSize: 150, Seed: 1, Facets: [][]string{lang}}
+	first, err := clustering.Cluster(ctx, x, clustering.Previous{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(first.Centroids))
+	for c := range ids {
+		ids[c] = string(rune('A'+c/26)) + string(rune('a'+c%26))
+	}
+	prev := clustering.Previous{IDs: ids, Centroids: first.Centroids, Primary: make([]string, len(x))}
+	for i, c := range first.Assign {
+		prev.Primary[i] = ids[c]
+	}
+	cfg.Seed = 2
+	second, err := clustering.Cluster(ctx, x, prev, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := 0
+	for i, c := range second.Assign {
+		if p := second.PrevIndex[c]; p < 0 || ids[p] != prev.Primary[i] {
+			moved++
+		}
+	}
+	if share := float64(moved) / float64(len(x)); share > 0.03 {
+		t.Fatalf("a rerun moved %.1f%% of members", 100*share)
+	}
+}
