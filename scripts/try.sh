@@ -33,6 +33,7 @@ Belong is starting on http://$addr — try (your admin key is in .data/dev-api-k
   curl -s -H "Authorization: Bearer \$KEY" -X POST http://$addr/v1/match -d '{"profile":{"interests":["trail running"],"causes":["sustainability"],"skill_level":"beginner"},"limit":3}'
   curl -s -H "Authorization: Bearer \$KEY" 'http://$addr/v1/communities?limit=5'
   curl -s -H "Authorization: Bearer \$KEY" http://$addr/v1/communities/${community:-c-1}
+  curl -s -H "Authorization: Bearer \$KEY" "http://$addr/v1/exports/members?limit=3"
   curl -s -H "Authorization: Bearer \$KEY" http://$addr/openapi.json
 
 The review console: http://$addr/console (sign in with the key in .data/dev-api-key).
