@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/service"
 	"github.com/belong-loyalty/belong/storage"
 )
 
@@ -69,9 +70,8 @@ func Problems(ctx context.Context, client *river.Client[pgx.Tx], limit int) ([]P
 }
 
 // WaitIdle returns once no job is running, due to run or waiting to be retried
-// after an error, or when ctx ends. Jobs waiting for a later time (the periodic
-// ones' next runs, a webhook retry snoozed until its receiver's next attempt) do
-// not count.
+// after an error, or when ctx ends. Scheduled jobs (the periodic ones' next runs)
+// and webhook deliveries waiting for their receiver's next attempt do not count.
 func WaitIdle(ctx context.Context, client *river.Client[pgx.Tx]) error {
 	for {
 		res, err := client.JobList(ctx, river.NewJobListParams().
@@ -81,8 +81,11 @@ func WaitIdle(ctx context.Context, client *river.Client[pgx.Tx]) error {
 		}
 		busy := false
 		for _, j := range res.Jobs {
-			busy = busy || j.State == rivertype.JobStateRunning || j.State == rivertype.JobStateRetryable ||
-				!j.ScheduledAt.After(time.Now())
+			// Waiting for later does not count for a webhook delivery (its receiver's
+			// next attempt may be an hour away); it does for any other job, whose
+			// retry after an error comes soon.
+			later := j.ScheduledAt.After(time.Now()) && j.Kind == (service.DeliverWebhooksArgs{}).Kind()
+			busy = busy || j.State == rivertype.JobStateRunning || !later
 		}
 		if !busy {
 			return nil
