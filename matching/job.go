@@ -341,7 +341,14 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 	j.progress("tribes", 1, 1)
 
 	j.progress("memberships", 0, 1)
-	near, sims, err := clustering.NearestProbed(x, cl.Centroids, 1+max(cfg.Secondary, 0), 3)
+	// With the language facet a secondary community speaks the member's language:
+	// look further, then keep those.
+	byLanguage := slices.Contains(cfg.Facets, "language")
+	candidates := 1 + max(cfg.Secondary, 0)
+	if byLanguage {
+		candidates += 4
+	}
+	near, sims, err := clustering.NearestProbed(x, cl.Centroids, candidates, 3)
 	if err != nil {
 		return RunResult{}, err
 	}
@@ -403,8 +410,12 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 			ms = append(ms, storage.Membership{RunID: runID, MemberID: v.MemberID, CommunityID: ids[primary],
 				Rank: 1, Score: cl.Score[i]})
 			rank := int16(2)
+			lang, _, _ := strings.Cut(strings.ToLower(info.lang[i]), "-")
 			for t, c := range near[i] {
 				if c == primary || sims[i][t] < cfg.SecondaryMin || int(rank) > 1+cfg.Secondary {
+					continue
+				}
+				if byLanguage && lang != "" && mainLanguage(comps[c]) != "" && mainLanguage(comps[c]) != lang {
 					continue
 				}
 				ms = append(ms, storage.Membership{RunID: runID, MemberID: v.MemberID, CommunityID: ids[c],
@@ -593,4 +604,13 @@ func facetValues(info memberInfo, names []string) ([][]string, error) {
 		out = append(out, values)
 	}
 	return out, nil
+}
+
+// mainLanguage is the language most of a community's members speak, or "" when
+// none is spoken by most.
+func mainLanguage(c Composition) string {
+	if len(c.Languages) > 0 && c.Languages[0].Share > 0.5 {
+		return c.Languages[0].Value
+	}
+	return ""
 }

@@ -153,6 +153,18 @@ func TestDemoCommunitiesAreToldApartByWhatMostShare(t *testing.T) {
 	if purity < 0.99 {
 		t.Errorf("persona purity %.3f with the language facet", purity)
 	}
+	// ...and a member's secondary communities speak their language too.
+	var secondaries, foreign int
+	if err := pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE split_part(lower(m.locale), '-', 1) <>
+			c.composition->'languages'->0->>'value')
+		FROM memberships ms JOIN members m ON m.id = ms.member_id
+		JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
+		WHERE ms.run_id = (SELECT run_id FROM current_run) AND ms.rank > 1`).Scan(&secondaries, &foreign); err != nil {
+		t.Fatal(err)
+	}
+	if secondaries == 0 || foreign > 0 {
+		t.Errorf("%d of %d secondary memberships are in another language", foreign, secondaries)
+	}
 	// With the language facet (the default) a community speaks one language: 51% of
 	// a community shared its main language without it.
 	if m := majority / float64(communities); m < 0.95 {
