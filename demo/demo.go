@@ -97,11 +97,14 @@ var noise = []string{"podcasts", "travel", "photography", "coffee", "reading", "
 
 var firstNames = []string{"Ana", "Erik", "Giulia", "Liam", "Sofia", "Marco", "Astrid", "Noah", "Elena", "Oskar",
 	"Chiara", "Maja", "Luca", "Emma", "Nils", "Francesca", "Olivia", "Hugo", "Alessandro", "Freja", "Mia", "Leo"}
-var locales = []struct{ locale, tz string }{
-	{"en-GB", "Europe/London"}, {"sv-SE", "Europe/Stockholm"}, {"it-IT", "Europe/Rome"}, {"en-US", "America/New_York"},
+var locales = []struct {
+	locale, tz string
+	cities     []string // where members of this locale live (attributes.city)
+}{
+	{"en-GB", "Europe/London", []string{"London", "Manchester"}}, {"sv-SE", "Europe/Stockholm", []string{"Stockholm", "Gothenburg"}},
+	{"it-IT", "Europe/Rome", []string{"Milan", "Turin"}}, {"en-US", "America/New_York", []string{"Boston", "New York"}},
 }
 var tiers = []string{"member", "silver", "gold"}
-var cities = []string{"Lisbon", "Stockholm", "Milan", "London", "Boston", "Gothenburg", "Turin"}
 
 // Brand is a generated membership with the truth kept beside it.
 type Brand struct {
@@ -174,7 +177,7 @@ func Generate(cfg Config) Brand {
 		m := members.Member{
 			ID: id, Name: firstNames[rng.IntN(len(firstNames))], Locale: loc.locale, Timezone: loc.tz,
 			JoinedAt: &joined, Interests: interests, Causes: causes, SkillLevel: pickSkill(rng, p.Skill),
-			Attributes: map[string]any{"tier": tiers[rng.IntN(len(tiers))], "city": cities[rng.IntN(len(cities))]},
+			Attributes: map[string]any{"tier": tiers[rng.IntN(len(tiers))], "city": loc.cities[rng.IntN(len(loc.cities))]},
 			Consent:    members.Consent{Personalization: rng.Float64() >= cfg.NoConsentShare, Community: rng.Float64() < 0.9},
 		}
 		if err := m.Normalize(); err != nil {
