@@ -59,7 +59,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 
 	var cookies []*network.Cookie
 	var shot []byte
-	var queueText string
+	var queueText, communitiesText string
 	err = chromedp.Run(bctx,
 		chromedp.Navigate(f.url+"/console/queue"), // not signed in: sent to sign-in
 		chromedp.WaitVisible("#key", chromedp.ByID),
@@ -76,6 +76,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 		}),
 		chromedp.Navigate(f.url+"/console/communities"),
 		chromedp.WaitVisible("svg circle", chromedp.ByQuery),
+		chromedp.Text("table", &communitiesText, chromedp.ByQuery),
 		chromedp.FullScreenshot(&shot, 100),
 	)
 	if err != nil {
@@ -83,6 +84,11 @@ func TestConsoleEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(queueText, "community_profile") || !strings.Contains(queueText, "clean") {
 		t.Fatalf("queue page shows %q", queueText)
+	}
+	// Each community says who is in it: interests, languages and skills with shares.
+	if !strings.Contains(strings.ToLower(communitiesText), "who is in it") || !strings.Contains(communitiesText, "active ") ||
+		!strings.Contains(communitiesText, "%") {
+		t.Fatalf("communities page shows %.400q", communitiesText)
 	}
 	if len(cookies) != 1 || !cookies[0].HTTPOnly || !cookies[0].Secure || cookies[0].SameSite != network.CookieSameSiteStrict {
 		t.Fatalf("session cookie %+v: want one Secure, HttpOnly, SameSite=Strict cookie", cookies)

@@ -435,8 +435,10 @@ func (s *Console) consoleCommunities(c *gin.Context) {
 		pts map[string][2]float64
 	)
 	v, err := s.svc.View(ctx)
+	var comps map[string]matching.Composition
 	if err == nil {
 		cs, pts = matching.ListCommunities(v, "", 500), matching.Map(v)
+		comps, err = matching.Compositions(ctx, s.db, v.ID)
 	}
 	if err != nil {
 		p.Error = err.Error()
@@ -476,11 +478,12 @@ func (s *Console) consoleCommunities(c *gin.Context) {
 	}
 	s.render(c, http.StatusOK, "communities", struct {
 		page
-		Communities []matching.Community
-		Feedback    map[string]pilots.Summary
-		Points      []mapPoint
-		MapW, MapH  float64
-	}{p, cs, feedback, points, w, h})
+		Communities  []matching.Community
+		Compositions map[string]matching.Composition
+		Feedback     map[string]pilots.Summary
+		Points       []mapPoint
+		MapW, MapH   float64
+	}{p, cs, comps, feedback, points, w, h})
 }
 
 func (s *Console) consoleRuns(c *gin.Context) {

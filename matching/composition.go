@@ -143,3 +143,26 @@ func CommunityComposition(ctx context.Context, db database.DBTX, run int64, id s
 	}
 	return &c, nil
 }
+
+// Compositions reads every community's composition in a run, by id.
+func Compositions(ctx context.Context, db database.DBTX, run int64) (map[string]Composition, error) {
+	rows, err := storage.New(db).RunCompositions(ctx, run)
+	if err != nil {
+		return nil, fmt.Errorf("read compositions: %w", storage.Translate(err, nil))
+	}
+	out := make(map[string]Composition, len(rows))
+	for _, r := range rows {
+		var c Composition
+		if err := json.Unmarshal(r.Composition, &c); err != nil {
+			return nil, fmt.Errorf("community %s composition: %w", r.ID, err)
+		}
+		out[r.ID] = c
+	}
+	return out, nil
+}
+
+// Percent formats a share as a whole percentage, for display.
+func (s Share) Percent() string { return fmt.Sprintf("%.0f%%", 100*s.Share) }
+
+// ActivePercent is Active30d as a whole percentage, for display.
+func (c Composition) ActivePercent() string { return Share{Share: c.Active30d}.Percent() }

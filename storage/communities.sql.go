@@ -251,6 +251,35 @@ func (q *Queries) RunCommunities(ctx context.Context, runID int64) ([]RunCommuni
 	return items, nil
 }
 
+const runCompositions = `-- name: RunCompositions :many
+SELECT id, composition FROM communities WHERE run_id = $1
+`
+
+type RunCompositionsRow struct {
+	ID          string
+	Composition json.RawMessage
+}
+
+func (q *Queries) RunCompositions(ctx context.Context, runID int64) ([]RunCompositionsRow, error) {
+	rows, err := q.db.Query(ctx, runCompositions, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RunCompositionsRow
+	for rows.Next() {
+		var i RunCompositionsRow
+		if err := rows.Scan(&i.ID, &i.Composition); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const runTribes = `-- name: RunTribes :many
 SELECT id, name, size, communities, labels FROM tribes WHERE run_id = $1 ORDER BY id
 `

@@ -63,3 +63,6 @@ LEFT JOIN LATERAL (SELECT array_agg(x.community_id ORDER BY x.rank) AS ids, arra
 	FROM (SELECT community_id, score, rank FROM memberships
 		WHERE run_id = @run_id AND member_id = m.id ORDER BY rank LIMIT @lim) x) ms ON m.consent_personalization
 WHERE m.id = @member_id;
+
+-- name: RunCompositions :many
+SELECT id, composition FROM communities WHERE run_id = @run_id;
