@@ -292,3 +292,47 @@ func TestPlaceFacetGroupsNeighbours(t *testing.T) {
 		t.Fatalf("main city %.0f%% of a community on average, purity %.3f", 100*share/float64(n), purity)
 	}
 }
+
+// Tribes follow the themes: on the demo (14 planted personas) each tribe gathers the
+// communities of one persona (7 tribes at 69% one persona when the count came from
+// the size alone).
+func TestTribesFollowThemes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	b := loadDemo(t, pool, 3000)
+	if _, err := (&matching.Job{DB: pool, Config: matching.JobConfig{Facets: []string{"language"},
+		Cluster: clustering.ClusterConfig{TargetSize: 40, Seed: 1}}}).RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	persona := map[string]int{}
+	for i, m := range b.Members {
+		persona[m.ID] = b.Persona[i]
+	}
+	rows, err := pool.Query(ctx, `SELECT c.tribe_id, array_agg(ms.member_id) FROM memberships ms JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
+		WHERE ms.run_id = (SELECT run_id FROM current_run) AND ms.rank = 1 GROUP BY c.tribe_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var sum float64
+	n := 0
+	for rows.Next() {
+		var tr string
+		var ms []string
+		if err := rows.Scan(&tr, &ms); err != nil {
+			t.Fatal(err)
+		}
+		by, top := map[int]int{}, 0
+		for _, m := range ms {
+			by[persona[m]]++
+			top = max(top, by[persona[m]])
+		}
+		sum += float64(top) / float64(len(ms))
+		n++
+	}
+	t.Logf("%d tribes; a tribe's main persona is %.0f%% of it on average", n, 100*sum/float64(n))
+	if sum/float64(n) < 0.9 {
+		t.Fatalf("a tribe's main persona is %.0f%% of it on average", 100*sum/float64(n))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -517,10 +518,27 @@ func stick(x [][]float32, cents [][]float32, prev Previous, prevIdx []int, assig
 // Tribes groups community centroids into about len/size coarse tribes by spherical
 // k-means and returns each community's tribe and the tribes' centroids.
 func Tribes(ctx context.Context, centroids [][]float32, size int, seed uint64) ([]int, [][]float32, error) {
-	t := max(1, int(math.Round(float64(len(centroids))/float64(max(size, 1)))))
-	km, err := SphericalKMeans(ctx, centroids, KMeansConfig{K: min(t, len(centroids)), Seed: seed})
-	if err != nil {
-		return nil, nil, fmt.Errorf("tribes: %w", err)
+	t0 := max(1, int(math.Round(float64(len(centroids))/float64(max(size, 1)))))
+	// Where the communities fall into themes, the number of tribes follows them:
+	// from half to twice the size-based count, the one whose tribes are most
+	// distinct (silhouette of the centroids). Beyond 2,000 communities the
+	// size-based count stands.
+	counts := []int{t0}
+	if len(centroids) <= 2000 {
+		counts = slices.Compact([]int{max(2, t0/2), max(2, t0*3/4), t0, t0 * 3 / 2, t0 * 2})
 	}
-	return km.Assign, km.Centroids, nil
+	var best KMeansResult
+	bestScore := math.Inf(-1)
+	for _, t := range counts {
+		t = min(t, len(centroids))
+		km, err := SphericalKMeans(ctx, centroids, KMeansConfig{K: t, Seed: seed})
+		if err != nil {
+			return nil, nil, fmt.Errorf("tribes: %w", err)
+		}
+		score := Silhouette(centroids, km.Assign, t, len(centroids), seed)
+		if len(counts) == 1 || score > bestScore {
+			best, bestScore = km, score
+		}
+	}
+	return best.Assign, best.Centroids, nil
 }

@@ -220,6 +220,21 @@ func Label(terms [][]string, assign []int, k int, cfg LabelConfig) [][]string {
 			break
 		}
 	}
+	// Short names take a community's first and last labels (the templates' profile
+	// names do): where two would share both, a middle label that tells it apart
+	// moves last.
+	pairs := map[string]bool{}
+	for c := range out {
+		n := len(out[c])
+		if n < 2 {
+			continue
+		}
+		pair := func() string { return out[c][0] + "\x00" + out[c][len(out[c])-1] }
+		for j := 1; j < n-1 && pairs[pair()]; j++ {
+			out[c][j], out[c][n-1] = out[c][n-1], out[c][j]
+		}
+		pairs[pair()] = true
+	}
 	return out
 }
 
