@@ -74,7 +74,7 @@ func TestExportPagesEveryMemberOnce(t *testing.T) {
 		t.Fatalf("exported %d members in %d pages, of %d", len(seen), pages, countRows(t, f.pool, "members"))
 	}
 	// A community explains itself.
-	if code, cm := call(t, f.key, "GET", f.url+"/v1/communities/"+lines0Community(t, f), ""); code != 200 || cm["composition"] == nil ||
+	if code, cm := call(t, f.key, "GET", f.url+"/v1/communities/"+someCommunity(t, f), ""); code != 200 || cm["composition"] == nil ||
 		len(cm["composition"].(map[string]any)["interests"].([]any)) == 0 {
 		t.Fatalf("community: %d %v", code, cm)
 	}
@@ -133,8 +133,8 @@ func TestExportPagesEveryMemberOnce(t *testing.T) {
 	}
 }
 
-// lines0Community is the id of some community of the current run.
-func lines0Community(t *testing.T, f fixture) string {
+// someCommunity is the id of a community of the current run.
+func someCommunity(t *testing.T, f fixture) string {
 	t.Helper()
 	_, cs := call(t, f.key, "GET", f.url+"/v1/communities?limit=1", "")
 	return cs["communities"].([]any)[0].(map[string]any)["id"].(string)

@@ -6,6 +6,8 @@ import (
 	"hash/fnv"
 	"slices"
 	"strings"
+
+	"github.com/belong-loyalty/belong/members"
 )
 
 // Kinds of content.
@@ -50,7 +52,7 @@ func (r Request) Validate() error {
 	if !slices.Contains(Kinds, r.Kind) {
 		return fmt.Errorf("kind %q is not one of %s", r.Kind, strings.Join(Kinds, ", "))
 	}
-	if len(r.Locale) > 16 || !slices.Contains(Locales, baseLang(r.Locale)) {
+	if len(r.Locale) > 16 || !slices.Contains(Locales, members.Language(r.Locale)) {
 		return fmt.Errorf("locale %q is not one of %s", r.Locale, strings.Join(Locales, ", "))
 	}
 	if r.Community.ID == "" {
@@ -119,12 +121,6 @@ func variant(n int, parts ...string) int {
 		h.Write([]byte{0})
 	}
 	return int(h.Sum32() % uint32(n))
-}
-
-func baseLang(locale string) string {
-	l, _, _ := strings.Cut(strings.ToLower(locale), "-")
-	l, _, _ = strings.Cut(l, "_")
-	return l
 }
 
 func title(s string) string {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/belong-loyalty/belong/members"
 )
 
 // Template is the offline generator: reviewed sentence frames in the brand's voice,
@@ -121,7 +123,7 @@ func (Template) Generate(_ context.Context, r Request) (Body, error) {
 	if err := r.Validate(); err != nil {
 		return nil, fmt.Errorf("template generator: %w", err)
 	}
-	p := localePhrases[baseLang(r.Locale)]
+	p := localePhrases[members.Language(r.Locale)]
 	c := r.Community
 	labels := c.Labels
 	first := "community"

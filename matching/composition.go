@@ -74,7 +74,7 @@ func compositions(info memberInfo, assign []int, k int) []Composition {
 		if s := info.skill[i]; s != "" {
 			t.skills[s]++
 		}
-		if l, _, _ := strings.Cut(strings.ToLower(info.lang[i]), "-"); l != "" {
+		if l := members.Language(info.lang[i]); l != "" {
 			t.langs[l]++
 		}
 		if info.events30[i] > 0 {

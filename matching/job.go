@@ -277,7 +277,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		x[i] = v.Vec
 		prevPrimary[i] = prev.primary[v.MemberID]
 	}
-	info, err := memberTerms(ctx, conn, vecs)
+	info, err := readMemberInfo(ctx, conn, vecs)
 	if err != nil {
 		return RunResult{}, err
 	}
@@ -286,7 +286,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		return RunResult{}, err
 	}
 	// A place can tell apart communities alike in everything else (languages and
-	// skill bands already can: memberTerms).
+	// skill bands already can: readMemberInfo).
 	for f, name := range cfg.Facets {
 		if strings.HasPrefix(name, "attributes.") {
 			for i, v := range cc.Facets[f] {
@@ -410,7 +410,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 			ms = append(ms, storage.Membership{RunID: runID, MemberID: v.MemberID, CommunityID: ids[primary],
 				Rank: 1, Score: cl.Score[i]})
 			rank := int16(2)
-			lang, _, _ := strings.Cut(strings.ToLower(info.lang[i]), "-")
+			lang := members.Language(info.lang[i])
 			for t, c := range near[i] {
 				if c == primary || sims[i][t] < cfg.SecondaryMin || int(rank) > 1+cfg.Secondary {
 					continue
@@ -525,12 +525,10 @@ func continueIDs(ctx context.Context, tx pgx.Tx, prefix, seq string, prevIndex [
 	return ids, fresh, nil
 }
 
-// memberTerms reads the interests, causes and activity categories of the clustered
-// members, in vecs order.
-// memberTerms reads each member's terms (interests, causes, activity categories),
+// readMemberInfo reads each member's terms (interests, causes, activity categories),
 // facet values (skill band, language), skill level, language and recent events, in
 // the order of vecs.
-func memberTerms(ctx context.Context, db database.DBTX, vecs []embeddings.Vector) (info memberInfo, err error) {
+func readMemberInfo(ctx context.Context, db database.DBTX, vecs []embeddings.Vector) (info memberInfo, err error) {
 	ids := make([]string, len(vecs))
 	for i, v := range vecs {
 		ids[i] = v.MemberID
@@ -553,8 +551,7 @@ func memberTerms(ctx context.Context, db database.DBTX, vecs []embeddings.Vector
 		if s := skillFacets[r.SkillLevel]; s != "" {
 			info.facets[i] = append(info.facets[i], s)
 		}
-		lang, _, _ := strings.Cut(strings.ToLower(r.Locale), "-")
-		if l := languageFacets[lang]; l != "" {
+		if l := languageFacets[members.Language(r.Locale)]; l != "" {
 			info.facets[i] = append(info.facets[i], l)
 		}
 	}
@@ -588,7 +585,7 @@ func facetValues(info memberInfo, names []string) ([][]string, error) {
 		switch key, isAttr := strings.CutPrefix(name, "attributes."); {
 		case name == "language":
 			for i, l := range info.lang {
-				values[i], _, _ = strings.Cut(strings.ToLower(l), "-")
+				values[i] = members.Language(l)
 			}
 		case name == "skill":
 			copy(values, info.skill)

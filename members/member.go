@@ -39,6 +39,13 @@ type Event struct {
 	Props    map[string]any `json:"props,omitempty"`
 }
 
+// Language is a locale's language: "sv" for sv-SE or sv_SE, in lower case.
+func Language(locale string) string {
+	l, _, _ := strings.Cut(strings.ToLower(locale), "-")
+	l, _, _ = strings.Cut(l, "_")
+	return l
+}
+
 // MaxEventAhead is how far in the future an event may be dated (clocks differ).
 const MaxEventAhead = 24 * time.Hour
 

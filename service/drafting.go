@@ -13,6 +13,7 @@ import (
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/moments"
 	"github.com/belong-loyalty/belong/webhooks"
 )
@@ -64,7 +65,7 @@ func (s *Service) DraftRecognition(ctx context.Context, memberID, key string) er
 
 // recognitionLocale is the member's language if the generators speak it, else English.
 func recognitionLocale(locale string) string {
-	l, _, _ := strings.Cut(strings.ToLower(locale), "-")
+	l := members.Language(locale)
 	for _, ok := range generation.Locales {
 		if l == ok {
 			return l

@@ -4,54 +4,70 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/belong-loyalty/belong/changes"
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/storage"
 )
 
 // profileNames holds the names of the approved community profiles, by community and
 // locale, in memory: every answer that shows a community names it as the brand
-// approved it, without a query of its own. A change to content (changes.Content,
-// from this process or, through the listener, any other) marks it stale, and the
-// next read reloads it; while the changes feed is down it is reloaded at most once a
-// second.
+// approved it, without a query of its own, and reads it without a lock. A change to
+// content (changes.Content, from this process or, through the listener, any other)
+// marks it stale, and the next read reloads it; while the changes feed is down it is
+// reloaded at most once a second.
 type profileNames struct {
-	mu     sync.Mutex
-	names  map[string]map[string]string // community → locale → name
-	loaded time.Time
-	stale  bool
-	down   bool
+	loaded atomic.Pointer[loadedNames]
+	stale  atomic.Bool
+	down   atomic.Bool
+	mu     sync.Mutex // one reload at a time
+}
+
+type loadedNames struct {
+	names map[string]map[string]string // community → locale → name
+	at    time.Time
 }
 
 // Changed implements changes.Subscriber.
 func (p *profileNames) Changed(keys []string) {
 	if slices.Contains(keys, changes.Content) {
-		p.mu.Lock()
-		p.stale = true
-		p.mu.Unlock()
+		p.stale.Store(true)
 	}
 }
 
 // Reset implements changes.Subscriber.
 func (p *profileNames) Reset(up bool) {
-	p.mu.Lock()
-	p.stale, p.down = true, !up
-	p.mu.Unlock()
+	p.down.Store(!up)
+	p.stale.Store(true)
+}
+
+func (p *profileNames) fresh() (map[string]map[string]string, bool) {
+	l := p.loaded.Load()
+	if l == nil || p.stale.Load() || p.down.Load() && time.Since(l.at) >= time.Second {
+		return nil, false
+	}
+	return l.names, true
 }
 
 func (p *profileNames) get(ctx context.Context, db database.DBTX) (map[string]map[string]string, error) {
+	if names, ok := p.fresh(); ok {
+		return names, nil
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.names != nil && !p.stale && (!p.down || time.Since(p.loaded) < time.Second) {
-		return p.names, nil
+	if names, ok := p.fresh(); ok { // reloaded while this one waited
+		return names, nil
 	}
+	// Marked fresh before the query: a change during it marks it stale again.
+	p.stale.Store(false)
 	rows, err := storage.New(db).ApprovedProfileNames(ctx)
 	if err != nil {
+		p.stale.Store(true)
 		return nil, storage.Translate(err, nil)
 	}
 	names := make(map[string]map[string]string)
@@ -61,7 +77,7 @@ func (p *profileNames) get(ctx context.Context, db database.DBTX) (map[string]ma
 		}
 		names[r.SubjectID][r.Locale] = r.Name
 	}
-	p.names, p.loaded, p.stale = names, time.Now(), false
+	p.loaded.Store(&loadedNames{names: names, at: time.Now()})
 	return names, nil
 }
 
@@ -78,7 +94,7 @@ func (s *Service) namer(ctx context.Context, locale string) (func(id, labelName 
 	if err != nil {
 		return nil, err
 	}
-	lang, _, _ := strings.Cut(strings.ToLower(locale), "-")
+	lang := members.Language(locale)
 	return func(id, labelName string) string {
 		byLocale := names[id]
 		for _, l := range []string{lang, "en"} {

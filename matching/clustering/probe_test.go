@@ -1,6 +1,7 @@
 package clustering_test
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -16,17 +17,9 @@ func unitNoise(v []float32, noise float64, rng *rand.Rand) []float32 {
 		n += float64(out[j]) * float64(out[j])
 	}
 	for j := range out {
-		out[j] /= float32(sqrt(n))
+		out[j] /= float32(math.Sqrt(n))
 	}
 	return out
-}
-
-func sqrt(f float64) float64 {
-	z := f
-	for range 30 {
-		z -= (z*z - f) / (2 * z)
-	}
-	return z
 }
 
 // The probed search finds what the exact one finds, nearly always: recall of the
