@@ -84,7 +84,7 @@ pgbench_query() { # the endpoint's query (from storage's generated code) for a r
   case $1 in # the parameters in the order the generated code passes them
     communities) file=communities const=memberMemberships subst="s/\$1/'$model'/g; s/\$2/$run/g; s/\$3/3/g; s/\$4/$member/g" ;;
     peers) file=vectors const=runPeers subst="s/\$1/$member/g; s/\$2/$run/g; s/\$3/10/g" ;;
-    moment) file=moments const=momentSnapshot subst="s/\$1/$run/g; s/\$2/$member/g" ;;
+    moment) file=moments const=momentSnapshot subst="s/\$1/(now() - interval '8 days')/g; s/\$2/$run/g; s/\$3/$member/g" ;;
   esac
   echo '\set n random(1, 100000)'
   awk -v c="const $const = \`" 'index($0, c) == 1 { on = 1; next } on && /^`/ { exit } on' "storage/$file.sql.go" | sed "$subst"
