@@ -41,6 +41,7 @@ type pending struct {
 	id      string
 	profile Profile
 	hash    []byte
+	stale   bool
 }
 
 // RunOnce embeds what changed, in batches of BatchSize members.
@@ -156,8 +157,21 @@ const bulkMinRows = 1000
 // readBatch reads the next batch of consenting members after id `after`, with their
 // recency-decayed activity, and returns those whose vector is stale.
 func (b *Backfill) readBatch(ctx context.Context, model string, at time.Time, after string, limit int) (todo []pending, last string, seen int, err error) {
+	all, last, seen, err := b.read(ctx, model, at, after, limit, 1)
+	for _, p := range all {
+		if p.stale {
+			todo = append(todo, p)
+		}
+	}
+	return todo, last, seen, err
+}
+
+// read reads the next batch of consenting members after id `after` (about one in
+// every, by a hash of the id, when every is above 1), with their recency-decayed
+// activity, and marks those whose vector is stale.
+func (b *Backfill) read(ctx context.Context, model string, at time.Time, after string, limit, every int) (all []pending, last string, seen int, err error) {
 	rows, err := storage.New(b.DB).MembersToEmbed(ctx, storage.MembersToEmbedParams{After: after, Lim: int32(limit),
-		At: at, HalfLife: HalfLife.Seconds()})
+		At: at, HalfLife: HalfLife.Seconds(), Every: int32(every)})
 	if err != nil {
 		return nil, "", 0, fmt.Errorf("read members to embed: %w", storage.Translate(err, nil))
 	}
@@ -169,11 +183,10 @@ func (b *Backfill) readBatch(ctx context.Context, model string, at time.Time, af
 		seen++
 		last = p.id
 		p.hash = p.profile.Hash(model)
-		if !bytes.Equal(p.hash, r.SourceHash) {
-			todo = append(todo, p)
-		}
+		p.stale = !bytes.Equal(p.hash, r.SourceHash)
+		all = append(all, p)
 	}
-	return todo, last, seen, nil
+	return all, last, seen, nil
 }
 
 func (b *Backfill) write(ctx context.Context, model string, todo []pending) error {

@@ -33,8 +33,12 @@ type JobConfig struct {
 	// Secondary is how many secondary communities a member may have besides the
 	// primary; 2 when zero, none when negative.
 	Secondary int
-	// SecondaryMin is the least cosine similarity for a secondary community; 0.75.
-	SecondaryMin float32
+	// SecondaryQuantile places the bar for a secondary community relative to the
+	// data: it must fit the member at least as well as this quantile of all members'
+	// fit to their own primary community (0.5 when zero: the median member's fit).
+	// Where vectors are squeezed (every cosine near 0.8) or spread out, the bar moves
+	// with them; a fixed cosine would hand everyone, or no one, a secondary.
+	SecondaryQuantile float64
 	// SilhouetteSample is how many members the silhouette is measured on; 2,000.
 	SilhouetteSample int
 	// Progress, when set, hears what the run is doing: stage, done and total units.
@@ -144,7 +148,7 @@ func (j *Job) RunOnce(ctx context.Context) (RunResult, error) {
 	cfg := j.Config
 	cfg.Model = cmp.Or(cfg.Model, embeddings.LocalModel)
 	cfg.Secondary = cmp.Or(cfg.Secondary, 2)
-	cfg.SecondaryMin = cmp.Or(cfg.SecondaryMin, 0.75)
+	cfg.SecondaryQuantile = cmp.Or(cfg.SecondaryQuantile, 0.5)
 	cfg.SilhouetteSample = cmp.Or(cfg.SilhouetteSample, 2000)
 
 	conn, err := j.DB.Acquire(ctx)
@@ -209,7 +213,7 @@ func paramsOf(cfg JobConfig) map[string]any {
 	c := cfg.Cluster.WithDefaults()
 	return map[string]any{"target_size": c.TargetSize, "min_size": c.MinSize, "max_size": c.MaxSize,
 		"seed": c.Seed, "max_iter": c.MaxIter, "sticky_margin": c.StickyMargin, "match_min": c.MatchMin,
-		"tribe_size": c.TribeSize, "secondary": cfg.Secondary, "secondary_min": cfg.SecondaryMin}
+		"tribe_size": c.TribeSize, "secondary": cfg.Secondary, "secondary_quantile": cfg.SecondaryQuantile}
 }
 
 // previousRun is what the current run left for this one to continue from.
@@ -360,6 +364,14 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 	}
 	m.Cohesion = round3(cohesion / float64(len(x)))
 	m.Silhouette = round3(clustering.Silhouette(x, cl.Assign, k, cfg.SilhouetteSample, cc.Seed))
+	fits := make([]float64, len(cl.Score))
+	for i, s := range cl.Score {
+		fits[i] = float64(s)
+	}
+	secondaryMin := float32(clustering.Quantile(fits, cfg.SecondaryQuantile))
+	m.SecondaryMin = round3(float64(secondaryMin))
+	pairMean, peerFloor := clustering.PairCosines(x, 20000, 0.5, cc.Seed)
+	m.PairCosine, m.PeerFloor = round3(pairMean), round3(peerFloor)
 	m.MinSize, m.MedianSize, m.MaxSize = clustering.SizeStats(cl.Sizes)
 	j.progress("memberships", 1, 1)
 
@@ -403,7 +415,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		if _, err := q.InsertCommunities(ctx, crows); err != nil {
 			return fmt.Errorf("write communities: %w", storage.Translate(err, nil))
 		}
-		var moved, both int
+		var moved, both, withSecondary int
 		ms := make([]storage.Membership, 0, len(x)*2)
 		for i, v := range vecs {
 			primary := cl.Assign[i]
@@ -412,7 +424,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 			rank := int16(2)
 			lang := members.Language(info.lang[i])
 			for t, c := range near[i] {
-				if c == primary || sims[i][t] < cfg.SecondaryMin || int(rank) > 1+cfg.Secondary {
+				if c == primary || sims[i][t] < secondaryMin || int(rank) > 1+cfg.Secondary {
 					continue
 				}
 				if byLanguage && lang != "" && mainLanguage(comps[c]) != "" && mainLanguage(comps[c]) != lang {
@@ -421,6 +433,9 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 				ms = append(ms, storage.Membership{RunID: runID, MemberID: v.MemberID, CommunityID: ids[c],
 					Rank: rank, Score: sims[i][t]})
 				rank++
+			}
+			if rank > 2 {
+				withSecondary++
 			}
 			if p := prevPrimary[i]; p != "" {
 				both++
@@ -432,6 +447,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		if both > 0 {
 			m.Churn = round3(float64(moved) / float64(both))
 		}
+		m.Secondary = round3(float64(withSecondary) / float64(len(x)))
 		// Members erased since their vectors were read are left out: erasure wins,
 		// and the run goes on without them.
 		if _, err := storage.WriteMemberships(ctx, tx, ms); err != nil {

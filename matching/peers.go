@@ -67,7 +67,9 @@ type PeerQuery struct {
 // community or a tribe are exact. In the member's own community the nearest 64 were listed when run v
 // was published (run_peers): one row and the peers' own rows are read. Another
 // community, or the member's tribe, is an exact scan of the run's vector copies in
-// one round trip. Only ScopeAll goes through the global HNSW index (recall@10 ≥ 0.95
+// one round trip. Peers less alike than the run's PeerFloor (the median cosine of
+// random pairs of members) are less alike than strangers usually are and are left
+// out, so a page can be shorter than the limit. Only ScopeAll goes through the global HNSW index (recall@10 ≥ 0.95
 // at PeerSearch), and so does a member with no community in the run (embedded after
 // it). The scope searched and the communities it covered come with the peers.
 func Peers(ctx context.Context, db database.DBTX, v *View, q PeerQuery) (PeerResult, error) {
@@ -128,7 +130,7 @@ func Peers(ctx context.Context, db database.DBTX, v *View, q PeerQuery) (PeerRes
 	}
 	terms := keysOf(me.terms)
 	for _, r := range rows {
-		if r.hasPeer {
+		if r.hasPeer && r.score >= v.PeerFloor {
 			res.Peers = append(res.Peers, newPeer(r.id, r.name, r.score, me.terms, terms, r.peerTerms))
 		}
 	}
@@ -160,6 +162,9 @@ func globalPeers(ctx context.Context, db database.DBTX, v *View, q PeerQuery) ([
 		rows, err := storage.New(tx).Peers(ctx, storage.PeersParams{Embedding: *me.Embedding, MemberID: q.MemberID,
 			Lim: int32(q.Limit), Model: v.Model})
 		for _, r := range rows {
+			if r.Score < v.PeerFloor {
+				break // most similar first: the rest are strangers too
+			}
 			out = append(out, newPeer(r.MemberID, r.Name, r.Score, me.Terms, terms, r.Terms))
 		}
 		return err

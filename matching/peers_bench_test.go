@@ -3,12 +3,15 @@ package matching_test
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/migrations/dbtest"
 )
 
-// BenchmarkPeers measures the peer searches on 20,000 demo members, side by side:
+// BenchmarkPeers measures the peer searches on 20,000 demo members (centered vectors,
+// as served), side by side:
 // across the whole membership through the HNSW index (with its recall@10 against
 // exact search over 300 members), and the exact scans within the member's community
 // and tribe.
@@ -18,7 +21,16 @@ func BenchmarkPeers(b *testing.B) {
 	ctx := context.Background()
 	pool := dbtest.Schema(b)
 	brand := loadDemoTB(b, pool, 20000)
-	if _, err := (&matching.Job{DB: pool}).RunOnce(ctx); err != nil {
+	// As served: the vectors centered (BELONG_CENTER=on), then clustered.
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	c, err := embeddings.FitCenter(ctx, pool, embeddings.NewLocal(), now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := (&embeddings.Backfill{DB: pool, Embedder: c, Now: func() time.Time { return now }}).RunOnce(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := (&matching.Job{DB: pool, Config: matching.JobConfig{Model: c.Model()}}).RunOnce(ctx); err != nil {
 		b.Fatal(err)
 	}
 	view, err := matching.NewRuns(pool).Current(ctx)

@@ -27,6 +27,10 @@ import (
 type View struct {
 	ID    int64
 	Model string
+	// PeerFloor is the median cosine of random pairs of members in this run
+	// (clustering.Metrics.PeerFloor): peers below it are not served. -1 for runs
+	// that measured none.
+	PeerFloor float64
 	// Communities are ordered by id.
 	Communities []Community
 	// Tribes by id.
@@ -144,7 +148,7 @@ func sharedKeys(terms, termKeys, keys []string) []string {
 }
 
 // loadView reads a published run into memory.
-func loadView(ctx context.Context, db database.DBTX, id int64, model string) (*View, error) {
+func loadView(ctx context.Context, db database.DBTX, id int64, model string, peerFloor float64) (*View, error) {
 	q := storage.New(db)
 	tribes, err := q.RunTribes(ctx, id)
 	if err != nil {
@@ -154,7 +158,7 @@ func loadView(ctx context.Context, db database.DBTX, id int64, model string) (*V
 	if err != nil {
 		return nil, fmt.Errorf("load run %d communities: %w", id, storage.Translate(err, nil))
 	}
-	v := &View{ID: id, Model: model, Tribes: make(map[string]*Tribe, len(tribes)), byID: make(map[string]int, len(rows)),
+	v := &View{ID: id, Model: model, PeerFloor: peerFloor, Tribes: make(map[string]*Tribe, len(tribes)), byID: make(map[string]int, len(rows)),
 		Communities: make([]Community, len(rows)), keys: make([][]string, len(rows))}
 	for _, t := range tribes {
 		v.Tribes[t.ID] = &Tribe{ID: t.ID, Name: t.Name, Labels: t.Labels}
@@ -230,7 +234,7 @@ func (r *Runs) Refresh(ctx context.Context) error {
 	if v := r.cur.Load(); v != nil && v.ID == cur.ID {
 		return nil
 	}
-	v, err := loadView(ctx, r.db, cur.ID, cur.Model)
+	v, err := loadView(ctx, r.db, cur.ID, cur.Model, cur.PeerFloor)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,8 @@ type EmbedResult struct {
 	Model string
 	// Learned is the term model fitted first, if any.
 	Learned *embeddings.TermModel
+	// Centered is the center learned before embedding, if any.
+	Centered *embeddings.Centered
 	embeddings.BackfillResult
 }
 
@@ -57,6 +59,20 @@ func (s *Service) Embed(ctx context.Context, refit bool) (EmbedResult, error) {
 	emb, err := s.Embedder(ctx, s.DB)
 	if err != nil {
 		return res, err
+	}
+	if _, centered := emb.(*embeddings.Centered); s.Center && !centered {
+		c, err := embeddings.FitCenter(ctx, s.DB, emb, s.now())
+		switch {
+		case err == nil:
+			res.Centered = c
+			s.logger().InfoContext(ctx, "vector center learned", slog.String("model", c.Model()),
+				slog.Float64("mean_cosine_before", c.SqueezeBefore), slog.Float64("mean_cosine_after", c.SqueezeAfter))
+			if emb, err = s.Embedder(ctx, s.DB); err != nil {
+				return res, err
+			}
+		case !errors.Is(err, embeddings.ErrCenterTooSmall):
+			return res, err
+		}
 	}
 	res.Model = emb.Model()
 	res.BackfillResult, err = (&embeddings.Backfill{DB: s.DB, Embedder: emb, Logger: s.Logger, Now: s.Now}).RunOnce(ctx)

@@ -54,6 +54,10 @@ type Service struct {
 	// LearnWhenReady fits the learned term model in Embed once the membership is large
 	// enough and none exists (BELONG_EMBEDDER=auto).
 	LearnWhenReady bool
+	// Center learns the embedder's common direction in Embed once CenterMinMembers
+	// consent and none is stored for its model; Embedder then returns it centered
+	// (embeddings.WithCenter).
+	Center bool
 	// Sentiment scores feedback with a model (a job, after the feedback is stored with
 	// the offline lexicon's score); nil keeps the lexicon's score.
 	Sentiment pilots.Scorer

@@ -232,6 +232,16 @@ type Tribe struct {
 	Name        string
 }
 
+type VectorCenter struct {
+	Model         string
+	Version       int32
+	Center        pgvector.Vector
+	Members       int32
+	SqueezeBefore float32
+	SqueezeAfter  float32
+	FittedAt      time.Time
+}
+
 type WebhookDelivery struct {
 	ID          int64
 	EndpointID  int64

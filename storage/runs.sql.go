@@ -97,18 +97,21 @@ func (q *Queries) CurrentRunID(ctx context.Context) (int64, error) {
 }
 
 const currentRunModel = `-- name: CurrentRunModel :one
-SELECT r.id, r.model FROM current_run c JOIN cluster_runs r ON r.id = c.run_id
+SELECT r.id, r.model, coalesce((r.metrics->>'peer_floor')::float8, -1)::float8 AS peer_floor
+FROM current_run c JOIN cluster_runs r ON r.id = c.run_id
 `
 
 type CurrentRunModelRow struct {
-	ID    int64
-	Model string
+	ID        int64
+	Model     string
+	PeerFloor float64
 }
 
+// The current run, its model and its peer floor (-1 for runs that measured none).
 func (q *Queries) CurrentRunModel(ctx context.Context) (CurrentRunModelRow, error) {
 	row := q.db.QueryRow(ctx, currentRunModel)
 	var i CurrentRunModelRow
-	err := row.Scan(&i.ID, &i.Model)
+	err := row.Scan(&i.ID, &i.Model, &i.PeerFloor)
 	return i, err
 }
 

@@ -8,6 +8,8 @@ package storage
 import (
 	"context"
 	"encoding/json"
+
+	pgvector "github.com/pgvector/pgvector-go"
 )
 
 const consentingMemberTerms = `-- name: ConsentingMemberTerms :many
@@ -57,6 +59,32 @@ func (q *Queries) LatestTermModel(ctx context.Context) (LatestTermModelRow, erro
 		&i.Dim,
 		&i.Members,
 		&i.Terms,
+	)
+	return i, err
+}
+
+const latestVectorCenter = `-- name: LatestVectorCenter :one
+SELECT version, center, members, squeeze_before, squeeze_after FROM vector_centers
+WHERE model = $1 ORDER BY version DESC LIMIT 1
+`
+
+type LatestVectorCenterRow struct {
+	Version       int32
+	Center        pgvector.Vector
+	Members       int32
+	SqueezeBefore float32
+	SqueezeAfter  float32
+}
+
+func (q *Queries) LatestVectorCenter(ctx context.Context, model string) (LatestVectorCenterRow, error) {
+	row := q.db.QueryRow(ctx, latestVectorCenter, model)
+	var i LatestVectorCenterRow
+	err := row.Scan(
+		&i.Version,
+		&i.Center,
+		&i.Members,
+		&i.SqueezeBefore,
+		&i.SqueezeAfter,
 	)
 	return i, err
 }
@@ -124,6 +152,35 @@ type SaveTermModelParams struct {
 // Stores a term model as the next version.
 func (q *Queries) SaveTermModel(ctx context.Context, arg SaveTermModelParams) (int32, error) {
 	row := q.db.QueryRow(ctx, saveTermModel, arg.Dim, arg.Members, arg.Terms)
+	var version int32
+	err := row.Scan(&version)
+	return version, err
+}
+
+const saveVectorCenter = `-- name: SaveVectorCenter :one
+INSERT INTO vector_centers (model, version, center, members, squeeze_before, squeeze_after)
+VALUES ($1::text, coalesce((SELECT max(version) FROM vector_centers WHERE model = $1::text), 0) + 1,
+	$2, $3, $4, $5)
+RETURNING version
+`
+
+type SaveVectorCenterParams struct {
+	Model         string
+	Center        pgvector.Vector
+	Members       int32
+	SqueezeBefore float32
+	SqueezeAfter  float32
+}
+
+// Stores a center as the model's next version.
+func (q *Queries) SaveVectorCenter(ctx context.Context, arg SaveVectorCenterParams) (int32, error) {
+	row := q.db.QueryRow(ctx, saveVectorCenter,
+		arg.Model,
+		arg.Center,
+		arg.Members,
+		arg.SqueezeBefore,
+		arg.SqueezeAfter,
+	)
 	var version int32
 	err := row.Scan(&version)
 	return version, err

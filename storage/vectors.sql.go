@@ -143,14 +143,16 @@ LEFT JOIN LATERAL (
 	) g
 ) a ON true
 WHERE m.consent_personalization AND m.id > $3
+	AND ($4::int <= 1 OR abs(hashtext(m.id)) % $4::int = 0)
 ORDER BY m.id
-LIMIT $4
+LIMIT $5
 `
 
 type MembersToEmbedParams struct {
 	At       time.Time
 	HalfLife float64
 	After    string
+	Every    int32
 	Lim      int32
 }
 
@@ -167,11 +169,14 @@ type MembersToEmbedRow struct {
 
 // The next batch of consenting members after id `after`, with their stored hash and
 // their recency-decayed activity (weights halve every half_life seconds before at).
+// With every above 1 only about one member in every is read (by a hash of the id):
+// a sample.
 func (q *Queries) MembersToEmbed(ctx context.Context, arg MembersToEmbedParams) ([]MembersToEmbedRow, error) {
 	rows, err := q.db.Query(ctx, membersToEmbed,
 		arg.At,
 		arg.HalfLife,
 		arg.After,
+		arg.Every,
 		arg.Lim,
 	)
 	if err != nil {

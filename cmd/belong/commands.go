@@ -109,6 +109,10 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 	if m := res.Learned; m != nil {
 		fmt.Fprintf(e.stdout, "embed: learned %s: %d terms in %d dimensions from %d members\n", m.Name(), len(m.Terms), m.Dim, m.Members)
 	}
+	if c := res.Centered; c != nil {
+		fmt.Fprintf(e.stdout, "embed: learned center %s from a sample of the membership: random pairs' mean cosine %.3f, %.3f centered\n",
+			c.Model(), c.SqueezeBefore, c.SqueezeAfter)
+	}
 	if err != nil {
 		return fmt.Errorf("embed: %w", err)
 	}

@@ -35,6 +35,9 @@ type Config struct {
 	// hashing), "local" (hashing), "learned" or "openai" (any OpenAI-compatible
 	// /v1/embeddings endpoint).
 	Embedder string
+	// Center removes the membership's common direction from vectors once learned
+	// (embeddings.Centered).
+	Center bool
 	// SayWeight and DoWeight blend what members say and do in local vectors.
 	SayWeight, DoWeight float64
 	// EmbeddingBatch is how many profiles one embeddings request carries.
@@ -160,7 +163,7 @@ func (e *env) service(pool *pgxpool.Pool) (*service.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &service.Service{DB: pool, Queue: q, Drafting: dr, Sentiment: sent, Embedder: e.embedder, LearnWhenReady: e.cfg.Embedder == "auto",
+	return &service.Service{DB: pool, Queue: q, Drafting: dr, Sentiment: sent, Embedder: e.embedder, LearnWhenReady: e.cfg.Embedder == "auto", Center: e.cfg.Center,
 		Clustering: service.ClusterParams{TargetSize: 50, MinSize: 12, MaxSize: 150, Seed: 1, Facets: e.cfg.Facets},
 		KeepRuns:   e.cfg.KeepRuns, IdempotencyTTL: e.cfg.IdempotencyTTL, Policy: e.cfg.Policy, Logger: e.logger}, nil
 }
@@ -193,6 +196,14 @@ func (e *env) sentiment() (pilots.Scorer, error) {
 // embedder is the configured Embedder. "auto" and "learned" use the newest stored
 // term model; "learned" without one is an error, "auto" falls back to hashing.
 func (e *env) embedder(ctx context.Context, db database.DBTX) (embeddings.Embedder, error) {
+	inner, err := e.innerEmbedder(ctx, db)
+	if err != nil || !e.cfg.Center {
+		return inner, err
+	}
+	return embeddings.WithCenter(ctx, db, inner)
+}
+
+func (e *env) innerEmbedder(ctx context.Context, db database.DBTX) (embeddings.Embedder, error) {
 	switch e.cfg.Embedder {
 	case "openai":
 		return embeddings.NewOpenAI(embeddings.OpenAIConfig{

@@ -34,6 +34,15 @@ var settings = []setting{
 		set: func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 	{name: "BELONG_EMBEDDER", def: "auto", doc: "auto (learned once fitted, else hashing), local, learned or openai",
 		set: oneOf(func(c *Config) *string { return &c.Embedder }, "auto", "local", "learned", "openai")},
+	{name: "BELONG_CENTER", def: "on", doc: "on: learn the membership's common vector direction once 1,000 members consent and remove it (unrelated members then score near 0); off",
+		set: func(c *Config, v string) error {
+			switch v {
+			case "on", "off":
+				c.Center = v == "on"
+				return nil
+			}
+			return fmt.Errorf("want on or off")
+		}},
 	{name: "BELONG_EMBED_SAY_WEIGHT", def: strconv.FormatFloat(embeddings.DefaultSayWeight, 'g', -1, 64), doc: "weight of what members say in local vectors",
 		set: weight(func(c *Config) *float64 { return &c.SayWeight })},
 	{name: "BELONG_EMBED_DO_WEIGHT", def: strconv.FormatFloat(embeddings.DefaultDoWeight, 'g', -1, 64), doc: "weight of what members do in local vectors",

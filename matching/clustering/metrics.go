@@ -26,6 +26,17 @@ type Metrics struct {
 	Deaths    int     `json:"deaths"`
 	Splits    int     `json:"splits"`
 	Dissolved int     `json:"dissolved"`
+	// PairCosine is the mean cosine of random pairs of members: near 0 when vectors
+	// are centered, 0.7 and more when they share a common direction.
+	PairCosine float64 `json:"pair_cosine"`
+	// SecondaryMin is the least cosine a secondary community had to reach in this
+	// run (a quantile of the members' fit to their own community), and Secondary the
+	// share of members who have at least one.
+	SecondaryMin float64 `json:"secondary_min"`
+	Secondary    float64 `json:"secondary"`
+	// PeerFloor is the median cosine of random pairs of members: a peer less alike
+	// than that is less alike than two strangers usually are, and is not served.
+	PeerFloor float64 `json:"peer_floor"`
 	// DurationMS is the run's wall time.
 	DurationMS int64 `json:"duration_ms"`
 }
@@ -94,4 +105,35 @@ func SizeStats(sizes []int) (lo, med, hi int) {
 	s := append([]int(nil), sizes...)
 	sort.Ints(s)
 	return s[0], s[len(s)/2], s[len(s)-1]
+}
+
+// PairCosines returns the mean and the q-quantile of the cosines of pairs random
+// pairs of distinct points, from a seeded sample.
+func PairCosines(x [][]float32, pairs int, q float64, seed uint64) (mean, quantile float64) {
+	if len(x) < 2 || pairs <= 0 {
+		return 0, 1
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x9a17))
+	sims := make([]float64, pairs)
+	var sum float64
+	for p := range sims {
+		a := rng.IntN(len(x))
+		b := rng.IntN(len(x) - 1)
+		if b >= a {
+			b++
+		}
+		sims[p] = float64(dot(x[a], x[b]))
+		sum += sims[p]
+	}
+	return sum / float64(pairs), Quantile(sims, q)
+}
+
+// Quantile returns the q-quantile of v (0 ≤ q ≤ 1, nearest rank); it sorts v.
+func Quantile(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	sort.Float64s(v)
+	i := int(q * float64(len(v)-1))
+	return v[min(max(i, 0), len(v)-1)]
 }

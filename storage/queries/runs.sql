@@ -44,7 +44,9 @@ WHERE r.model = @model;
 SELECT run_id FROM current_run;
 
 -- name: CurrentRunModel :one
-SELECT r.id, r.model FROM current_run c JOIN cluster_runs r ON r.id = c.run_id;
+-- The current run, its model and its peer floor (-1 for runs that measured none).
+SELECT r.id, r.model, coalesce((r.metrics->>'peer_floor')::float8, -1)::float8 AS peer_floor
+FROM current_run c JOIN cluster_runs r ON r.id = c.run_id;
 
 -- name: ListRuns :many
 -- Newest first, those older than before when it is above zero.

@@ -26,3 +26,14 @@ VALUES (coalesce((SELECT max(version) FROM term_models), 0) + 1, @dim, @members,
 
 -- name: LatestTermModel :one
 SELECT version, dim, members, terms FROM term_models ORDER BY version DESC LIMIT 1;
+
+-- name: SaveVectorCenter :one
+-- Stores a center as the model's next version.
+INSERT INTO vector_centers (model, version, center, members, squeeze_before, squeeze_after)
+VALUES (sqlc.arg(model)::text, coalesce((SELECT max(version) FROM vector_centers WHERE model = sqlc.arg(model)::text), 0) + 1,
+	@center, @members, @squeeze_before, @squeeze_after)
+RETURNING version;
+
+-- name: LatestVectorCenter :one
+SELECT version, center, members, squeeze_before, squeeze_after FROM vector_centers
+WHERE model = @model ORDER BY version DESC LIMIT 1;

@@ -16,6 +16,8 @@ WHERE t.oid = 'member_vectors'::regclass AND am.amname IN ('hnsw', 'ivfflat');
 -- name: MembersToEmbed :many
 -- The next batch of consenting members after id `after`, with their stored hash and
 -- their recency-decayed activity (weights halve every half_life seconds before at).
+-- With every above 1 only about one member in every is read (by a hash of the id):
+-- a sample.
 SELECT m.id, m.interests, m.causes, m.skill_level, v.source_hash,
 	coalesce(a.types, '{}')::text[] AS types, coalesce(a.categories, '{}')::text[] AS categories,
 	coalesce(a.weights, '{}')::float8[] AS weights
@@ -31,6 +33,7 @@ LEFT JOIN LATERAL (
 	) g
 ) a ON true
 WHERE m.consent_personalization AND m.id > @after
+	AND (sqlc.arg(every)::int <= 1 OR abs(hashtext(m.id)) % sqlc.arg(every)::int = 0)
 ORDER BY m.id
 LIMIT @lim;
 
