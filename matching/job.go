@@ -303,7 +303,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 	}
 	maxIter := cc.WithDefaults().MaxIter
 	cc.Progress = func(it, _ int) { j.progress("k-means", it, maxIter) }
-	cl, err := clustering.Cluster(ctx, x, clustering.Previous{IDs: prev.ids, Centroids: prev.centroids, Primary: prevPrimary}, cc)
+	cl, err := clustering.Cluster(ctx, x, clustering.Previous{IDs: prev.ids, Centroids: prev.centroids, Primary: prevPrimary, TribeCentroids: prev.tribeCentroids}, cc)
 	if err != nil {
 		return RunResult{}, err
 	}
@@ -311,10 +311,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 	k := len(cl.Centroids)
 
 	j.progress("tribes", 0, 1)
-	tribeOf, tribeCents, err := clustering.Tribes(ctx, cl.Centroids, cc.WithDefaults().TribeSize, cc.Seed)
-	if err != nil {
-		return RunResult{}, err
-	}
+	tribeOf, tribeCents := cl.Tribe, cl.TribeCentroids
 	memberTribe := make([]int, len(x))
 	for i, c := range cl.Assign {
 		memberTribe[i] = tribeOf[c]

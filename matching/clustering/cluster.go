@@ -30,7 +30,9 @@ type ClusterConfig struct {
 	// MatchMin is the least cosine between a new centroid and a previous one for the
 	// community to keep the previous id; 0.6.
 	MatchMin float32
-	// TribeSize is how many communities a tribe gathers on average; 10.
+	// TribeSize is how many communities a tribe gathers on average; 0 means about √k
+	// tribes of about √k communities each (100 communities: 10 tribes; 20,000: 141),
+	// the split that makes a Lloyd pass cheapest.
 	TribeSize int
 	// Facets are the groupings communities are divided along where interests alone
 	// would divide them arbitrarily, in order (language first, say, then place, then
@@ -42,10 +44,6 @@ type ClusterConfig struct {
 	// FacetWeight is the first facet's weight; 0.45 (two members alike in everything
 	// but it then score 0.8).
 	FacetWeight float64
-	// TwoLevelAbove is the number of communities from which k-means runs in two
-	// levels (TwoLevelKMeans, √k coarse groups first); 1,000. Below it one level
-	// costs little and two would only constrain the fit.
-	TwoLevelAbove int
 	// Progress, when set, hears about each k-means iteration.
 	Progress func(iteration, changed int)
 }
@@ -61,9 +59,7 @@ func (c ClusterConfig) WithDefaults() ClusterConfig {
 	def(&c.MinSize, 12)
 	def(&c.MaxSize, 150)
 	def(&c.MaxIter, 50)
-	def(&c.TribeSize, 10)
 	def(&c.SampleAbove, 1_000_000)
-	def(&c.TwoLevelAbove, 1000)
 	if c.FacetWeight <= 0 {
 		c.FacetWeight = 0.45
 	}
@@ -85,6 +81,8 @@ type Previous struct {
 	Centroids [][]float32
 	// Primary[i] is the id of point i's previous primary community, "" if none.
 	Primary []string
+	// TribeCentroids are the previous run's tribes, which warm-start this run's.
+	TribeCentroids [][]float32
 }
 
 // Clustering is a bounded, stable partition of the points.
@@ -103,21 +101,31 @@ type Clustering struct {
 	Iterations int
 	// Splits and Dissolved count the size-bound repairs.
 	Splits, Dissolved int
+	// Tribe[c] is community c's tribe; TribeCentroids are the tribes' unit centroids.
+	Tribe          []int
+	TribeCentroids [][]float32
 }
 
-// Cluster partitions unit vectors into micro-communities:
+// Cluster partitions unit vectors into tribes and, within them, micro-communities:
 //
-//  1. spherical k-means with k = n/TargetSize, warm-started from the previous run's
-//     centroids so that communities persist; from TwoLevelAbove communities on, in
-//     two levels (√k coarse groups, then each group's share of k);
-//  2. size bounds: a community above MaxSize is split by k-means on its own members,
-//     one below MinSize is dissolved into its members' next-best communities with room;
-//  3. identities: new centroids are matched to the previous run's by an optimal
+//  1. tribes first: spherical k-means on the vectors into about √k tribes (k =
+//     n/TargetSize communities), warm-started from the previous run's tribes; on a
+//     first run of up to 2,000 communities the count (half to twice that) is the one
+//     whose tribes are most distinct by silhouette, so tribes follow the themes;
+//  2. communities within each tribe: spherical k-means on its members (with their
+//     facets as extra dimensions) into its share of k, warm-started from the previous
+//     communities nearest to it. A pass costs n·(tribes + k/tribes), not n·k, and a
+//     community never straddles two themes;
+//  3. size bounds: a community above MaxSize is split along its facets, then by
+//     k-means on its own members; one below MinSize is dissolved into its members'
+//     next-best communities with room;
+//  4. identities: new centroids are matched to the previous run's by an optimal
 //     assignment on cosine cost (pairs below MatchMin are births and deaths);
-//  4. stickiness: a member stays in their previous community unless the new best fits
+//  5. stickiness: a member stays in their previous community unless the new best fits
 //     them better by StickyMargin (and the bounds allow the move back).
 //
-// Only when there are fewer points than MinSize can a community be smaller.
+// A community's tribe is the one most of its members came from. Only when there are
+// fewer points than MinSize can a community be smaller.
 func Cluster(ctx context.Context, x [][]float32, prev Previous, cfg ClusterConfig) (Clustering, error) {
 	cfg = cfg.WithDefaults()
 	n := len(x)
@@ -139,19 +147,19 @@ func Cluster(ctx context.Context, x [][]float32, prev Previous, cfg ClusterConfi
 	if sample == 0 && n > cfg.SampleAbove {
 		sample = cfg.SampleAbove / 2
 	}
-	coarse := 0
-	if k >= cfg.TwoLevelAbove {
-		coarse = int(math.Round(math.Sqrt(float64(k))))
+	top, err := fitTribes(ctx, x, prev.TribeCentroids, k, sample, cfg)
+	if err != nil {
+		return Clustering{}, err
 	}
-	// k-means and the size repairs see the facets; centroids and scores do not.
+	// Communities and the size repairs see the facets; tribes, centroids and scores
+	// do not: a tribe is a theme across languages and places.
 	fx, init := withFacets(x, prev, cfg)
-	km, err := TwoLevelKMeans(ctx, fx, KMeansConfig{K: k, Seed: cfg.Seed, MaxIter: cfg.MaxIter,
-		Init: init, Sample: sample, Progress: cfg.Progress}, coarse)
+	km, _, err := Within(ctx, fx, top, KMeansConfig{K: k, Seed: cfg.Seed, MaxIter: cfg.MaxIter, Init: init})
 	if err != nil {
 		return Clustering{}, err
 	}
 	cl := Clustering{Assign: km.Assign, Iterations: km.Iterations}
-	groups := groupsOf(km.Assign, k)
+	groups := groupsOf(km.Assign, len(km.Centroids))
 	groups, cl.Splits, cl.Dissolved, err = bound(ctx, fx, groups, cfg)
 	if err != nil {
 		return Clustering{}, err
@@ -182,7 +190,80 @@ func Cluster(ctx context.Context, x [][]float32, prev Previous, cfg ClusterConfi
 	for i, c := range cl.Assign {
 		cl.Score[i] = dot(x[i], cents[c])
 	}
+	cl.Tribe, cl.TribeCentroids = tribesOf(x, groups, top.Assign, len(top.Centroids))
 	return cl, nil
+}
+
+// fitTribes clusters the points into tribes: as many as the previous run had, from
+// its tribes, while that stays within half to twice the size-based count t0
+// (TribeSize, or √k); else on up to 2,000 communities the count from t0/2 to 2·t0
+// whose tribes are most distinct by silhouette, and t0 beyond.
+func fitTribes(ctx context.Context, x [][]float32, prev [][]float32, k, sample int, cfg ClusterConfig) (KMeansResult, error) {
+	t0 := int(math.Sqrt(float64(k))) // fewer than four communities make one tribe
+	if cfg.TribeSize > 0 {
+		t0 = int(math.Round(float64(k) / float64(cfg.TribeSize)))
+	}
+	t0 = min(max(t0, 1), k)
+	fit := func(t int, init [][]float32) (KMeansResult, error) {
+		km, err := SphericalKMeans(ctx, x, KMeansConfig{K: t, Seed: cfg.Seed, MaxIter: cfg.MaxIter, Init: init,
+			Sample: sample, Progress: cfg.Progress})
+		if err != nil {
+			return KMeansResult{}, fmt.Errorf("tribes: %w", err)
+		}
+		return km, nil
+	}
+	if p := len(prev); p > 0 && 2*p >= t0 && p <= 2*t0 {
+		return fit(min(p, k), prev)
+	}
+	if k > 2000 || t0 < 2 {
+		return fit(t0, nil)
+	}
+	// Candidates 15% apart from half to twice t0, each fitted on a sample of up to
+	// 20,000 points; the winner is fitted on everyone from its centroids.
+	probe := min(len(x), 20000)
+	var best KMeansResult
+	bestScore := math.Inf(-1)
+	for t := max(2, t0/2); t <= min(2*t0, k); t = max(t+1, int(float64(t)*1.15)) {
+		km, err := SphericalKMeans(ctx, x, KMeansConfig{K: t, Seed: cfg.Seed, MaxIter: cfg.MaxIter, Sample: probe})
+		if err != nil {
+			return KMeansResult{}, fmt.Errorf("tribes: %w", err)
+		}
+		if score := Silhouette(x, km.Assign, t, 2000, cfg.Seed); score > bestScore {
+			best, bestScore = km, score
+		}
+	}
+	if probe == len(x) {
+		return best, nil
+	}
+	return fit(len(best.Centroids), best.Centroids)
+}
+
+// tribesOf gives each community the tribe most of its members were fitted into and
+// returns the tribes that kept a community, renumbered, with their centroids.
+func tribesOf(x [][]float32, groups [][]int, fitted []int, tribes int) ([]int, [][]float32) {
+	of := make([]int, len(groups))
+	count := make([]int, tribes)
+	for c, g := range groups {
+		clear(count)
+		for _, i := range g {
+			count[fitted[i]]++
+		}
+		of[c] = slices.Index(count, slices.Max(count))
+	}
+	renumber := make([]int, tribes)
+	for t := range renumber {
+		renumber[t] = -1
+	}
+	var members [][]int
+	for c, t := range of {
+		if renumber[t] < 0 {
+			renumber[t] = len(members)
+			members = append(members, nil)
+		}
+		of[c] = renumber[t]
+		members[of[c]] = append(members[of[c]], groups[c]...)
+	}
+	return of, centroidsOf(x, members)
 }
 
 func groupsOf(assign []int, k int) [][]int {
@@ -513,32 +594,4 @@ func stick(x [][]float32, cents [][]float32, prev Previous, prevIdx []int, assig
 			sizes[cur]--
 		}
 	}
-}
-
-// Tribes groups community centroids into about len/size coarse tribes by spherical
-// k-means and returns each community's tribe and the tribes' centroids.
-func Tribes(ctx context.Context, centroids [][]float32, size int, seed uint64) ([]int, [][]float32, error) {
-	t0 := max(1, int(math.Round(float64(len(centroids))/float64(max(size, 1)))))
-	// Where the communities fall into themes, the number of tribes follows them:
-	// from half to twice the size-based count, the one whose tribes are most
-	// distinct (silhouette of the centroids). Beyond 2,000 communities the
-	// size-based count stands.
-	counts := []int{t0}
-	if len(centroids) <= 2000 {
-		counts = slices.Compact([]int{max(2, t0/2), max(2, t0*3/4), t0, t0 * 3 / 2, t0 * 2})
-	}
-	var best KMeansResult
-	bestScore := math.Inf(-1)
-	for _, t := range counts {
-		t = min(t, len(centroids))
-		km, err := SphericalKMeans(ctx, centroids, KMeansConfig{K: t, Seed: seed})
-		if err != nil {
-			return nil, nil, fmt.Errorf("tribes: %w", err)
-		}
-		score := Silhouette(centroids, km.Assign, t, len(centroids), seed)
-		if len(counts) == 1 || score > bestScore {
-			best, bestScore = km, score
-		}
-	}
-	return best.Assign, best.Centroids, nil
 }

@@ -84,7 +84,7 @@ func TestClusterKeepsIdentitiesAcrossRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prev := clustering.Previous{Primary: make([]string, len(x))}
+	prev := clustering.Previous{Primary: make([]string, len(x)), TribeCentroids: first.TribeCentroids}
 	for c, cent := range first.Centroids {
 		prev.IDs = append(prev.IDs, string(rune('A'+c)))
 		prev.Centroids = append(prev.Centroids, cent)

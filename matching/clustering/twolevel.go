@@ -8,12 +8,10 @@ import (
 
 // TwoLevelKMeans clusters x into cfg.K groups in two levels: spherical k-means into
 // coarse groups first (tribes), then each coarse group into its share of the K fine
-// groups (in proportion to its points, at least one each). A Lloyd pass then costs
-// about n·(coarse + K/coarse) similarities instead of n·K, and k-means++ seeding,
-// which grows with K², runs on K/coarse centroids at a time. cfg.Init (the previous
-// run's centroids) warm-starts each coarse group with the previous centroids nearest
-// to it. With coarse ≤ 1 or K ≤ coarse it is SphericalKMeans. cfg.Progress hears the
-// coarse fit only.
+// groups (Within). A Lloyd pass then costs about n·(coarse + K/coarse) similarities
+// instead of n·K, and k-means++ seeding, which grows with K², runs on K/coarse
+// centroids at a time. With coarse ≤ 1 or K ≤ coarse it is SphericalKMeans.
+// cfg.Progress hears the coarse fit only.
 func TwoLevelKMeans(ctx context.Context, x [][]float32, cfg KMeansConfig, coarse int) (KMeansResult, error) {
 	if coarse <= 1 || cfg.K <= coarse {
 		return SphericalKMeans(ctx, x, cfg)
@@ -23,13 +21,31 @@ func TwoLevelKMeans(ctx context.Context, x [][]float32, cfg KMeansConfig, coarse
 	if err != nil {
 		return KMeansResult{}, err
 	}
+	res, _, err := Within(ctx, x, top, cfg)
+	return res, err
+}
+
+// Within clusters each coarse group of top (top.Assign over x) into its share of the
+// cfg.K fine groups, in proportion to its points and at least one each, and returns
+// the fine clustering with each fine group's coarse group. x may carry more
+// dimensions than top.Centroids (facets appended): the coarse level only sees the
+// leading ones. cfg.Init (the previous run's centroids, in x's space) warm-starts
+// each coarse group with the previous centroids nearest to it; each group then keeps
+// as many fine groups as it inherits.
+func Within(ctx context.Context, x [][]float32, top KMeansResult, cfg KMeansConfig) (KMeansResult, []int, error) {
+	coarse := len(top.Centroids)
 	groups := groupsOf(top.Assign, coarse)
 	ks := apportion(cfg.K, groups)
 	inits := make([][][]float32, coarse)
-	if len(cfg.Init) > 0 {
-		near, _, err := Nearest(cfg.Init, top.Centroids, 1)
+	if len(cfg.Init) > 0 && coarse > 0 {
+		d := len(top.Centroids[0])
+		lead := make([][]float32, len(cfg.Init))
+		for i, c := range cfg.Init {
+			lead[i] = c[:min(d, len(c))]
+		}
+		near, _, err := Nearest(lead, top.Centroids, 1)
 		if err != nil {
-			return KMeansResult{}, err
+			return KMeansResult{}, nil, err
 		}
 		for i, c := range cfg.Init {
 			inits[near[i][0]] = append(inits[near[i][0]], c)
@@ -40,12 +56,13 @@ func TwoLevelKMeans(ctx context.Context, x [][]float32, cfg KMeansConfig, coarse
 		ks = rebalance(cfg.K, groups, inits)
 	}
 	res := KMeansResult{Assign: make([]int, len(x)), Score: make([]float32, len(x)), Centroids: make([][]float32, 0, cfg.K)}
+	var groupOf []int
 	for g, idx := range groups {
 		if len(idx) == 0 {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return KMeansResult{}, err
+			return KMeansResult{}, nil, err
 		}
 		xs := make([][]float32, len(idx))
 		for j, i := range idx {
@@ -54,16 +71,19 @@ func TwoLevelKMeans(ctx context.Context, x [][]float32, cfg KMeansConfig, coarse
 		sub, err := SphericalKMeans(ctx, xs, KMeansConfig{K: ks[g], Seed: cfg.Seed + uint64(g) + 1, MaxIter: cfg.MaxIter,
 			Tol: cfg.Tol, Init: inits[g]})
 		if err != nil {
-			return KMeansResult{}, err
+			return KMeansResult{}, nil, err
 		}
 		offset := len(res.Centroids)
 		res.Centroids = append(res.Centroids, sub.Centroids...)
+		for range sub.Centroids {
+			groupOf = append(groupOf, g)
+		}
 		for j, i := range idx {
 			res.Assign[i], res.Score[i] = offset+sub.Assign[j], sub.Score[j]
 		}
 		res.Iterations = max(res.Iterations, top.Iterations+sub.Iterations)
 	}
-	return res, nil
+	return res, groupOf, nil
 }
 
 // apportion shares k among groups in proportion to their sizes (largest remainders),

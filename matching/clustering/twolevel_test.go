@@ -132,7 +132,7 @@ func TestFacetedRerunsAreStable(t *testing.T) {
 	for c := range ids {
 		ids[c] = string(rune('A'+c/26)) + string(rune('a'+c%26))
 	}
-	prev := clustering.Previous{IDs: ids, Centroids: first.Centroids, Primary: make([]string, len(x))}
+	prev := clustering.Previous{IDs: ids, Centroids: first.Centroids, Primary: make([]string, len(x)), TribeCentroids: first.TribeCentroids}
 	for i, c := range first.Assign {
 		prev.Primary[i] = ids[c]
 	}
