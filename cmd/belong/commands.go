@@ -164,6 +164,8 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 		m.Members, m.Communities, m.MinSize, m.MedianSize, m.MaxSize, m.Tribes)
 	fmt.Fprintf(e.stdout, "  cohesion %.3f, silhouette %.3f, churn %.1f%%, births %d, deaths %d, splits %d, dissolved %d\n",
 		m.Cohesion, m.Silhouette, 100*m.Churn, m.Births, m.Deaths, m.Splits, m.Dissolved)
+	fmt.Fprintf(e.stdout, "  random pairs' mean cosine %.3f; secondary bar %.3f (%.0f%% of members have a secondary); peer floor %.3f\n",
+		m.PairCosine, m.SecondaryMin, 100*m.Secondary, m.PeerFloor)
 	if d := res.DryRun; d != nil {
 		fmt.Fprint(e.stdout, "  communities by size:")
 		for _, b := range d.Sizes {
