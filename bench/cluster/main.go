@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -236,21 +237,35 @@ func writeMixture(path string, n, dim, components int, noise float64, seed uint6
 }
 
 func readMatrix(path string, dim int) ([][]float32, error) {
-	raw, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	if len(raw)%(4*dim) != 0 {
-		return nil, fmt.Errorf("%s: %d bytes is not a whole number of %d-float rows", path, len(raw), dim)
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
 	}
-	n := len(raw) / (4 * dim)
+	if st.Size()%int64(4*dim) != 0 {
+		return nil, fmt.Errorf("%s: %d bytes is not a whole number of %d-float rows", path, st.Size(), dim)
+	}
+	n := int(st.Size() / int64(4*dim))
+	// Read straight into the one array the rows share: the file is never held twice.
 	flat := make([]float32, n*dim)
-	for i := range flat {
-		flat[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	chunk := make([]byte, 4*dim*1024)
+	for at := 0; at < len(flat); {
+		m := min(len(chunk), 4*(len(flat)-at))
+		if _, err := io.ReadFull(f, chunk[:m]); err != nil {
+			return nil, err
+		}
+		for i := 0; i < m; i += 4 {
+			flat[at] = math.Float32frombits(binary.LittleEndian.Uint32(chunk[i:]))
+			at++
+		}
 	}
 	x := make([][]float32, n)
 	for i := range x {
-		x[i] = flat[i*dim : (i+1)*dim]
+		x[i] = flat[i*dim : (i+1)*dim : (i+1)*dim]
 	}
 	return x, nil
 }

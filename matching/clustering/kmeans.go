@@ -64,14 +64,35 @@ func newMatrix(x [][]float32) (matrix, error) {
 		return matrix{}, errors.New("kmeans: no points")
 	}
 	d := len(x[0])
-	m := matrix{rows: len(x), cols: d, data: make([]float32, len(x)*d)}
 	for i, v := range x {
 		if len(v) != d {
 			return matrix{}, fmt.Errorf("kmeans: point %d has %d dimensions, want %d", i, len(v), d)
 		}
+	}
+	if flat, ok := contiguous(x, d); ok {
+		return matrix{rows: len(x), cols: d, data: flat}, nil // read only: no copy needed
+	}
+	m := matrix{rows: len(x), cols: d, data: make([]float32, len(x)*d)}
+	for i, v := range x {
 		copy(m.row(i), v)
 	}
 	return m, nil
+}
+
+// contiguous returns the one array x's rows of d floats lie in, in order, if they do
+// (a matrix read from a file, say), so that k-means need not copy the points.
+func contiguous(x [][]float32, d int) ([]float32, bool) {
+	n := len(x) * d
+	if d == 0 || cap(x[0]) < n {
+		return nil, false
+	}
+	flat := x[0][:n:n]
+	for i, v := range x {
+		if &v[0] != &flat[i*d] {
+			return nil, false
+		}
+	}
+	return flat, true
 }
 
 // SphericalKMeans clusters unit vectors by cosine similarity: k-means whose centroids

@@ -2,6 +2,7 @@ package clustering
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sort"
 )
@@ -57,6 +58,15 @@ func Within(ctx context.Context, x [][]float32, top KMeansResult, cfg KMeansConf
 	}
 	res := KMeansResult{Assign: make([]int, len(x)), Score: make([]float32, len(x)), Centroids: make([][]float32, 0, cfg.K)}
 	var groupOf []int
+	// One buffer, as large as the largest group, holds each group's points in turn:
+	// k-means fits them in place, and the fit allocates no copy per group.
+	largest := 0
+	for _, idx := range groups {
+		largest = max(largest, len(idx))
+	}
+	d := len(x[0])
+	buf := make([]float32, largest*d)
+	xs := make([][]float32, 0, largest)
 	for g, idx := range groups {
 		if len(idx) == 0 {
 			continue
@@ -64,9 +74,12 @@ func Within(ctx context.Context, x [][]float32, top KMeansResult, cfg KMeansConf
 		if err := ctx.Err(); err != nil {
 			return KMeansResult{}, nil, err
 		}
-		xs := make([][]float32, len(idx))
+		xs = xs[:len(idx)]
 		for j, i := range idx {
-			xs[j] = x[i]
+			xs[j] = buf[j*d : (j+1)*d : (j+1)*d]
+			if copy(xs[j], x[i]) != d || len(x[i]) != d {
+				return KMeansResult{}, nil, fmt.Errorf("kmeans: point %d has %d dimensions, want %d", i, len(x[i]), d)
+			}
 		}
 		sub, err := SphericalKMeans(ctx, xs, KMeansConfig{K: ks[g], Seed: cfg.Seed + uint64(g) + 1, MaxIter: cfg.MaxIter,
 			Tol: cfg.Tol, Init: inits[g]})
