@@ -33,6 +33,11 @@ type CommunityFacts struct {
 	Size   int
 	// SkillMix counts the community's members per skill level.
 	SkillMix map[string]int
+	// Facets are what most of its members share beyond interests, by facet
+	// ("language", "skill", "attributes.city") and as a person would say it
+	// ("Swedish", "beginners", "Stockholm"): what tells it from communities of the
+	// same interests.
+	Facets map[string]string
 }
 
 // Request asks for one piece of content.

@@ -93,7 +93,7 @@ func (o *OpenAI) Generate(ctx context.Context, r Request) (Body, error) {
 	schema := schemas[r.Kind]
 	level, days, steps := Difficulty(r.Community.SkillMix)
 	facts, _ := json.Marshal(map[string]any{
-		"kind": r.Kind, "language": members.Language(r.Locale), "community": r.Community.Name, "labels": r.Community.Labels,
+		"kind": r.Kind, "language": members.Language(r.Locale), "community": r.Community.Name, "labels": r.Community.Labels, "facets": r.Community.Facets,
 		"members": r.Community.Size, "difficulty": level, "duration_days": days, "steps": steps,
 		"first_name": r.FirstName, "occasion": r.Occasion, "detail": r.Detail,
 	})

@@ -234,8 +234,16 @@ func CommunitiesToDraft(ctx context.Context, db database.DBTX, locales []string)
 	}
 	list := make([]Request, 0, len(rows))
 	for _, r := range rows {
+		var facets []struct{ Facet, Label string }
+		if err := json.Unmarshal(r.Facets, &facets); err != nil {
+			return nil, fmt.Errorf("community %s facets: %w", r.ID, err)
+		}
+		f := make(map[string]string, len(facets))
+		for _, x := range facets {
+			f[x.Facet] = x.Label
+		}
 		list = append(list, Request{Kind: KindCommunityProfile, Locale: r.Locale,
-			Community: CommunityFacts{ID: r.ID, Name: r.Name, Labels: r.Labels, Size: int(r.Size)}})
+			Community: CommunityFacts{ID: r.ID, Name: r.Name, Labels: r.Labels, Size: int(r.Size), Facets: f}})
 	}
 	return list, nil
 }

@@ -3,6 +3,7 @@ package generation
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/belong-loyalty/belong/members"
@@ -154,6 +155,11 @@ func (Template) Generate(_ context.Context, r Request) (Body, error) {
 			default:
 				name = fmt.Sprintf(frame, title(first))
 			}
+			// A place reads the same in every language: communities alike in
+			// interests but in different cities are named apart.
+			if place := placeOf(c.Facets); place != "" && !strings.Contains(name, place) {
+				name += " · " + place
+			}
 		}
 		return Body{
 			"name":          name,
@@ -196,4 +202,19 @@ func (Template) Generate(_ context.Context, r Request) (Body, error) {
 	default: // KindCommunityPrompt
 		return Body{"prompt": fmt.Sprintf(pick(p.prompt), first)}, nil
 	}
+}
+
+// placeOf is the place facet's label among facets (an attributes.KEY facet), or "".
+func placeOf(facets map[string]string) string {
+	keys := make([]string, 0, len(facets))
+	for k := range facets {
+		if strings.HasPrefix(k, "attributes.") {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return ""
+	}
+	slices.Sort(keys)
+	return facets[keys[0]]
 }

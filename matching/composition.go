@@ -21,10 +21,28 @@ type Composition struct {
 	Interests []Share `json:"interests"`
 	Skills    []Share `json:"skills"`
 	Languages []Share `json:"languages"`
+	// Places are the values of the run's first place facet (an attributes.KEY facet
+	// of BELONG_FACETS, such as attributes.city), when it has one.
+	Places []Share `json:"places,omitempty"`
+	// Facets are the values of the run's facets that at least half of the community
+	// shares, in the order the facets are configured: what sets it apart from
+	// communities of the same interests ("Stockholm", "beginners"). Only facets on
+	// which the run's members differ count.
+	Facets []Facet `json:"facets"`
 	// Active30d is the share of members with an event in those 30 days, and
 	// EventsPerMember30d their events per member.
 	Active30d          float64 `json:"active_30d"`
 	EventsPerMember30d float64 `json:"events_per_member_30d"`
+}
+
+// Facet is a facet's value most of a community shares: Facet names it as
+// BELONG_FACETS does ("language", "skill", "attributes.city"), Label is how a person
+// would say it ("Swedish", "beginners", "Stockholm").
+type Facet struct {
+	Facet string  `json:"facet"`
+	Value string  `json:"value"`
+	Label string  `json:"label"`
+	Share float64 `json:"share"`
 }
 
 // Share is a value and the share of a community's members holding it.
@@ -45,20 +63,39 @@ type memberInfo struct {
 }
 
 // compositions explains each of k communities from its members (assign[i] is member
-// i's community).
-func compositions(info memberInfo, assign []int, k int) []Composition {
+// i's community); names are the run's facets and values[f][i] member i's value of
+// facet f (facetValues).
+func compositions(info memberInfo, assign []int, k int, names []string, values [][]string) []Composition {
 	type tally struct {
 		size, active, events int
 		interests            map[string]map[string]int // term key → written form → members
 		skills, langs        map[string]int
+		facets               []map[string]int
 	}
+	// Only facets on which the members differ tell communities apart.
+	var differ []int
+	for f, vs := range values {
+		if len(distinct(vs)) >= 2 {
+			differ = append(differ, f)
+		}
+	}
+	place := slices.IndexFunc(names, func(n string) bool { return strings.HasPrefix(n, "attributes.") })
 	ts := make([]tally, k)
 	for c := range ts {
-		ts[c] = tally{interests: map[string]map[string]int{}, skills: map[string]int{}, langs: map[string]int{}}
+		ts[c] = tally{interests: map[string]map[string]int{}, skills: map[string]int{}, langs: map[string]int{},
+			facets: make([]map[string]int, len(values))}
+		for f := range values {
+			ts[c].facets[f] = map[string]int{}
+		}
 	}
 	for i, c := range assign {
 		t := &ts[c]
 		t.size++
+		for f, vs := range values {
+			if vs[i] != "" {
+				t.facets[f][vs[i]]++
+			}
+		}
 		seen := map[string]bool{}
 		for _, term := range info.terms[i] {
 			key := members.TermKey(term)
@@ -100,8 +137,53 @@ func compositions(info memberInfo, assign []int, k int) []Composition {
 			interests = append(interests, Share{best, share(held)})
 		}
 		out[c] = Composition{Interests: top(interests, topInterests), Skills: shares(t.skills, share),
-			Languages: shares(t.langs, share), Active30d: share(t.active),
+			Languages: shares(t.langs, share), Active30d: share(t.active), Facets: []Facet{},
 			EventsPerMember30d: math.Round(10*float64(t.events)/float64(t.size)) / 10}
+		if place >= 0 {
+			out[c].Places = top(shares(t.facets[place], share), topInterests)
+		}
+		for _, f := range differ {
+			if s := shares(t.facets[f], share); len(s) > 0 && s[0].Share >= 0.5 {
+				out[c].Facets = append(out[c].Facets, Facet{Facet: names[f], Value: s[0].Value,
+					Label: facetLabel(names[f], s[0].Value), Share: s[0].Share})
+			}
+		}
+	}
+	return out
+}
+
+// facetLabel is how a person would say a facet's value: a language's name, a skill
+// band in the plural, a place capitalised.
+func facetLabel(facet, value string) string {
+	switch facet {
+	case "language":
+		if l, ok := languageFacets[value]; ok {
+			return strings.TrimPrefix(l, "in ")
+		}
+		return value
+	case "skill":
+		return cmp.Or(skillFacets[value], value)
+	}
+	return capitalise(value)
+}
+
+func capitalise(s string) string {
+	r := []rune(s)
+	if len(r) == 0 {
+		return s
+	}
+	return strings.ToUpper(string(r[0])) + string(r[1:])
+}
+
+func distinct(vs []string) map[string]bool {
+	out := map[string]bool{}
+	for _, v := range vs {
+		if v != "" {
+			out[v] = true
+			if len(out) > 1 {
+				break
+			}
+		}
 	}
 	return out
 }

@@ -295,8 +295,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		if strings.HasPrefix(name, "attributes.") {
 			for i, v := range cc.Facets[f] {
 				if v != "" {
-					r := []rune(v)
-					info.facets[i] = append(info.facets[i], "in "+strings.ToUpper(string(r[0]))+string(r[1:]))
+					info.facets[i] = append(info.facets[i], "in "+capitalise(v))
 				}
 			}
 		}
@@ -318,7 +317,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 	}
 	terms := info.terms
 	labels := clustering.Label(terms, cl.Assign, k, clustering.LabelConfig{Key: members.TermKey, Group: tribeOf, Facets: info.facets})
-	comps := compositions(info, cl.Assign, k)
+	comps := compositions(info, cl.Assign, k, cfg.Facets, cc.Facets)
 	tribeLabels := clustering.Label(terms, memberTribe, len(tribeCents), clustering.LabelConfig{Max: 3, Key: members.TermKey})
 	// A tribe whose members share no term by majority is named by what leads its two
 	// largest communities: it is their union, not a theme of its own.

@@ -291,6 +291,61 @@ func TestPlaceFacetGroupsNeighbours(t *testing.T) {
 	if share/float64(n) < 0.7 || purity < 0.99 {
 		t.Fatalf("main city %.0f%% of a community on average, purity %.3f", 100*share/float64(n), purity)
 	}
+
+	// Each community says where it is: its places, and the facets most of it shares,
+	// which reach the profile drafts (a template name carries the city).
+	run := runOf(t, pool)
+	comps, err := matching.Compositions(ctx, pool, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withCity := 0
+	for id, c := range comps {
+		if len(c.Places) == 0 {
+			t.Fatalf("community %s has no places: %+v", id, c)
+		}
+		var city *matching.Facet
+		for i, f := range c.Facets {
+			if f.Facet == "attributes.city" {
+				city = &c.Facets[i]
+			}
+		}
+		if (c.Places[0].Share >= 0.5) != (city != nil) {
+			t.Fatalf("community %s: main place %+v, city facet %+v", id, c.Places[0], city)
+		}
+		if city != nil {
+			withCity++
+			if city.Value != c.Places[0].Value || city.Label != strings.ToUpper(city.Value[:1])+city.Value[1:] {
+				t.Fatalf("community %s: city facet %+v, places %+v", id, city, c.Places)
+			}
+		}
+		if len(c.Facets) == 0 || c.Facets[0].Facet != "language" || c.Facets[0].Label == c.Facets[0].Value {
+			t.Fatalf("community %s: facets %+v, want its language first, named", id, c.Facets)
+		}
+	}
+	reqs, err := generation.CommunitiesToDraft(ctx, pool, []string{"en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := 0
+	for _, r := range reqs {
+		city := r.Community.Facets["attributes.city"]
+		if city == "" {
+			continue
+		}
+		body, err := (generation.Template{}).Generate(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name, _ := body["name"].(string); !strings.Contains(name, city) {
+			t.Fatalf("profile of %s in %s is named %q", r.Community.ID, city, name)
+		}
+		named++
+	}
+	t.Logf("%d of %d communities have a city facet; %d template names carry it", withCity, len(comps), named)
+	if withCity < len(comps)/2 || named != withCity {
+		t.Fatalf("%d of %d communities have a city facet, %d named with it", withCity, len(comps), named)
+	}
 }
 
 // Tribes follow the themes: on the demo (14 planted personas) each tribe gathers the

@@ -91,7 +91,8 @@ func (q *Queries) ApprovedProfileNames(ctx context.Context) ([]ApprovedProfileNa
 }
 
 const communitiesToDraft = `-- name: CommunitiesToDraft :many
-SELECT c.id, c.name, c.labels, c.size, l.locale::text AS locale
+SELECT c.id, c.name, c.labels, c.size, l.locale::text AS locale,
+	coalesce(c.composition->'facets', '[]')::jsonb AS facets
 FROM current_run r JOIN communities c ON c.run_id = r.run_id
 CROSS JOIN unnest($1::text[]) AS l(locale)
 WHERE NOT EXISTS (SELECT 1 FROM content_drafts d
@@ -110,6 +111,7 @@ type CommunitiesToDraftRow struct {
 	Labels []string
 	Size   int32
 	Locale string
+	Facets json.RawMessage
 }
 
 // CommunitiesToDraft lists each community of the current run and locale with no
@@ -129,6 +131,7 @@ func (q *Queries) CommunitiesToDraft(ctx context.Context, arg CommunitiesToDraft
 			&i.Labels,
 			&i.Size,
 			&i.Locale,
+			&i.Facets,
 		); err != nil {
 			return nil, err
 		}

@@ -17,7 +17,8 @@ INSERT INTO content_reviews (draft_id, action, actor, reason, changes) VALUES (@
 -- CommunitiesToDraft lists each community of the current run and locale with no
 -- draft of kind yet.
 -- name: CommunitiesToDraft :many
-SELECT c.id, c.name, c.labels, c.size, l.locale::text AS locale
+SELECT c.id, c.name, c.labels, c.size, l.locale::text AS locale,
+	coalesce(c.composition->'facets', '[]')::jsonb AS facets
 FROM current_run r JOIN communities c ON c.run_id = r.run_id
 CROSS JOIN unnest(@locales::text[]) AS l(locale)
 WHERE NOT EXISTS (SELECT 1 FROM content_drafts d
