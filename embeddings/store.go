@@ -217,21 +217,38 @@ func (b *Backfill) write(ctx context.Context, model string, todo []pending) erro
 // Vector is one member's stored vector.
 type Vector struct {
 	MemberID string
-	Vec      []float32
+	// Vec shares one array with the vectors loaded with it (Load): never append to it.
+	Vec []float32
 }
 
 // Load returns the vectors of consenting members made by model, ordered by member id.
+// They lie in one array, row after row, so k-means fits them where they are: a
+// million 256-dimension vectors take 1 GiB once.
 func Load(ctx context.Context, db database.DBTX, model string) ([]Vector, error) {
-	rows, err := storage.New(db).LoadVectors(ctx, model)
+	n, err := storage.New(db).CountLoadVectors(ctx, model)
 	if err != nil {
 		return nil, fmt.Errorf("load member vectors: %w", storage.Translate(err, nil))
 	}
-	var out []Vector
-	if len(rows) > 0 {
-		out = make([]Vector, len(rows))
+	out := make([]Vector, 0, n)
+	var slab []float32
+	err = storage.EachVector(ctx, db, model, func(id string, vec []float32) error {
+		if slab == nil {
+			slab = make([]float32, 0, int(n)*len(vec))
+		}
+		if len(slab)+len(vec) > cap(slab) {
+			// More rows than counted (a concurrent write): a fresh slab for the rest.
+			slab = make([]float32, 0, max(len(vec), cap(slab)/8))
+		}
+		at := len(slab)
+		slab = append(slab, vec...)
+		out = append(out, Vector{MemberID: id, Vec: slab[at:len(slab)]})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load member vectors: %w", storage.Translate(err, nil))
 	}
-	for i, r := range rows {
-		out[i] = Vector{MemberID: r.MemberID, Vec: r.Embedding.Slice()}
+	if len(out) == 0 {
+		return nil, nil
 	}
 	return out, nil
 }

@@ -67,3 +67,26 @@ func WriteVectors(ctx context.Context, tx pgx.Tx, vs []StagedVector) error {
 	}
 	return nil
 }
+
+// EachVector streams LoadVectors' rows (the vectors of consenting members made by
+// model, by member id) to fn, one at a time; vec is only valid during the call.
+//
+// Hand-written: sqlc's generated method collects every row first.
+func EachVector(ctx context.Context, db database.DBTX, model string, fn func(memberID string, vec []float32) error) error {
+	rows, err := db.Query(ctx, loadVectors, model)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var id string
+	var vec pgvector.Vector
+	for rows.Next() {
+		if err := rows.Scan(&id, &vec); err != nil {
+			return err
+		}
+		if err := fn(id, vec.Slice()); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -21,6 +21,20 @@ func (q *Queries) AnalyzeVectors(ctx context.Context) error {
 	return err
 }
 
+const countLoadVectors = `-- name: CountLoadVectors :one
+SELECT count(*) FROM member_vectors v
+JOIN members m ON m.id = v.member_id
+WHERE v.model = $1 AND m.consent_personalization
+`
+
+// How many rows LoadVectors reads.
+func (q *Queries) CountLoadVectors(ctx context.Context, model string) (int64, error) {
+	row := q.db.QueryRow(ctx, countLoadVectors, model)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const countVectorsAndConsenting = `-- name: CountVectorsAndConsenting :one
 SELECT (SELECT count(*) FROM member_vectors WHERE model = $1)::int AS stored,
 	(SELECT count(*) FROM members WHERE consent_personalization)::int AS wanted
@@ -106,7 +120,8 @@ type LoadVectorsRow struct {
 	Embedding pgvector.Vector
 }
 
-// The vectors of consenting members made by model, ordered by member id.
+// The vectors of consenting members made by model, ordered by member id. EachVector
+// streams it row by row: a million vectors are never held twice.
 func (q *Queries) LoadVectors(ctx context.Context, model string) ([]LoadVectorsRow, error) {
 	rows, err := q.db.Query(ctx, loadVectors, model)
 	if err != nil {

@@ -350,8 +350,15 @@ func withFacets(x [][]float32, prev Previous, cfg ClusterConfig) ([][]float32, [
 		return x, prev.Centroids
 	}
 	scale := float32(math.Sqrt(1 - sum2))
+	var slab []float32 // the points' rows in one array: k-means fits them in place
 	pad := func(v []float32, i int) []float32 {
-		out := make([]float32, len(v)+extra)
+		var out []float32
+		if d := len(v) + extra; i >= 0 && len(slab)+d <= cap(slab) {
+			out = slab[len(slab) : len(slab)+d]
+			slab = slab[:len(slab)+d]
+		} else {
+			out = make([]float32, d)
+		}
 		for j, f := range v {
 			out[j] = f * scale
 		}
@@ -367,6 +374,7 @@ func withFacets(x [][]float32, prev Previous, cfg ClusterConfig) ([][]float32, [
 		return out
 	}
 	fx := make([][]float32, len(x))
+	slab = make([]float32, 0, len(x)*(len(x[0])+extra))
 	for i, v := range x {
 		fx[i] = pad(v, i)
 	}

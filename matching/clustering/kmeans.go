@@ -80,7 +80,9 @@ func newMatrix(x [][]float32) (matrix, error) {
 }
 
 // contiguous returns the one array x's rows of d floats lie in, in order, if they do
-// (a matrix read from a file, say), so that k-means need not copy the points.
+// and the first row's capacity reaches over all of them (rows sliced from one array
+// with two indices, as embeddings.Load makes them), so that k-means need not copy
+// the points.
 func contiguous(x [][]float32, d int) ([]float32, bool) {
 	n := len(x) * d
 	if d == 0 || cap(x[0]) < n {

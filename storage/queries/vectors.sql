@@ -38,11 +38,18 @@ ORDER BY m.id
 LIMIT @lim;
 
 -- name: LoadVectors :many
--- The vectors of consenting members made by model, ordered by member id.
+-- The vectors of consenting members made by model, ordered by member id. EachVector
+-- streams it row by row: a million vectors are never held twice.
 SELECT v.member_id, v.embedding FROM member_vectors v
 JOIN members m ON m.id = v.member_id
 WHERE v.model = @model AND m.consent_personalization
 ORDER BY v.member_id;
+
+-- name: CountLoadVectors :one
+-- How many rows LoadVectors reads.
+SELECT count(*) FROM member_vectors v
+JOIN members m ON m.id = v.member_id
+WHERE v.model = @model AND m.consent_personalization;
 
 -- name: AnalyzeVectors :exec
 ANALYZE member_vectors;
