@@ -21,6 +21,8 @@ type Composition struct {
 	Interests []Share `json:"interests"`
 	Skills    []Share `json:"skills"`
 	Languages []Share `json:"languages"`
+	// Places are the members' cities (the member attribute "city"), when they have one.
+	Places []Share `json:"places,omitempty"`
 	// Active30d is the share of members with an event in those 30 days, and
 	// EventsPerMember30d their events per member.
 	Active30d          float64 `json:"active_30d"`
@@ -33,8 +35,11 @@ type Share struct {
 	Share float64 `json:"share"`
 }
 
-// topInterests is how many interests a composition lists.
-const topInterests = 8
+// topInterests and topPlaces are how many interests and places a composition lists.
+const (
+	topInterests = 8
+	topPlaces    = 5
+)
 
 // memberInfo is what the run reads of each member besides their vector.
 type memberInfo struct {
@@ -48,13 +53,13 @@ type memberInfo struct {
 // i's community).
 func compositions(info memberInfo, assign []int, k int) []Composition {
 	type tally struct {
-		size, active, events int
-		interests            map[string]map[string]int // term key → written form → members
-		skills, langs        map[string]int
+		size, active, events  int
+		interests             map[string]map[string]int // term key → written form → members
+		skills, langs, places map[string]int
 	}
 	ts := make([]tally, k)
 	for c := range ts {
-		ts[c] = tally{interests: map[string]map[string]int{}, skills: map[string]int{}, langs: map[string]int{}}
+		ts[c] = tally{interests: map[string]map[string]int{}, skills: map[string]int{}, langs: map[string]int{}, places: map[string]int{}}
 	}
 	for i, c := range assign {
 		t := &ts[c]
@@ -76,6 +81,9 @@ func compositions(info memberInfo, assign []int, k int) []Composition {
 		}
 		if l := members.Language(info.lang[i]); l != "" {
 			t.langs[l]++
+		}
+		if city, _ := info.attrs[i]["city"].(string); strings.TrimSpace(city) != "" {
+			t.places[strings.TrimSpace(city)]++
 		}
 		if info.events30[i] > 0 {
 			t.active++
@@ -100,7 +108,7 @@ func compositions(info memberInfo, assign []int, k int) []Composition {
 			interests = append(interests, Share{best, share(held)})
 		}
 		out[c] = Composition{Interests: top(interests, topInterests), Skills: shares(t.skills, share),
-			Languages: shares(t.langs, share), Active30d: share(t.active),
+			Languages: shares(t.langs, share), Places: top(shares(t.places, share), topPlaces), Active30d: share(t.active),
 			EventsPerMember30d: math.Round(10*float64(t.events)/float64(t.size)) / 10}
 	}
 	return out
@@ -166,3 +174,14 @@ func (s Share) Percent() string { return fmt.Sprintf("%.0f%%", 100*s.Share) }
 
 // ActivePercent is Active30d as a whole percentage, for display.
 func (c Composition) ActivePercent() string { return Share{Share: c.Active30d}.Percent() }
+
+// FirstNames are the first names of up to n members of a community in a run (its
+// primary members) who consented to be seen by their community, closest to its
+// centre first: a face for the community in the console, and nothing more.
+func FirstNames(ctx context.Context, db database.DBTX, run int64, id string, n int) ([]string, error) {
+	names, err := storage.New(db).CommunityFirstNames(ctx, storage.CommunityFirstNamesParams{RunID: run, CommunityID: id, Lim: int32(n)})
+	if err != nil {
+		return nil, fmt.Errorf("read members of %s: %w", id, storage.Translate(err, nil))
+	}
+	return names, nil
+}
