@@ -124,16 +124,21 @@ func TestConsoleDryRunAndCommunityPage(t *testing.T) {
 	}
 
 	f.settle(t)
+	var shot []byte
 	err = chromedp.Run(bctx,
 		chromedp.Navigate(dryURL),
 		chromedp.WaitVisible("#summary", chromedp.ByID),
 		chromedp.Text("main", &report, chromedp.ByQuery),
+		chromedp.FullScreenshot(&shot, 100),
 		chromedp.Click("#publish", chromedp.ByID),
 		chromedp.WaitVisible("#published", chromedp.ByID),
 		chromedp.Text("#published", &published, chromedp.ByID),
 	)
 	if err != nil {
 		t.Fatalf("browser: %v", err)
+	}
+	if dir := os.Getenv("BELONG_SCREENSHOTS"); dir != "" {
+		os.WriteFile(dir+"/console-dry-run.png", shot, 0o644)
 	}
 	// Target 15 against a run at 40: communities split, and the page says which.
 	for _, want := range []string{"done", "Churn", "Births / deaths", "Splits (", "Merges (", "Renamed (", "Size distribution", "Would go to"} {

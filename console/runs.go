@@ -252,8 +252,10 @@ type communityPage struct {
 	page
 	Community   matching.Community
 	Composition *matching.Composition
-	Approved    []generation.Draft
-	Pending     []generation.Draft
+	// Approved and Pending are its content (profiles, challenges, prompts), not
+	// the recognitions of its members.
+	Approved []generation.Draft
+	Pending  []generation.Draft
 	// FirstNames are a few members who consented to be seen by their community.
 	FirstNames []string
 }
@@ -284,13 +286,23 @@ func (s *Console) consoleCommunity(c *gin.Context) {
 		fail(err)
 		return
 	}
-	if p.Approved, err = s.svc.ReviewQueue(ctx, generation.Filter{Community: cm.ID, Status: generation.StatusApproved, Limit: 50}); err != nil {
-		fail(err)
-		return
-	}
-	if p.Pending, err = s.svc.ReviewQueue(ctx, generation.Filter{Community: cm.ID, Status: generation.StatusDraft, Limit: 50}); err != nil {
-		fail(err)
-		return
+	// Content about the community itself: recognitions are about one member each
+	// (the review queue has them).
+	for _, kind := range generation.Kinds {
+		if kind == generation.KindRecognition {
+			continue
+		}
+		for _, st := range []struct {
+			status string
+			dst    *[]generation.Draft
+		}{{generation.StatusApproved, &p.Approved}, {generation.StatusDraft, &p.Pending}} {
+			ds, err := s.svc.ReviewQueue(ctx, generation.Filter{Kind: kind, Community: cm.ID, Status: st.status, Limit: 20})
+			if err != nil {
+				fail(err)
+				return
+			}
+			*st.dst = append(*st.dst, ds...)
+		}
 	}
 	if p.FirstNames, err = matching.FirstNames(ctx, s.db, v.ID, cm.ID, sampleMembers); err != nil {
 		fail(err)
