@@ -170,6 +170,10 @@ func New(cfg Config) *gin.Engine {
 	v1.POST("/webhook-endpoints/:id/rotate-secret", admin, s.rotateEndpoint)
 	v1.POST("/webhook-endpoints/:id/replay", admin, s.replayEndpoint)
 	v1.GET("/webhook-endpoints/:id/deliveries", admin, s.endpointDeliveries)
+	v1.POST("/cluster-runs/dry-runs", admin, s.idempotent, s.createDryRun)
+	v1.GET("/cluster-runs/dry-runs", admin, s.listDryRuns)
+	v1.GET("/cluster-runs/dry-runs/:id", admin, s.getDryRun)
+	v1.POST("/cluster-runs/dry-runs/:id/publish", admin, s.idempotent, s.publishDryRun)
 
 	review := s.require(apikey.ScopeContentReview)
 	v1.POST("/content/drafts", review, s.validateJSONBody("/v1/content/drafts", http.MethodPost), s.createDraft)

@@ -45,7 +45,8 @@ import (
 var templatesFS embed.FS
 
 var consoleTmpl = template.Must(template.New("console").Funcs(template.FuncMap{
-	"inc": func(i int) int { return i + 1 },
+	"inc":     func(i int) int { return i + 1 },
+	"percent": func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
 }).ParseFS(templatesFS, "templates/*.html"))
 
 const sessionCookie = "belong_session"
@@ -55,6 +56,9 @@ type page struct {
 	SignedIn bool
 	CSRF     string
 	Error    string
+	// Refresh, when above zero, reloads the page after that many seconds (while a
+	// job it shows is under way).
+	Refresh int
 }
 
 // csrfToken is the CSRF token of the forms of a session: derived from its token,
@@ -218,6 +222,10 @@ func (s *Console) routes(r gin.IRouter) {
 	g.POST("/drafts/:id/edit", s.consoleEdit)
 	g.GET("/communities", s.consoleCommunities)
 	g.GET("/runs", s.consoleRuns)
+	g.POST("/dry-runs", s.consoleRequestDryRun)
+	g.GET("/dry-runs/:id", s.consoleDryRun)
+	g.POST("/dry-runs/:id/publish", s.consolePublishDryRun)
+	g.GET("/communities/:id", s.consoleCommunity)
 	g.GET("/trends", s.consoleTrends)
 	g.GET("/pilots", s.consolePilots)
 }
@@ -422,6 +430,7 @@ type mapPoint struct {
 	X, Y, R float64
 	Color   string
 	Label   string
+	ID      string
 }
 
 var tribeColors = []string{"#4c6ef5", "#f08c00", "#2b8a3e", "#c2255c", "#7048e8", "#0b7285", "#e8590c", "#5c940d", "#a61e4d", "#364fc7"}
@@ -474,7 +483,7 @@ func (s *Console) consoleCommunities(c *gin.Context) {
 		}
 		points = append(points, mapPoint{
 			X: pad + (q[0]-minX)/math.Max(maxX-minX, 1e-9)*(w-2*pad), Y: pad + (q[1]-minY)/math.Max(maxY-minY, 1e-9)*(h-2*pad),
-			R: 2 + math.Sqrt(float64(cm.Size)), Color: color, Label: fmt.Sprintf("%s (%d)", cm.Name, cm.Size)})
+			R: 2 + math.Sqrt(float64(cm.Size)), Color: color, Label: fmt.Sprintf("%s (%d)", cm.Name, cm.Size), ID: cm.ID})
 	}
 	s.render(c, http.StatusOK, "communities", struct {
 		page
@@ -484,20 +493,6 @@ func (s *Console) consoleCommunities(c *gin.Context) {
 		Points       []mapPoint
 		MapW, MapH   float64
 	}{p, cs, comps, feedback, points, w, h})
-}
-
-func (s *Console) consoleRuns(c *gin.Context) {
-	ctx, cancel := s.ctx(c)
-	defer cancel()
-	runs, err := matching.ListRuns(ctx, s.db, 0, 50)
-	p := s.signedIn(c, "Cluster runs")
-	if err != nil {
-		p.Error = err.Error()
-	}
-	s.render(c, http.StatusOK, "runs", struct {
-		page
-		Runs []matching.Run
-	}{p, runs})
 }
 
 func sortedKeys(b generation.Body) []string { return slices.Sorted(maps.Keys(b)) }

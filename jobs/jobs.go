@@ -12,6 +12,7 @@ package jobs
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/generation"
+	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/service"
 )
 
@@ -102,6 +104,8 @@ func New(pool *pgxpool.Pool, svc *service.Service, cfg Config) (*river.Client[pg
 	river.AddWorker(workers, &deliverWebhooks{svc: svc})
 	river.AddWorker(workers, &sweepWebhooks{svc: svc})
 	river.AddWorker(workers, &announceRecognitions{svc: svc})
+	river.AddWorker(workers, &dryRun{svc: svc})
+	river.AddWorker(workers, &clusterWorker{svc: svc})
 
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(cronSchedule("0 * * * *"), func() (river.JobArgs, *river.InsertOpts) {
@@ -378,4 +382,40 @@ type announceRecognitions struct {
 func (w *announceRecognitions) Work(ctx context.Context, _ *river.Job[service.AnnounceRecognitionsArgs]) error {
 	_, err := w.svc.AnnounceRecognitions(ctx)
 	return err
+}
+
+// waitForRun is how long a dry run or a publication waits for another cluster run
+// (the nightly one, say) that holds the run lock.
+const waitForRun = time.Minute
+
+type dryRun struct {
+	river.WorkerDefaults[service.DryRunArgs]
+	svc *service.Service
+}
+
+func (w *dryRun) Timeout(*river.Job[service.DryRunArgs]) time.Duration { return nightlyTimeout }
+
+func (w *dryRun) Work(ctx context.Context, job *river.Job[service.DryRunArgs]) error {
+	err := w.svc.RunDryRun(ctx, job.Args.DryRunID, job.Attempt >= job.MaxAttempts)
+	if errors.Is(err, matching.ErrRunning) {
+		return river.JobSnooze(waitForRun)
+	}
+	return err
+}
+
+type clusterWorker struct {
+	river.WorkerDefaults[service.ClusterArgs]
+	svc *service.Service
+}
+
+func (w *clusterWorker) Timeout(*river.Job[service.ClusterArgs]) time.Duration { return nightlyTimeout }
+
+// Work publishes a run with the job's settings. One that cannot be made (no
+// vectors) is cancelled with the reason; one that waits on another run snoozes.
+func (w *clusterWorker) Work(ctx context.Context, job *river.Job[service.ClusterArgs]) error {
+	_, err := w.svc.ClusterAndPublish(ctx, job.Args.Settings)
+	if errors.Is(err, matching.ErrRunning) {
+		return river.JobSnooze(waitForRun)
+	}
+	return cancelIfGone(err)
 }

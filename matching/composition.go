@@ -22,7 +22,8 @@ type Composition struct {
 	Skills    []Share `json:"skills"`
 	Languages []Share `json:"languages"`
 	// Places are the values of the run's first place facet (an attributes.KEY facet
-	// of BELONG_FACETS, such as attributes.city), when it has one.
+	// of BELONG_FACETS, such as attributes.city), or without one the members' city
+	// attribute, when they have one.
 	Places []Share `json:"places,omitempty"`
 	// Facets are the values of the run's facets that at least half of the community
 	// shares, in the order the facets are configured: what sets it apart from
@@ -51,8 +52,11 @@ type Share struct {
 	Share float64 `json:"share"`
 }
 
-// topInterests is how many interests a composition lists.
-const topInterests = 8
+// topInterests and topPlaces are how many interests and places a composition lists.
+const (
+	topInterests = 8
+	topPlaces    = 5
+)
 
 // memberInfo is what the run reads of each member besides their vector.
 type memberInfo struct {
@@ -80,6 +84,18 @@ func compositions(info memberInfo, assign []int, k int, names []string, values [
 		}
 	}
 	place := slices.IndexFunc(names, func(n string) bool { return strings.HasPrefix(n, "attributes.") })
+	if place < 0 {
+		// No place facet: the members' city, if they have one, still says where.
+		city := make([]string, len(info.attrs))
+		for i, a := range info.attrs {
+			if v, ok := a["city"].(string); ok {
+				city[i] = strings.ToLower(strings.TrimSpace(v))
+			}
+		}
+		names, values = append(slices.Clone(names), "attributes.city"), append(slices.Clone(values), city)
+		place = len(names) - 1
+	}
+	forms := writtenForms(info.attrs, names)
 	ts := make([]tally, k)
 	for c := range ts {
 		ts[c] = tally{interests: map[string]map[string]int{}, skills: map[string]int{}, langs: map[string]int{},
@@ -139,13 +155,14 @@ func compositions(info memberInfo, assign []int, k int, names []string, values [
 		out[c] = Composition{Interests: top(interests, topInterests), Skills: shares(t.skills, share),
 			Languages: shares(t.langs, share), Active30d: share(t.active), Facets: []Facet{},
 			EventsPerMember30d: math.Round(10*float64(t.events)/float64(t.size)) / 10}
-		if place >= 0 {
-			out[c].Places = top(shares(t.facets[place], share), topInterests)
+		out[c].Places = top(shares(t.facets[place], share), topPlaces)
+		for p := range out[c].Places {
+			out[c].Places[p].Value = facetLabel(names[place], out[c].Places[p].Value, forms)
 		}
 		for _, f := range differ {
 			if s := shares(t.facets[f], share); len(s) > 0 && s[0].Share >= 0.5 {
 				out[c].Facets = append(out[c].Facets, Facet{Facet: names[f], Value: s[0].Value,
-					Label: facetLabel(names[f], s[0].Value), Share: s[0].Share})
+					Label: facetLabel(names[f], s[0].Value, forms), Share: s[0].Share})
 			}
 		}
 	}
@@ -153,8 +170,8 @@ func compositions(info memberInfo, assign []int, k int, names []string, values [
 }
 
 // facetLabel is how a person would say a facet's value: a language's name, a skill
-// band in the plural, a place capitalised.
-func facetLabel(facet, value string) string {
+// band in the plural, an attribute as the members most often write it (forms).
+func facetLabel(facet, value string, forms map[string]map[string]string) string {
 	switch facet {
 	case "language":
 		if l, ok := languageFacets[value]; ok {
@@ -164,15 +181,43 @@ func facetLabel(facet, value string) string {
 	case "skill":
 		return cmp.Or(skillFacets[value], value)
 	}
-	return capitalise(value)
+	return cmp.Or(forms[facet][value], value)
 }
 
-func capitalise(s string) string {
-	r := []rune(s)
-	if len(r) == 0 {
-		return s
+// writtenForms maps each attribute facet's values (lower-cased, as facetValues
+// gives them) to the members' most common written form: "new york" → "New York".
+func writtenForms(attrs []map[string]any, names []string) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, name := range names {
+		key, ok := strings.CutPrefix(name, "attributes.")
+		if !ok || out[name] != nil {
+			continue
+		}
+		counts := map[string]map[string]int{}
+		for _, a := range attrs {
+			v, ok := a[key].(string)
+			if v = strings.TrimSpace(v); !ok || v == "" {
+				continue
+			}
+			low := strings.ToLower(v)
+			if counts[low] == nil {
+				counts[low] = map[string]int{}
+			}
+			counts[low][v]++
+		}
+		forms := make(map[string]string, len(counts))
+		for low, written := range counts {
+			best, bn := "", 0
+			for w, n := range written {
+				if n > bn || n == bn && w < best {
+					best, bn = w, n
+				}
+			}
+			forms[low] = best
+		}
+		out[name] = forms
 	}
-	return strings.ToUpper(string(r[0])) + string(r[1:])
+	return out
 }
 
 func distinct(vs []string) map[string]bool {
@@ -248,3 +293,14 @@ func (s Share) Percent() string { return fmt.Sprintf("%.0f%%", 100*s.Share) }
 
 // ActivePercent is Active30d as a whole percentage, for display.
 func (c Composition) ActivePercent() string { return Share{Share: c.Active30d}.Percent() }
+
+// FirstNames are the first names of up to n members of a community in a run (its
+// primary members) who consented to be seen by their community, closest to its
+// centre first: a face for the community in the console, and nothing more.
+func FirstNames(ctx context.Context, db database.DBTX, run int64, id string, n int) ([]string, error) {
+	names, err := storage.New(db).CommunityFirstNames(ctx, storage.CommunityFirstNamesParams{RunID: run, CommunityID: id, Lim: int32(n)})
+	if err != nil {
+		return nil, fmt.Errorf("read members of %s: %w", id, storage.Translate(err, nil))
+	}
+	return names, nil
+}

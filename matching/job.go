@@ -73,12 +73,30 @@ type RunResult struct {
 }
 
 // DryRunReport is what a run would change against the current run, beyond its
-// metrics (churn, births, deaths, splits, sizes).
+// metrics (churn, births, deaths, sizes).
 type DryRunReport struct {
 	// Renamed are communities that keep their id under another name.
 	Renamed []Renamed `json:"renamed"`
-	// Sizes counts communities by size: up to each bound of SizeBuckets, and above.
-	Sizes []SizeBucket `json:"sizes"`
+	// Splits are current communities whose members would mostly go to two or more
+	// communities; Merges are proposed communities that would draw a sizeable share
+	// of their members from two or more current ones (splitsAndMerges). Largest first.
+	Splits []Split `json:"splits"`
+	Merges []Merge `json:"merges"`
+	// Sizes counts the proposed communities by size: up to each bound, and above;
+	// CurrentSizes counts the current run's the same way (empty without one).
+	Sizes        []SizeBucket `json:"sizes"`
+	CurrentSizes []SizeBucket `json:"current_sizes"`
+	// Current is the shape of the current run, to read the proposed metrics against;
+	// nil without one.
+	Current *RunShape `json:"current,omitempty"`
+}
+
+// RunShape is how many communities a run has and how large they are.
+type RunShape struct {
+	Communities int `json:"communities"`
+	MinSize     int `json:"min_size"`
+	MedianSize  int `json:"median_size"`
+	MaxSize     int `json:"max_size"`
 }
 
 // Renamed is a community whose name would change.
@@ -292,11 +310,12 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 	}
 	// A place can tell apart communities alike in everything else (languages and
 	// skill bands already can: readMemberInfo).
+	forms := writtenForms(info.attrs, cfg.Facets)
 	for f, name := range cfg.Facets {
 		if strings.HasPrefix(name, "attributes.") {
 			for i, v := range cc.Facets[f] {
 				if v != "" {
-					info.facets[i] = append(info.facets[i], "in "+capitalise(v))
+					info.facets[i] = append(info.facets[i], "in "+facetLabel(name, v, forms))
 				}
 			}
 		}
@@ -466,6 +485,9 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 			dry = &DryRunReport{Renamed: make([]Renamed, len(renamed)), Sizes: sizeBuckets(cl.Sizes)}
 			for i, r := range renamed {
 				dry.Renamed[i] = Renamed{ID: r.ID, Was: r.Was, Becomes: r.Becomes}
+			}
+			if err := compareRuns(ctx, q, runID, prev, dry); err != nil {
+				return fmt.Errorf("dry run: %w", err)
 			}
 			return errDryRun
 		}

@@ -315,7 +315,7 @@ func TestPlaceFacetGroupsNeighbours(t *testing.T) {
 		}
 		if city != nil {
 			withCity++
-			if city.Value != c.Places[0].Value || city.Label != strings.ToUpper(city.Value[:1])+city.Value[1:] {
+			if city.Label != c.Places[0].Value || strings.ToLower(city.Label) != city.Value || city.Label == city.Value {
 				t.Fatalf("community %s: city facet %+v, places %+v", id, city, c.Places)
 			}
 		}

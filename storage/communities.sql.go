@@ -57,6 +57,43 @@ func (q *Queries) CommunityComposition(ctx context.Context, arg CommunityComposi
 	return composition, err
 }
 
+const communityFirstNames = `-- name: CommunityFirstNames :many
+SELECT split_part(btrim(m.name), ' ', 1)::text AS first_name
+FROM memberships ms JOIN members m ON m.id = ms.member_id
+WHERE ms.run_id = $1 AND ms.community_id = $2 AND ms.rank = 1
+	AND m.consent_personalization AND m.consent_community AND btrim(m.name) <> ''
+ORDER BY ms.score DESC, ms.member_id LIMIT $3
+`
+
+type CommunityFirstNamesParams struct {
+	RunID       int64
+	CommunityID string
+	Lim         int32
+}
+
+// CommunityFirstNames are the first names of up to lim members whose primary
+// community it is in run and who consented to be seen by their community, closest
+// to its centre first.
+func (q *Queries) CommunityFirstNames(ctx context.Context, arg CommunityFirstNamesParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, communityFirstNames, arg.RunID, arg.CommunityID, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var first_name string
+		if err := rows.Scan(&first_name); err != nil {
+			return nil, err
+		}
+		items = append(items, first_name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const communitySkillMix = `-- name: CommunitySkillMix :many
 SELECT m.skill_level, count(*)::int AS members
 FROM memberships ms JOIN members m ON m.id = ms.member_id

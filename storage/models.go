@@ -86,6 +86,23 @@ type CurrentRun struct {
 	PublishedAt time.Time
 }
 
+type DryRun struct {
+	ID           int64
+	Status       string
+	Params       json.RawMessage
+	RequestedBy  string
+	Metrics      json.RawMessage
+	Report       json.RawMessage
+	Error        string
+	JobID        *int64
+	PublishJobID *int64
+	PublishedBy  string
+	CreatedAt    time.Time
+	StartedAt    *time.Time
+	FinishedAt   *time.Time
+	PublishedAt  *time.Time
+}
+
 type Feedback struct {
 	ID        int64
 	MemberID  string

@@ -295,6 +295,30 @@ func (q *Queries) RenamedCommunities(ctx context.Context, arg RenamedCommunities
 	return items, nil
 }
 
+const runCommunitySizes = `-- name: RunCommunitySizes :many
+SELECT size FROM communities WHERE run_id = $1 ORDER BY id
+`
+
+func (q *Queries) RunCommunitySizes(ctx context.Context, runID int64) ([]int32, error) {
+	rows, err := q.db.Query(ctx, runCommunitySizes, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int32
+	for rows.Next() {
+		var size int32
+		if err := rows.Scan(&size); err != nil {
+			return nil, err
+		}
+		items = append(items, size)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const runStale = `-- name: RunStale :one
 SELECT (r.id IS NULL
 	OR r.model <> $1
@@ -313,6 +337,59 @@ func (q *Queries) RunStale(ctx context.Context, model string) (bool, error) {
 	var stale bool
 	err := row.Scan(&stale)
 	return stale, err
+}
+
+const runTransitions = `-- name: RunTransitions :many
+SELECT o.community_id AS from_id, fc.name AS from_name, n.community_id AS to_id, tc.name AS to_name,
+	count(*)::int AS members
+FROM memberships o
+JOIN memberships n ON n.run_id = $1 AND n.member_id = o.member_id AND n.rank = 1
+JOIN communities fc ON fc.run_id = o.run_id AND fc.id = o.community_id
+JOIN communities tc ON tc.run_id = n.run_id AND tc.id = n.community_id
+WHERE o.run_id = $2 AND o.rank = 1
+GROUP BY o.community_id, fc.name, n.community_id, tc.name
+ORDER BY o.community_id, n.community_id
+`
+
+type RunTransitionsParams struct {
+	Run      int64
+	Previous int64
+}
+
+type RunTransitionsRow struct {
+	FromID   string
+	FromName string
+	ToID     string
+	ToName   string
+	Members  int32
+}
+
+// RunTransitions counts, for members primary in both runs, how many went from each
+// community of previous to each community of run, with both communities' names.
+func (q *Queries) RunTransitions(ctx context.Context, arg RunTransitionsParams) ([]RunTransitionsRow, error) {
+	rows, err := q.db.Query(ctx, runTransitions, arg.Run, arg.Previous)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RunTransitionsRow
+	for rows.Next() {
+		var i RunTransitionsRow
+		if err := rows.Scan(
+			&i.FromID,
+			&i.FromName,
+			&i.ToID,
+			&i.ToName,
+			&i.Members,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const setCurrentRun = `-- name: SetCurrentRun :exec

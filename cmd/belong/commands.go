@@ -175,6 +175,29 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 				fmt.Fprintf(e.stdout, " more: %d\n", b.Communities)
 			}
 		}
+		fmt.Fprintf(e.stdout, "  %d communities would split, %d would be merges\n", len(d.Splits), len(d.Merges))
+		for i, sp := range d.Splits {
+			if i == 10 {
+				fmt.Fprintf(e.stdout, "    … and %d more splits\n", len(d.Splits)-10)
+				break
+			}
+			fmt.Fprintf(e.stdout, "    split %s %q (%d members) into", sp.ID, sp.Name, sp.Members)
+			for _, p := range sp.Into {
+				fmt.Fprintf(e.stdout, " %s (%d)", p.ID, p.Members)
+			}
+			fmt.Fprintln(e.stdout)
+		}
+		for i, mg := range d.Merges {
+			if i == 10 {
+				fmt.Fprintf(e.stdout, "    … and %d more merges\n", len(d.Merges)-10)
+				break
+			}
+			fmt.Fprintf(e.stdout, "    merge %s %q (%d members) from", mg.ID, mg.Name, mg.Members)
+			for _, p := range mg.From {
+				fmt.Fprintf(e.stdout, " %s (%d)", p.ID, p.Members)
+			}
+			fmt.Fprintln(e.stdout)
+		}
 		fmt.Fprintf(e.stdout, "  %d communities would be renamed\n", len(d.Renamed))
 		for i, r := range d.Renamed {
 			if i == 20 {

@@ -66,3 +66,13 @@ WHERE m.id = @member_id;
 
 -- name: RunCompositions :many
 SELECT id, composition FROM communities WHERE run_id = @run_id;
+
+-- name: CommunityFirstNames :many
+-- CommunityFirstNames are the first names of up to lim members whose primary
+-- community it is in run and who consented to be seen by their community, closest
+-- to its centre first.
+SELECT split_part(btrim(m.name), ' ', 1)::text AS first_name
+FROM memberships ms JOIN members m ON m.id = ms.member_id
+WHERE ms.run_id = @run_id AND ms.community_id = @community_id AND ms.rank = 1
+	AND m.consent_personalization AND m.consent_community AND btrim(m.name) <> ''
+ORDER BY ms.score DESC, ms.member_id LIMIT @lim;

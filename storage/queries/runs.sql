@@ -81,3 +81,19 @@ DELETE FROM cluster_runs WHERE id = @id AND status = 'running';
 SELECT n.id, o.name AS was, n.name AS becomes FROM communities n
 JOIN communities o ON o.run_id = @previous AND o.id = n.id
 WHERE n.run_id = @run AND o.name <> n.name ORDER BY n.id;
+
+-- name: RunTransitions :many
+-- RunTransitions counts, for members primary in both runs, how many went from each
+-- community of previous to each community of run, with both communities' names.
+SELECT o.community_id AS from_id, fc.name AS from_name, n.community_id AS to_id, tc.name AS to_name,
+	count(*)::int AS members
+FROM memberships o
+JOIN memberships n ON n.run_id = @run AND n.member_id = o.member_id AND n.rank = 1
+JOIN communities fc ON fc.run_id = o.run_id AND fc.id = o.community_id
+JOIN communities tc ON tc.run_id = n.run_id AND tc.id = n.community_id
+WHERE o.run_id = @previous AND o.rank = 1
+GROUP BY o.community_id, fc.name, n.community_id, tc.name
+ORDER BY o.community_id, n.community_id;
+
+-- name: RunCommunitySizes :many
+SELECT size FROM communities WHERE run_id = @run_id ORDER BY id;
