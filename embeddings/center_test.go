@@ -49,14 +49,6 @@ func squeezedEmbeddings(t *testing.T) *openaitest.Server {
 	})
 }
 
-func cosine(a, b []float32) float64 {
-	var d float64
-	for i := range a {
-		d += float64(a[i]) * float64(b[i])
-	}
-	return d
-}
-
 func TestCenterMakesUnrelatedMembersScoreNearZero(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -108,11 +100,11 @@ func TestCenterMakesUnrelatedMembersScoreNearZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := cosine(raw[0], raw[1]); s < 0.8 {
+	if s := cos(raw[0], raw[1]); s < 0.8 {
 		t.Fatalf("raw vectors of unrelated members score %.3f; the fake should squeeze them above 0.8", s)
 	}
 	// Members 0 and 6 share a topic; 0 and 1 do not.
-	same, other := cosine(vecs[0].Vec, vecs[6].Vec), cosine(vecs[0].Vec, vecs[1].Vec)
+	same, other := cos(vecs[0].Vec, vecs[6].Vec), cos(vecs[0].Vec, vecs[1].Vec)
 	if same < 0.9 || math.Abs(other) > 0.3 {
 		t.Fatalf("centered: same interest %.3f, unrelated %.3f; want ≥ 0.9 and near 0", same, other)
 	}

@@ -28,6 +28,9 @@ type TermModel struct {
 	Dim     int                  `json:"dim"`
 	Members int                  `json:"members"`
 	Terms   map[string][]float32 `json:"terms"`
+	// DF counts the members holding each term held by at least FitConfig.MinCount
+	// (by members.TermKey): NewLearned weighs terms by their rarity (Local.WithIDF).
+	DF map[string]int `json:"doc_freq"`
 
 	wordsOnce sync.Once
 	words     map[string][]string // word → learned terms that contain it
@@ -187,7 +190,12 @@ func FitTerms(docs [][]string, cfg FitConfig) (*TermModel, error) {
 	var u mat.Dense
 	svd.UTo(&u)
 	s := svd.Values(nil)
-	m := &TermModel{Dim: k, Members: len(docs), Terms: make(map[string][]float32, v)}
+	m := &TermModel{Dim: k, Members: len(docs), Terms: make(map[string][]float32, v), DF: map[string]int{}}
+	for t, n := range df {
+		if n >= minCount {
+			m.DF[t] = n
+		}
+	}
 	for i, t := range vocab {
 		vec := make([]float32, k)
 		var n float64
@@ -215,8 +223,12 @@ func SaveTermModel(ctx context.Context, db database.DBTX, m *TermModel) error {
 	if err != nil {
 		return fmt.Errorf("save term model: %w", err)
 	}
+	df, err := json.Marshal(m.DF)
+	if err != nil {
+		return fmt.Errorf("save term model: %w", err)
+	}
 	version, err := storage.New(db).SaveTermModel(ctx, storage.SaveTermModelParams{
-		Dim: int32(m.Dim), Members: int32(m.Members), Terms: terms})
+		Dim: int32(m.Dim), Members: int32(m.Members), Terms: terms, DocFreq: df})
 	if err != nil {
 		return storage.Translate(err, nil)
 	}
@@ -235,6 +247,9 @@ func LatestTermModel(ctx context.Context, db database.DBTX) (*TermModel, error) 
 	}
 	m := &TermModel{Version: int(row.Version), Dim: int(row.Dim), Members: int(row.Members)}
 	if err := json.Unmarshal(row.Terms, &m.Terms); err != nil {
+		return nil, fmt.Errorf("load term model: %w", err)
+	}
+	if err := json.Unmarshal(row.DocFreq, &m.DF); err != nil {
 		return nil, fmt.Errorf("load term model: %w", err)
 	}
 	return m, nil

@@ -24,6 +24,9 @@ type Local struct {
 	terms    *TermModel
 	say, do  float64
 	weighted bool
+	// idf weighs each term (by members.TermKey) by how rare it is in the membership
+	// (WithIDF); nil weighs every term alike.
+	idf map[string]float64
 }
 
 var _ Embedder = (*Local)(nil)
@@ -38,10 +41,14 @@ const learnedRevision = "-r2"
 // NewLocal returns the hashing embedder at the schema's dimension.
 func NewLocal() *Local { return &Local{dim: Dim, say: DefaultSayWeight, do: DefaultDoWeight} }
 
-// NewLearned returns the local embedder with learned term vectors.
+// NewLearned returns the local embedder with learned term vectors, weighing terms by
+// their rarity in the membership the model was fitted on when it counted them.
 func NewLearned(m *TermModel) *Local {
 	l := NewLocal()
 	l.terms = m
+	if len(m.DF) > 0 {
+		l = l.WithIDF(m.DF, m.Members)
+	}
 	return l
 }
 
@@ -55,6 +62,41 @@ func (l *Local) WithWeights(say, do float64) *Local {
 	return &c
 }
 
+// WithIDF returns a copy that weighs each term by its smoothed inverse document
+// frequency, log((1+n)/(1+df)) + 1, in a membership of n members where df[key] hold
+// the term (by members.TermKey), scaled so that the mean weight over df is 1: a tag
+// everyone carries says little about whom a member belongs with. Terms not in df
+// count as the rarest.
+func (l *Local) WithIDF(df map[string]int, n int) *Local {
+	c := *l
+	c.idf = make(map[string]float64, len(df))
+	var sum float64
+	for k, d := range df {
+		w := math.Log(float64(1+n)/float64(1+d)) + 1
+		c.idf[k] = w
+		sum += w
+	}
+	if len(df) > 0 {
+		mean := sum / float64(len(df))
+		for k := range c.idf {
+			c.idf[k] /= mean
+		}
+		c.idf[""] = (math.Log(float64(1+n)) + 1) / mean // unseen
+	}
+	return &c
+}
+
+// weight is term t's IDF weight (1 without WithIDF).
+func (l *Local) weight(t string) float64 {
+	if l.idf == nil {
+		return 1
+	}
+	if w, ok := l.idf[members.TermKey(t)]; ok {
+		return w
+	}
+	return l.idf[""]
+}
+
 // Model implements Embedder: the hashing or learned model's name, plus the blend
 // weights when they are not the defaults.
 func (l *Local) Model() string {
@@ -62,6 +104,9 @@ func (l *Local) Model() string {
 	if l.terms != nil {
 		// The term model's version, and the revision of how this code uses it.
 		name = l.terms.Name() + learnedRevision
+	}
+	if l.idf != nil {
+		name += "+idf"
 	}
 	if l.weighted {
 		name += fmt.Sprintf("+say%g-do%g", l.say, l.do)
@@ -99,10 +144,10 @@ func (l *Local) Embed(_ context.Context, profiles []Profile) ([][]float32, error
 		clear(say)
 		clear(do)
 		for _, t := range p.Interests {
-			l.phrase(say, "i:", t, wPhrase)
+			l.phrase(say, "i:", t, wPhrase*l.weight(t))
 		}
 		for _, t := range p.Causes {
-			l.phrase(say, "c:", t, wCause)
+			l.phrase(say, "c:", t, wCause*l.weight(t))
 		}
 		if r := members.SkillRank(p.SkillLevel); r >= 0 {
 			// A level and its neighbours share features, so adjacent levels stay close.
@@ -121,7 +166,7 @@ func (l *Local) Embed(_ context.Context, profiles []Profile) ([][]float32, error
 			}
 			l.add(do, "t:", a.Type, 0.5*w)
 			if a.Category != "" {
-				l.phrase(do, "i:", strings.ToLower(a.Category), w)
+				l.phrase(do, "i:", strings.ToLower(a.Category), w*l.weight(a.Category))
 			}
 		}
 		v := make([]float32, l.dim)

@@ -3,6 +3,7 @@ package embeddings_test
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/belong-loyalty/belong/embeddings"
@@ -76,5 +77,37 @@ func TestProfileHashIgnoresOrderButNotContent(t *testing.T) {
 	}
 	if string(a.Hash("m")) == string(a.Hash("other")) {
 		t.Error("model change kept the hash")
+	}
+}
+
+// With IDF, sharing a rare term brings two members closer than sharing one everyone
+// holds; without it both count alike.
+func TestIDFWeighsRareTermsUp(t *testing.T) {
+	df := map[string]int{"yoga": 900, "chess": 10, "rowing": 10, "knitting": 10}
+	ps := []embeddings.Profile{
+		{Interests: []string{"yoga", "chess"}},
+		{Interests: []string{"yoga", "rowing"}},    // shares the common term
+		{Interests: []string{"knitting", "chess"}}, // shares the rare term
+	}
+	sims := func(e embeddings.Embedder) (common, rare float64) {
+		vs, err := e.Embed(context.Background(), ps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cos(vs[0], vs[1]), cos(vs[0], vs[2])
+	}
+	common, rare := sims(embeddings.NewLocal())
+	idf := embeddings.NewLocal().WithIDF(df, 1000)
+	commonIDF, rareIDF := sims(idf)
+	t.Logf("sharing yoga (900 of 1,000) %.3f, chess (10) %.3f; with IDF %.3f, %.3f", common, rare, commonIDF, rareIDF)
+	if math.Abs(common-rare) > 0.1 || commonIDF > common-0.3 || rareIDF < rare || rareIDF-commonIDF < 0.4 {
+		t.Fatalf("with IDF the common term must weigh less and the rare one more")
+	}
+	if idf.Model() != embeddings.LocalModel+"+idf" {
+		t.Fatalf("model %q", idf.Model())
+	}
+	m := &embeddings.TermModel{Version: 3, Dim: 2, Members: 1000, Terms: map[string][]float32{"yoga": {1, 0}}, DF: df}
+	if got := embeddings.NewLearned(m).Model(); !strings.HasSuffix(got, "+idf") {
+		t.Fatalf("a learned model that counted its terms embeds without IDF: %q", got)
 	}
 }

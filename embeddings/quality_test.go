@@ -131,7 +131,7 @@ func TestLearnedTermsAreDeterministicAndMeaningful(t *testing.T) {
 			}
 		}
 	}
-	if embeddings.NewLearned(m1).Model() != "learned-ppmi-v0-r2" || embeddings.NewLocal().WithWeights(1, 0).Model() == embeddings.LocalModel {
+	if embeddings.NewLearned(m1).Model() != "learned-ppmi-v0-r2+idf" || embeddings.NewLocal().WithWeights(1, 0).Model() == embeddings.LocalModel {
 		t.Fatal("model names do not tell models and weights apart")
 	}
 }

@@ -241,7 +241,7 @@ func Load(ctx context.Context, db database.DBTX, model string) ([]Vector, error)
 		}
 		at := len(slab)
 		slab = append(slab, vec...)
-		out = append(out, Vector{MemberID: id, Vec: slab[at:len(slab)]})
+		out = append(out, Vector{MemberID: id, Vec: slab[at:]})
 		return nil
 	})
 	if err != nil {

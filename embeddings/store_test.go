@@ -174,7 +174,7 @@ func TestTermModelsAreVersionedAndBackfilled(t *testing.T) {
 		}
 	}
 	got, err := embeddings.LatestTermModel(ctx, pool)
-	if err != nil || got.Version != 2 || len(got.Terms) != 6 || got.Name() != "learned-ppmi-v2" {
+	if err != nil || got.Version != 2 || len(got.Terms) != 6 || got.Name() != "learned-ppmi-v2" || got.DF["yoga"] != 60 || len(got.DF) != 6 {
 		t.Fatalf("latest: %+v %v", got, err)
 	}
 	// Vectors of the hashing model are re-embedded when the learned model takes over.
@@ -187,7 +187,7 @@ func TestTermModelsAreVersionedAndBackfilled(t *testing.T) {
 	}
 	var model string
 	pool.QueryRow(ctx, "SELECT model FROM member_vectors").Scan(&model)
-	if model != "learned-ppmi-v2-r2" {
+	if model != "learned-ppmi-v2-r2+idf" { // the model counted its terms: rare ones weigh more
 		t.Fatalf("stored model %q", model)
 	}
 }

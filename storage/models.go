@@ -237,6 +237,7 @@ type TermModel struct {
 	Members  int32
 	Terms    json.RawMessage
 	FittedAt time.Time
+	DocFreq  json.RawMessage
 }
 
 type Tribe struct {

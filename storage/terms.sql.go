@@ -41,7 +41,7 @@ func (q *Queries) ConsentingMemberTerms(ctx context.Context) ([][]string, error)
 }
 
 const latestTermModel = `-- name: LatestTermModel :one
-SELECT version, dim, members, terms FROM term_models ORDER BY version DESC LIMIT 1
+SELECT version, dim, members, terms, doc_freq FROM term_models ORDER BY version DESC LIMIT 1
 `
 
 type LatestTermModelRow struct {
@@ -49,6 +49,7 @@ type LatestTermModelRow struct {
 	Dim     int32
 	Members int32
 	Terms   json.RawMessage
+	DocFreq json.RawMessage
 }
 
 func (q *Queries) LatestTermModel(ctx context.Context) (LatestTermModelRow, error) {
@@ -59,6 +60,7 @@ func (q *Queries) LatestTermModel(ctx context.Context) (LatestTermModelRow, erro
 		&i.Dim,
 		&i.Members,
 		&i.Terms,
+		&i.DocFreq,
 	)
 	return i, err
 }
@@ -139,19 +141,25 @@ func (q *Queries) MemberTermsByID(ctx context.Context, ids []string) ([]MemberTe
 }
 
 const saveTermModel = `-- name: SaveTermModel :one
-INSERT INTO term_models (version, dim, members, terms)
-VALUES (coalesce((SELECT max(version) FROM term_models), 0) + 1, $1, $2, $3) RETURNING version
+INSERT INTO term_models (version, dim, members, terms, doc_freq)
+VALUES (coalesce((SELECT max(version) FROM term_models), 0) + 1, $1, $2, $3, $4) RETURNING version
 `
 
 type SaveTermModelParams struct {
 	Dim     int32
 	Members int32
 	Terms   json.RawMessage
+	DocFreq json.RawMessage
 }
 
 // Stores a term model as the next version.
 func (q *Queries) SaveTermModel(ctx context.Context, arg SaveTermModelParams) (int32, error) {
-	row := q.db.QueryRow(ctx, saveTermModel, arg.Dim, arg.Members, arg.Terms)
+	row := q.db.QueryRow(ctx, saveTermModel,
+		arg.Dim,
+		arg.Members,
+		arg.Terms,
+		arg.DocFreq,
+	)
 	var version int32
 	err := row.Scan(&version)
 	return version, err

@@ -83,7 +83,7 @@ type vectorSet struct {
 }
 
 // vectorSets embeds the members Belong's ways (hashing and learned, centred; hashing
-// uncentred for reference) and as TF-IDF, last.
+// IDF-weighted and uncentred for reference) and as TF-IDF, last.
 func vectorSets(ctx context.Context, ms []member) ([]vectorSet, error) {
 	local, err := embed(ctx, embeddings.NewLocal(), ms, true)
 	if err != nil {
@@ -101,9 +101,15 @@ func vectorSets(ctx context.Context, ms []member) ([]vectorSet, error) {
 	if err != nil {
 		return nil, err
 	}
+	df := docFreq(ms)
+	localIDF, err := embed(ctx, embeddings.NewLocal().WithIDF(df, len(ms)), ms, true)
+	if err != nil {
+		return nil, err
+	}
 	return []vectorSet{
 		{"hashing (NewLocal), centred", local},
-		{fmt.Sprintf("learned (FitTerms, %d terms), centred", len(model.Terms)), learned},
+		{fmt.Sprintf("learned (FitTerms, %d terms, IDF from its counts: as served), centred", len(model.Terms)), learned},
+		{"hashing, IDF-weighted, centred", localIDF},
 		{"hashing (NewLocal), not centred", raw},
 		{"TF-IDF of the terms", tfidf(ms)},
 	}, nil

@@ -58,6 +58,7 @@ func run() error {
 	minTeam := flag.Int("min-team", 30, "least tagged packages a team needs to be kept")
 	minPackages := flag.Int("min-packages", 5, "least kept packages a person uploads to be one")
 	people := flag.Bool("people", true, "also cluster the people")
+	tribeSize := flag.Int("tribe-size", 0, "communities a tribe gathers (0: Belong's default, about √k tribes)")
 	seed := flag.Uint64("seed", 1, "seed for every clustering")
 	runs := flag.Int("runs", 20, "shuffles averaged for the random baseline")
 	nInit := flag.Int("n-init", 10, "scikit-learn KMeans restarts (its default)")
@@ -70,8 +71,8 @@ func run() error {
 	}
 
 	opt := options{seed: *seed, runs: *runs, nInit: *nInit, python: *python, script: *script,
-		packageConfig: clustering.ClusterConfig{Seed: *seed},
-		peopleConfig:  clustering.ClusterConfig{Seed: *seed, TargetSize: 20, MinSize: 5, MaxSize: 60}}
+		packageConfig: clustering.ClusterConfig{Seed: *seed, TribeSize: *tribeSize},
+		peopleConfig:  clustering.ClusterConfig{Seed: *seed, TargetSize: 20, MinSize: 5, MaxSize: 60, TribeSize: *tribeSize}}
 	opt.sklearn = *python != "" && exec.Command(*python, "-c", "import sklearn").Run() == nil
 
 	start := time.Now()

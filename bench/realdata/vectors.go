@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/members"
 )
 
 // profiles turns members into what Belong's embedders see: the terms as interests
@@ -108,4 +109,19 @@ func docs(ms []member) [][]string {
 		out[i] = m.terms
 	}
 	return out
+}
+
+// docFreq counts the members holding each term, by members.TermKey.
+func docFreq(ms []member) map[string]int {
+	df := map[string]int{}
+	for _, m := range ms {
+		seen := map[string]bool{}
+		for _, t := range m.terms {
+			if k := members.TermKey(t); !seen[k] {
+				seen[k] = true
+				df[k]++
+			}
+		}
+	}
+	return df
 }

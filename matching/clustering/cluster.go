@@ -44,6 +44,10 @@ type ClusterConfig struct {
 	// FacetWeight is the first facet's weight; 0.45 (two members alike in everything
 	// but it then score 0.8).
 	FacetWeight float64
+	// RefineBelow is the number of communities below which the fit within tribes is
+	// refined by passes over all communities at once; 1,000. Above it a pass costs
+	// n·k and the tribes stand.
+	RefineBelow int
 	// Progress, when set, hears about each k-means iteration.
 	Progress func(iteration, changed int)
 }
@@ -60,6 +64,7 @@ func (c ClusterConfig) WithDefaults() ClusterConfig {
 	def(&c.MaxSize, 150)
 	def(&c.MaxIter, 50)
 	def(&c.SampleAbove, 1_000_000)
+	def(&c.RefineBelow, 1000)
 	if c.FacetWeight <= 0 {
 		c.FacetWeight = 0.45
 	}
@@ -157,6 +162,18 @@ func Cluster(ctx context.Context, x [][]float32, prev Previous, cfg ClusterConfi
 	km, _, err := Within(ctx, fx, top, KMeansConfig{K: k, Seed: cfg.Seed, MaxIter: cfg.MaxIter, Init: init})
 	if err != nil {
 		return Clustering{}, err
+	}
+	if len(km.Centroids) < cfg.RefineBelow {
+		// Few communities: passes over all of them are cheap, so the fit within
+		// tribes warm-starts one over everyone, and a community settles across a
+		// tribe line where its members fit better there (a tribe split is an
+		// estimate; on small real memberships confining communities to it costs
+		// more than it saves: bench/realdata.sh).
+		km, err = SphericalKMeans(ctx, fx, KMeansConfig{K: len(km.Centroids), Seed: cfg.Seed, MaxIter: cfg.MaxIter,
+			Init: km.Centroids})
+		if err != nil {
+			return Clustering{}, err
+		}
 	}
 	cl := Clustering{Assign: km.Assign, Iterations: km.Iterations}
 	groups := groupsOf(km.Assign, len(km.Centroids))

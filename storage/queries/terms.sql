@@ -21,11 +21,11 @@ FROM members m WHERE m.consent_personalization;
 
 -- name: SaveTermModel :one
 -- Stores a term model as the next version.
-INSERT INTO term_models (version, dim, members, terms)
-VALUES (coalesce((SELECT max(version) FROM term_models), 0) + 1, @dim, @members, @terms) RETURNING version;
+INSERT INTO term_models (version, dim, members, terms, doc_freq)
+VALUES (coalesce((SELECT max(version) FROM term_models), 0) + 1, @dim, @members, @terms, @doc_freq) RETURNING version;
 
 -- name: LatestTermModel :one
-SELECT version, dim, members, terms FROM term_models ORDER BY version DESC LIMIT 1;
+SELECT version, dim, members, terms, doc_freq FROM term_models ORDER BY version DESC LIMIT 1;
 
 -- name: SaveVectorCenter :one
 -- Stores a center as the model's next version.
