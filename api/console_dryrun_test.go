@@ -111,7 +111,7 @@ func TestConsoleDryRunAndCommunityPage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("browser: %v", err)
 	}
-	for _, want := range []string{name, "Interests", "Languages", "Skill levels", "Active in 30 days", "%", approvedName, "Waiting for review"} {
+	for _, want := range []string{name, "Interests", "Languages", "Skill levels", "Most share", "Active in 30 days", "%", approvedName, "Waiting for review"} {
 		if !strings.Contains(strings.ToLower(communityText), strings.ToLower(want)) { // headers are upper-cased by CSS
 			t.Errorf("the community page lacks %q: %.800q", want, communityText)
 		}

@@ -53,7 +53,10 @@ func (s *Console) renderRuns(c *gin.Context, status int, msg string, form map[st
 	if msg != "" {
 		p.Error = msg
 	}
-	p.Defaults, _ = s.svc.ResolveSettings(service.ClusterSettings{}) // the server's own settings pass
+	var derr error
+	if p.Defaults, derr = s.svc.CurrentSettings(ctx); derr != nil && p.Error == "" {
+		p.Error = derr.Error()
+	}
 	if p.Form == nil {
 		p.Form = map[string]string{"target_size": strconv.Itoa(p.Defaults.TargetSize), "min_size": strconv.Itoa(p.Defaults.MinSize),
 			"max_size": strconv.Itoa(p.Defaults.MaxSize), "seed": strconv.FormatUint(p.Defaults.Seed, 10),

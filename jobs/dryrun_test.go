@@ -76,4 +76,28 @@ func TestDryRunJobStoresItsReportAndPublishes(t *testing.T) {
 	if d, err = b.svc.GetDryRun(ctx, d.ID); err != nil || d.Published == nil || d.Published.JobID != job {
 		t.Fatalf("dry run after publishing: %+v, %v", d, err)
 	}
+	// The published settings stick: the next night, and the next dry run, start
+	// from them, not from the server's.
+	cur, err := b.svc.CurrentSettings(ctx)
+	if err != nil || cur.TargetSize != 12 || cur.MinSize != d.Settings.MinSize || cur.MaxSize != d.Settings.MaxSize {
+		t.Fatalf("current settings after publishing %+v: %+v, %v", d.Settings, cur, err)
+	}
+	if _, err := b.svc.DB.Exec(ctx, "UPDATE member_vectors SET embedded_at = now() WHERE member_id = (SELECT min(member_id) FROM member_vectors)"); err != nil {
+		t.Fatal(err)
+	}
+	published, _ := current()
+	if err := b.svc.Nightly(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var nightly map[string]any
+	if err := b.svc.DB.QueryRow(ctx, `SELECT params FROM cluster_runs WHERE id = (SELECT run_id FROM current_run)`).Scan(&nightly); err != nil {
+		t.Fatal(err)
+	}
+	if run, _ := current(); run == published || nightly["target_size"] != float64(12) {
+		t.Fatalf("the nightly run after publishing (run %d, was %d) clustered with %v, want target 12", run, published, nightly)
+	}
+	next, err := b.svc.RequestDryRun(ctx, service.ClusterSettings{}, "test")
+	if err != nil || next.Settings.TargetSize != 12 {
+		t.Fatalf("a dry run with no changes: %+v, %v; want the published target 12", next.Settings, err)
+	}
 }

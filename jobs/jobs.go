@@ -413,7 +413,7 @@ func (w *clusterWorker) Timeout(*river.Job[service.ClusterArgs]) time.Duration {
 // Work publishes a run with the job's settings. One that cannot be made (no
 // vectors) is cancelled with the reason; one that waits on another run snoozes.
 func (w *clusterWorker) Work(ctx context.Context, job *river.Job[service.ClusterArgs]) error {
-	_, err := w.svc.ClusterAndPublish(ctx, job.Args.Settings)
+	_, err := w.svc.ClusterAndPublish(ctx, job.Args)
 	if errors.Is(err, matching.ErrRunning) {
 		return river.JobSnooze(waitForRun)
 	}

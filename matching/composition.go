@@ -291,6 +291,9 @@ func Compositions(ctx context.Context, db database.DBTX, run int64) (map[string]
 // Percent formats a share as a whole percentage, for display.
 func (s Share) Percent() string { return fmt.Sprintf("%.0f%%", 100*s.Share) }
 
+// Percent formats the share holding a facet's value as a whole percentage.
+func (f Facet) Percent() string { return Share{Share: f.Share}.Percent() }
+
 // ActivePercent is Active30d as a whole percentage, for display.
 func (c Composition) ActivePercent() string { return Share{Share: c.Active30d}.Percent() }
 

@@ -240,6 +240,7 @@ type previousRun struct {
 	ids, tribeIDs             []string
 	centroids, tribeCentroids [][]float32
 	primary                   map[string]string
+	tribeOf                   map[string]string // community id → tribe id
 }
 
 func loadPrevious(ctx context.Context, db database.DBTX, model string) (previousRun, error) {
@@ -256,9 +257,11 @@ func loadPrevious(ctx context.Context, db database.DBTX, model string) (previous
 	if err != nil {
 		return p, fmt.Errorf("read previous communities: %w", storage.Translate(err, nil))
 	}
+	p.tribeOf = make(map[string]string, len(comms))
 	for _, c := range comms {
 		p.ids = append(p.ids, c.ID)
 		p.centroids = append(p.centroids, c.Centroid.Slice())
+		p.tribeOf[c.ID] = c.TribeID
 	}
 	tribes, err := q.TribeCentroids(ctx, run)
 	if err != nil {
@@ -403,10 +406,11 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 			return err
 		}
 		m.Births, m.Deaths = births, len(prev.ids)-(k-births)
-		tribeIDs, _, err := continueIDs(ctx, tx, "t-", "tribe_seq", clustering.MatchCentroids(tribeCents, prev.tribeCentroids, cc.WithDefaults().MatchMin), prev.tribeIDs)
+		tribeIDs, tribeBirths, err := continueIDs(ctx, tx, "t-", "tribe_seq", clustering.MatchCentroids(tribeCents, prev.tribeCentroids, cc.WithDefaults().MatchMin), prev.tribeIDs)
 		if err != nil {
 			return err
 		}
+		m.TribeBirths, m.TribeDeaths = tribeBirths, len(prev.tribeIDs)-(len(tribeCents)-tribeBirths)
 		tribeSize := make([]int, len(tribeCents))
 		tribeCount := make([]int, len(tribeCents))
 		for c, t := range tribeOf {
@@ -435,7 +439,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 		if _, err := q.InsertCommunities(ctx, crows); err != nil {
 			return fmt.Errorf("write communities: %w", storage.Translate(err, nil))
 		}
-		var moved, both, withSecondary int
+		var moved, movedTribe, both, withSecondary int
 		ms := make([]storage.Membership, 0, len(x)*2)
 		for i, v := range vecs {
 			primary := cl.Assign[i]
@@ -462,10 +466,14 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 				if p != ids[primary] {
 					moved++
 				}
+				if prev.tribeOf[p] != tribeIDs[tribeOf[primary]] {
+					movedTribe++
+				}
 			}
 		}
 		if both > 0 {
 			m.Churn = round3(float64(moved) / float64(both))
+			m.TribeChurn = round3(float64(movedTribe) / float64(both))
 		}
 		m.Secondary = round3(float64(withSecondary) / float64(len(x)))
 		// Members erased since their vectors were read are left out: erasure wins,

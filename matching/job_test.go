@@ -333,16 +333,23 @@ func TestRerunsAreStable(t *testing.T) {
 		t.Fatalf("run reports churn %.3f, measured %.3f", res.Churn, share)
 	}
 
+	// Tribes hold too: few members change tribe, and no tribe is born or dies.
+	t.Logf("tribes: churn %.3f, births %d, deaths %d", res.TribeChurn, res.TribeBirths, res.TribeDeaths)
+	if res.TribeChurn > res.Churn || res.TribeBirths > 0 || res.TribeDeaths > 0 {
+		t.Fatalf("tribes after 2%% changed: churn %.3f (communities %.3f), births %d, deaths %d", res.TribeChurn, res.Churn, res.TribeBirths, res.TribeDeaths)
+	}
+
 	// Another seed, no data change.
 	job.Config.Cluster.Seed = 7
-	if _, err := job.RunOnce(ctx); err != nil {
+	res, err = job.RunOnce(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
 	n, both = moved(after, primaries(t, pool))
 	share = float64(n) / float64(both)
-	t.Logf("new seed, no change: %d of %d members moved (%.2f%%)", n, both, 100*share)
-	if share >= 0.02 {
-		t.Fatalf("%.2f%% of members moved with no data change, want < 2%%", 100*share)
+	t.Logf("new seed, no change: %d of %d members moved (%.2f%%), tribe churn %.3f", n, both, 100*share, res.TribeChurn)
+	if share >= 0.02 || res.TribeChurn >= 0.02 || res.TribeBirths > 0 {
+		t.Fatalf("%.2f%% of members moved with no data change (tribes %.3f, %d born), want < 2%%", 100*share, res.TribeChurn, res.TribeBirths)
 	}
 }
 

@@ -68,15 +68,15 @@ func invalid(code, format string, args ...any) error {
 	return belong.Errorf(belong.EINVALID, code, format, args...)
 }
 
-// ResolveSettings checks changed settings and fills in the server's for what they
-// leave out. Sizes are whole numbers from 1 to MaxCommunitySize with min_size ≤
+// ResolveSettings checks changed settings and fills in the current ones
+// (CurrentSettings) for what they leave out. Sizes are whole numbers from 1 to MaxCommunitySize with min_size ≤
 // target_size ≤ max_size and max_size at least twice min_size (an oversized
 // community must be able to split into two that are large enough).
-func (s *Service) ResolveSettings(cs ClusterSettings) (Settings, error) {
-	base := s.Clustering
-	def := clustering.ClusterConfig{TargetSize: base.TargetSize, MinSize: base.MinSize, MaxSize: base.MaxSize}.WithDefaults()
-	st := Settings{TargetSize: def.TargetSize, MinSize: def.MinSize, MaxSize: def.MaxSize, Seed: base.Seed,
-		Facets: append([]string{}, base.Facets...)}
+func (s *Service) ResolveSettings(ctx context.Context, cs ClusterSettings) (Settings, error) {
+	st, err := s.CurrentSettings(ctx)
+	if err != nil {
+		return st, err
+	}
 	for _, f := range []struct {
 		name string
 		v    *int
@@ -176,10 +176,11 @@ func (DryRunArgs) InsertOpts() river.InsertOpts {
 }
 
 // ClusterArgs clusters with given settings and publishes the run: an admin's
-// publication of a dry run (DryRunID).
+// publication of a dry run (DryRunID), which makes its settings the current ones.
 type ClusterArgs struct {
-	Settings Settings `json:"settings"`
-	DryRunID int64    `json:"dry_run_id,string,omitempty"`
+	Settings    Settings `json:"settings"`
+	DryRunID    int64    `json:"dry_run_id,string,omitempty"`
+	PublishedBy string   `json:"published_by,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -193,7 +194,7 @@ func (ClusterArgs) InsertOpts() river.InsertOpts {
 // RequestDryRun checks changed settings and queues a dry run with them: the row and
 // its job commit together, and the job computes it (nothing is computed here).
 func (s *Service) RequestDryRun(ctx context.Context, cs ClusterSettings, actor string) (DryRun, error) {
-	st, err := s.ResolveSettings(cs)
+	st, err := s.ResolveSettings(ctx, cs)
 	if err != nil {
 		return DryRun{}, err
 	}
@@ -360,7 +361,7 @@ func (s *Service) PublishDryRun(ctx context.Context, id int64, actor string) (in
 		if err != nil {
 			return err
 		}
-		res, err := s.Queue.InsertManyTx(ctx, tx, []river.InsertManyParams{{Args: ClusterArgs{Settings: d.Settings, DryRunID: id}}})
+		res, err := s.Queue.InsertManyTx(ctx, tx, []river.InsertManyParams{{Args: ClusterArgs{Settings: d.Settings, DryRunID: id, PublishedBy: actor}}})
 		if err != nil {
 			return fmt.Errorf("queue cluster run: %w", err)
 		}
@@ -382,10 +383,13 @@ func (s *Service) PublishDryRun(ctx context.Context, id int64, actor string) (in
 	return jobID, nil
 }
 
-// ClusterAndPublish runs the cluster job: clusters with st, publishes the run and
-// queues profile drafts for its new communities, as the nightly pipeline does.
-func (s *Service) ClusterAndPublish(ctx context.Context, st Settings) (ClusterResult, error) {
-	res, err := s.Cluster(ctx, st.params(false), false, nil)
+// ClusterAndPublish runs the cluster job: clusters with a's settings, publishes the
+// run (making them the current settings) and queues profile drafts for its new
+// communities, as the nightly pipeline does.
+func (s *Service) ClusterAndPublish(ctx context.Context, a ClusterArgs) (ClusterResult, error) {
+	p := a.Settings.params(false)
+	p.Keep = &Kept{By: a.PublishedBy, DryRunID: a.DryRunID}
+	res, err := s.Cluster(ctx, p, false, nil)
 	if err != nil {
 		return res, err
 	}
@@ -393,4 +397,47 @@ func (s *Service) ClusterAndPublish(ctx context.Context, st Settings) (ClusterRe
 		return res, fmt.Errorf("cluster: %w", err)
 	}
 	return res, nil
+}
+
+// CurrentSettings are the settings runs start from: the last ones an admin published
+// (a dry run's), else the server's.
+func (s *Service) CurrentSettings(ctx context.Context) (Settings, error) {
+	row, err := storage.New(s.DB).GetClusterSettings(ctx)
+	if errors.Is(err, pgx.ErrNoRows) {
+		base := s.Clustering
+		def := clustering.ClusterConfig{TargetSize: base.TargetSize, MinSize: base.MinSize, MaxSize: base.MaxSize}.WithDefaults()
+		return Settings{TargetSize: def.TargetSize, MinSize: def.MinSize, MaxSize: def.MaxSize, Seed: base.Seed,
+			Facets: append([]string{}, base.Facets...)}, nil
+	}
+	if err != nil {
+		return Settings{}, fmt.Errorf("read cluster settings: %w", storage.Translate(err, nil))
+	}
+	var st Settings
+	if err := json.Unmarshal(row.Settings, &st); err != nil {
+		return Settings{}, fmt.Errorf("read cluster settings: %w", err)
+	}
+	if st.Facets == nil {
+		st.Facets = []string{}
+	}
+	return st, nil
+}
+
+// keepSettings makes p's settings the current ones, in the transaction that
+// publishes run.
+func keepSettings(ctx context.Context, tx pgx.Tx, p ClusterParams, run int64) error {
+	raw, err := json.Marshal(Settings{TargetSize: p.TargetSize, MinSize: p.MinSize, MaxSize: p.MaxSize, Seed: p.Seed,
+		Facets: append([]string{}, p.Facets...)})
+	if err != nil {
+		return fmt.Errorf("keep cluster settings: %w", err)
+	}
+	var dry *int64
+	if p.Keep.DryRunID > 0 {
+		dry = &p.Keep.DryRunID
+	}
+	err = storage.New(tx).SaveClusterSettings(ctx, storage.SaveClusterSettingsParams{Settings: raw, DryRunID: dry,
+		PublishedBy: p.Keep.By, RunID: run})
+	if err != nil {
+		return fmt.Errorf("keep cluster settings: %w", storage.Translate(err, nil))
+	}
+	return nil
 }

@@ -110,6 +110,15 @@ type ClusterParams struct {
 	DryRun bool
 	// Facets are what oversized communities are split along first (matching.JobConfig.Facets).
 	Facets []string
+	// Keep, when set, makes these the settings later runs start from once this run
+	// is published (CurrentSettings), in the publishing transaction.
+	Keep *Kept
+}
+
+// Kept says who published settings, and from which dry run.
+type Kept struct {
+	By       string
+	DryRunID int64
 }
 
 // ClusterResult is what Cluster did: a published run, or nothing when nothing changed.
@@ -142,6 +151,11 @@ func (s *Service) Cluster(ctx context.Context, p ClusterParams, ifChanged bool, 
 		DryRun:   p.DryRun,
 		Facets:   p.Facets,
 		OnPublish: func(ctx context.Context, tx pgx.Tx, run, previous int64) error {
+			if p.Keep != nil {
+				if err := keepSettings(ctx, tx, p, run); err != nil {
+					return err
+				}
+			}
 			ids, err := webhooks.EmitRun(ctx, tx, s.now(), run, previous)
 			if err != nil {
 				return err
@@ -168,7 +182,11 @@ func (s *Service) Nightly(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("nightly: embed: %w", err)
 	}
-	cl, err := s.Cluster(ctx, s.Clustering, true, nil)
+	st, err := s.CurrentSettings(ctx)
+	if err != nil {
+		return fmt.Errorf("nightly: %w", err)
+	}
+	cl, err := s.Cluster(ctx, st.params(false), true, nil)
 	if errors.Is(err, matching.ErrNoVectors) {
 		s.logger().InfoContext(ctx, "nightly: nothing to cluster yet")
 		return nil

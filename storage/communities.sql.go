@@ -13,12 +13,13 @@ import (
 )
 
 const communityCentroids = `-- name: CommunityCentroids :many
-SELECT id, centroid FROM communities WHERE run_id = $1 ORDER BY id
+SELECT id, centroid, coalesce(tribe_id, '')::text AS tribe_id FROM communities WHERE run_id = $1 ORDER BY id
 `
 
 type CommunityCentroidsRow struct {
 	ID       string
 	Centroid pgvector.Vector
+	TribeID  string
 }
 
 func (q *Queries) CommunityCentroids(ctx context.Context, runID int64) ([]CommunityCentroidsRow, error) {
@@ -30,7 +31,7 @@ func (q *Queries) CommunityCentroids(ctx context.Context, runID int64) ([]Commun
 	var items []CommunityCentroidsRow
 	for rows.Next() {
 		var i CommunityCentroidsRow
-		if err := rows.Scan(&i.ID, &i.Centroid); err != nil {
+		if err := rows.Scan(&i.ID, &i.Centroid, &i.TribeID); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

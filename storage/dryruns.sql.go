@@ -81,6 +81,31 @@ func (q *Queries) FinishDryRun(ctx context.Context, arg FinishDryRunParams) erro
 	return err
 }
 
+const getClusterSettings = `-- name: GetClusterSettings :one
+SELECT settings, dry_run_id, published_by, run_id, updated_at FROM cluster_settings
+`
+
+type GetClusterSettingsRow struct {
+	Settings    json.RawMessage
+	DryRunID    *int64
+	PublishedBy string
+	RunID       int64
+	UpdatedAt   time.Time
+}
+
+func (q *Queries) GetClusterSettings(ctx context.Context) (GetClusterSettingsRow, error) {
+	row := q.db.QueryRow(ctx, getClusterSettings)
+	var i GetClusterSettingsRow
+	err := row.Scan(
+		&i.Settings,
+		&i.DryRunID,
+		&i.PublishedBy,
+		&i.RunID,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const getDryRun = `-- name: GetDryRun :one
 SELECT id, status, params, requested_by, metrics, report, error, job_id, publish_job_id, published_by,
 	created_at, started_at, finished_at, published_at
@@ -201,6 +226,30 @@ func (q *Queries) PublishDryRun(ctx context.Context, arg PublishDryRunParams) (i
 	var id int64
 	err := row.Scan(&id)
 	return id, err
+}
+
+const saveClusterSettings = `-- name: SaveClusterSettings :exec
+INSERT INTO cluster_settings (settings, dry_run_id, published_by, run_id) VALUES ($1, $2, $3, $4)
+ON CONFLICT (singleton) DO UPDATE SET settings = excluded.settings, dry_run_id = excluded.dry_run_id,
+	published_by = excluded.published_by, run_id = excluded.run_id, updated_at = now()
+`
+
+type SaveClusterSettingsParams struct {
+	Settings    json.RawMessage
+	DryRunID    *int64
+	PublishedBy string
+	RunID       int64
+}
+
+// SaveClusterSettings makes published settings the ones runs start from.
+func (q *Queries) SaveClusterSettings(ctx context.Context, arg SaveClusterSettingsParams) error {
+	_, err := q.db.Exec(ctx, saveClusterSettings,
+		arg.Settings,
+		arg.DryRunID,
+		arg.PublishedBy,
+		arg.RunID,
+	)
+	return err
 }
 
 const setDryRunJob = `-- name: SetDryRunJob :exec

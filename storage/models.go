@@ -31,6 +31,15 @@ type ClusterRun struct {
 	FinishedAt *time.Time
 }
 
+type ClusterSetting struct {
+	Singleton   bool
+	Settings    json.RawMessage
+	DryRunID    *int64
+	PublishedBy string
+	RunID       int64
+	UpdatedAt   time.Time
+}
+
 type Community struct {
 	RunID       int64
 	ID          string

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -122,29 +124,47 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 
 func runCluster(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("cluster", e)
-	target := fs.Int("target-size", 50, "members per community that k is chosen for")
-	minSize := fs.Int("min-size", 12, "smallest community: smaller ones are dissolved into their members' next best")
-	maxSize := fs.Int("max-size", 150, "largest community: larger ones are split")
-	seed := fs.Uint64("seed", 1, "random seed: the same data and seed give the same communities")
+	target := fs.Int("target-size", 0, "members per community that k is chosen for (default: the current settings, 50 until an admin publishes others)")
+	minSize := fs.Int("min-size", 0, "smallest community: smaller ones are dissolved into their members' next best (default: the current settings, 12)")
+	maxSize := fs.Int("max-size", 0, "largest community: larger ones are split (default: the current settings, 150)")
+	seed := fs.Uint64("seed", 0, "random seed: the same data and seed give the same communities (default: the current settings, 1)")
 	ifChanged := fs.Bool("if-changed", false, "do nothing when no vector changed since the current run")
 	dryRun := fs.Bool("dry-run", false, "compute the run and report what it would change against the current one; publish nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *minSize < 1 || *maxSize < 2**minSize || *target < *minSize || *target > *maxSize {
-		return errors.New("sizes must satisfy 1 ≤ -min-size ≤ -target-size ≤ -max-size, with -max-size ≥ 2 × -min-size")
+	for _, v := range []int{*target, *minSize, *maxSize} {
+		if v < 0 {
+			return errors.New("sizes are whole numbers from 1 (0 or none: the current settings)")
+		}
 	}
 	svc, err := e.openService(ctx)
 	if err != nil {
 		return err
 	}
 	defer svc.DB.Close()
+	// What the flags leave out comes from the current settings: the ones an admin
+	// published from a dry run, else the server's.
+	cur, err := svc.CurrentSettings(ctx)
+	if err != nil {
+		return err
+	}
+	*target, *minSize, *maxSize = cmp.Or(*target, cur.TargetSize), cmp.Or(*minSize, cur.MinSize), cmp.Or(*maxSize, cur.MaxSize)
+	seenSeed := false
+	fs.Visit(func(f *flag.Flag) { seenSeed = seenSeed || f.Name == "seed" })
+	if !seenSeed {
+		*seed = cur.Seed
+	}
+	if *minSize < 1 || *maxSize < 2**minSize || *target < *minSize || *target > *maxSize {
+		return fmt.Errorf("sizes must satisfy 1 ≤ -min-size ≤ -target-size ≤ -max-size, with -max-size ≥ 2 × -min-size (here %d, %d, %d)",
+			*minSize, *target, *maxSize)
+	}
 	prog := newProgress(e)
 	if prog.tty != nil {
 		svc.Logger = nil // the bar and the summary below say it all; log lines would tear the bar
 	}
 	res, err := svc.Cluster(ctx, service.ClusterParams{TargetSize: *target, MinSize: *minSize, MaxSize: *maxSize, Seed: *seed,
-		Facets: e.cfg.Facets,
+		Facets: cur.Facets,
 		DryRun: *dryRun}, *ifChanged, prog.report)
 	prog.done()
 	if err != nil {
@@ -164,6 +184,7 @@ func runCluster(ctx context.Context, e *env, args []string) error {
 		m.Members, m.Communities, m.MinSize, m.MedianSize, m.MaxSize, m.Tribes)
 	fmt.Fprintf(e.stdout, "  cohesion %.3f, silhouette %.3f, churn %.1f%%, births %d, deaths %d, splits %d, dissolved %d\n",
 		m.Cohesion, m.Silhouette, 100*m.Churn, m.Births, m.Deaths, m.Splits, m.Dissolved)
+	fmt.Fprintf(e.stdout, "  tribes: churn %.1f%%, births %d, deaths %d\n", 100*m.TribeChurn, m.TribeBirths, m.TribeDeaths)
 	fmt.Fprintf(e.stdout, "  random pairs' mean cosine %.3f; secondary bar %.3f (%.0f%% of members have a secondary); peer floor %.3f\n",
 		m.PairCosine, m.SecondaryMin, 100*m.Secondary, m.PeerFloor)
 	if d := res.DryRun; d != nil {

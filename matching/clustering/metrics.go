@@ -26,6 +26,11 @@ type Metrics struct {
 	Deaths    int     `json:"deaths"`
 	Splits    int     `json:"splits"`
 	Dissolved int     `json:"dissolved"`
+	// TribeChurn, TribeBirths and TribeDeaths are the same one level up: the share
+	// of members whose tribe changed, tribes that appeared and disappeared.
+	TribeChurn  float64 `json:"tribe_churn"`
+	TribeBirths int     `json:"tribe_births"`
+	TribeDeaths int     `json:"tribe_deaths"`
 	// PairCosine is the mean cosine of random pairs of members: near 0 when vectors
 	// are centered, 0.7 and more when they share a common direction.
 	PairCosine float64 `json:"pair_cosine"`

@@ -11,7 +11,7 @@ SELECT composition FROM communities WHERE run_id = @run_id AND id = @id;
 
 
 -- name: CommunityCentroids :many
-SELECT id, centroid FROM communities WHERE run_id = @run_id ORDER BY id;
+SELECT id, centroid, coalesce(tribe_id, '')::text AS tribe_id FROM communities WHERE run_id = @run_id ORDER BY id;
 
 -- name: TribeCentroids :many
 SELECT id, centroid FROM tribes WHERE run_id = @run_id ORDER BY id;

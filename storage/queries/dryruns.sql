@@ -43,3 +43,12 @@ WHERE id = @id AND status = 'done' AND publish_job_id IS NULL RETURNING id;
 
 -- name: PruneDryRuns :execrows
 DELETE FROM dry_runs WHERE finished_at < sqlc.arg(before)::timestamptz;
+
+-- name: SaveClusterSettings :exec
+-- SaveClusterSettings makes published settings the ones runs start from.
+INSERT INTO cluster_settings (settings, dry_run_id, published_by, run_id) VALUES (@settings, @dry_run_id, @published_by, @run_id)
+ON CONFLICT (singleton) DO UPDATE SET settings = excluded.settings, dry_run_id = excluded.dry_run_id,
+	published_by = excluded.published_by, run_id = excluded.run_id, updated_at = now();
+
+-- name: GetClusterSettings :one
+SELECT settings, dry_run_id, published_by, run_id, updated_at FROM cluster_settings;
