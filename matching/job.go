@@ -232,7 +232,8 @@ func paramsOf(cfg JobConfig) map[string]any {
 	c := cfg.Cluster.WithDefaults()
 	return map[string]any{"target_size": c.TargetSize, "min_size": c.MinSize, "max_size": c.MaxSize,
 		"seed": c.Seed, "max_iter": c.MaxIter, "sticky_margin": c.StickyMargin, "match_min": c.MatchMin,
-		"tribe_size": c.TribeSize, "secondary": cfg.Secondary, "secondary_quantile": cfg.SecondaryQuantile}
+		"tribe_size": c.TribeSize, "secondary": cfg.Secondary, "secondary_quantile": cfg.SecondaryQuantile,
+		"facets": nonNil(cfg.Facets)}
 }
 
 // previousRun is what the current run left for this one to continue from.

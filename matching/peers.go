@@ -69,7 +69,9 @@ type PeerQuery struct {
 // community, or the member's tribe, is an exact scan of the run's vector copies in
 // one round trip. Peers less alike than the run's PeerFloor (the median cosine of
 // random pairs of members) are less alike than strangers usually are and are left
-// out, so a page can be shorter than the limit. Only ScopeAll goes through the global HNSW index (recall@10 ≥ 0.95
+// out, so a page can be shorter than the limit. Where the run divided communities by
+// language (the language facet), peers across a tribe or everyone speak the member's
+// language too: a peer one cannot talk to is no peer. Only ScopeAll goes through the global HNSW index (recall@10 ≥ 0.95
 // at PeerSearch), and so does a member with no community in the run (embedded after
 // it). The scope searched and the communities it covered come with the peers.
 func Peers(ctx context.Context, db database.DBTX, v *View, q PeerQuery) (PeerResult, error) {
@@ -92,7 +94,8 @@ func Peers(ctx context.Context, db database.DBTX, v *View, q PeerQuery) (PeerRes
 	case scope == ScopeTribe:
 		var rs []storage.ScopedPeersRow
 		rs, err = storage.New(db).ScopedPeers(ctx, storage.ScopedPeersParams{MemberID: q.MemberID, Model: v.Model,
-			RunID: v.ID, Community: q.Community, Tribe: q.Community == "" && scope == ScopeTribe, Lim: int32(q.Limit)})
+			RunID: v.ID, Community: q.Community, Tribe: q.Community == "" && scope == ScopeTribe, Lim: int32(q.Limit),
+			SameLanguage: v.ByLanguage})
 		for _, r := range rs {
 			rows = append(rows, row{r.Consent, r.InRun, r.HasPeer, r.Terms, r.PeerTerms, r.PeerID, r.PeerName, r.Score,
 				r.CommunityID, r.TribeID})
@@ -159,8 +162,12 @@ func globalPeers(ctx context.Context, db database.DBTX, v *View, q PeerQuery) ([
 		if err := storage.SetPeerSearch(ctx, tx, PeerSearch); err != nil {
 			return err
 		}
+		lang := ""
+		if v.ByLanguage {
+			lang = me.Lang
+		}
 		rows, err := storage.New(tx).Peers(ctx, storage.PeersParams{Embedding: *me.Embedding, MemberID: q.MemberID,
-			Lim: int32(q.Limit), Model: v.Model})
+			Lim: int32(q.Limit), Model: v.Model, Lang: lang})
 		for _, r := range rows {
 			if r.Score < v.PeerFloor {
 				break // most similar first: the rest are strangers too

@@ -147,3 +147,53 @@ func TestScopedPeersAreExact(t *testing.T) {
 		t.Fatalf("member outside the run: %+v, %v", res, err)
 	}
 }
+
+// Where the run divides communities by language, peers across the tribe and across
+// everyone speak the member's language; without the facet they need not.
+func TestPeersSpeakTheMembersLanguage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Schema(t)
+	brand := loadDemo(t, pool, 1500)
+	lang := map[string]string{}
+	for _, m := range brand.Members {
+		lang[m.ID] = members.Language(m.Locale)
+	}
+	crossed := func(facets []string) (crossed, peers int) {
+		t.Helper()
+		if _, err := (&matching.Job{DB: pool, Config: matching.JobConfig{Facets: facets,
+			Cluster: clustering.ClusterConfig{TargetSize: 40, Seed: 1}}}).RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		view, err := matching.NewRuns(pool).Current(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked := 0
+		for _, m := range brand.Members {
+			if !m.Consent.Personalization || !m.Consent.Community || checked == 40 {
+				continue
+			}
+			checked++
+			for _, scope := range []string{matching.ScopeTribe, matching.ScopeAll} {
+				res, err := matching.Peers(ctx, pool, view, matching.PeerQuery{MemberID: m.ID, Scope: scope, Limit: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range res.Peers {
+					peers++
+					if lang[p.MemberID] != lang[m.ID] {
+						crossed++
+					}
+				}
+			}
+		}
+		return crossed, peers
+	}
+	without, n := crossed(nil)
+	with, m := crossed([]string{"language"})
+	t.Logf("peers in another language: %d of %d without the language facet, %d of %d with it", without, n, with, m)
+	if without == 0 || with != 0 || m < n/2 {
+		t.Fatalf("peers in another language: %d of %d without the facet, %d of %d with it", without, n, with, m)
+	}
+}

@@ -31,6 +31,9 @@ type View struct {
 	// (clustering.Metrics.PeerFloor): peers below it are not served. -1 for runs
 	// that measured none.
 	PeerFloor float64
+	// ByLanguage says the run divided communities by language (the language facet):
+	// peers across a tribe or everyone then speak the member's language too.
+	ByLanguage bool
 	// Communities are ordered by id.
 	Communities []Community
 	// Tribes by id.
@@ -148,7 +151,8 @@ func sharedKeys(terms, termKeys, keys []string) []string {
 }
 
 // loadView reads a published run into memory.
-func loadView(ctx context.Context, db database.DBTX, id int64, model string, peerFloor float64) (*View, error) {
+func loadView(ctx context.Context, db database.DBTX, cur storage.CurrentRunModelRow) (*View, error) {
+	id, model := cur.ID, cur.Model
 	q := storage.New(db)
 	tribes, err := q.RunTribes(ctx, id)
 	if err != nil {
@@ -158,7 +162,7 @@ func loadView(ctx context.Context, db database.DBTX, id int64, model string, pee
 	if err != nil {
 		return nil, fmt.Errorf("load run %d communities: %w", id, storage.Translate(err, nil))
 	}
-	v := &View{ID: id, Model: model, PeerFloor: peerFloor, Tribes: make(map[string]*Tribe, len(tribes)), byID: make(map[string]int, len(rows)),
+	v := &View{ID: id, Model: model, PeerFloor: cur.PeerFloor, ByLanguage: cur.ByLanguage, Tribes: make(map[string]*Tribe, len(tribes)), byID: make(map[string]int, len(rows)),
 		Communities: make([]Community, len(rows)), keys: make([][]string, len(rows))}
 	for _, t := range tribes {
 		v.Tribes[t.ID] = &Tribe{ID: t.ID, Name: t.Name, Labels: t.Labels}
@@ -234,7 +238,7 @@ func (r *Runs) Refresh(ctx context.Context) error {
 	if v := r.cur.Load(); v != nil && v.ID == cur.ID {
 		return nil
 	}
-	v, err := loadView(ctx, r.db, cur.ID, cur.Model, cur.PeerFloor)
+	v, err := loadView(ctx, r.db, cur)
 	if err != nil {
 		return err
 	}

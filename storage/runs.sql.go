@@ -97,21 +97,29 @@ func (q *Queries) CurrentRunID(ctx context.Context) (int64, error) {
 }
 
 const currentRunModel = `-- name: CurrentRunModel :one
-SELECT r.id, r.model, coalesce((r.metrics->>'peer_floor')::float8, -1)::float8 AS peer_floor
+SELECT r.id, r.model, coalesce((r.metrics->>'peer_floor')::float8, -1)::float8 AS peer_floor,
+	coalesce(r.params->'facets' ? 'language', false)::bool AS by_language
 FROM current_run c JOIN cluster_runs r ON r.id = c.run_id
 `
 
 type CurrentRunModelRow struct {
-	ID        int64
-	Model     string
-	PeerFloor float64
+	ID         int64
+	Model      string
+	PeerFloor  float64
+	ByLanguage bool
 }
 
-// The current run, its model and its peer floor (-1 for runs that measured none).
+// The current run, its model, its peer floor (-1 for runs that measured none) and
+// whether it divided communities by language.
 func (q *Queries) CurrentRunModel(ctx context.Context) (CurrentRunModelRow, error) {
 	row := q.db.QueryRow(ctx, currentRunModel)
 	var i CurrentRunModelRow
-	err := row.Scan(&i.ID, &i.Model, &i.PeerFloor)
+	err := row.Scan(
+		&i.ID,
+		&i.Model,
+		&i.PeerFloor,
+		&i.ByLanguage,
+	)
 	return i, err
 }
 

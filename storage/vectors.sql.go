@@ -223,7 +223,7 @@ func (q *Queries) MembersToEmbed(ctx context.Context, arg MembersToEmbedParams) 
 
 const peerMember = `-- name: PeerMember :one
 SELECT (m.consent_personalization AND m.consent_community)::bool AS consent, v.embedding,
-	(m.interests || m.causes)::text[] AS terms
+	(m.interests || m.causes)::text[] AS terms, split_part(split_part(lower(m.locale), '-', 1), '_', 1)::text AS lang
 FROM members m LEFT JOIN member_vectors v ON v.member_id = m.id AND v.model = $1 WHERE m.id = $2
 `
 
@@ -236,6 +236,7 @@ type PeerMemberRow struct {
 	Consent   bool
 	Embedding *pgvector.Vector
 	Terms     []string
+	Lang      string
 }
 
 // What a global peer search starts from: consent, terms and the member's vector in
@@ -243,7 +244,12 @@ type PeerMemberRow struct {
 func (q *Queries) PeerMember(ctx context.Context, arg PeerMemberParams) (PeerMemberRow, error) {
 	row := q.db.QueryRow(ctx, peerMember, arg.Model, arg.MemberID)
 	var i PeerMemberRow
-	err := row.Scan(&i.Consent, &i.Embedding, &i.Terms)
+	err := row.Scan(
+		&i.Consent,
+		&i.Embedding,
+		&i.Terms,
+		&i.Lang,
+	)
 	return i, err
 }
 
@@ -253,9 +259,10 @@ SELECT p.member_id, m.name, p.score, (m.interests || m.causes)::text[] AS terms 
 	FROM member_vectors v
 	WHERE v.member_id <> $2 AND v.model = $3
 	  AND EXISTS (SELECT 1 FROM members m2 WHERE m2.id = v.member_id
-		AND m2.consent_personalization AND m2.consent_community)
+		AND m2.consent_personalization AND m2.consent_community
+		AND ($4::text = '' OR split_part(split_part(lower(m2.locale), '-', 1), '_', 1) = $4::text))
 	ORDER BY v.embedding <=> $1::vector
-	LIMIT $4) p
+	LIMIT $5) p
 JOIN members m ON m.id = p.member_id
 ORDER BY p.distance
 `
@@ -264,6 +271,7 @@ type PeersParams struct {
 	Embedding pgvector.Vector
 	MemberID  string
 	Model     string
+	Lang      string
 	Lim       int32
 }
 
@@ -275,13 +283,15 @@ type PeersRow struct {
 }
 
 // Peers across the whole membership through the HNSW index. The inner query is a
-// plain index scan ordered by distance; the consent filter sits outside it so that
+// plain index scan ordered by distance; the consent (and, with @lang, language: the
+// locale's first subtag, as members.Language) filter sits outside it so that
 // pgvector's iterative scan can keep scanning until enough rows pass.
 func (q *Queries) Peers(ctx context.Context, arg PeersParams) ([]PeersRow, error) {
 	rows, err := q.db.Query(ctx, peers,
 		arg.Embedding,
 		arg.MemberID,
 		arg.Model,
+		arg.Lang,
 		arg.Lim,
 	)
 	if err != nil {
@@ -431,16 +441,16 @@ func (q *Queries) RunPeers(ctx context.Context, arg RunPeersParams) ([]RunPeersR
 const scopedPeers = `-- name: ScopedPeers :many
 WITH me AS (
 	SELECT m.id, (m.consent_personalization AND m.consent_community) AS consent, (m.interests || m.causes)::text[] AS terms,
-		coalesce(rv.embedding, (SELECT v.embedding FROM member_vectors v WHERE v.member_id = m.id AND v.model = $3)) AS embedding,
-		pc.community_id, c.tribe_id
+		coalesce(rv.embedding, (SELECT v.embedding FROM member_vectors v WHERE v.member_id = m.id AND v.model = $4)) AS embedding,
+		pc.community_id, c.tribe_id, split_part(split_part(lower(m.locale), '-', 1), '_', 1) AS lang
 	FROM members m
 	LEFT JOIN memberships pc ON pc.run_id = $1 AND pc.member_id = m.id AND pc.rank = 1
 	LEFT JOIN run_vectors rv ON rv.run_id = $1 AND rv.community_id = pc.community_id AND rv.member_id = m.id
 	LEFT JOIN communities c ON c.run_id = $1 AND c.id = pc.community_id
-	WHERE m.id = $4
+	WHERE m.id = $5
 ), scope AS (
-	SELECT CASE WHEN $5::bool THEN ARRAY(SELECT tc.id FROM communities tc WHERE tc.run_id = $1 AND tc.tribe_id = me.tribe_id)
-		ELSE ARRAY[$6::text] END AS ids
+	SELECT CASE WHEN $6::bool THEN ARRAY(SELECT tc.id FROM communities tc WHERE tc.run_id = $1 AND tc.tribe_id = me.tribe_id)
+		ELSE ARRAY[$7::text] END AS ids
 	FROM me
 )
 SELECT me.consent::bool AS consent, me.terms, (me.community_id IS NOT NULL)::bool AS in_run,
@@ -454,18 +464,20 @@ FROM me LEFT JOIN LATERAL (
 		WHERE rv.run_id = $1 AND rv.community_id = ANY(scope.ids) AND rv.member_id <> me.id
 		ORDER BY 2, 1) c
 	JOIN members m ON m.id = c.member_id AND m.consent_personalization AND m.consent_community
+		AND (NOT $2::bool OR me.lang = '' OR split_part(split_part(lower(m.locale), '-', 1), '_', 1) = me.lang)
 	WHERE me.consent AND me.embedding IS NOT NULL
-	ORDER BY c.distance, c.member_id LIMIT $2) p ON true
+	ORDER BY c.distance, c.member_id LIMIT $3) p ON true
 ORDER BY p.score DESC NULLS LAST, p.member_id
 `
 
 type ScopedPeersParams struct {
-	RunID     int64
-	Lim       int32
-	Model     string
-	MemberID  string
-	Tribe     bool
-	Community string
+	RunID        int64
+	SameLanguage bool
+	Lim          int32
+	Model        string
+	MemberID     string
+	Tribe        bool
+	Community    string
 }
 
 type ScopedPeersRow struct {
@@ -483,7 +495,8 @@ type ScopedPeersRow struct {
 
 // Peers among a few hundred members, exactly, in one round trip: the members whose
 // primary community in the run is @community, or (@tribe) any community of the
-// member's tribe. Their
+// member's tribe; with @same_language only those who speak the member's language
+// (when the member's locale names one). Their
 // vectors are read from run_vectors, a few contiguous pages per community; names and
 // consent only for the nearest, until the page is full. The first columns describe
 // the member (in_run: they have a primary community in the run); the peer columns
@@ -491,6 +504,7 @@ type ScopedPeersRow struct {
 func (q *Queries) ScopedPeers(ctx context.Context, arg ScopedPeersParams) ([]ScopedPeersRow, error) {
 	rows, err := q.db.Query(ctx, scopedPeers,
 		arg.RunID,
+		arg.SameLanguage,
 		arg.Lim,
 		arg.Model,
 		arg.MemberID,

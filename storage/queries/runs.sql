@@ -44,8 +44,10 @@ WHERE r.model = @model;
 SELECT run_id FROM current_run;
 
 -- name: CurrentRunModel :one
--- The current run, its model and its peer floor (-1 for runs that measured none).
-SELECT r.id, r.model, coalesce((r.metrics->>'peer_floor')::float8, -1)::float8 AS peer_floor
+-- The current run, its model, its peer floor (-1 for runs that measured none) and
+-- whether it divided communities by language.
+SELECT r.id, r.model, coalesce((r.metrics->>'peer_floor')::float8, -1)::float8 AS peer_floor,
+	coalesce(r.params->'facets' ? 'language', false)::bool AS by_language
 FROM current_run c JOIN cluster_runs r ON r.id = c.run_id;
 
 -- name: ListRuns :many

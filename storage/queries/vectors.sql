@@ -58,19 +58,21 @@ ANALYZE member_vectors;
 -- What a global peer search starts from: consent, terms and the member's vector in
 -- the run's model (NULL without one).
 SELECT (m.consent_personalization AND m.consent_community)::bool AS consent, v.embedding,
-	(m.interests || m.causes)::text[] AS terms
+	(m.interests || m.causes)::text[] AS terms, split_part(split_part(lower(m.locale), '-', 1), '_', 1)::text AS lang
 FROM members m LEFT JOIN member_vectors v ON v.member_id = m.id AND v.model = @model WHERE m.id = @member_id;
 
 -- name: Peers :many
 -- Peers across the whole membership through the HNSW index. The inner query is a
--- plain index scan ordered by distance; the consent filter sits outside it so that
+-- plain index scan ordered by distance; the consent (and, with @lang, language: the
+-- locale's first subtag, as members.Language) filter sits outside it so that
 -- pgvector's iterative scan can keep scanning until enough rows pass.
 SELECT p.member_id, m.name, p.score, (m.interests || m.causes)::text[] AS terms FROM (
 	SELECT v.member_id, (1 - (v.embedding <=> @embedding::vector))::float8 AS score, v.embedding <=> @embedding::vector AS distance
 	FROM member_vectors v
 	WHERE v.member_id <> @member_id AND v.model = @model
 	  AND EXISTS (SELECT 1 FROM members m2 WHERE m2.id = v.member_id
-		AND m2.consent_personalization AND m2.consent_community)
+		AND m2.consent_personalization AND m2.consent_community
+		AND (@lang::text = '' OR split_part(split_part(lower(m2.locale), '-', 1), '_', 1) = @lang::text))
 	ORDER BY v.embedding <=> @embedding::vector
 	LIMIT @lim) p
 JOIN members m ON m.id = p.member_id
@@ -90,7 +92,8 @@ ORDER BY v.embedding <=> me.embedding LIMIT @lim;
 -- name: ScopedPeers :many
 -- Peers among a few hundred members, exactly, in one round trip: the members whose
 -- primary community in the run is @community, or (@tribe) any community of the
--- member's tribe. Their
+-- member's tribe; with @same_language only those who speak the member's language
+-- (when the member's locale names one). Their
 -- vectors are read from run_vectors, a few contiguous pages per community; names and
 -- consent only for the nearest, until the page is full. The first columns describe
 -- the member (in_run: they have a primary community in the run); the peer columns
@@ -98,7 +101,7 @@ ORDER BY v.embedding <=> me.embedding LIMIT @lim;
 WITH me AS (
 	SELECT m.id, (m.consent_personalization AND m.consent_community) AS consent, (m.interests || m.causes)::text[] AS terms,
 		coalesce(rv.embedding, (SELECT v.embedding FROM member_vectors v WHERE v.member_id = m.id AND v.model = @model)) AS embedding,
-		pc.community_id, c.tribe_id
+		pc.community_id, c.tribe_id, split_part(split_part(lower(m.locale), '-', 1), '_', 1) AS lang
 	FROM members m
 	LEFT JOIN memberships pc ON pc.run_id = @run_id AND pc.member_id = m.id AND pc.rank = 1
 	LEFT JOIN run_vectors rv ON rv.run_id = @run_id AND rv.community_id = pc.community_id AND rv.member_id = m.id
@@ -120,6 +123,7 @@ FROM me LEFT JOIN LATERAL (
 		WHERE rv.run_id = @run_id AND rv.community_id = ANY(scope.ids) AND rv.member_id <> me.id
 		ORDER BY 2, 1) c
 	JOIN members m ON m.id = c.member_id AND m.consent_personalization AND m.consent_community
+		AND (NOT @same_language::bool OR me.lang = '' OR split_part(split_part(lower(m.locale), '-', 1), '_', 1) = me.lang)
 	WHERE me.consent AND me.embedding IS NOT NULL
 	ORDER BY c.distance, c.member_id LIMIT @lim) p ON true
 ORDER BY p.score DESC NULLS LAST, p.member_id;
