@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/belong-loyalty/belong/internal/openaitest"
@@ -99,5 +100,46 @@ func TestDryRunJobStoresItsReportAndPublishes(t *testing.T) {
 	next, err := b.svc.RequestDryRun(ctx, service.ClusterSettings{}, "test")
 	if err != nil || next.Settings.TargetSize != 12 {
 		t.Fatalf("a dry run with no changes: %+v, %v; want the published target 12", next.Settings, err)
+	}
+}
+
+// A dry run whose job will never run again (its worker killed during the last
+// attempt leaves it discarded, with the row still "running") reads as failed, and
+// reading it changes nothing.
+func TestLostDryRunReadsAsFailed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	chat := openaitest.NewChat(t, func(_ int, _ map[string]any, w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	})
+	b := setup(t, chat)
+	d, err := b.svc.RequestDryRun(ctx, service.ClusterSettings{}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No worker runs: the row is queued until its job is discarded.
+	if _, err := b.svc.DB.Exec(ctx, "UPDATE dry_runs SET status = 'running', started_at = now() WHERE id = $1", d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.svc.GetDryRun(ctx, d.ID); err != nil || got.Status != service.DryRunRunning {
+		t.Fatalf("while its job may still run: %+v, %v", got, err)
+	}
+	if _, err := b.svc.DB.Exec(ctx, "UPDATE river_job SET state = 'discarded', finalized_at = now() WHERE id = $1", *d.JobID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.svc.GetDryRun(ctx, d.ID)
+	if err != nil || got.Status != service.DryRunFailed || !strings.Contains(got.Error, "request it again") {
+		t.Fatalf("after its job was discarded: %+v, %v", got, err)
+	}
+	list, err := b.svc.DryRuns(ctx, 0, 10)
+	if err != nil || len(list) != 1 || list[0].Status != service.DryRunFailed {
+		t.Fatalf("listed: %+v, %v", list, err)
+	}
+	var stored string
+	if err := b.svc.DB.QueryRow(ctx, "SELECT status FROM dry_runs WHERE id = $1", d.ID).Scan(&stored); err != nil || stored != "running" {
+		t.Fatalf("reading wrote the row: %q, %v", stored, err)
+	}
+	if _, err := b.svc.PublishDryRun(ctx, d.ID, "test"); err == nil {
+		t.Fatal("a lost dry run was published")
 	}
 }

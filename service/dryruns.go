@@ -231,7 +231,44 @@ func (s *Service) GetDryRun(ctx context.Context, id int64) (DryRun, error) {
 	if err != nil {
 		return DryRun{}, storage.Translate(err, ErrDryRunNotFound)
 	}
-	return dryRunOf(row)
+	d, err := dryRunOf(row)
+	if err != nil {
+		return d, err
+	}
+	ds := []DryRun{d}
+	err = s.markLost(ctx, ds)
+	return ds[0], err
+}
+
+// lostDryRun says why a dry run shows as failed although its row never recorded it.
+const lostDryRun = "its job will not run again (its worker stopped during the last attempt, or it was cancelled): request it again"
+
+// markLost shows as failed the queued or running dry runs whose job will never run
+// again: a worker killed during the last attempt cannot record the failure itself.
+// It only reads, so a GET stays a read.
+func (s *Service) markLost(ctx context.Context, ds []DryRun) error {
+	var ids []int64
+	for _, d := range ds {
+		if d.JobID != nil && (d.Status == DryRunQueued || d.Status == DryRunRunning) {
+			ids = append(ids, *d.JobID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	lost, err := storage.LostJobs(ctx, s.DB, ids)
+	if err != nil {
+		return fmt.Errorf("read dry run jobs: %w", storage.Translate(err, nil))
+	}
+	for i, d := range ds {
+		if d.JobID != nil && lost[*d.JobID] && (d.Status == DryRunQueued || d.Status == DryRunRunning) {
+			ds[i].Status, ds[i].Error = DryRunFailed, lostDryRun
+			if d.Error != "" {
+				ds[i].Error = d.Error + "; " + lostDryRun
+			}
+		}
+	}
+	return nil
 }
 
 // DryRuns lists up to limit dry runs, newest first, older than before when it is
@@ -249,7 +286,7 @@ func (s *Service) DryRuns(ctx context.Context, before int64, limit int) ([]DryRu
 			return nil, fmt.Errorf("list dry runs: %w", err)
 		}
 	}
-	return out, nil
+	return out, s.markLost(ctx, out)
 }
 
 func dryRunOf(r storage.DryRun) (DryRun, error) {

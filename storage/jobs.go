@@ -57,3 +57,26 @@ func DeleteMemberJobs(ctx context.Context, db database.DBTX, memberID string) (i
 	}
 	return tag.RowsAffected(), nil
 }
+
+// LostJobs returns which of ids will never run again: discarded or cancelled by
+// River, or gone from its table (its cleaner deletes finished jobs). A job killed with
+// its worker on its last attempt ends discarded without its own code running again.
+//
+// Hand-written: river_job is River's own table (see CountJobs).
+func LostJobs(ctx context.Context, db database.DBTX, ids []int64) (map[int64]bool, error) {
+	rows, err := db.Query(ctx, `SELECT i.id FROM unnest($1::bigint[]) AS i(id)
+		LEFT JOIN river_job j ON j.id = i.id
+		WHERE j.id IS NULL OR j.state IN ('discarded', 'cancelled')`, ids)
+	if err != nil {
+		return nil, err
+	}
+	lost, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]bool, len(lost))
+	for _, id := range lost {
+		out[id] = true
+	}
+	return out, nil
+}
