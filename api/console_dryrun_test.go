@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,7 +117,8 @@ func TestConsoleDryRunAndCommunityPage(t *testing.T) {
 			t.Errorf("the community page lacks %q: %.800q", want, communityText)
 		}
 	}
-	if len(firstNames) > 0 && !strings.Contains(communityText, firstNames[0]) {
+	// The page shows a few of them, whichever: at least one must be there.
+	if len(firstNames) > 0 && !slices.ContainsFunc(firstNames, func(n string) bool { return strings.Contains(communityText, n) }) {
 		t.Errorf("the community page shows none of its consenting members (%v)", firstNames)
 	}
 	if !strings.Contains(dryURL, "/console/dry-runs/") || (status != "queued" && status != "running" && status != "done") {

@@ -44,6 +44,9 @@ type ClusterConfig struct {
 	// FacetWeight is the first facet's weight; 0.45 (two members alike in everything
 	// but it then score 0.8).
 	FacetWeight float64
+	// RestartsBelow is the membership up to which a first run tries five seeds and
+	// keeps the best fit; 20,000.
+	RestartsBelow int
 	// RefineBelow is the number of communities below which the fit within tribes is
 	// refined by passes over all communities at once; 1,000. Above it a pass costs
 	// n·k and the tribes stand.
@@ -65,6 +68,7 @@ func (c ClusterConfig) WithDefaults() ClusterConfig {
 	def(&c.MaxIter, 50)
 	def(&c.SampleAbove, 1_000_000)
 	def(&c.RefineBelow, 1000)
+	def(&c.RestartsBelow, 20_000)
 	if c.FacetWeight <= 0 {
 		c.FacetWeight = 0.45
 	}
@@ -152,27 +156,54 @@ func Cluster(ctx context.Context, x [][]float32, prev Previous, cfg ClusterConfi
 	if sample == 0 && n > cfg.SampleAbove {
 		sample = cfg.SampleAbove / 2
 	}
-	top, err := fitTribes(ctx, x, prev.TribeCentroids, k, sample, cfg)
-	if err != nil {
-		return Clustering{}, err
-	}
 	// Communities and the size repairs see the facets; tribes, centroids and scores
 	// do not: a tribe is a theme across languages and places.
 	fx, init := withFacets(x, prev, cfg)
-	km, _, err := Within(ctx, fx, top, KMeansConfig{K: k, Seed: cfg.Seed, MaxIter: cfg.MaxIter, Init: init})
+	fit := func(seed uint64) (KMeansResult, KMeansResult, float64, error) {
+		c := cfg
+		c.Seed = seed
+		top, err := fitTribes(ctx, x, prev.TribeCentroids, k, sample, c)
+		if err != nil {
+			return KMeansResult{}, KMeansResult{}, 0, err
+		}
+		km, _, err := Within(ctx, fx, top, KMeansConfig{K: k, Seed: seed, MaxIter: cfg.MaxIter, Init: init})
+		if err != nil {
+			return KMeansResult{}, KMeansResult{}, 0, err
+		}
+		if len(km.Centroids) < cfg.RefineBelow {
+			// Few communities: passes over all of them are cheap, so the fit within
+			// tribes warm-starts one over everyone, and a community settles across a
+			// tribe line where its members fit better there (a tribe split is an
+			// estimate; on small real memberships confining communities to it costs
+			// more than it saves: bench/realdata.sh).
+			km, err = SphericalKMeans(ctx, fx, KMeansConfig{K: len(km.Centroids), Seed: seed, MaxIter: cfg.MaxIter,
+				Init: km.Centroids})
+			if err != nil {
+				return KMeansResult{}, KMeansResult{}, 0, err
+			}
+		}
+		var fitness float64
+		for _, s := range km.Score {
+			fitness += float64(s)
+		}
+		return top, km, fitness, nil
+	}
+	top, km, best, err := fit(cfg.Seed)
 	if err != nil {
 		return Clustering{}, err
 	}
-	if len(km.Centroids) < cfg.RefineBelow {
-		// Few communities: passes over all of them are cheap, so the fit within
-		// tribes warm-starts one over everyone, and a community settles across a
-		// tribe line where its members fit better there (a tribe split is an
-		// estimate; on small real memberships confining communities to it costs
-		// more than it saves: bench/realdata.sh).
-		km, err = SphericalKMeans(ctx, fx, KMeansConfig{K: len(km.Centroids), Seed: cfg.Seed, MaxIter: cfg.MaxIter,
-			Init: km.Centroids})
-		if err != nil {
-			return Clustering{}, err
+	if len(prev.Centroids) == 0 && n <= cfg.RestartsBelow {
+		// A first run on a small membership: k-means++ seeding decides much of the
+		// result and a fit costs little, so a few seeds are tried and the best fit
+		// kept (scikit-learn's n_init). Later runs start from last night's.
+		for r := uint64(1); r < 5; r++ {
+			t, m, f, err := fit(cfg.Seed + r*7919)
+			if err != nil {
+				return Clustering{}, err
+			}
+			if f > best {
+				top, km, best = t, m, f
+			}
 		}
 	}
 	cl := Clustering{Assign: km.Assign, Iterations: km.Iterations}
