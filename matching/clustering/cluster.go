@@ -123,8 +123,10 @@ type Clustering struct {
 //     whose tribes are most distinct by silhouette, so tribes follow the themes;
 //  2. communities within each tribe: spherical k-means on its members (with their
 //     facets as extra dimensions) into its share of k, warm-started from the previous
-//     communities nearest to it. A pass costs n·(tribes + k/tribes), not n·k, and a
-//     community never straddles two themes;
+//     communities nearest to it. A pass costs n·(tribes + k/tribes), not n·k. Below
+//     RefineBelow communities a pass over all of them follows, so a community may
+//     settle across a tribe line; a first run of up to RestartsBelow points repeats
+//     steps 1–2 from five seeds and keeps the best fit;
 //  3. size bounds: a community above MaxSize is split along its facets, then by
 //     k-means on its own members; one below MinSize is dissolved into its members'
 //     next-best communities with room;
