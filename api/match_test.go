@@ -297,7 +297,7 @@ func TestPeers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		exact, err := matching.ExactPeers(ctx, f.pool, m.ID, 10)
+		exact, err := matching.ExactPeers(ctx, f.pool, view, m.ID, 10)
 		if err != nil {
 			t.Fatal(err)
 		}

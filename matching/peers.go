@@ -182,16 +182,17 @@ func globalPeers(ctx context.Context, db database.DBTX, v *View, q PeerQuery) ([
 	return out, nil
 }
 
-// ExactPeers is Peers without the index: the same consent filters, by a sequential
-// scan. It is the ground truth recall is measured against, and too slow for serving.
-func ExactPeers(ctx context.Context, db database.DBTX, memberID string, limit int) ([]string, error) {
+// ExactPeers is Peers across everyone without the index: the same consent and
+// language filters as the run v serves, by a sequential scan. It is the ground truth
+// recall is measured against, and too slow for serving.
+func ExactPeers(ctx context.Context, db database.DBTX, v *View, memberID string, limit int) ([]string, error) {
 	var out []string
 	err := database.InTx(ctx, db, func(tx pgx.Tx) error {
 		q := storage.New(tx)
 		if err := q.DisableIndexScans(ctx); err != nil {
 			return err
 		}
-		ids, err := q.ExactPeers(ctx, storage.ExactPeersParams{MemberID: memberID, Lim: int32(limit)})
+		ids, err := q.ExactPeers(ctx, storage.ExactPeersParams{MemberID: memberID, Lim: int32(limit), SameLanguage: v.ByLanguage})
 		if err != nil {
 			return err
 		}

@@ -77,19 +77,24 @@ func (q *Queries) DisableIndexScans(ctx context.Context) error {
 
 const exactPeers = `-- name: ExactPeers :many
 SELECT v.member_id FROM member_vectors v JOIN members m ON m.id = v.member_id,
-	member_vectors me WHERE me.member_id = $1 AND v.member_id <> $1
+	member_vectors me JOIN members mm ON mm.id = me.member_id
+WHERE me.member_id = $1 AND v.member_id <> $1
 	AND m.consent_personalization AND m.consent_community
-ORDER BY v.embedding <=> me.embedding LIMIT $2
+	AND (NOT $2::bool OR split_part(split_part(lower(mm.locale), '-', 1), '_', 1) = ''
+		OR split_part(split_part(lower(m.locale), '-', 1), '_', 1) = split_part(split_part(lower(mm.locale), '-', 1), '_', 1))
+ORDER BY v.embedding <=> me.embedding LIMIT $3
 `
 
 type ExactPeersParams struct {
-	MemberID string
-	Lim      int32
+	MemberID     string
+	SameLanguage bool
+	Lim          int32
 }
 
-// Peers by a sequential scan (the caller turns index scans off): recall's ground truth.
+// Peers by a sequential scan (the caller turns index scans off): recall's ground truth,
+// with the served filters (consent; with @same_language, the member's language).
 func (q *Queries) ExactPeers(ctx context.Context, arg ExactPeersParams) ([]string, error) {
-	rows, err := q.db.Query(ctx, exactPeers, arg.MemberID, arg.Lim)
+	rows, err := q.db.Query(ctx, exactPeers, arg.MemberID, arg.SameLanguage, arg.Lim)
 	if err != nil {
 		return nil, err
 	}

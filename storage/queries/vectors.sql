@@ -83,10 +83,14 @@ ORDER BY p.distance;
 SET LOCAL enable_indexscan = off;
 
 -- name: ExactPeers :many
--- Peers by a sequential scan (the caller turns index scans off): recall's ground truth.
+-- Peers by a sequential scan (the caller turns index scans off): recall's ground truth,
+-- with the served filters (consent; with @same_language, the member's language).
 SELECT v.member_id FROM member_vectors v JOIN members m ON m.id = v.member_id,
-	member_vectors me WHERE me.member_id = @member_id AND v.member_id <> @member_id
+	member_vectors me JOIN members mm ON mm.id = me.member_id
+WHERE me.member_id = @member_id AND v.member_id <> @member_id
 	AND m.consent_personalization AND m.consent_community
+	AND (NOT @same_language::bool OR split_part(split_part(lower(mm.locale), '-', 1), '_', 1) = ''
+		OR split_part(split_part(lower(m.locale), '-', 1), '_', 1) = split_part(split_part(lower(mm.locale), '-', 1), '_', 1))
 ORDER BY v.embedding <=> me.embedding LIMIT @lim;
 
 -- name: ScopedPeers :many
