@@ -504,13 +504,18 @@ func (s *server) getCommunity(c *gin.Context) {
 	s.cached(c, cm)
 }
 
-func (s *server) listRuns(c *gin.Context) {
-	limit, err := intParam(c, "limit", 20, 1, 200)
-	if err != nil {
-		s.writeError(c, err)
-		return
+// newestFirst reads the paging of a newest-first list: limit (1–200, 20) and the id
+// the page starts before (0: the newest).
+func newestFirst(c *gin.Context) (limit, before int, err error) {
+	if limit, err = intParam(c, "limit", 20, 1, 200); err != nil {
+		return 0, 0, err
 	}
-	before, err := intParam(c, "before", 0, 1, math.MaxInt)
+	before, err = intParam(c, "before", 0, 1, math.MaxInt)
+	return limit, before, err
+}
+
+func (s *server) listRuns(c *gin.Context) {
+	limit, before, err := newestFirst(c)
 	if err != nil {
 		s.writeError(c, err)
 		return

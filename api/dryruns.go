@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"io"
-	"math"
 	"net/http"
 	"strconv"
 
@@ -77,12 +76,7 @@ func (s *server) getDryRun(c *gin.Context) {
 }
 
 func (s *server) listDryRuns(c *gin.Context) {
-	limit, err := intParam(c, "limit", 20, 1, 200)
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	before, err := intParam(c, "before", 0, 1, math.MaxInt)
+	limit, before, err := newestFirst(c)
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
 
 	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/matching/clustering"
 	"github.com/belong-loyalty/belong/storage"
 )
 
@@ -153,28 +153,10 @@ func FitCenter(ctx context.Context, db database.DBTX, inner Embedder, at time.Ti
 	return c, nil
 }
 
-// meanPairCosine is the mean cosine of up to 20,000 random pairs of unit vectors,
-// drawn with a fixed seed.
+// meanPairCosine is the mean cosine of 20,000 random pairs of x, to three decimals.
 func meanPairCosine(x [][]float32) float64 {
-	if len(x) < 2 {
-		return 0
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	pairs := min(20000, len(x)*(len(x)-1)/2)
-	var s float64
-	for range pairs {
-		a := rng.IntN(len(x))
-		b := rng.IntN(len(x) - 1)
-		if b >= a {
-			b++
-		}
-		var d float64
-		for i, f := range x[a] {
-			d += float64(f) * float64(x[b][i])
-		}
-		s += d
-	}
-	return math.Round(s/float64(pairs)*1000) / 1000
+	mean, _ := clustering.PairCosines(x, 20000, 0.5, 1)
+	return math.Round(mean*1000) / 1000
 }
 
 // WithCenter returns inner centered by its latest stored center, or inner itself

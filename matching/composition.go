@@ -67,9 +67,10 @@ type memberInfo struct {
 }
 
 // compositions explains each of k communities from its members (assign[i] is member
-// i's community); names are the run's facets and values[f][i] member i's value of
-// facet f (facetValues).
-func compositions(info memberInfo, assign []int, k int, names []string, values [][]string) []Composition {
+// i's community); names are the run's facets, values[f][i] member i's value of facet
+// f (facetValues), and forms how members write attribute values (writtenForms, the
+// city attribute included).
+func compositions(info memberInfo, assign []int, k int, names []string, values [][]string, forms map[string]map[string]string) []Composition {
 	type tally struct {
 		size, active, events int
 		interests            map[string]map[string]int // term key → written form → members
@@ -79,7 +80,7 @@ func compositions(info memberInfo, assign []int, k int, names []string, values [
 	// Only facets on which the members differ tell communities apart.
 	var differ []int
 	for f, vs := range values {
-		if len(distinct(vs)) >= 2 {
+		if varies(vs) {
 			differ = append(differ, f)
 		}
 	}
@@ -95,7 +96,6 @@ func compositions(info memberInfo, assign []int, k int, names []string, values [
 		names, values = append(slices.Clone(names), "attributes.city"), append(slices.Clone(values), city)
 		place = len(names) - 1
 	}
-	forms := writtenForms(info.attrs, names)
 	ts := make([]tally, k)
 	for c := range ts {
 		ts[c] = tally{interests: map[string]map[string]int{}, skills: map[string]int{}, langs: map[string]int{},
@@ -220,17 +220,19 @@ func writtenForms(attrs []map[string]any, names []string) map[string]map[string]
 	return out
 }
 
-func distinct(vs []string) map[string]bool {
-	out := map[string]bool{}
+// varies reports whether vs holds two or more different known ("" is unknown) values.
+func varies(vs []string) bool {
+	first := ""
 	for _, v := range vs {
-		if v != "" {
-			out[v] = true
-			if len(out) > 1 {
-				break
-			}
+		switch {
+		case v == "" || v == first:
+		case first == "":
+			first = v
+		default:
+			return true
 		}
 	}
-	return out
+	return false
 }
 
 func shares(counts map[string]int, share func(int) float64) []Share {

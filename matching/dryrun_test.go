@@ -56,13 +56,7 @@ func TestDryRunReportsSplitsAndMerges(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := runOf(t, pool)
-	counts := func() (runs, comms int) {
-		if err := pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM cluster_runs), (SELECT count(*) FROM communities)").Scan(&runs, &comms); err != nil {
-			t.Fatal(err)
-		}
-		return runs, comms
-	}
-	runs, comms := counts()
+	runs, comms := runCounts(t, pool)
 	dry := func(target, lo, hi int) *matching.DryRunReport {
 		t.Helper()
 		r, err := (&matching.Job{DB: pool, Config: matching.JobConfig{DryRun: true,
@@ -103,7 +97,7 @@ func TestDryRunReportsSplitsAndMerges(t *testing.T) {
 		t.Fatalf("larger: %d merges, %d splits; smaller: %d splits, %d merges", len(larger.Merges), len(larger.Splits),
 			len(smaller.Splits), len(smaller.Merges))
 	}
-	if r, c := counts(); runOf(t, pool) != before || r != runs || c != comms {
+	if r, c := runCounts(t, pool); runOf(t, pool) != before || r != runs || c != comms {
 		t.Fatalf("after dry runs: current run %d (was %d), %d runs (%d), %d communities (%d)", runOf(t, pool), before, r, runs, c, comms)
 	}
 }

@@ -314,7 +314,9 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 	}
 	// A place can tell apart communities alike in everything else (languages and
 	// skill bands already can: readMemberInfo).
-	forms := writtenForms(info.attrs, cfg.Facets)
+	// How members write attribute values, for labels and compositions (which name
+	// places by the city attribute when no place facet is set).
+	forms := writtenForms(info.attrs, append(slices.Clone(cfg.Facets), "attributes.city"))
 	for f, name := range cfg.Facets {
 		if strings.HasPrefix(name, "attributes.") {
 			for i, v := range cc.Facets[f] {
@@ -345,7 +347,7 @@ func (j *Job) run(ctx context.Context, conn *pgxpool.Conn, runID int64, cfg JobC
 	}
 	terms := info.terms
 	labels := clustering.Label(terms, cl.Assign, k, clustering.LabelConfig{Key: members.TermKey, Group: tribeOf, Facets: info.facets})
-	comps := compositions(info, cl.Assign, k, cfg.Facets, cc.Facets)
+	comps := compositions(info, cl.Assign, k, cfg.Facets, cc.Facets, forms)
 	tribeLabels := clustering.Label(terms, memberTribe, len(tribeCents), clustering.LabelConfig{Max: 3, Key: members.TermKey})
 	// A tribe whose members share no term by majority is named by what leads its two
 	// largest communities: it is their union, not a theme of its own.

@@ -214,6 +214,15 @@ func runOf(t *testing.T, pool *pgxpool.Pool) int64 {
 	return run
 }
 
+// runCounts counts the cluster runs and the communities of every run.
+func runCounts(t *testing.T, pool *pgxpool.Pool) (runs, comms int) {
+	t.Helper()
+	if err := pool.QueryRow(context.Background(), "SELECT (SELECT count(*) FROM cluster_runs), (SELECT count(*) FROM communities)").Scan(&runs, &comms); err != nil {
+		t.Fatal(err)
+	}
+	return runs, comms
+}
+
 // A dry run reports what a run would change and leaves no trace: the current run,
 // the run history and the communities are as they were.
 func TestDryRunChangesNothing(t *testing.T) {
@@ -225,13 +234,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := runOf(t, pool)
-	counts := func() (runs, comms int) {
-		if err := pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM cluster_runs), (SELECT count(*) FROM communities)").Scan(&runs, &comms); err != nil {
-			t.Fatal(err)
-		}
-		return runs, comms
-	}
-	runs, comms := counts()
+	runs, comms := runCounts(t, pool)
 	res, err := (&matching.Job{DB: pool, Config: matching.JobConfig{DryRun: true,
 		Cluster: clustering.ClusterConfig{TargetSize: 40, Seed: 7, StickyMargin: 0.5}}}).RunOnce(ctx)
 	if err != nil {
@@ -244,7 +247,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if res.RunID != 0 || res.DryRun == nil || total != res.Communities || res.Communities == 0 {
 		t.Fatalf("dry run: %+v", res)
 	}
-	if r, c := counts(); runOf(t, pool) != before || r != runs || c != comms {
+	if r, c := runCounts(t, pool); runOf(t, pool) != before || r != runs || c != comms {
 		t.Fatalf("after a dry run: current run %d (was %d), %d runs (%d), %d communities (%d)", runOf(t, pool), before, r, runs, c, comms)
 	}
 }

@@ -168,7 +168,7 @@ func Cluster(ctx context.Context, x [][]float32, prev Previous, cfg ClusterConfi
 		if err != nil {
 			return KMeansResult{}, KMeansResult{}, 0, err
 		}
-		km, _, err := Within(ctx, fx, top, KMeansConfig{K: k, Seed: seed, MaxIter: cfg.MaxIter, Init: init})
+		km, err := Within(ctx, fx, top, KMeansConfig{K: k, Seed: seed, MaxIter: cfg.MaxIter, Init: init})
 		if err != nil {
 			return KMeansResult{}, KMeansResult{}, 0, err
 		}

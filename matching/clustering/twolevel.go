@@ -22,18 +22,18 @@ func TwoLevelKMeans(ctx context.Context, x [][]float32, cfg KMeansConfig, coarse
 	if err != nil {
 		return KMeansResult{}, err
 	}
-	res, _, err := Within(ctx, x, top, cfg)
-	return res, err
+	return Within(ctx, x, top, cfg)
 }
 
 // Within clusters each coarse group of top (top.Assign over x) into its share of the
-// cfg.K fine groups, in proportion to its points and at least one each, and returns
-// the fine clustering with each fine group's coarse group. x may carry more
+// cfg.K fine groups, in proportion to its points and at least one each (a group's
+// fine groups are numbered together), all through one buffer of the largest group's
+// points, which k-means fits in place. x may carry more
 // dimensions than top.Centroids (facets appended): the coarse level only sees the
 // leading ones. cfg.Init (the previous run's centroids, in x's space) warm-starts
 // each coarse group with the previous centroids nearest to it; each group then keeps
 // as many fine groups as it inherits.
-func Within(ctx context.Context, x [][]float32, top KMeansResult, cfg KMeansConfig) (KMeansResult, []int, error) {
+func Within(ctx context.Context, x [][]float32, top KMeansResult, cfg KMeansConfig) (KMeansResult, error) {
 	coarse := len(top.Centroids)
 	groups := groupsOf(top.Assign, coarse)
 	ks := apportion(cfg.K, groups)
@@ -46,7 +46,7 @@ func Within(ctx context.Context, x [][]float32, top KMeansResult, cfg KMeansConf
 		}
 		near, _, err := Nearest(lead, top.Centroids, 1)
 		if err != nil {
-			return KMeansResult{}, nil, err
+			return KMeansResult{}, err
 		}
 		for i, c := range cfg.Init {
 			inits[near[i][0]] = append(inits[near[i][0]], c)
@@ -57,7 +57,6 @@ func Within(ctx context.Context, x [][]float32, top KMeansResult, cfg KMeansConf
 		ks = rebalance(cfg.K, groups, inits)
 	}
 	res := KMeansResult{Assign: make([]int, len(x)), Score: make([]float32, len(x)), Centroids: make([][]float32, 0, cfg.K)}
-	var groupOf []int
 	// One buffer, as large as the largest group, holds each group's points in turn:
 	// k-means fits them in place, and the fit allocates no copy per group.
 	largest := 0
@@ -72,31 +71,29 @@ func Within(ctx context.Context, x [][]float32, top KMeansResult, cfg KMeansConf
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return KMeansResult{}, nil, err
+			return KMeansResult{}, err
 		}
 		xs = xs[:len(idx)]
 		for j, i := range idx {
-			xs[j] = buf[j*d : (j+1)*d : (j+1)*d]
-			if copy(xs[j], x[i]) != d || len(x[i]) != d {
-				return KMeansResult{}, nil, fmt.Errorf("kmeans: point %d has %d dimensions, want %d", i, len(x[i]), d)
+			if len(x[i]) != d {
+				return KMeansResult{}, fmt.Errorf("kmeans: point %d has %d dimensions, want %d", i, len(x[i]), d)
 			}
+			xs[j] = buf[j*d : (j+1)*d]
+			copy(xs[j], x[i])
 		}
 		sub, err := SphericalKMeans(ctx, xs, KMeansConfig{K: ks[g], Seed: cfg.Seed + uint64(g) + 1, MaxIter: cfg.MaxIter,
 			Tol: cfg.Tol, Init: inits[g]})
 		if err != nil {
-			return KMeansResult{}, nil, err
+			return KMeansResult{}, err
 		}
 		offset := len(res.Centroids)
 		res.Centroids = append(res.Centroids, sub.Centroids...)
-		for range sub.Centroids {
-			groupOf = append(groupOf, g)
-		}
 		for j, i := range idx {
 			res.Assign[i], res.Score[i] = offset+sub.Assign[j], sub.Score[j]
 		}
 		res.Iterations = max(res.Iterations, top.Iterations+sub.Iterations)
 	}
-	return res, groupOf, nil
+	return res, nil
 }
 
 // apportion shares k among groups in proportion to their sizes (largest remainders),
