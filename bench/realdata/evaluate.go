@@ -53,12 +53,12 @@ func evaluate(ctx context.Context, name string, ms []member, cfg clustering.Clus
 		trib = append(trib, row{"Belong Cluster (tribes)", v.name, score(tribes, truth), took})
 	}
 	tf := vecs[len(vecs)-1].x // TF-IDF is the last set
-	bars, barAssign, err := kmeansBars(ctx, ms, tf, truth, ks(comm), opt)
+	bars, barAssign, err := kmeansBars(ctx, ms, tf, truth, ks(comm), true, opt)
 	if err != nil {
 		return err
 	}
 	comm = append(comm, bars...)
-	tbars, _, err := kmeansBars(ctx, ms, tf, truth, ks(trib), opt)
+	tbars, _, err := kmeansBars(ctx, ms, tf, truth, ks(trib), false, opt)
 	if err != nil {
 		return err
 	}
@@ -117,8 +117,10 @@ func vectorSets(ctx context.Context, ms []member) ([]vectorSet, error) {
 
 // kmeansBars runs plain k-means on the TF-IDF vectors for each k: Belong's
 // SphericalKMeans and, when available, scikit-learn's KMeans. It also returns the
-// scikit-learn assignment (else the spherical one) at the first k.
-func kmeansBars(ctx context.Context, ms []member, tf [][]float32, truth, kk []int, opt options) ([]row, []int, error) {
+// scikit-learn assignment (else the spherical one) at the first k. With others, it adds
+// scikit-learn's other groupings of the same vectors at the first k and the supervised
+// ceiling (see kmeans.py).
+func kmeansBars(ctx context.Context, ms []member, tf [][]float32, truth, kk []int, others bool, opt options) ([]row, []int, error) {
 	var rows []row
 	var first []int
 	for _, k := range kk {
@@ -136,15 +138,33 @@ func kmeansBars(ctx context.Context, ms []member, tf [][]float32, truth, kk []in
 		return rows, first, nil
 	}
 	t0 := time.Now()
-	sk, err := sklearnKMeans(opt.python, opt.script, ms, kk, opt.seed, opt.nInit)
+	othersK := 0
+	if others {
+		othersK = kk[0]
+	}
+	sk, err := sklearnKMeans(opt.python, opt.script, ms, kk, othersK, opt.seed, opt.nInit)
 	if err != nil {
 		return nil, nil, err
 	}
 	took := time.Since(t0) / time.Duration(len(kk))
 	for i, k := range kk {
-		rows = append(rows, row{fmt.Sprintf("scikit-learn KMeans (n_init=%d), k=%d", opt.nInit, k), "TF-IDF of the terms", score(sk[k], truth), took})
+		rows = append(rows, row{fmt.Sprintf("scikit-learn KMeans (n_init=%d), k=%d", opt.nInit, k), "TF-IDF of the terms", score(sk.byK[k], truth), took})
 		if i == 0 {
-			first = sk[k]
+			first = sk.byK[k]
+		}
+	}
+	for _, o := range []struct{ key, method string }{
+		{"lsa", "scikit-learn KMeans on an 80-dim truncated SVD (LSA), k=%d"},
+		{"spectral", "scikit-learn spectral clustering, 10-NN graph, k=%d"},
+		{"ward", "scikit-learn Ward agglomerative, k=%d"},
+		{"supervised", "ceiling: team predicted by logistic regression (5-fold, trained on the teams; not a clustering)"},
+	} {
+		if a, ok := sk.others[o.key]; ok {
+			method := o.method
+			if o.key != "supervised" {
+				method = fmt.Sprintf(o.method, othersK)
+			}
+			rows = append(rows, row{method, "TF-IDF of the terms", score(a, truth), 0})
 		}
 	}
 	return rows, first, nil
