@@ -106,6 +106,7 @@ func New(pool *pgxpool.Pool, svc *service.Service, cfg Config) (*river.Client[pg
 	river.AddWorker(workers, &announceRecognitions{svc: svc})
 	river.AddWorker(workers, &dryRun{svc: svc})
 	river.AddWorker(workers, &clusterWorker{svc: svc})
+	river.AddWorker(workers, &challengesWorker{svc: svc})
 
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(cronSchedule("0 * * * *"), func() (river.JobArgs, *river.InsertOpts) {
@@ -117,6 +118,9 @@ func New(pool *pgxpool.Pool, svc *service.Service, cfg Config) (*river.Client[pg
 		river.NewPeriodicJob(cronSchedule("30 4 * * *"), func() (river.JobArgs, *river.InsertOpts) {
 			return service.RetentionArgs{}, nil
 		}, &river.PeriodicJobOpts{ID: "retention", RunOnStart: true}),
+		river.NewPeriodicJob(cronSchedule("45 * * * *"), func() (river.JobArgs, *river.InsertOpts) {
+			return service.ChallengesArgs{}, nil
+		}, &river.PeriodicJobOpts{ID: "challenges", RunOnStart: true}),
 		river.NewPeriodicJob(cronSchedule("* * * * *"), func() (river.JobArgs, *river.InsertOpts) {
 			return service.SweepWebhooksArgs{}, nil
 		}, &river.PeriodicJobOpts{ID: "sweep_webhooks", RunOnStart: true}),
@@ -381,6 +385,16 @@ type announceRecognitions struct {
 
 func (w *announceRecognitions) Work(ctx context.Context, _ *river.Job[service.AnnounceRecognitionsArgs]) error {
 	_, err := w.svc.AnnounceRecognitions(ctx)
+	return err
+}
+
+type challengesWorker struct {
+	river.WorkerDefaults[service.ChallengesArgs]
+	svc *service.Service
+}
+
+func (w *challengesWorker) Work(ctx context.Context, _ *river.Job[service.ChallengesArgs]) error {
+	_, _, err := w.svc.MaintainChallenges(ctx)
 	return err
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -66,20 +67,61 @@ func Detect(ctx context.Context, db database.DBTX, rules Rules, ids []string, no
 			return nil, err
 		}
 	}
-	var (
-		candidates                     []Fired
-		mids, keys, occasions, details []string
-		ats                            []time.Time
-	)
+	var candidates []Fired
 	for _, m := range ms {
 		for _, f := range rules.Evaluate(*hist[m.ID]) {
 			candidates = append(candidates, Fired{MemberID: m.ID, Firing: f})
-			mids, keys, occasions, details = append(mids, m.ID), append(keys, f.Key), append(occasions, f.Occasion), append(details, f.Detail)
-			ats = append(ats, f.OccurredAt)
 		}
 	}
+	return record(ctx, q, candidates, consenting, addressable, now)
+}
+
+// Record records milestones that fired outside the rules (a challenge completed) for
+// the first time, as Detect does: it returns those not recorded before, with consent
+// and the one per member worth celebrating marked.
+func Record(ctx context.Context, db database.DBTX, fs []Fired, now time.Time) ([]Fired, error) {
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, 0, len(fs))
+	seen := make(map[string]bool, len(fs))
+	for _, f := range fs {
+		if !seen[f.MemberID] {
+			seen[f.MemberID] = true
+			ids = append(ids, f.MemberID)
+		}
+	}
+	q := storage.New(db)
+	ms, err := q.MomentMembers(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("record milestones: %w", storage.Translate(err, nil))
+	}
+	addressable := make(map[string]bool, len(ms))
+	consenting := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		consenting[m.ID] = m.ConsentPersonalization
+		addressable[m.ID] = m.ConsentPersonalization && strings.TrimSpace(m.Name) != ""
+	}
+	sort.Slice(fs, func(i, j int) bool {
+		if fs[i].MemberID != fs[j].MemberID {
+			return fs[i].MemberID < fs[j].MemberID
+		}
+		return fs[i].Key < fs[j].Key
+	})
+	return record(ctx, q, fs, consenting, addressable, now)
+}
+
+// record inserts the candidates' milestones and returns those recorded for the first
+// time, marking consent and the most notable recent one per addressable member.
+func record(ctx context.Context, q *storage.Queries, candidates []Fired, consenting, addressable map[string]bool, now time.Time) ([]Fired, error) {
 	if len(candidates) == 0 {
 		return nil, nil
+	}
+	var mids, keys, occasions, details []string
+	var ats []time.Time
+	for _, c := range candidates {
+		mids, keys, occasions, details = append(mids, c.MemberID), append(keys, c.Key), append(occasions, c.Occasion), append(details, c.Detail)
+		ats = append(ats, c.OccurredAt)
 	}
 	// Rows go in (member, key) order so concurrent batches lock them in one order.
 	recorded, err := q.RecordMilestones(ctx, storage.RecordMilestonesParams{
@@ -139,6 +181,10 @@ func AnniversaryCandidates(ctx context.Context, db database.DBTX, now time.Time)
 	return ids, nil
 }
 
+// OccasionChallenge is the occasion of a completed challenge, the most notable of all:
+// the member set out to do it.
+const OccasionChallenge = "challenge"
+
 // recentEnough is how old a milestone may be and still be celebrated: older ones
 // (history loaded in bulk, an anniversary long past) are recorded, not drafted.
 const recentEnough = 7 * 24 * time.Hour
@@ -150,6 +196,8 @@ func moreNotable(a, b Firing) bool {
 		n := 0
 		_, _ = fmt.Sscanf(f.Detail, "%d", &n) // a detail starts with its number; 0 otherwise
 		switch f.Occasion {
+		case OccasionChallenge:
+			return 4, n
 		case "anniversary":
 			return 3, n
 		case "streak":
@@ -278,7 +326,7 @@ func readEvents(ctx context.Context, db database.DBTX, ids []string, counts []in
 	}
 	for _, d := range days {
 		if h := hist[d.MemberID]; h != nil {
-			day := d.Day.Time
+			day := d.Day
 			h.Days = append(h.Days, time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC))
 		}
 	}

@@ -140,3 +140,15 @@ type AnnounceRecognitionsArgs struct{}
 
 // Kind implements river.JobArgs.
 func (AnnounceRecognitionsArgs) Kind() string { return "announce_recognitions" }
+
+// ChallengesArgs starts, hourly, the next instance of recurring challenges whose
+// window ended and enrols new target members in automatic ones.
+type ChallengesArgs struct{}
+
+// Kind implements river.JobArgs.
+func (ChallengesArgs) Kind() string { return "challenges" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (ChallengesArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: whileWaiting}
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/belong-loyalty/belong/challenges"
 	"github.com/belong-loyalty/belong/changes"
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/matching"
@@ -77,24 +78,35 @@ type EventsResult struct {
 // celebrating. lines are the events' line numbers for errors (nil: 1, 2, …).
 func (s *Service) IngestEvents(ctx context.Context, es []members.Event, lines []int) (EventsResult, error) {
 	var res EventsResult
-	err := s.write(ctx, memberKeys(members.MemberIDs(es)), func(tx pgx.Tx) error {
+	ids := members.MemberIDs(es)
+	err := s.writeFound(ctx, func(tx pgx.Tx) ([]string, error) {
+		keys := memberKeys(ids)
 		ins, err := members.InsertEvents(ctx, tx, es, lines, s.now())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		res.Inserted, res.Duplicates = ins.Inserted, ins.Duplicates
 		if ins.Inserted == 0 {
-			return nil // a replay: nothing new can fire
+			return keys, nil // a replay: nothing new can fire
 		}
-		fired, err := moments.Detect(ctx, tx, s.Rules, members.MemberIDs(es), s.now())
+		fired, err := moments.Detect(ctx, tx, s.Rules, ids, s.now())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		res.Milestones = len(fired)
 		if err := s.emit(ctx, tx, milestoneEvents(fired)); err != nil {
-			return err
+			return nil, err
 		}
-		return s.queueRecognitions(ctx, tx, fired, &res.Recognitions)
+		if err := s.queueRecognitions(ctx, tx, fired, &res.Recognitions); err != nil {
+			return nil, err
+		}
+		// Challenge progress, from the events just stored (challenges.Track).
+		out, err := challenges.Track(ctx, tx, ids, s.now())
+		if err != nil {
+			return nil, err
+		}
+		more, err := s.settle(ctx, tx, out)
+		return append(keys, more...), err
 	})
 	if err != nil {
 		return EventsResult{}, err

@@ -21,6 +21,41 @@ type ApiKey struct {
 	RevokedAt *time.Time
 }
 
+type Challenge struct {
+	ID          int64
+	ContentID   int64
+	SeriesID    *int64
+	Instance    int32
+	TargetKind  string
+	TargetID    string
+	Kind        string
+	Goal        json.RawMessage
+	Adaptive    json.RawMessage
+	StartsOn    time.Time
+	EndsOn      time.Time
+	Timezone    string
+	Recurrence  string
+	Enrolment   string
+	Thresholds  []int16
+	Progress    float64
+	Notified    int16
+	CompletedAt *time.Time
+	EndedAt     *time.Time
+	CreatedBy   string
+	CreatedAt   time.Time
+}
+
+type ChallengeParticipant struct {
+	ChallengeID int64
+	MemberID    string
+	Goal        float64
+	Progress    float64
+	Notified    int16
+	JoinedAt    time.Time
+	LeftAt      *time.Time
+	CompletedAt *time.Time
+}
+
 type ClusterRun struct {
 	ID         int64
 	Status     string

@@ -9,8 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const activeDays = `-- name: ActiveDays :many
@@ -27,7 +25,7 @@ type ActiveDaysParams struct {
 
 type ActiveDaysRow struct {
 	MemberID string
-	Day      pgtype.Date
+	Day      time.Time
 }
 
 // ActiveDays lists the days each member was active, in their own time zone, over the

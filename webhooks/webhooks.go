@@ -39,11 +39,15 @@ const (
 	RunPublished      = "cluster_run.published"
 	ContentApproved   = "content.approved"
 	ContentWithdrawn  = "content.withdrawn"
+	// Challenges (package challenges).
+	ChallengeJoined     = "challenge.joined"
+	ChallengeProgressed = "challenge.progressed"
+	ChallengeCompleted  = "challenge.completed"
 )
 
 // Types are the event types an endpoint may subscribe to.
 var Types = []string{RecognitionDue, MilestoneReached, MembershipChanged, CommunityBorn, CommunityRetired,
-	RunPublished, ContentApproved, ContentWithdrawn}
+	RunPublished, ContentApproved, ContentWithdrawn, ChallengeJoined, ChallengeProgressed, ChallengeCompleted}
 
 // Event is one outgoing event before it is written.
 type Event struct {

@@ -1,0 +1,157 @@
+-- Challenges, their participants and progress (package challenges).
+
+-- name: ChallengeContent :one
+SELECT kind, status, subject_id, locale FROM content_drafts WHERE id = @id;
+
+-- name: CreateChallenge :one
+INSERT INTO challenges (content_id, series_id, instance, target_kind, target_id, kind, goal, adaptive,
+	starts_on, ends_on, timezone, recurrence, enrolment, thresholds, created_by)
+VALUES (@content_id, sqlc.narg(series_id), @instance, @target_kind, @target_id, @kind, @goal, sqlc.narg(adaptive),
+	@starts_on, @ends_on, @timezone, @recurrence, @enrolment, @thresholds, @created_by)
+ON CONFLICT (series_id, instance) DO NOTHING
+RETURNING id, created_at;
+
+-- name: GetChallenge :one
+SELECT c.id, c.content_id, c.series_id, c.instance, c.target_kind, c.target_id, c.kind, c.goal, c.adaptive,
+	c.starts_on, c.ends_on, c.timezone, c.recurrence, c.enrolment, c.thresholds, c.progress, c.completed_at,
+	c.ended_at, c.created_by, c.created_at,
+	(SELECT count(*) FROM challenge_participants p WHERE p.challenge_id = c.id AND p.left_at IS NULL)::int AS participants,
+	(SELECT count(*) FROM challenge_participants p WHERE p.challenge_id = c.id AND p.left_at IS NULL
+		AND p.completed_at IS NOT NULL)::int AS completed,
+	(CASE WHEN d.status = 'approved' THEN d.body END)::jsonb AS body, d.locale
+FROM challenges c JOIN content_drafts d ON d.id = c.content_id
+WHERE c.id = @id;
+
+-- ListChallenges lists challenges newest first, those whose window ends on or after
+-- since (all when since is NULL), before the given id.
+-- name: ListChallenges :many
+SELECT c.id, c.content_id, c.series_id, c.instance, c.target_kind, c.target_id, c.kind, c.goal, c.adaptive,
+	c.starts_on, c.ends_on, c.timezone, c.recurrence, c.enrolment, c.thresholds, c.progress, c.completed_at,
+	c.ended_at, c.created_by, c.created_at,
+	(SELECT count(*) FROM challenge_participants p WHERE p.challenge_id = c.id AND p.left_at IS NULL)::int AS participants,
+	(SELECT count(*) FROM challenge_participants p WHERE p.challenge_id = c.id AND p.left_at IS NULL
+		AND p.completed_at IS NOT NULL)::int AS completed,
+	(CASE WHEN d.status = 'approved' THEN d.body END)::jsonb AS body, d.locale
+FROM challenges c JOIN content_drafts d ON d.id = c.content_id
+WHERE (sqlc.narg(since)::date IS NULL OR c.ends_on >= sqlc.narg(since)::date)
+  AND (@before::bigint = 0 OR c.id < @before::bigint)
+ORDER BY c.id DESC LIMIT @max;
+
+-- name: EndChallenge :execrows
+UPDATE challenges SET ended_at = @now::timestamptz WHERE id = @id AND ended_at IS NULL;
+
+-- TargetMembers lists the members of a challenge's community or tribe (primary
+-- community, current run), or every member for a stage target (the caller keeps
+-- those in the stage), with whether they consented to personalization.
+-- name: TargetMembers :many
+SELECT m.id, m.consent_personalization FROM members m
+WHERE @kind::text = 'stage'
+   OR EXISTS (SELECT 1 FROM current_run r JOIN memberships ms ON ms.run_id = r.run_id AND ms.rank = 1
+		JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
+		WHERE ms.member_id = m.id AND ((@kind::text = 'community' AND c.id = @id::text)
+			OR (@kind::text = 'tribe' AND c.tribe_id = @id::text)))
+ORDER BY m.id;
+
+-- name: ParticipantProfiles :many
+SELECT id, skill_level, timezone, consent_personalization FROM members WHERE id = ANY(@ids::text[]) ORDER BY id;
+
+-- AddParticipants enrols members (a member who left joins again) and returns those
+-- newly in.
+-- name: AddParticipants :many
+INSERT INTO challenge_participants (challenge_id, member_id, goal, joined_at)
+SELECT @challenge_id, unnest(@member_ids::text[]), unnest(@goals::float8[]), @now
+ORDER BY 2
+ON CONFLICT (challenge_id, member_id) DO UPDATE SET left_at = NULL, joined_at = excluded.joined_at
+	WHERE challenge_participants.left_at IS NOT NULL
+RETURNING member_id;
+
+-- name: LeaveChallenge :execrows
+UPDATE challenge_participants SET left_at = @now::timestamptz WHERE challenge_id = @challenge_id AND member_id = @member_id
+	AND left_at IS NULL;
+
+-- LockParticipations locks the participations of the given members (of one challenge
+-- when challenge_id is not 0) in challenges whose window ends on or after since, in
+-- (challenge, member) order so concurrent batches lock in one order.
+-- name: LockParticipations :many
+SELECT p.challenge_id, p.member_id, p.goal AS member_goal, p.progress, p.notified, p.completed_at,
+	c.kind, c.goal, c.starts_on, c.ends_on, c.timezone, c.ended_at, c.thresholds,
+	m.timezone AS member_timezone, m.consent_personalization
+FROM challenge_participants p JOIN challenges c ON c.id = p.challenge_id JOIN members m ON m.id = p.member_id
+WHERE p.member_id = ANY(@member_ids::text[]) AND p.left_at IS NULL AND c.ends_on >= @since::date
+  AND (@challenge_id::bigint = 0 OR p.challenge_id = @challenge_id::bigint)
+ORDER BY p.challenge_id, p.member_id
+FOR UPDATE OF p;
+
+-- ChallengeEvents reads the members' events between from and to, of the given types
+-- (any type when types is empty).
+-- name: ChallengeEvents :many
+SELECT id, member_id, type, occurred_at, props FROM member_events
+WHERE member_id = ANY(@member_ids::text[]) AND occurred_at >= @from_at AND occurred_at < @to_at
+  AND (cardinality(@types::text[]) = 0 OR type = ANY(@types::text[]));
+
+-- name: UpdateParticipants :exec
+UPDATE challenge_participants p SET progress = u.progress, notified = u.notified,
+	completed_at = CASE WHEN u.completed THEN coalesce(p.completed_at, @now::timestamptz) ELSE p.completed_at END
+FROM (SELECT unnest(@challenge_ids::bigint[]) AS challenge_id, unnest(@member_ids::text[]) AS member_id,
+	unnest(@progress::float8[]) AS progress, unnest(@notified::smallint[]) AS notified,
+	unnest(@completed::bool[]) AS completed) u
+WHERE p.challenge_id = u.challenge_id AND p.member_id = u.member_id;
+
+-- name: LockGroupChallenges :many
+SELECT id, goal, progress, notified, completed_at, thresholds FROM challenges
+WHERE id = ANY(@ids::bigint[]) ORDER BY id FOR UPDATE;
+
+-- name: UpdateGroupChallenge :exec
+UPDATE challenges SET progress = @progress, notified = @notified, completed_at = sqlc.narg(completed_at)
+WHERE id = @id;
+
+-- GroupParticipants are a challenge's participants (not those who left).
+-- name: GroupParticipants :many
+SELECT p.member_id, m.consent_personalization FROM challenge_participants p JOIN members m ON m.id = p.member_id
+WHERE p.challenge_id = @challenge_id AND p.left_at IS NULL ORDER BY p.member_id;
+
+-- MemberChallenges lists a member's participations (not left) in challenges whose
+-- window ends on or after since, with the member's rank among the participants: by
+-- share of their own goal in an individual challenge, by contribution in a group one.
+-- name: MemberChallenges :many
+SELECT c.id, c.content_id, c.series_id, c.instance, c.target_kind, c.target_id, c.kind, c.goal, c.adaptive,
+	c.starts_on, c.ends_on, c.timezone, c.recurrence, c.enrolment, c.thresholds, c.progress, c.completed_at,
+	c.ended_at, c.created_by, c.created_at,
+	(CASE WHEN d.status = 'approved' THEN d.body END)::jsonb AS body, d.locale,
+	p.goal AS member_goal, p.progress AS member_progress, p.completed_at AS member_completed_at, p.joined_at,
+	m.timezone AS member_timezone,
+	(SELECT count(*) + 1 FROM challenge_participants o WHERE o.challenge_id = p.challenge_id AND o.left_at IS NULL
+		AND CASE WHEN c.kind = 'group' THEN o.progress > p.progress
+			ELSE o.progress / o.goal > p.progress / p.goal END)::int AS rank,
+	(SELECT count(*) FROM challenge_participants o WHERE o.challenge_id = p.challenge_id AND o.left_at IS NULL)::int AS participants
+FROM challenge_participants p JOIN challenges c ON c.id = p.challenge_id
+JOIN content_drafts d ON d.id = c.content_id JOIN members m ON m.id = p.member_id
+WHERE p.member_id = @member_id AND p.left_at IS NULL AND c.ends_on >= @since::date
+ORDER BY c.ends_on, c.id;
+
+-- Leaderboard ranks a challenge's participants (as MemberChallenges does) and keeps
+-- the first max of those who consented to community visibility.
+-- name: Leaderboard :many
+SELECT name, progress, goal, completed_at, rank FROM (
+	SELECT m.name, m.consent_community, p.progress, p.goal, p.completed_at, p.member_id,
+		(rank() OVER (ORDER BY CASE WHEN @group_kind::bool THEN p.progress ELSE p.progress / p.goal END DESC))::int AS rank
+	FROM challenge_participants p JOIN members m ON m.id = p.member_id
+	WHERE p.challenge_id = @challenge_id AND p.left_at IS NULL) ranked
+WHERE consent_community ORDER BY rank, member_id LIMIT @max;
+
+-- ActiveAutoChallenges are auto-enrolling challenges whose window has not ended.
+-- name: ActiveAutoChallenges :many
+SELECT id FROM challenges WHERE enrolment = 'auto' AND ended_at IS NULL AND completed_at IS NULL
+	AND ends_on >= @today::date ORDER BY id;
+
+-- name: CompleteParticipants :exec
+UPDATE challenge_participants SET completed_at = coalesce(completed_at, @now::timestamptz)
+WHERE challenge_id = @challenge_id AND left_at IS NULL;
+
+-- DueToRoll are recurring instances whose window ended on or before last_day, not
+-- ended early, with no next instance yet.
+-- name: DueToRoll :many
+SELECT c.id FROM challenges c
+WHERE c.recurrence <> 'none' AND c.ended_at IS NULL AND c.ends_on <= @last_day::date
+  AND NOT EXISTS (SELECT 1 FROM challenges n WHERE n.series_id = coalesce(c.series_id, c.id) AND n.instance = c.instance + 1)
+ORDER BY c.id;
