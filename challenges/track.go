@@ -127,6 +127,13 @@ func Enrol(ctx context.Context, tx pgx.Tx, id int64, ids []string, now time.Time
 	if c.Status == StatusEnded || c.Status == StatusCompleted {
 		return Outcome{}, ErrOver
 	}
+	return enrol(ctx, tx, c, ids, now)
+}
+
+// enrol is Enrol of a challenge read already, whatever its status (a rolled instance
+// whose window has passed too carries its participants on).
+func enrol(ctx context.Context, tx pgx.Tx, c Challenge, ids []string, now time.Time) (Outcome, error) {
+	id := c.ID
 	q := storage.New(tx)
 	if ids == nil {
 		ts, err := q.TargetMembers(ctx, storage.TargetMembersParams{Kind: c.Target.Kind, ID: c.Target.ID})
@@ -267,8 +274,12 @@ func Track(ctx context.Context, tx pgx.Tx, ids []string, now time.Time) (Outcome
 
 func track(ctx context.Context, tx pgx.Tx, ids []string, challengeID int64, now time.Time) (Outcome, error) {
 	q := storage.New(tx)
+	since := day(now).Add(-Grace)
+	if _, err := q.LockGroupsOf(ctx, storage.LockGroupsOfParams{Since: since, MemberIds: ids}); err != nil {
+		return Outcome{}, translate(err)
+	}
 	rows, err := q.LockParticipations(ctx, storage.LockParticipationsParams{MemberIds: ids,
-		Since: day(now).Add(-Grace), ChallengeID: challengeID})
+		Since: since, ChallengeID: challengeID})
 	if err != nil || len(rows) == 0 {
 		return Outcome{}, translate(err)
 	}
@@ -542,7 +553,14 @@ func Roll(ctx context.Context, tx pgx.Tx, id int64, now time.Time) (int64, Outco
 			return nid, Outcome{}, nil
 		}
 	}
-	out, err := Enrol(ctx, tx, nid, ids, now)
+	nc, err := Get(ctx, tx, nid, now)
+	if err != nil {
+		return 0, Outcome{}, err
+	}
+	if ids == nil && nc.Status != StatusActive && nc.Status != StatusScheduled {
+		return nid, Outcome{}, nil // automatic and over already: the next instance enrols
+	}
+	out, err := enrol(ctx, tx, nc, ids, now)
 	return nid, out, err
 }
 

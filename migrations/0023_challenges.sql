@@ -50,3 +50,7 @@ CREATE TABLE challenge_participants (
     PRIMARY KEY (challenge_id, member_id)
 );
 CREATE INDEX challenge_participants_member ON challenge_participants (member_id);
+
+-- Completing a challenge is a milestone like any other, of its own occasion.
+ALTER TABLE member_milestones DROP CONSTRAINT member_milestones_occasion_check,
+    ADD CONSTRAINT member_milestones_occasion_check CHECK (occasion IN ('milestone', 'streak', 'anniversary', 'challenge'));

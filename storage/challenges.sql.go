@@ -582,6 +582,43 @@ func (q *Queries) LockGroupChallenges(ctx context.Context, ids []int64) ([]LockG
 	return items, nil
 }
 
+const lockGroupsOf = `-- name: LockGroupsOf :many
+SELECT c.id FROM challenges c
+WHERE c.kind = 'group' AND c.ends_on >= $1::date
+  AND EXISTS (SELECT 1 FROM challenge_participants p WHERE p.challenge_id = c.id
+	AND p.member_id = ANY($2::text[]) AND p.left_at IS NULL)
+ORDER BY c.id FOR UPDATE
+`
+
+type LockGroupsOfParams struct {
+	Since     time.Time
+	MemberIds []string
+}
+
+// LockGroupsOf locks, in id order, the group challenges the members take part in
+// (window ending on or after since) before any participation is locked: a group's
+// completion touches every participant, so whoever holds a participation of a
+// group must hold the group first.
+func (q *Queries) LockGroupsOf(ctx context.Context, arg LockGroupsOfParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, lockGroupsOf, arg.Since, arg.MemberIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockParticipations = `-- name: LockParticipations :many
 SELECT p.challenge_id, p.member_id, p.goal AS member_goal, p.progress, p.notified, p.completed_at,
 	c.kind, c.goal, c.starts_on, c.ends_on, c.timezone, c.ended_at, c.thresholds,

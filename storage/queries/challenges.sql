@@ -155,3 +155,14 @@ SELECT c.id FROM challenges c
 WHERE c.recurrence <> 'none' AND c.ended_at IS NULL AND c.ends_on <= @last_day::date
   AND NOT EXISTS (SELECT 1 FROM challenges n WHERE n.series_id = coalesce(c.series_id, c.id) AND n.instance = c.instance + 1)
 ORDER BY c.id;
+
+-- LockGroupsOf locks, in id order, the group challenges the members take part in
+-- (window ending on or after since) before any participation is locked: a group's
+-- completion touches every participant, so whoever holds a participation of a
+-- group must hold the group first.
+-- name: LockGroupsOf :many
+SELECT c.id FROM challenges c
+WHERE c.kind = 'group' AND c.ends_on >= @since::date
+  AND EXISTS (SELECT 1 FROM challenge_participants p WHERE p.challenge_id = c.id
+	AND p.member_id = ANY(@member_ids::text[]) AND p.left_at IS NULL)
+ORDER BY c.id FOR UPDATE;
