@@ -22,7 +22,7 @@ const (
 var Kinds = []string{KindCommunityProfile, KindChallenge, KindRecognition, KindCommunityPrompt}
 
 // Occasions a recognition can mark.
-var Occasions = []string{"milestone", "streak", "anniversary"}
+var Occasions = []string{"milestone", "streak", "anniversary", "challenge"}
 
 // CommunityFacts is what a generator may know about a community: never members'
 // personal data.
@@ -48,7 +48,7 @@ type Request struct {
 	// FirstName (recognition only) is the one piece of a member a draft may carry.
 	FirstName string
 	// Occasion and Detail (recognition only): "milestone"/"100 classes",
-	// "streak"/"30 days", "anniversary"/"1 year".
+	// "streak"/"30 days", "anniversary"/"1 year", "challenge"/the challenge's title.
 	Occasion, Detail string
 }
 

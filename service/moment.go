@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/belong-loyalty/belong/challenges"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/belong-loyalty/belong/changes"
@@ -25,6 +27,9 @@ type Moment struct {
 	Community  *matching.Match      `json:"community"`
 	Content    *Content             `json:"content"`
 	Due        *moments.Recognition `json:"recognition,omitempty"`
+	// Challenge is the member's most relevant active challenge (the one they are
+	// closest to finishing), with their progress.
+	Challenge *challenges.Participation `json:"challenge,omitempty"`
 	// Held is a due recognition that may not go out now, and why.
 	Held *Held `json:"held,omitempty"`
 	// Reason says why there is no recognition: nothing_due, held_quiet_hours, capped
@@ -124,6 +129,11 @@ func (s *Service) Moment(ctx context.Context, q MomentQuery) (Moment, error) {
 			out.Reason, snap.Due = reason, nil
 		}
 	}
+	ps, err := challenges.ForMember(ctx, s.DB, memberID, false, now)
+	if err != nil {
+		return Moment{}, err
+	}
+	out.Challenge = challenges.MostRelevant(ps)
 	dueText := ""
 	if snap.Due != nil {
 		dueText = snap.Due.Occasion + ", " + snap.Due.Detail
