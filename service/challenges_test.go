@@ -16,7 +16,7 @@ import (
 )
 
 // challengeContent stores an approved challenge draft, what a challenge launches from.
-func challengeContent(t *testing.T, pool *pgxpool.Pool, title string) int64 {
+func challengeContent(t testing.TB, pool *pgxpool.Pool, title string) int64 {
 	t.Helper()
 	ctx := context.Background()
 	d := generation.Draft{Kind: generation.KindChallenge, SubjectID: "c-1", Locale: "en", Generator: "template", PromptVersion: "v", Findings: []generation.Finding{},

@@ -80,6 +80,17 @@ func (q *Queries) AddParticipants(ctx context.Context, arg AddParticipantsParams
 	return items, nil
 }
 
+const analyzeParticipants = `-- name: AnalyzeParticipants :exec
+ANALYZE challenge_participants
+`
+
+// AnalyzeParticipants refreshes the planner's statistics after a large enrolment, so
+// the next event batches do not plan against an empty table.
+func (q *Queries) AnalyzeParticipants(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, analyzeParticipants)
+	return err
+}
+
 const challengeContent = `-- name: ChallengeContent :one
 
 SELECT kind, status, subject_id, locale FROM content_drafts WHERE id = $1
@@ -584,15 +595,15 @@ func (q *Queries) LockGroupChallenges(ctx context.Context, ids []int64) ([]LockG
 
 const lockGroupsOf = `-- name: LockGroupsOf :many
 SELECT c.id FROM challenges c
-WHERE c.kind = 'group' AND c.ends_on >= $1::date
-  AND EXISTS (SELECT 1 FROM challenge_participants p WHERE p.challenge_id = c.id
-	AND p.member_id = ANY($2::text[]) AND p.left_at IS NULL)
+WHERE c.id IN (SELECT p.challenge_id FROM challenge_participants p
+	WHERE p.member_id = ANY($1::text[]) AND p.left_at IS NULL)
+  AND c.kind = 'group' AND c.ends_on >= $2::date
 ORDER BY c.id FOR UPDATE
 `
 
 type LockGroupsOfParams struct {
-	Since     time.Time
 	MemberIds []string
+	Since     time.Time
 }
 
 // LockGroupsOf locks, in id order, the group challenges the members take part in
@@ -600,7 +611,7 @@ type LockGroupsOfParams struct {
 // completion touches every participant, so whoever holds a participation of a
 // group must hold the group first.
 func (q *Queries) LockGroupsOf(ctx context.Context, arg LockGroupsOfParams) ([]int64, error) {
-	rows, err := q.db.Query(ctx, lockGroupsOf, arg.Since, arg.MemberIds)
+	rows, err := q.db.Query(ctx, lockGroupsOf, arg.MemberIds, arg.Since)
 	if err != nil {
 		return nil, err
 	}
@@ -619,78 +630,16 @@ func (q *Queries) LockGroupsOf(ctx context.Context, arg LockGroupsOfParams) ([]i
 	return items, nil
 }
 
-const lockParticipations = `-- name: LockParticipations :many
-SELECT p.challenge_id, p.member_id, p.goal AS member_goal, p.progress, p.notified, p.completed_at,
-	c.kind, c.goal, c.starts_on, c.ends_on, c.timezone, c.ended_at, c.thresholds,
-	m.timezone AS member_timezone, m.consent_personalization
-FROM challenge_participants p JOIN challenges c ON c.id = p.challenge_id JOIN members m ON m.id = p.member_id
-WHERE p.member_id = ANY($1::text[]) AND p.left_at IS NULL AND c.ends_on >= $2::date
-  AND ($3::bigint = 0 OR p.challenge_id = $3::bigint)
-ORDER BY p.challenge_id, p.member_id
-FOR UPDATE OF p
+const lockMembers = `-- name: LockMembers :exec
+SELECT 1 FROM members WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE
 `
 
-type LockParticipationsParams struct {
-	MemberIds   []string
-	Since       time.Time
-	ChallengeID int64
-}
-
-type LockParticipationsRow struct {
-	ChallengeID            int64
-	MemberID               string
-	MemberGoal             float64
-	Progress               float64
-	Notified               int16
-	CompletedAt            *time.Time
-	Kind                   string
-	Goal                   json.RawMessage
-	StartsOn               time.Time
-	EndsOn                 time.Time
-	Timezone               string
-	EndedAt                *time.Time
-	Thresholds             []int16
-	MemberTimezone         string
-	ConsentPersonalization bool
-}
-
-// LockParticipations locks the participations of the given members (of one challenge
-// when challenge_id is not 0) in challenges whose window ends on or after since, in
-// (challenge, member) order so concurrent batches lock in one order.
-func (q *Queries) LockParticipations(ctx context.Context, arg LockParticipationsParams) ([]LockParticipationsRow, error) {
-	rows, err := q.db.Query(ctx, lockParticipations, arg.MemberIds, arg.Since, arg.ChallengeID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []LockParticipationsRow
-	for rows.Next() {
-		var i LockParticipationsRow
-		if err := rows.Scan(
-			&i.ChallengeID,
-			&i.MemberID,
-			&i.MemberGoal,
-			&i.Progress,
-			&i.Notified,
-			&i.CompletedAt,
-			&i.Kind,
-			&i.Goal,
-			&i.StartsOn,
-			&i.EndsOn,
-			&i.Timezone,
-			&i.EndedAt,
-			&i.Thresholds,
-			&i.MemberTimezone,
-			&i.ConsentPersonalization,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+// LockMembers locks members against event ingest (whose foreign key shares their
+// rows) while they are enrolled: an enrolment sees every event committed before it,
+// and an event batch committed after it sees the enrolment.
+func (q *Queries) LockMembers(ctx context.Context, ids []string) error {
+	_, err := q.db.Exec(ctx, lockMembers, ids)
+	return err
 }
 
 const memberChallenges = `-- name: MemberChallenges :many
@@ -824,6 +773,81 @@ func (q *Queries) ParticipantProfiles(ctx context.Context, ids []string) ([]Part
 			&i.ID,
 			&i.SkillLevel,
 			&i.Timezone,
+			&i.ConsentPersonalization,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const participations = `-- name: Participations :many
+SELECT p.challenge_id, p.member_id, p.goal AS member_goal, p.progress, p.notified, p.completed_at,
+	c.kind, c.goal, c.starts_on, c.ends_on, c.timezone, c.ended_at, c.thresholds,
+	m.timezone AS member_timezone, m.consent_personalization
+FROM challenge_participants p JOIN challenges c ON c.id = p.challenge_id JOIN members m ON m.id = p.member_id
+WHERE p.member_id = ANY($1::text[]) AND p.left_at IS NULL AND c.ends_on >= $2::date
+  AND ($3::bigint = 0 OR p.challenge_id = $3::bigint)
+ORDER BY p.challenge_id, p.member_id
+`
+
+type ParticipationsParams struct {
+	MemberIds   []string
+	Since       time.Time
+	ChallengeID int64
+}
+
+type ParticipationsRow struct {
+	ChallengeID            int64
+	MemberID               string
+	MemberGoal             float64
+	Progress               float64
+	Notified               int16
+	CompletedAt            *time.Time
+	Kind                   string
+	Goal                   json.RawMessage
+	StartsOn               time.Time
+	EndsOn                 time.Time
+	Timezone               string
+	EndedAt                *time.Time
+	Thresholds             []int16
+	MemberTimezone         string
+	ConsentPersonalization bool
+}
+
+// Participations reads the participations of the given members (of one challenge
+// when challenge_id is not 0) in challenges whose window ends on or after since. It
+// takes no lock: event ingest serializes batches of the same member (member_activity)
+// and enrolment locks the members (LockMembers), so whoever updates a participation
+// has seen every committed event of its member.
+func (q *Queries) Participations(ctx context.Context, arg ParticipationsParams) ([]ParticipationsRow, error) {
+	rows, err := q.db.Query(ctx, participations, arg.MemberIds, arg.Since, arg.ChallengeID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ParticipationsRow
+	for rows.Next() {
+		var i ParticipationsRow
+		if err := rows.Scan(
+			&i.ChallengeID,
+			&i.MemberID,
+			&i.MemberGoal,
+			&i.Progress,
+			&i.Notified,
+			&i.CompletedAt,
+			&i.Kind,
+			&i.Goal,
+			&i.StartsOn,
+			&i.EndsOn,
+			&i.Timezone,
+			&i.EndedAt,
+			&i.Thresholds,
+			&i.MemberTimezone,
 			&i.ConsentPersonalization,
 		); err != nil {
 			return nil, err

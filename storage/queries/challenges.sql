@@ -69,18 +69,25 @@ RETURNING member_id;
 UPDATE challenge_participants SET left_at = @now::timestamptz WHERE challenge_id = @challenge_id AND member_id = @member_id
 	AND left_at IS NULL;
 
--- LockParticipations locks the participations of the given members (of one challenge
--- when challenge_id is not 0) in challenges whose window ends on or after since, in
--- (challenge, member) order so concurrent batches lock in one order.
--- name: LockParticipations :many
+-- Participations reads the participations of the given members (of one challenge
+-- when challenge_id is not 0) in challenges whose window ends on or after since. It
+-- takes no lock: event ingest serializes batches of the same member (member_activity)
+-- and enrolment locks the members (LockMembers), so whoever updates a participation
+-- has seen every committed event of its member.
+-- name: Participations :many
 SELECT p.challenge_id, p.member_id, p.goal AS member_goal, p.progress, p.notified, p.completed_at,
 	c.kind, c.goal, c.starts_on, c.ends_on, c.timezone, c.ended_at, c.thresholds,
 	m.timezone AS member_timezone, m.consent_personalization
 FROM challenge_participants p JOIN challenges c ON c.id = p.challenge_id JOIN members m ON m.id = p.member_id
 WHERE p.member_id = ANY(@member_ids::text[]) AND p.left_at IS NULL AND c.ends_on >= @since::date
   AND (@challenge_id::bigint = 0 OR p.challenge_id = @challenge_id::bigint)
-ORDER BY p.challenge_id, p.member_id
-FOR UPDATE OF p;
+ORDER BY p.challenge_id, p.member_id;
+
+-- LockMembers locks members against event ingest (whose foreign key shares their
+-- rows) while they are enrolled: an enrolment sees every event committed before it,
+-- and an event batch committed after it sees the enrolment.
+-- name: LockMembers :exec
+SELECT 1 FROM members WHERE id = ANY(@ids::text[]) ORDER BY id FOR UPDATE;
 
 -- ChallengeEvents reads the members' events between from and to, of the given types
 -- (any type when types is empty).
@@ -162,7 +169,12 @@ ORDER BY c.id;
 -- group must hold the group first.
 -- name: LockGroupsOf :many
 SELECT c.id FROM challenges c
-WHERE c.kind = 'group' AND c.ends_on >= @since::date
-  AND EXISTS (SELECT 1 FROM challenge_participants p WHERE p.challenge_id = c.id
-	AND p.member_id = ANY(@member_ids::text[]) AND p.left_at IS NULL)
+WHERE c.id IN (SELECT p.challenge_id FROM challenge_participants p
+	WHERE p.member_id = ANY(@member_ids::text[]) AND p.left_at IS NULL)
+  AND c.kind = 'group' AND c.ends_on >= @since::date
 ORDER BY c.id FOR UPDATE;
+
+-- AnalyzeParticipants refreshes the planner's statistics after a large enrolment, so
+-- the next event batches do not plan against an empty table.
+-- name: AnalyzeParticipants :exec
+ANALYZE challenge_participants;
