@@ -1,6 +1,7 @@
 package challenges
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -114,13 +115,13 @@ func (d *Definition) Validate() error {
 	if end.Before(start) || end.Sub(start) > 365*24*time.Hour {
 		return fmt.Errorf("a window ends on or after its start and lasts at most a year")
 	}
-	d.Timezone = cmpOr(strings.TrimSpace(d.Timezone), MemberZone)
+	d.Timezone = cmp.Or(strings.TrimSpace(d.Timezone), MemberZone)
 	if d.Timezone != MemberZone {
 		if _, err := time.LoadLocation(d.Timezone); err != nil || d.Timezone == "Local" {
 			return fmt.Errorf("timezone %q is not an IANA time zone or %q", d.Timezone, MemberZone)
 		}
 	}
-	d.Recurrence = cmpOr(d.Recurrence, RecurNone)
+	d.Recurrence = cmp.Or(d.Recurrence, RecurNone)
 	if !slices.Contains([]string{RecurNone, RecurWeekly, RecurMonthly, RecurSeasonal}, d.Recurrence) {
 		return fmt.Errorf("recurrence %q is not none, weekly, monthly or seasonal", d.Recurrence)
 	}
@@ -129,7 +130,7 @@ func (d *Definition) Validate() error {
 			return fmt.Errorf("a %s challenge's window ends before the next one starts (%s)", d.Recurrence, next.Format(time.DateOnly))
 		}
 	}
-	d.Enrolment = cmpOr(d.Enrolment, EnrolOptIn)
+	d.Enrolment = cmp.Or(d.Enrolment, EnrolOptIn)
 	if d.Enrolment != EnrolOptIn && d.Enrolment != EnrolAuto {
 		return fmt.Errorf("enrolment %q is not opt_in or auto", d.Enrolment)
 	}
@@ -147,13 +148,6 @@ func (d *Definition) Validate() error {
 	slices.Sort(d.Thresholds)
 	d.Thresholds = slices.Compact(d.Thresholds)
 	return nil
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // Next is the start of the instance after one that started on start.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/belong-loyalty/belong"
@@ -54,27 +55,8 @@ type Challenge struct {
 	CreatedAt   time.Time  `json:"created_at"`
 }
 
-// row is the columns every challenge read shares.
-type row struct {
-	ID                              int64
-	ContentID                       int64
-	SeriesID                        *int64
-	Instance                        int32
-	TargetKind, TargetID, Kind      string
-	Goal, Adaptive                  json.RawMessage
-	StartsOn, EndsOn                time.Time
-	Timezone, Recurrence, Enrolment string
-	Thresholds                      []int16
-	Progress                        float64
-	CompletedAt, EndedAt            *time.Time
-	CreatedBy                       string
-	CreatedAt                       time.Time
-	Participants, Completed         int32
-	Body                            json.RawMessage
-	Locale                          string
-}
-
-func (r row) challenge(now time.Time) (Challenge, error) {
+// challengeOf is a challenge as read (storage's challenge_summaries view) as of now.
+func challengeOf(r storage.ChallengeSummary, now time.Time) (Challenge, error) {
 	c := Challenge{ID: r.ID, SeriesID: r.SeriesID, Instance: int(r.Instance), Definition: Definition{
 		ContentID: r.ContentID, Target: Target{Kind: r.TargetKind, ID: r.TargetID}, Kind: r.Kind,
 		StartsOn: r.StartsOn.Format(time.DateOnly), EndsOn: r.EndsOn.Format(time.DateOnly), Timezone: r.Timezone,
@@ -155,7 +137,7 @@ func Get(ctx context.Context, db database.DBTX, id int64, now time.Time) (Challe
 	if err != nil {
 		return Challenge{}, fmt.Errorf("challenge %d: %w", id, storage.Translate(err, ErrNotFound))
 	}
-	return row(r).challenge(now)
+	return challengeOf(r, now)
 }
 
 // List reads challenges newest first: all of them, or (current) those whose window has
@@ -172,7 +154,7 @@ func List(ctx context.Context, db database.DBTX, current bool, before int64, lim
 	}
 	out := make([]Challenge, 0, len(rs))
 	for _, r := range rs {
-		c, err := row(r).challenge(now)
+		c, err := challengeOf(r, now)
 		if err != nil {
 			return nil, err
 		}
@@ -202,19 +184,11 @@ func Leaderboard(ctx context.Context, db database.DBTX, c Challenge, limit int) 
 	}
 	out := make([]Entry, 0, len(rs))
 	for _, r := range rs {
-		out = append(out, Entry{Rank: int(r.Rank), FirstName: firstName(r.Name), Progress: r.Progress, Goal: r.Goal,
+		first, _, _ := strings.Cut(r.Name, " ")
+		out = append(out, Entry{Rank: int(r.Rank), FirstName: first, Progress: r.Progress, Goal: r.Goal,
 			Share: share(r.Progress, r.Goal), Completed: r.CompletedAt})
 	}
 	return out, nil
-}
-
-func firstName(name string) string {
-	for i, r := range name {
-		if r == ' ' || r == '\t' {
-			return name[:i]
-		}
-	}
-	return name
 }
 
 // Participation is a member's place in a challenge, as GET
@@ -240,11 +214,7 @@ func ForMember(ctx context.Context, db database.DBTX, memberID string, all bool,
 	}
 	out := make([]Participation, 0, len(rs))
 	for _, r := range rs {
-		c, err := row{ID: r.ID, ContentID: r.ContentID, SeriesID: r.SeriesID, Instance: r.Instance, TargetKind: r.TargetKind,
-			TargetID: r.TargetID, Kind: r.Kind, Goal: r.Goal, Adaptive: r.Adaptive, StartsOn: r.StartsOn, EndsOn: r.EndsOn,
-			Timezone: r.Timezone, Recurrence: r.Recurrence, Enrolment: r.Enrolment, Thresholds: r.Thresholds,
-			Progress: r.Progress, CompletedAt: r.CompletedAt, EndedAt: r.EndedAt, CreatedBy: r.CreatedBy,
-			CreatedAt: r.CreatedAt, Participants: r.Participants, Body: r.Body, Locale: r.Locale}.challenge(now)
+		c, err := challengeOf(r.ChallengeSummary, now)
 		if err != nil {
 			return nil, err
 		}
@@ -278,11 +248,33 @@ func MostRelevant(ps []Participation) *Participation {
 // Key is the milestone key of completing challenge id.
 func Key(id int64) string { return "challenge:" + strconv.FormatInt(id, 10) }
 
-// stageMembers keeps the ids in the given lifecycle stage as of now.
-func stageMembers(ctx context.Context, db database.DBTX, stage string, ids []string, now time.Time) ([]string, error) {
-	stages, err := moments.Stages(ctx, db, now)
-	if err != nil {
-		return nil, err
+// inTarget lists, in id order, the members of target t among ids (everyone when ids
+// is nil), and with consenting only those who consented to personalization. A
+// stage's members are always consenting ones: stages are only computed for them.
+func inTarget(ctx context.Context, db database.DBTX, t Target, ids []string, consenting bool, now time.Time) ([]string, error) {
+	if t.Kind == TargetStage {
+		stages, err := moments.Stages(ctx, db, ids, now)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for id, st := range stages {
+			if st == t.ID {
+				out = append(out, id)
+			}
+		}
+		slices.Sort(out)
+		return out, nil
 	}
-	return slices.DeleteFunc(ids, func(id string) bool { return stages[id] != stage }), nil
+	rows, err := storage.New(db).TargetMembers(ctx, storage.TargetMembersParams{Kind: t.Kind, ID: t.ID, Ids: ids})
+	if err != nil {
+		return nil, fmt.Errorf("members of %s %s: %w", t.Kind, t.ID, storage.Translate(err, nil))
+	}
+	var out []string
+	for _, r := range rows {
+		if r.ConsentPersonalization || !consenting {
+			out = append(out, r.ID)
+		}
+	}
+	return out, nil
 }

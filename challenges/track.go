@@ -124,11 +124,14 @@ func Enrol(ctx context.Context, tx pgx.Tx, id int64, ids []string, now time.Time
 	if err != nil {
 		return Outcome{}, err
 	}
-	if c.Status == StatusEnded || c.Status == StatusCompleted {
+	if over(c) {
 		return Outcome{}, ErrOver
 	}
 	return enrol(ctx, tx, c, ids, now)
 }
+
+// over reports whether a challenge takes no more participants.
+func over(c Challenge) bool { return c.Status == StatusEnded || c.Status == StatusCompleted }
 
 // enrol is Enrol of a challenge read already, whatever its status (a rolled instance
 // whose window has passed too carries its participants on).
@@ -136,19 +139,9 @@ func enrol(ctx context.Context, tx pgx.Tx, c Challenge, ids []string, now time.T
 	id := c.ID
 	q := storage.New(tx)
 	if ids == nil {
-		ts, err := q.TargetMembers(ctx, storage.TargetMembersParams{Kind: c.Target.Kind, ID: c.Target.ID})
-		if err != nil {
-			return Outcome{}, fmt.Errorf("enrol %d: %w", id, storage.Translate(err, nil))
-		}
-		for _, t := range ts {
-			if t.ConsentPersonalization {
-				ids = append(ids, t.ID)
-			}
-		}
-		if c.Target.Kind == TargetStage {
-			if ids, err = stageMembers(ctx, tx, c.Target.ID, ids, now); err != nil {
-				return Outcome{}, err
-			}
+		var err error
+		if ids, err = inTarget(ctx, tx, c.Target, nil, true, now); err != nil {
+			return Outcome{}, err
 		}
 	}
 	if len(ids) == 0 {
@@ -161,7 +154,7 @@ func enrol(ctx context.Context, tx pgx.Tx, c Challenge, ids []string, now time.T
 	if err != nil {
 		return Outcome{}, fmt.Errorf("enrol %d: %w", id, storage.Translate(err, nil))
 	}
-	consent := make(map[string]bool, len(profiles))
+	at := make(map[string]int, len(profiles))
 	goals := make([]float64, len(profiles))
 	mids := make([]string, len(profiles))
 	paces, err := paces(ctx, q, c, profiles)
@@ -169,7 +162,7 @@ func enrol(ctx context.Context, tx pgx.Tx, c Challenge, ids []string, now time.T
 		return Outcome{}, err
 	}
 	for i, p := range profiles {
-		mids[i], consent[p.ID] = p.ID, p.ConsentPersonalization
+		mids[i], at[p.ID] = p.ID, i
 		goals[i] = c.Goal.Target
 		if c.Kind == KindIndividual {
 			goals[i] = GoalFor(c.Goal, c.Adaptive, paces[p.ID], p.SkillLevel)
@@ -186,8 +179,8 @@ func enrol(ctx context.Context, tx pgx.Tx, c Challenge, ids []string, now time.T
 	}
 	var out Outcome
 	for _, m := range joined {
-		i := slices.Index(mids, m)
-		out.Joined = append(out.Joined, Joined{ChallengeID: id, MemberID: m, Goal: goals[i], Consent: consent[m]})
+		i := at[m]
+		out.Joined = append(out.Joined, Joined{ChallengeID: id, MemberID: m, Goal: goals[i], Consent: profiles[i].ConsentPersonalization})
 	}
 	if len(joined) == 0 {
 		return out, nil
@@ -309,12 +302,19 @@ func track(ctx context.Context, tx pgx.Tx, ids []string, challengeID int64, now 
 		anyType  bool
 		types    []string
 		members  []string
+		seen     = map[string]bool{}
+		goals    = map[int64]Goal{}
 	)
 	for i, r := range rows {
 		p := part{ParticipationsRow: r}
-		if err := json.Unmarshal(r.Goal, &p.goal); err != nil {
-			return Outcome{}, fmt.Errorf("challenge %d goal: %w", r.ChallengeID, err)
+		g, ok := goals[r.ChallengeID]
+		if !ok {
+			if err := json.Unmarshal(r.Goal, &g); err != nil {
+				return Outcome{}, fmt.Errorf("challenge %d goal: %w", r.ChallengeID, err)
+			}
+			goals[r.ChallengeID] = g
 		}
+		p.goal = g
 		p.loc = zone(r.Timezone, r.MemberTimezone)
 		p.from, p.to = Window(r.StartsOn, r.EndsOn, p.loc)
 		if r.EndedAt != nil && r.EndedAt.Before(p.to) {
@@ -333,7 +333,8 @@ func track(ctx context.Context, tx pgx.Tx, ids []string, challengeID int64, now 
 				types = append(types, t)
 			}
 		}
-		if !slices.Contains(members, r.MemberID) {
+		if !seen[r.MemberID] {
+			seen[r.MemberID] = true
 			members = append(members, r.MemberID)
 		}
 		parts[i] = p
@@ -420,7 +421,7 @@ func groups(ctx context.Context, q *storage.Queries, ids []int64, delta map[int6
 		done := r.CompletedAt
 		if done == nil && progress >= g.Target {
 			done = &now
-			ps, err := q.GroupParticipants(ctx, r.ID)
+			ps, err := q.ChallengeMembers(ctx, r.ID)
 			if err != nil {
 				return Outcome{}, translate(err)
 			}
@@ -469,32 +470,24 @@ func Join(ctx context.Context, tx pgx.Tx, id int64, memberID string, now time.Ti
 	if err != nil {
 		return Outcome{}, err
 	}
-	q := storage.New(tx)
-	ps, err := q.ParticipantProfiles(ctx, []string{memberID})
+	if over(c) {
+		return Outcome{}, ErrOver
+	}
+	ps, err := storage.New(tx).ParticipantProfiles(ctx, []string{memberID})
 	if err != nil {
 		return Outcome{}, translate(err)
 	}
 	if len(ps) == 0 {
 		return Outcome{}, members.ErrNotFound
 	}
-	in := []string{memberID}
-	if c.Target.Kind == TargetStage {
-		if in, err = stageMembers(ctx, tx, c.Target.ID, in, now); err != nil {
-			return Outcome{}, err
-		}
-	} else {
-		ts, err := q.TargetMembers(ctx, storage.TargetMembersParams{Kind: c.Target.Kind, ID: c.Target.ID})
-		if err != nil {
-			return Outcome{}, translate(err)
-		}
-		if !slices.ContainsFunc(ts, func(t storage.TargetMembersRow) bool { return t.ID == memberID }) {
-			in = nil
-		}
+	in, err := inTarget(ctx, tx, c.Target, []string{memberID}, false, now)
+	if err != nil {
+		return Outcome{}, err
 	}
 	if len(in) == 0 {
 		return Outcome{}, ErrNotTarget
 	}
-	return Enrol(ctx, tx, id, in, now)
+	return enrol(ctx, tx, c, in, now)
 }
 
 // Leave takes a member out of a challenge: their progress stops counting and they
@@ -555,7 +548,7 @@ func Roll(ctx context.Context, tx pgx.Tx, id int64, now time.Time) (int64, Outco
 	}
 	var ids []string
 	if c.Enrolment != EnrolAuto {
-		ps, err := q.GroupParticipants(ctx, c.ID)
+		ps, err := q.ChallengeMembers(ctx, c.ID)
 		if err != nil {
 			return 0, Outcome{}, translate(err)
 		}
@@ -571,7 +564,7 @@ func Roll(ctx context.Context, tx pgx.Tx, id int64, now time.Time) (int64, Outco
 	if err != nil {
 		return 0, Outcome{}, err
 	}
-	if ids == nil && nc.Status != StatusActive && nc.Status != StatusScheduled {
+	if ids == nil && over(nc) {
 		return nid, Outcome{}, nil // automatic and over already: the next instance enrols
 	}
 	out, err := enrol(ctx, tx, nc, ids, now)

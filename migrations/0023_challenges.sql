@@ -51,6 +51,16 @@ CREATE TABLE challenge_participants (
 );
 CREATE INDEX challenge_participants_member ON challenge_participants (member_id);
 
+-- A challenge as it is read: its participants (not those who left), how many of them
+-- completed it, and its copy while the content is approved.
+CREATE VIEW challenge_summaries AS
+SELECT c.*,
+    (SELECT count(*) FROM challenge_participants p WHERE p.challenge_id = c.id AND p.left_at IS NULL)::int AS participants,
+    (SELECT count(*) FROM challenge_participants p WHERE p.challenge_id = c.id AND p.left_at IS NULL
+        AND p.completed_at IS NOT NULL)::int AS completed,
+    (CASE WHEN d.status = 'approved' THEN d.body END)::jsonb AS body, d.locale
+FROM challenges c JOIN content_drafts d ON d.id = c.content_id;
+
 -- Completing a challenge is a milestone like any other, of its own occasion.
 ALTER TABLE member_milestones DROP CONSTRAINT member_milestones_occasion_check,
     ADD CONSTRAINT member_milestones_occasion_check CHECK (occasion IN ('milestone', 'streak', 'anniversary', 'challenge'));

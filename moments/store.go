@@ -54,11 +54,7 @@ func Detect(ctx context.Context, db database.DBTX, rules Rules, ids []string, no
 		return nil, fmt.Errorf("detect moments: %w", storage.Translate(err, nil))
 	}
 	hist := make(map[string]*History, len(ms))
-	addressable := make(map[string]bool, len(ms))
-	consenting := make(map[string]bool, len(ms))
 	for _, m := range ms {
-		consenting[m.ID] = m.ConsentPersonalization
-		addressable[m.ID] = m.ConsentPersonalization && strings.TrimSpace(m.Name) != ""
 		loc := Location(m.Timezone)
 		hist[m.ID] = &History{Location: loc, JoinedAt: m.JoinedAt, Counts: map[string]int{}, Latest: now}
 	}
@@ -73,7 +69,7 @@ func Detect(ctx context.Context, db database.DBTX, rules Rules, ids []string, no
 			candidates = append(candidates, Fired{MemberID: m.ID, Firing: f})
 		}
 	}
-	return record(ctx, q, candidates, consenting, addressable, now)
+	return record(ctx, q, ms, candidates, now)
 }
 
 // Record records milestones that fired outside the rules (a challenge completed) for
@@ -96,26 +92,27 @@ func Record(ctx context.Context, db database.DBTX, fs []Fired, now time.Time) ([
 	if err != nil {
 		return nil, fmt.Errorf("record milestones: %w", storage.Translate(err, nil))
 	}
-	addressable := make(map[string]bool, len(ms))
-	consenting := make(map[string]bool, len(ms))
-	for _, m := range ms {
-		consenting[m.ID] = m.ConsentPersonalization
-		addressable[m.ID] = m.ConsentPersonalization && strings.TrimSpace(m.Name) != ""
-	}
 	sort.Slice(fs, func(i, j int) bool {
 		if fs[i].MemberID != fs[j].MemberID {
 			return fs[i].MemberID < fs[j].MemberID
 		}
 		return fs[i].Key < fs[j].Key
 	})
-	return record(ctx, q, fs, consenting, addressable, now)
+	return record(ctx, q, ms, fs, now)
 }
 
-// record inserts the candidates' milestones and returns those recorded for the first
-// time, marking consent and the most notable recent one per addressable member.
-func record(ctx context.Context, q *storage.Queries, candidates []Fired, consenting, addressable map[string]bool, now time.Time) ([]Fired, error) {
+// record inserts the candidates' milestones (of members ms) and returns those
+// recorded for the first time, marking consent and the most notable recent one per
+// member who consented and has a name to be addressed by.
+func record(ctx context.Context, q *storage.Queries, ms []storage.MomentMembersRow, candidates []Fired, now time.Time) ([]Fired, error) {
 	if len(candidates) == 0 {
 		return nil, nil
+	}
+	addressable := make(map[string]bool, len(ms))
+	consenting := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		consenting[m.ID] = m.ConsentPersonalization
+		addressable[m.ID] = m.ConsentPersonalization && strings.TrimSpace(m.Name) != ""
 	}
 	var mids, keys, occasions, details []string
 	var ats []time.Time
@@ -401,10 +398,11 @@ func Read(ctx context.Context, db database.DBTX, runID int64, memberID string, n
 	return s, nil
 }
 
-// Stages computes every consenting member's lifecycle stage as of now, from their
-// activity summaries (responsiveness does not affect the stage, so it is not read).
-func Stages(ctx context.Context, db database.DBTX, now time.Time) (map[string]string, error) {
-	rows, err := storage.New(db).LifecycleActivity(ctx)
+// Stages computes the lifecycle stage as of now of every consenting member (ids nil)
+// or of the consenting members among ids, from their activity summaries
+// (responsiveness does not affect the stage, so it is not read).
+func Stages(ctx context.Context, db database.DBTX, ids []string, now time.Time) (map[string]string, error) {
+	rows, err := storage.New(db).LifecycleActivity(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("lifecycle stages: %w", storage.Translate(err, nil))
 	}

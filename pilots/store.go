@@ -64,7 +64,7 @@ func Create(ctx context.Context, db database.DBTX, name string, size int, t Targ
 	var stages map[string]string
 	if len(t.Stages) > 0 {
 		var err error
-		if stages, err = moments.Stages(ctx, db, time.Now()); err != nil {
+		if stages, err = moments.Stages(ctx, db, nil, time.Now()); err != nil {
 			return Pilot{}, err
 		}
 	}

@@ -98,7 +98,7 @@ func (s *Service) EndChallenge(ctx context.Context, id int64) error {
 		if err := challenges.End(ctx, tx, id, s.now()); err != nil {
 			return nil, err
 		}
-		ps, err := storage.New(tx).GroupParticipants(ctx, id)
+		ps, err := storage.New(tx).ChallengeMembers(ctx, id)
 		ids := make([]string, len(ps))
 		for i, p := range ps {
 			ids[i] = p.MemberID

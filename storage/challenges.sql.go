@@ -170,6 +170,37 @@ func (q *Queries) ChallengeEvents(ctx context.Context, arg ChallengeEventsParams
 	return items, nil
 }
 
+const challengeMembers = `-- name: ChallengeMembers :many
+SELECT p.member_id, m.consent_personalization FROM challenge_participants p JOIN members m ON m.id = p.member_id
+WHERE p.challenge_id = $1 AND p.left_at IS NULL ORDER BY p.member_id
+`
+
+type ChallengeMembersRow struct {
+	MemberID               string
+	ConsentPersonalization bool
+}
+
+// ChallengeMembers are a challenge's participants (not those who left), with their consent.
+func (q *Queries) ChallengeMembers(ctx context.Context, challengeID int64) ([]ChallengeMembersRow, error) {
+	rows, err := q.db.Query(ctx, challengeMembers, challengeID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ChallengeMembersRow
+	for rows.Next() {
+		var i ChallengeMembersRow
+		if err := rows.Scan(&i.MemberID, &i.ConsentPersonalization); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const completeParticipants = `-- name: CompleteParticipants :exec
 UPDATE challenge_participants SET completed_at = coalesce(completed_at, $1::timestamptz)
 WHERE challenge_id = $2 AND left_at IS NULL
@@ -287,47 +318,12 @@ func (q *Queries) EndChallenge(ctx context.Context, arg EndChallengeParams) (int
 }
 
 const getChallenge = `-- name: GetChallenge :one
-SELECT c.id, c.content_id, c.series_id, c.instance, c.target_kind, c.target_id, c.kind, c.goal, c.adaptive,
-	c.starts_on, c.ends_on, c.timezone, c.recurrence, c.enrolment, c.thresholds, c.progress, c.completed_at,
-	c.ended_at, c.created_by, c.created_at,
-	(SELECT count(*) FROM challenge_participants p WHERE p.challenge_id = c.id AND p.left_at IS NULL)::int AS participants,
-	(SELECT count(*) FROM challenge_participants p WHERE p.challenge_id = c.id AND p.left_at IS NULL
-		AND p.completed_at IS NOT NULL)::int AS completed,
-	(CASE WHEN d.status = 'approved' THEN d.body END)::jsonb AS body, d.locale
-FROM challenges c JOIN content_drafts d ON d.id = c.content_id
-WHERE c.id = $1
+SELECT id, content_id, series_id, instance, target_kind, target_id, kind, goal, adaptive, starts_on, ends_on, timezone, recurrence, enrolment, thresholds, progress, notified, completed_at, ended_at, created_by, created_at, participants, completed, body, locale FROM challenge_summaries WHERE id = $1
 `
 
-type GetChallengeRow struct {
-	ID           int64
-	ContentID    int64
-	SeriesID     *int64
-	Instance     int32
-	TargetKind   string
-	TargetID     string
-	Kind         string
-	Goal         json.RawMessage
-	Adaptive     json.RawMessage
-	StartsOn     time.Time
-	EndsOn       time.Time
-	Timezone     string
-	Recurrence   string
-	Enrolment    string
-	Thresholds   []int16
-	Progress     float64
-	CompletedAt  *time.Time
-	EndedAt      *time.Time
-	CreatedBy    string
-	CreatedAt    time.Time
-	Participants int32
-	Completed    int32
-	Body         json.RawMessage
-	Locale       string
-}
-
-func (q *Queries) GetChallenge(ctx context.Context, id int64) (GetChallengeRow, error) {
+func (q *Queries) GetChallenge(ctx context.Context, id int64) (ChallengeSummary, error) {
 	row := q.db.QueryRow(ctx, getChallenge, id)
-	var i GetChallengeRow
+	var i ChallengeSummary
 	err := row.Scan(
 		&i.ID,
 		&i.ContentID,
@@ -345,6 +341,7 @@ func (q *Queries) GetChallenge(ctx context.Context, id int64) (GetChallengeRow, 
 		&i.Enrolment,
 		&i.Thresholds,
 		&i.Progress,
+		&i.Notified,
 		&i.CompletedAt,
 		&i.EndedAt,
 		&i.CreatedBy,
@@ -355,37 +352,6 @@ func (q *Queries) GetChallenge(ctx context.Context, id int64) (GetChallengeRow, 
 		&i.Locale,
 	)
 	return i, err
-}
-
-const groupParticipants = `-- name: GroupParticipants :many
-SELECT p.member_id, m.consent_personalization FROM challenge_participants p JOIN members m ON m.id = p.member_id
-WHERE p.challenge_id = $1 AND p.left_at IS NULL ORDER BY p.member_id
-`
-
-type GroupParticipantsRow struct {
-	MemberID               string
-	ConsentPersonalization bool
-}
-
-// GroupParticipants are a challenge's participants (not those who left).
-func (q *Queries) GroupParticipants(ctx context.Context, challengeID int64) ([]GroupParticipantsRow, error) {
-	rows, err := q.db.Query(ctx, groupParticipants, challengeID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []GroupParticipantsRow
-	for rows.Next() {
-		var i GroupParticipantsRow
-		if err := rows.Scan(&i.MemberID, &i.ConsentPersonalization); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const leaderboard = `-- name: Leaderboard :many
@@ -459,17 +425,10 @@ func (q *Queries) LeaveChallenge(ctx context.Context, arg LeaveChallengeParams) 
 }
 
 const listChallenges = `-- name: ListChallenges :many
-SELECT c.id, c.content_id, c.series_id, c.instance, c.target_kind, c.target_id, c.kind, c.goal, c.adaptive,
-	c.starts_on, c.ends_on, c.timezone, c.recurrence, c.enrolment, c.thresholds, c.progress, c.completed_at,
-	c.ended_at, c.created_by, c.created_at,
-	(SELECT count(*) FROM challenge_participants p WHERE p.challenge_id = c.id AND p.left_at IS NULL)::int AS participants,
-	(SELECT count(*) FROM challenge_participants p WHERE p.challenge_id = c.id AND p.left_at IS NULL
-		AND p.completed_at IS NOT NULL)::int AS completed,
-	(CASE WHEN d.status = 'approved' THEN d.body END)::jsonb AS body, d.locale
-FROM challenges c JOIN content_drafts d ON d.id = c.content_id
-WHERE ($1::date IS NULL OR c.ends_on >= $1::date)
-  AND ($2::bigint = 0 OR c.id < $2::bigint)
-ORDER BY c.id DESC LIMIT $3
+SELECT id, content_id, series_id, instance, target_kind, target_id, kind, goal, adaptive, starts_on, ends_on, timezone, recurrence, enrolment, thresholds, progress, notified, completed_at, ended_at, created_by, created_at, participants, completed, body, locale FROM challenge_summaries
+WHERE ($1::date IS NULL OR ends_on >= $1::date)
+  AND ($2::bigint = 0 OR id < $2::bigint)
+ORDER BY id DESC LIMIT $3
 `
 
 type ListChallengesParams struct {
@@ -478,44 +437,17 @@ type ListChallengesParams struct {
 	Max    int32
 }
 
-type ListChallengesRow struct {
-	ID           int64
-	ContentID    int64
-	SeriesID     *int64
-	Instance     int32
-	TargetKind   string
-	TargetID     string
-	Kind         string
-	Goal         json.RawMessage
-	Adaptive     json.RawMessage
-	StartsOn     time.Time
-	EndsOn       time.Time
-	Timezone     string
-	Recurrence   string
-	Enrolment    string
-	Thresholds   []int16
-	Progress     float64
-	CompletedAt  *time.Time
-	EndedAt      *time.Time
-	CreatedBy    string
-	CreatedAt    time.Time
-	Participants int32
-	Completed    int32
-	Body         json.RawMessage
-	Locale       string
-}
-
 // ListChallenges lists challenges newest first, those whose window ends on or after
 // since (all when since is NULL), before the given id.
-func (q *Queries) ListChallenges(ctx context.Context, arg ListChallengesParams) ([]ListChallengesRow, error) {
+func (q *Queries) ListChallenges(ctx context.Context, arg ListChallengesParams) ([]ChallengeSummary, error) {
 	rows, err := q.db.Query(ctx, listChallenges, arg.Since, arg.Before, arg.Max)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ListChallengesRow
+	var items []ChallengeSummary
 	for rows.Next() {
-		var i ListChallengesRow
+		var i ChallengeSummary
 		if err := rows.Scan(
 			&i.ID,
 			&i.ContentID,
@@ -533,6 +465,7 @@ func (q *Queries) ListChallenges(ctx context.Context, arg ListChallengesParams) 
 			&i.Enrolment,
 			&i.Thresholds,
 			&i.Progress,
+			&i.Notified,
 			&i.CompletedAt,
 			&i.EndedAt,
 			&i.CreatedBy,
@@ -643,18 +576,12 @@ func (q *Queries) LockMembers(ctx context.Context, ids []string) error {
 }
 
 const memberChallenges = `-- name: MemberChallenges :many
-SELECT c.id, c.content_id, c.series_id, c.instance, c.target_kind, c.target_id, c.kind, c.goal, c.adaptive,
-	c.starts_on, c.ends_on, c.timezone, c.recurrence, c.enrolment, c.thresholds, c.progress, c.completed_at,
-	c.ended_at, c.created_by, c.created_at,
-	(CASE WHEN d.status = 'approved' THEN d.body END)::jsonb AS body, d.locale,
-	p.goal AS member_goal, p.progress AS member_progress, p.completed_at AS member_completed_at, p.joined_at,
-	m.timezone AS member_timezone,
+SELECT c.id, c.content_id, c.series_id, c.instance, c.target_kind, c.target_id, c.kind, c.goal, c.adaptive, c.starts_on, c.ends_on, c.timezone, c.recurrence, c.enrolment, c.thresholds, c.progress, c.notified, c.completed_at, c.ended_at, c.created_by, c.created_at, c.participants, c.completed, c.body, c.locale, p.goal AS member_goal, p.progress AS member_progress,
+	p.completed_at AS member_completed_at, p.joined_at,
 	(SELECT count(*) + 1 FROM challenge_participants o WHERE o.challenge_id = p.challenge_id AND o.left_at IS NULL
 		AND CASE WHEN c.kind = 'group' THEN o.progress > p.progress
-			ELSE o.progress / o.goal > p.progress / p.goal END)::int AS rank,
-	(SELECT count(*) FROM challenge_participants o WHERE o.challenge_id = p.challenge_id AND o.left_at IS NULL)::int AS participants
-FROM challenge_participants p JOIN challenges c ON c.id = p.challenge_id
-JOIN content_drafts d ON d.id = c.content_id JOIN members m ON m.id = p.member_id
+			ELSE o.progress / o.goal > p.progress / p.goal END)::int AS rank
+FROM challenge_participants p JOIN challenge_summaries c ON c.id = p.challenge_id
 WHERE p.member_id = $1 AND p.left_at IS NULL AND c.ends_on >= $2::date
 ORDER BY c.ends_on, c.id
 `
@@ -665,35 +592,12 @@ type MemberChallengesParams struct {
 }
 
 type MemberChallengesRow struct {
-	ID                int64
-	ContentID         int64
-	SeriesID          *int64
-	Instance          int32
-	TargetKind        string
-	TargetID          string
-	Kind              string
-	Goal              json.RawMessage
-	Adaptive          json.RawMessage
-	StartsOn          time.Time
-	EndsOn            time.Time
-	Timezone          string
-	Recurrence        string
-	Enrolment         string
-	Thresholds        []int16
-	Progress          float64
-	CompletedAt       *time.Time
-	EndedAt           *time.Time
-	CreatedBy         string
-	CreatedAt         time.Time
-	Body              json.RawMessage
-	Locale            string
+	ChallengeSummary  ChallengeSummary
 	MemberGoal        float64
 	MemberProgress    float64
 	MemberCompletedAt *time.Time
 	JoinedAt          time.Time
-	MemberTimezone    string
 	Rank              int32
-	Participants      int32
 }
 
 // MemberChallenges lists a member's participations (not left) in challenges whose
@@ -709,35 +613,36 @@ func (q *Queries) MemberChallenges(ctx context.Context, arg MemberChallengesPara
 	for rows.Next() {
 		var i MemberChallengesRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.ContentID,
-			&i.SeriesID,
-			&i.Instance,
-			&i.TargetKind,
-			&i.TargetID,
-			&i.Kind,
-			&i.Goal,
-			&i.Adaptive,
-			&i.StartsOn,
-			&i.EndsOn,
-			&i.Timezone,
-			&i.Recurrence,
-			&i.Enrolment,
-			&i.Thresholds,
-			&i.Progress,
-			&i.CompletedAt,
-			&i.EndedAt,
-			&i.CreatedBy,
-			&i.CreatedAt,
-			&i.Body,
-			&i.Locale,
+			&i.ChallengeSummary.ID,
+			&i.ChallengeSummary.ContentID,
+			&i.ChallengeSummary.SeriesID,
+			&i.ChallengeSummary.Instance,
+			&i.ChallengeSummary.TargetKind,
+			&i.ChallengeSummary.TargetID,
+			&i.ChallengeSummary.Kind,
+			&i.ChallengeSummary.Goal,
+			&i.ChallengeSummary.Adaptive,
+			&i.ChallengeSummary.StartsOn,
+			&i.ChallengeSummary.EndsOn,
+			&i.ChallengeSummary.Timezone,
+			&i.ChallengeSummary.Recurrence,
+			&i.ChallengeSummary.Enrolment,
+			&i.ChallengeSummary.Thresholds,
+			&i.ChallengeSummary.Progress,
+			&i.ChallengeSummary.Notified,
+			&i.ChallengeSummary.CompletedAt,
+			&i.ChallengeSummary.EndedAt,
+			&i.ChallengeSummary.CreatedBy,
+			&i.ChallengeSummary.CreatedAt,
+			&i.ChallengeSummary.Participants,
+			&i.ChallengeSummary.Completed,
+			&i.ChallengeSummary.Body,
+			&i.ChallengeSummary.Locale,
 			&i.MemberGoal,
 			&i.MemberProgress,
 			&i.MemberCompletedAt,
 			&i.JoinedAt,
-			&i.MemberTimezone,
 			&i.Rank,
-			&i.Participants,
 		); err != nil {
 			return nil, err
 		}
@@ -861,18 +766,19 @@ func (q *Queries) Participations(ctx context.Context, arg ParticipationsParams) 
 }
 
 const targetMembers = `-- name: TargetMembers :many
-SELECT m.id, m.consent_personalization FROM members m
-WHERE $1::text = 'stage'
-   OR EXISTS (SELECT 1 FROM current_run r JOIN memberships ms ON ms.run_id = r.run_id AND ms.rank = 1
-		JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
-		WHERE ms.member_id = m.id AND (($1::text = 'community' AND c.id = $2::text)
-			OR ($1::text = 'tribe' AND c.tribe_id = $2::text)))
+SELECT m.id, m.consent_personalization FROM current_run r
+JOIN memberships ms ON ms.run_id = r.run_id AND ms.rank = 1
+JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
+JOIN members m ON m.id = ms.member_id
+WHERE (($1::text = 'community' AND c.id = $2::text) OR ($1::text = 'tribe' AND c.tribe_id = $2::text))
+  AND ($3::text[] IS NULL OR m.id = ANY($3::text[]))
 ORDER BY m.id
 `
 
 type TargetMembersParams struct {
 	Kind string
 	ID   string
+	Ids  []string
 }
 
 type TargetMembersRow struct {
@@ -880,11 +786,11 @@ type TargetMembersRow struct {
 	ConsentPersonalization bool
 }
 
-// TargetMembers lists the members of a challenge's community or tribe (primary
-// community, current run), or every member for a stage target (the caller keeps
-// those in the stage), with whether they consented to personalization.
+// TargetMembers lists the members of a community or tribe (primary community, current
+// run), of the given ids only unless ids is NULL, with whether they consented to
+// personalization.
 func (q *Queries) TargetMembers(ctx context.Context, arg TargetMembersParams) ([]TargetMembersRow, error) {
-	rows, err := q.db.Query(ctx, targetMembers, arg.Kind, arg.ID)
+	rows, err := q.db.Query(ctx, targetMembers, arg.Kind, arg.ID, arg.Ids)
 	if err != nil {
 		return nil, err
 	}

@@ -56,6 +56,34 @@ type ChallengeParticipant struct {
 	CompletedAt *time.Time
 }
 
+type ChallengeSummary struct {
+	ID           int64
+	ContentID    int64
+	SeriesID     *int64
+	Instance     int32
+	TargetKind   string
+	TargetID     string
+	Kind         string
+	Goal         json.RawMessage
+	Adaptive     json.RawMessage
+	StartsOn     time.Time
+	EndsOn       time.Time
+	Timezone     string
+	Recurrence   string
+	Enrolment    string
+	Thresholds   []int16
+	Progress     float64
+	Notified     int16
+	CompletedAt  *time.Time
+	EndedAt      *time.Time
+	CreatedBy    string
+	CreatedAt    time.Time
+	Participants int32
+	Completed    int32
+	Body         json.RawMessage
+	Locale       string
+}
+
 type ClusterRun struct {
 	ID         int64
 	Status     string

@@ -152,6 +152,7 @@ SELECT m.id, m.joined_at, coalesce(a.total, 0)::bigint AS total, a.first_at,
 		coalesce(a.recent, '{}')::timestamptz[] AS recent, coalesce(a.contributions, '{}')::timestamptz[] AS contributions
 	FROM members m LEFT JOIN member_activity a ON a.member_id = m.id
 	WHERE m.consent_personalization
+	  AND ($1::text[] IS NULL OR m.id = ANY($1::text[]))
 `
 
 type LifecycleActivityRow struct {
@@ -163,10 +164,10 @@ type LifecycleActivityRow struct {
 	Contributions []time.Time
 }
 
-// LifecycleActivity reads every consenting member's joining date and activity
-// summary (member_activity).
-func (q *Queries) LifecycleActivity(ctx context.Context) ([]LifecycleActivityRow, error) {
-	rows, err := q.db.Query(ctx, lifecycleActivity)
+// LifecycleActivity reads the joining date and activity summary (member_activity) of
+// every consenting member, or of those of the given ids unless ids is NULL.
+func (q *Queries) LifecycleActivity(ctx context.Context, ids []string) ([]LifecycleActivityRow, error) {
+	rows, err := q.db.Query(ctx, lifecycleActivity, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -12,44 +12,29 @@ ON CONFLICT (series_id, instance) DO NOTHING
 RETURNING id, created_at;
 
 -- name: GetChallenge :one
-SELECT c.id, c.content_id, c.series_id, c.instance, c.target_kind, c.target_id, c.kind, c.goal, c.adaptive,
-	c.starts_on, c.ends_on, c.timezone, c.recurrence, c.enrolment, c.thresholds, c.progress, c.completed_at,
-	c.ended_at, c.created_by, c.created_at,
-	(SELECT count(*) FROM challenge_participants p WHERE p.challenge_id = c.id AND p.left_at IS NULL)::int AS participants,
-	(SELECT count(*) FROM challenge_participants p WHERE p.challenge_id = c.id AND p.left_at IS NULL
-		AND p.completed_at IS NOT NULL)::int AS completed,
-	(CASE WHEN d.status = 'approved' THEN d.body END)::jsonb AS body, d.locale
-FROM challenges c JOIN content_drafts d ON d.id = c.content_id
-WHERE c.id = @id;
+SELECT * FROM challenge_summaries WHERE id = @id;
 
 -- ListChallenges lists challenges newest first, those whose window ends on or after
 -- since (all when since is NULL), before the given id.
 -- name: ListChallenges :many
-SELECT c.id, c.content_id, c.series_id, c.instance, c.target_kind, c.target_id, c.kind, c.goal, c.adaptive,
-	c.starts_on, c.ends_on, c.timezone, c.recurrence, c.enrolment, c.thresholds, c.progress, c.completed_at,
-	c.ended_at, c.created_by, c.created_at,
-	(SELECT count(*) FROM challenge_participants p WHERE p.challenge_id = c.id AND p.left_at IS NULL)::int AS participants,
-	(SELECT count(*) FROM challenge_participants p WHERE p.challenge_id = c.id AND p.left_at IS NULL
-		AND p.completed_at IS NOT NULL)::int AS completed,
-	(CASE WHEN d.status = 'approved' THEN d.body END)::jsonb AS body, d.locale
-FROM challenges c JOIN content_drafts d ON d.id = c.content_id
-WHERE (sqlc.narg(since)::date IS NULL OR c.ends_on >= sqlc.narg(since)::date)
-  AND (@before::bigint = 0 OR c.id < @before::bigint)
-ORDER BY c.id DESC LIMIT @max;
+SELECT * FROM challenge_summaries
+WHERE (sqlc.narg(since)::date IS NULL OR ends_on >= sqlc.narg(since)::date)
+  AND (@before::bigint = 0 OR id < @before::bigint)
+ORDER BY id DESC LIMIT @max;
 
 -- name: EndChallenge :execrows
 UPDATE challenges SET ended_at = @now::timestamptz WHERE id = @id AND ended_at IS NULL;
 
--- TargetMembers lists the members of a challenge's community or tribe (primary
--- community, current run), or every member for a stage target (the caller keeps
--- those in the stage), with whether they consented to personalization.
+-- TargetMembers lists the members of a community or tribe (primary community, current
+-- run), of the given ids only unless ids is NULL, with whether they consented to
+-- personalization.
 -- name: TargetMembers :many
-SELECT m.id, m.consent_personalization FROM members m
-WHERE @kind::text = 'stage'
-   OR EXISTS (SELECT 1 FROM current_run r JOIN memberships ms ON ms.run_id = r.run_id AND ms.rank = 1
-		JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
-		WHERE ms.member_id = m.id AND ((@kind::text = 'community' AND c.id = @id::text)
-			OR (@kind::text = 'tribe' AND c.tribe_id = @id::text)))
+SELECT m.id, m.consent_personalization FROM current_run r
+JOIN memberships ms ON ms.run_id = r.run_id AND ms.rank = 1
+JOIN communities c ON c.run_id = ms.run_id AND c.id = ms.community_id
+JOIN members m ON m.id = ms.member_id
+WHERE ((@kind::text = 'community' AND c.id = @id::text) OR (@kind::text = 'tribe' AND c.tribe_id = @id::text))
+  AND (sqlc.narg(ids)::text[] IS NULL OR m.id = ANY(sqlc.narg(ids)::text[]))
 ORDER BY m.id;
 
 -- name: ParticipantProfiles :many
@@ -112,8 +97,8 @@ WHERE id = ANY(@ids::bigint[]) ORDER BY id FOR UPDATE;
 UPDATE challenges SET progress = @progress, notified = @notified, completed_at = sqlc.narg(completed_at)
 WHERE id = @id;
 
--- GroupParticipants are a challenge's participants (not those who left).
--- name: GroupParticipants :many
+-- ChallengeMembers are a challenge's participants (not those who left), with their consent.
+-- name: ChallengeMembers :many
 SELECT p.member_id, m.consent_personalization FROM challenge_participants p JOIN members m ON m.id = p.member_id
 WHERE p.challenge_id = @challenge_id AND p.left_at IS NULL ORDER BY p.member_id;
 
@@ -121,18 +106,12 @@ WHERE p.challenge_id = @challenge_id AND p.left_at IS NULL ORDER BY p.member_id;
 -- window ends on or after since, with the member's rank among the participants: by
 -- share of their own goal in an individual challenge, by contribution in a group one.
 -- name: MemberChallenges :many
-SELECT c.id, c.content_id, c.series_id, c.instance, c.target_kind, c.target_id, c.kind, c.goal, c.adaptive,
-	c.starts_on, c.ends_on, c.timezone, c.recurrence, c.enrolment, c.thresholds, c.progress, c.completed_at,
-	c.ended_at, c.created_by, c.created_at,
-	(CASE WHEN d.status = 'approved' THEN d.body END)::jsonb AS body, d.locale,
-	p.goal AS member_goal, p.progress AS member_progress, p.completed_at AS member_completed_at, p.joined_at,
-	m.timezone AS member_timezone,
+SELECT sqlc.embed(c), p.goal AS member_goal, p.progress AS member_progress,
+	p.completed_at AS member_completed_at, p.joined_at,
 	(SELECT count(*) + 1 FROM challenge_participants o WHERE o.challenge_id = p.challenge_id AND o.left_at IS NULL
 		AND CASE WHEN c.kind = 'group' THEN o.progress > p.progress
-			ELSE o.progress / o.goal > p.progress / p.goal END)::int AS rank,
-	(SELECT count(*) FROM challenge_participants o WHERE o.challenge_id = p.challenge_id AND o.left_at IS NULL)::int AS participants
-FROM challenge_participants p JOIN challenges c ON c.id = p.challenge_id
-JOIN content_drafts d ON d.id = c.content_id JOIN members m ON m.id = p.member_id
+			ELSE o.progress / o.goal > p.progress / p.goal END)::int AS rank
+FROM challenge_participants p JOIN challenge_summaries c ON c.id = p.challenge_id
 WHERE p.member_id = @member_id AND p.left_at IS NULL AND c.ends_on >= @since::date
 ORDER BY c.ends_on, c.id;
 

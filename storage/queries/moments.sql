@@ -101,12 +101,13 @@ SELECT m.name, m.locale, m.timezone, m.joined_at, m.consent_personalization, m.r
 	WHERE m.id = @member_id;
 
 -- name: LifecycleActivity :many
--- LifecycleActivity reads every consenting member's joining date and activity
--- summary (member_activity).
+-- LifecycleActivity reads the joining date and activity summary (member_activity) of
+-- every consenting member, or of those of the given ids unless ids is NULL.
 SELECT m.id, m.joined_at, coalesce(a.total, 0)::bigint AS total, a.first_at,
 		coalesce(a.recent, '{}')::timestamptz[] AS recent, coalesce(a.contributions, '{}')::timestamptz[] AS contributions
 	FROM members m LEFT JOIN member_activity a ON a.member_id = m.id
-	WHERE m.consent_personalization;
+	WHERE m.consent_personalization
+	  AND (sqlc.narg(ids)::text[] IS NULL OR m.id = ANY(sqlc.narg(ids)::text[]));
 
 -- name: RecognitionSubject :one
 -- RecognitionSubject reads a milestone with its member and the member's primary
