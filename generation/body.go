@@ -2,7 +2,9 @@ package generation
 
 import (
 	"math"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/sashabaranov/go-openai/jsonschema"
 
@@ -56,8 +58,8 @@ func ValidateBody(kind string, b Body) error {
 func ofType(v any, d jsonschema.Definition) bool {
 	switch d.Type {
 	case jsonschema.String:
-		_, ok := v.(string)
-		return ok
+		s, ok := v.(string)
+		return ok && (d.Enum == nil || slices.Contains(d.Enum, s))
 	case jsonschema.Integer:
 		switch n := v.(type) {
 		case int:
@@ -84,6 +86,9 @@ func ofType(v any, d jsonschema.Definition) bool {
 }
 
 func describe(d jsonschema.Definition) string {
+	if d.Enum != nil {
+		return "one of " + strings.Join(d.Enum, ", ")
+	}
 	switch d.Type {
 	case jsonschema.Integer:
 		return "a whole number"
@@ -95,8 +100,8 @@ func describe(d jsonschema.Definition) string {
 
 // Flat is content in the one shape every kind shares, so that a message template
 // needs no branching on the kind: a title, a text and a call to action in the
-// content's locale. Title and text come from the body (a profile's name and
-// description, a challenge's title and narrative, a recognition's message, a
+// content's locale. Title and text come from the body (a profile's or a badge's
+// name and description, a challenge's title and narrative, a recognition's message, a
 // prompt); where the kind has no title or call to action of its own, a fixed line in
 // the locale stands in.
 type Flat struct {
@@ -111,6 +116,7 @@ var flatLines = map[string]map[string][2]string{
 	KindChallenge:        {"en": {"", "Join the challenge"}, "sv": {"", "Anta utmaningen"}, "it": {"", "Partecipa alla sfida"}},
 	KindRecognition: {"en": {"Congratulations!", "Celebrate with your community"}, "sv": {"Grattis!", "Fira med din gemenskap"},
 		"it": {"Complimenti!", "Festeggia con la tua community"}},
+	KindBadge: {"en": {"", "See your badge"}, "sv": {"", "Se ditt märke"}, "it": {"", "Guarda il tuo badge"}},
 	KindCommunityPrompt: {"en": {"A question for the community", "Join the conversation"},
 		"sv": {"En fråga till gemenskapen", "Delta i samtalet"}, "it": {"Una domanda per la community", "Partecipa alla conversazione"}},
 }
@@ -124,7 +130,7 @@ func Flatten(kind, locale string, b Body) Flat {
 	str := func(k string) string { s, _ := b[k].(string); return s }
 	f := Flat{Title: lines[0], CTA: lines[1]}
 	switch kind {
-	case KindCommunityProfile:
+	case KindCommunityProfile, KindBadge:
 		f.Title, f.Text = str("name"), str("description")
 	case KindChallenge:
 		f.Title, f.Text = str("title"), str("narrative")

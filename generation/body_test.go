@@ -45,6 +45,15 @@ func TestBodiesHaveTheirKindsShape(t *testing.T) {
 			t.Errorf("%s: %v, want ErrBody", name, err)
 		}
 	}
+	// A badge's emblem and symbol are drawings Belong owns: nothing else is taken.
+	for name, bad := range map[string]generation.Body{
+		"unknown emblem": {"name": "n", "description": "d", "emblem": "pentagon", "symbol": "star"},
+		"markup symbol":  {"name": "n", "description": "d", "emblem": "circle", "symbol": "<path d='M0 0'/>"},
+	} {
+		if err := generation.ValidateBody(generation.KindBadge, bad); !errors.Is(err, generation.ErrBody) {
+			t.Errorf("%s: %v, want ErrBody", name, err)
+		}
+	}
 }
 
 // A member whose name or interests carry markup gets a recognition that waits for a

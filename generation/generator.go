@@ -16,12 +16,13 @@ const (
 	KindChallenge        = "challenge"         // title, narrative, steps, duration_days, difficulty
 	KindRecognition      = "recognition"       // message (first name, community), occasion
 	KindCommunityPrompt  = "community_prompt"  // prompt: a conversation starter
+	KindBadge            = "badge"             // name, description, emblem, symbol: what a challenge or milestone earns
 )
 
 // Kinds lists every kind.
-var Kinds = []string{KindCommunityProfile, KindChallenge, KindRecognition, KindCommunityPrompt}
+var Kinds = []string{KindCommunityProfile, KindChallenge, KindRecognition, KindCommunityPrompt, KindBadge}
 
-// Occasions a recognition can mark.
+// Occasions a recognition can mark, and a badge be earned for.
 var Occasions = []string{"milestone", "streak", "anniversary", "challenge"}
 
 // CommunityFacts is what a generator may know about a community: never members'
@@ -47,8 +48,10 @@ type Request struct {
 	Community CommunityFacts
 	// FirstName (recognition only) is the one piece of a member a draft may carry.
 	FirstName string
-	// Occasion and Detail (recognition only): "milestone"/"100 classes",
+	// Occasion and Detail (recognition and badge): "milestone"/"100 classes",
 	// "streak"/"30 days", "anniversary"/"1 year", "challenge"/the challenge's title.
+	// A badge's detail is only the challenge's title (one badge serves every
+	// milestone of its occasion).
 	Occasion, Detail string
 }
 
@@ -63,19 +66,20 @@ func (r Request) Validate() error {
 	if r.Community.ID == "" {
 		return fmt.Errorf("a %s needs a community", r.Kind)
 	}
+	if (r.Kind == KindRecognition || r.Kind == KindBadge) && !slices.Contains(Occasions, r.Occasion) {
+		return fmt.Errorf("occasion %q is not one of %s", r.Occasion, strings.Join(Occasions, ", "))
+	}
 	if r.Kind == KindRecognition {
 		if r.FirstName == "" || strings.ContainsAny(r.FirstName, " \t") {
 			return fmt.Errorf("a recognition needs the member's first name (one word)")
-		}
-		if !slices.Contains(Occasions, r.Occasion) {
-			return fmt.Errorf("occasion %q is not one of %s", r.Occasion, strings.Join(Occasions, ", "))
 		}
 	}
 	return nil
 }
 
 // Body is a draft's content: string fields, plus "steps" ([]string) and
-// "duration_days" (int) for challenges.
+// "duration_days" (int) for challenges; a badge's "emblem" and "symbol" name one of
+// Emblems and Symbols.
 type Body map[string]any
 
 // Generator drafts content.

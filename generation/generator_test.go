@@ -44,6 +44,10 @@ func TestTemplateWritesEveryKindAndLocale(t *testing.T) {
 				if !strings.HasSuffix(b["prompt"].(string), "?") {
 					t.Errorf("%s prompt %v", loc, b)
 				}
+			case generation.KindBadge:
+				if b["symbol"] != "flame" || !strings.Contains(b["description"].(string), trail.Name) {
+					t.Errorf("%s streak badge %v: want a flame and the community's name", loc, b)
+				}
 			}
 		}
 	}
@@ -52,6 +56,7 @@ func TestTemplateWritesEveryKindAndLocale(t *testing.T) {
 		{Kind: generation.KindCommunityPrompt, Locale: "fr", Community: trail},
 		{Kind: generation.KindRecognition, Locale: "en", Community: trail, FirstName: "Ana Lima", Occasion: "streak"},
 		{Kind: generation.KindRecognition, Locale: "en", Community: trail, FirstName: "Ana", Occasion: "birthday"},
+		{Kind: generation.KindBadge, Locale: "en", Community: trail},
 	} {
 		if _, err := (generation.Template{}).Generate(ctx, bad); err == nil {
 			t.Errorf("accepted %+v", bad)
@@ -138,4 +143,35 @@ func ExampleTemplate_Generate() {
 		Community: generation.CommunityFacts{ID: "c-7", Name: "Trail running · Hiking"}})
 	fmt.Println(b["message"])
 	// Output: What a moment, Ana: 100 classes. Everyone in Trail running · Hiking is cheering.
+}
+
+// A badge is drafted for each occasion in each locale: its name and description
+// within the guardrails, the challenge's title in a challenge badge, and a symbol
+// that says what it is for.
+func TestTemplateBadges(t *testing.T) {
+	want := map[string]string{"challenge": "trophy", "streak": "flame", "anniversary": "heart", "milestone": "mountain"}
+	for _, loc := range generation.Locales {
+		for occasion, symbol := range want {
+			r := generation.Request{Kind: generation.KindBadge, Locale: loc, Community: trail, Occasion: occasion}
+			if occasion == "challenge" {
+				r.Detail = "March Trail Miles"
+			}
+			b, err := generation.Template{}.Generate(context.Background(), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := generation.ValidateBody(generation.KindBadge, b); err != nil {
+				t.Errorf("%s %s: %v", loc, occasion, err)
+			}
+			if f := (generation.Guardrails{}).Check(generation.KindBadge, b); len(f) > 0 {
+				t.Errorf("%s %s: %v", loc, occasion, f)
+			}
+			if b["symbol"] != symbol || !strings.Contains(b["name"].(string), "Trail running") {
+				t.Errorf("%s %s: %v, want symbol %s and the community's first interest in the name", loc, occasion, b, symbol)
+			}
+			if occasion == "challenge" && !strings.Contains(b["description"].(string), "March Trail Miles") {
+				t.Errorf("%s challenge badge %q does not name the challenge", loc, b["description"])
+			}
+		}
+	}
 }

@@ -85,7 +85,7 @@ func (g Guardrails) Check(kind string, b Body, otherNames ...string) []Finding {
 					add(name, "personal_data", "names the member beyond their first name (%q)", n)
 				}
 			}
-			if (kind == KindRecognition || kind == KindChallenge) && transactionalRe.MatchString(text) {
+			if (kind == KindRecognition || kind == KindChallenge || kind == KindBadge) && transactionalRe.MatchString(text) {
 				add(name, "belonging_not_bargains", "transactional language (%q): recognise the person, not a deal",
 					transactionalRe.FindString(text))
 			}

@@ -69,6 +69,8 @@ var schemas = map[string]jsonschema.Definition{
 		"duration_days": {Type: jsonschema.Integer}, "difficulty": str()}),
 	KindRecognition:     object(map[string]jsonschema.Definition{"message": str(), "occasion": str()}),
 	KindCommunityPrompt: object(map[string]jsonschema.Definition{"prompt": str()}),
+	KindBadge: object(map[string]jsonschema.Definition{"name": str(), "description": str(),
+		"emblem": {Type: jsonschema.String, Enum: Emblems}, "symbol": {Type: jsonschema.String, Enum: Symbols}}),
 }
 
 func str() jsonschema.Definition { return jsonschema.Definition{Type: jsonschema.String} }

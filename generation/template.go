@@ -36,6 +36,9 @@ type phrases struct {
 	difficulty          map[string]string
 	durationUnitDays    string
 	recognitionFallback string
+	badgeName           map[string][]string // by occasion; %s: first label
+	badgeDescription    map[string]string   // by occasion; %[1]s community, %[2]s challenge title
+	challengeFallback   string
 }
 
 var localePhrases = map[string]phrases{
@@ -65,6 +68,17 @@ var localePhrases = map[string]phrases{
 		difficulty:          map[string]string{"gentle": "gentle", "steady": "steady", "stretch": "a stretch", "summit": "summit"},
 		durationUnitDays:    "days",
 		recognitionFallback: "this moment",
+		badgeName: map[string][]string{
+			"milestone": {"%s Milestone", "%s Trailblazer"}, "streak": {"%s Streak Keeper", "Steady %s"},
+			"anniversary": {"%s Anniversary", "%s Together"}, "challenge": {"%s Challenge Finisher", "%s Finisher"},
+		},
+		badgeDescription: map[string]string{
+			"milestone":   "Earned by reaching a milestone with %[1]s: every step counted, and the circle noticed.",
+			"streak":      "Earned by keeping a steady rhythm with %[1]s, day after day.",
+			"anniversary": "Earned by another year of belonging to %[1]s.",
+			"challenge":   "Earned by completing %[2]s with %[1]s.",
+		},
+		challengeFallback: "the challenge",
 	},
 	"sv": {
 		and:      "och",
@@ -92,6 +106,16 @@ var localePhrases = map[string]phrases{
 		difficulty:          map[string]string{"gentle": "lugn", "steady": "stadig", "stretch": "utmanande", "summit": "topp"},
 		durationUnitDays:    "dagar",
 		recognitionFallback: "det här ögonblicket",
+		badgeName: map[string][]string{
+			"milestone": {"Milstolpe: %s"}, "streak": {"Obruten svit: %s"}, "anniversary": {"Årsdag: %s"}, "challenge": {"Fullföljd: %s"},
+		},
+		badgeDescription: map[string]string{
+			"milestone":   "För en milstolpe tillsammans med %[1]s: varje steg räknades, och cirkeln såg det.",
+			"streak":      "För en stadig rytm med %[1]s, dag efter dag.",
+			"anniversary": "För ännu ett år i %[1]s.",
+			"challenge":   "För att ha fullföljt %[2]s med %[1]s.",
+		},
+		challengeFallback: "utmaningen",
 	},
 	"it": {
 		and:      "e",
@@ -119,6 +143,16 @@ var localePhrases = map[string]phrases{
 		difficulty:          map[string]string{"gentle": "leggera", "steady": "costante", "stretch": "impegnativa", "summit": "vetta"},
 		durationUnitDays:    "giorni",
 		recognitionFallback: "questo momento",
+		badgeName: map[string][]string{
+			"milestone": {"Traguardo: %s"}, "streak": {"Costanza: %s"}, "anniversary": {"Anniversario: %s"}, "challenge": {"Sfida completata: %s"},
+		},
+		badgeDescription: map[string]string{
+			"milestone":   "Per un traguardo raggiunto con %[1]s: ogni passo contava, e il cerchio lo ha visto.",
+			"streak":      "Per un ritmo costante con %[1]s, giorno dopo giorno.",
+			"anniversary": "Per un altro anno insieme a %[1]s.",
+			"challenge":   "Per aver completato %[2]s con %[1]s.",
+		},
+		challengeFallback: "la sfida",
 	},
 }
 
@@ -202,9 +236,56 @@ func (Template) Generate(_ context.Context, r Request) (Body, error) {
 			"message":  fmt.Sprintf(pick(p.recognition[r.Occasion], r.Occasion, r.FirstName), r.FirstName, name, detail),
 			"occasion": r.Occasion,
 		}, nil
+	case KindBadge:
+		if name == "" {
+			name = title(first)
+		}
+		detail := r.Detail
+		if detail == "" {
+			detail = p.challengeFallback
+		}
+		return Body{
+			"name":        fmt.Sprintf(pick(p.badgeName[r.Occasion], r.Occasion), title(first)),
+			"description": fmt.Sprintf(p.badgeDescription[r.Occasion], name, detail),
+			"emblem":      pick(Emblems, r.Occasion),
+			"symbol":      badgeSymbol(r.Occasion, labels),
+		}, nil
 	default: // KindCommunityPrompt
 		return Body{"prompt": fmt.Sprintf(pick(p.prompt), first)}, nil
 	}
+}
+
+// symbolWords pick a milestone badge's symbol from its community's interests.
+var symbolWords = []struct{ symbol, words string }{
+	{"mountain", "run hike trail climb mountain walk outdoor trek"},
+	{"wave", "swim surf sail water row paddle dive ocean"},
+	{"leaf", "yoga garden plant nature eco green sustain mindful vegan"},
+	{"bolt", "cycl spin hiit strength crossfit sprint power gym"},
+}
+
+// badgeSymbol is what a badge of occasion shows: a trophy for a challenge, a flame
+// for a streak, a heart for an anniversary, and for a milestone the first of the
+// community's interests that has a symbol (else a star).
+func badgeSymbol(occasion string, labels []string) string {
+	switch occasion {
+	case "challenge":
+		return "trophy"
+	case "streak":
+		return "flame"
+	case "anniversary":
+		return "heart"
+	}
+	for _, l := range labels {
+		l = strings.ToLower(l)
+		for _, sw := range symbolWords {
+			for _, w := range strings.Fields(sw.words) {
+				if strings.Contains(l, w) {
+					return sw.symbol
+				}
+			}
+		}
+	}
+	return "star"
 }
 
 // placeOf is the place facet's label among facets (an attributes.KEY facet), or "".
