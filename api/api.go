@@ -153,6 +153,7 @@ func New(cfg Config) *gin.Engine {
 	v1.GET("/members/:id/recognitions", read, s.recognitions)
 	v1.GET("/exports/members", read, s.exportMembers)
 	v1.GET("/members/:id/challenges", read, s.memberChallenges)
+	v1.GET("/members/:id/badges", read, s.memberBadges)
 	v1.GET("/challenges", read, s.listChallenges)
 	v1.GET("/challenges/:id", read, s.getChallenge)
 	v1.POST("/challenges/:id/participants", write, s.idempotent, s.joinChallenge)

@@ -8,7 +8,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/belong-loyalty/belong/challenges"
+	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/moments"
 )
 
 func challengeID(c *gin.Context) (int64, error) {
@@ -195,4 +197,35 @@ func (s *server) memberChallenges(c *gin.Context) {
 		return
 	}
 	s.cached(c, memberChallengesResponse{MemberID: id, Challenges: ps})
+}
+
+// memberBadgesResponse is the answer of GET /v1/members/{id}/badges.
+type memberBadgesResponse struct {
+	MemberID string          `json:"member_id"`
+	Badges   []moments.Award `json:"badges"`
+	// Reason says why the list is empty although there may be badges: no_consent.
+	Reason string `json:"reason,omitempty"`
+}
+
+// memberBadges answers GET /v1/members/{id}/badges: the approved badges the member
+// earned, newest first, in ?locale= (else the member's language).
+func (s *server) memberBadges(c *gin.Context) {
+	locale, err := enumParam(c, "locale", generation.Locales)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	id := c.Param("id")
+	awards, consent, err := s.svc.MemberBadges(ctx, id, locale)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	res := memberBadgesResponse{MemberID: id, Badges: awards}
+	if !consent {
+		res.Reason = "no_consent"
+	}
+	s.cached(c, res)
 }

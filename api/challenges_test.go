@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"html"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +151,7 @@ func TestChallengesAPI(t *testing.T) {
 			t.Errorf("leaderboard name %q: want a first name", name)
 		}
 	}
+	testBadges(t, f, read, id, community, in[0])
 	if code, b := call(t, f.key, "POST", f.url+"/v1/challenges/"+id+"/end", ""); code != 200 || b["status"] != "completed" {
 		t.Fatalf("end: %d %v", code, b)
 	}
@@ -170,6 +172,72 @@ func TestChallengesAPI(t *testing.T) {
 	}
 	if _, l := call(t, read, "GET", f.url+"/v1/challenges?status=all", ""); len(l["challenges"].([]any)) != 1 {
 		t.Fatalf("list: %v", l)
+	}
+}
+
+// testBadges follows the badges of challenge id, which member completed after a first
+// walk: the challenge's badge was drafted when it was launched and the community's
+// milestone badge when a first walk was recognised; neither shows before a reviewer
+// approves it, both do after (drawn as SVG), and a withdrawn one stops showing.
+func testBadges(t *testing.T, f fixture, read, id, community, member string) {
+	t.Helper()
+	f.settle(t)
+	_, q := call(t, f.key, "GET", f.url+"/v1/content/drafts?kind=badge&status=draft", "")
+	var challengeBadge string
+	var badges []string
+	for _, x := range q["drafts"].([]any) {
+		d := x.(map[string]any)
+		if d["subject_id"] != community {
+			continue
+		}
+		badges = append(badges, d["id"].(string))
+		if d["occasion"] == "challenge:"+id {
+			challengeBadge = d["id"].(string)
+		}
+	}
+	if challengeBadge == "" || len(badges) < 2 {
+		t.Fatalf("badge drafts of %s: %v; want the challenge's and a milestone's", community, q["drafts"])
+	}
+	if code, b := call(t, read, "GET", f.url+"/v1/members/"+member+"/badges", ""); code != 200 || len(b["badges"].([]any)) != 0 {
+		t.Fatalf("badges before approval: %d %v", code, b)
+	}
+	for _, d := range badges {
+		if code, b := call(t, f.key, "POST", f.url+"/v1/content/drafts/"+d+"/approve", ""); code != 200 {
+			t.Fatalf("approve badge %s: %d %v", d, code, b)
+		}
+	}
+	code, b := call(t, read, "GET", f.url+"/v1/members/"+member+"/badges", "")
+	awards := map[string]map[string]any{}
+	for _, x := range b["badges"].([]any) {
+		a := x.(map[string]any)
+		awards[a["key"].(string)] = a
+		badge := a["badge"].(map[string]any)
+		svg, name := badge["svg"].(string), badge["name"].(string)
+		if !strings.HasPrefix(svg, "<svg") || !strings.Contains(svg, html.EscapeString(name)) || badge["community_id"] != community {
+			t.Errorf("award %v: want an SVG emblem titled with the badge's name, in the community's colours", a)
+		}
+	}
+	ch, walk := awards["challenge:"+id], awards["count:walk:1"]
+	if code != 200 || ch == nil || ch["challenge_id"] != id || ch["badge"].(map[string]any)["id"] != challengeBadge ||
+		walk == nil || walk["occasion"] != "milestone" || !strings.Contains(walk["badge"].(map[string]any)["svg"].(string), html.EscapeString(walk["detail"].(string))) {
+		t.Fatalf("badges after approval: %d %v; want the challenge's and the first walk's (its detail on the ribbon)", code, b)
+	}
+	for path, want := range map[string]string{
+		"/v1/members/" + member + "/badges?locale=fr": "invalid_locale",
+		"/v1/members/nobody/badges":                   "member_not_found",
+	} {
+		if code, b := call(t, read, "GET", f.url+path, ""); errCode(b) != want || code < 400 || code > 499 {
+			t.Errorf("%s: %d %v, want %s", path, code, b, want)
+		}
+	}
+	if code, b := call(t, f.key, "POST", f.url+"/v1/content/drafts/"+challengeBadge+"/withdraw", `{"reason":"off-brand"}`); code != 200 {
+		t.Fatalf("withdraw the challenge's badge: %d %v", code, b)
+	}
+	_, b = call(t, read, "GET", f.url+"/v1/members/"+member+"/badges", "")
+	for _, x := range b["badges"].([]any) {
+		if x.(map[string]any)["occasion"] == "challenge" {
+			t.Fatalf("a withdrawn badge is still shown: %v", b)
+		}
 	}
 }
 

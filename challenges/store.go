@@ -40,7 +40,10 @@ type Challenge struct {
 	Narrative string   `json:"narrative"`
 	Steps     []string `json:"steps"`
 	Locale    string   `json:"locale"`
-	Status    string   `json:"status"`
+	// CommunityID is the community its content was written for (its badge wears
+	// that community's colours).
+	CommunityID string `json:"community_id"`
+	Status      string `json:"status"`
 	// DaysLeft counts the window's days from today (in UTC) to its last, inclusive.
 	DaysLeft     int `json:"days_left"`
 	Participants int `json:"participants"`
@@ -61,7 +64,7 @@ func challengeOf(r storage.ChallengeSummary, now time.Time) (Challenge, error) {
 		ContentID: r.ContentID, Target: Target{Kind: r.TargetKind, ID: r.TargetID}, Kind: r.Kind,
 		StartsOn: r.StartsOn.Format(time.DateOnly), EndsOn: r.EndsOn.Format(time.DateOnly), Timezone: r.Timezone,
 		Recurrence: r.Recurrence, Enrolment: r.Enrolment, Thresholds: ints(r.Thresholds)},
-		Locale: r.Locale, Participants: int(r.Participants), Completed: int(r.Completed), CompletedAt: r.CompletedAt,
+		Locale: r.Locale, CommunityID: r.CommunityID, Participants: int(r.Participants), Completed: int(r.Completed), CompletedAt: r.CompletedAt,
 		EndedAt: r.EndedAt, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, Steps: []string{}}
 	if err := json.Unmarshal(r.Goal, &c.Goal); err != nil {
 		return Challenge{}, fmt.Errorf("challenge %d goal: %w", r.ID, err)
@@ -247,6 +250,15 @@ func MostRelevant(ps []Participation) *Participation {
 
 // Key is the milestone key of completing challenge id.
 func Key(id int64) string { return "challenge:" + strconv.FormatInt(id, 10) }
+
+// BadgeOccasion is the occasion of a challenge's badge: every instance of a series
+// earns the badge of its first.
+func (c Challenge) BadgeOccasion() string {
+	if c.SeriesID != nil {
+		return Key(*c.SeriesID)
+	}
+	return Key(c.ID)
+}
 
 // inTarget lists, in id order, the members of target t among ids (everyone when ids
 // is nil), and with consenting only those who consented to personalization. A

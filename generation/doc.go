@@ -7,5 +7,6 @@
 // completions endpoint with a JSON-schema response format. Drafting generates, falls
 // back to the templates when the model fails, runs the Guardrails and stores the
 // draft; Edit, Decide and History are the review workflow, and Approved is the only
-// way content reaches members.
+// way content reaches members. A badge's body names one of Emblems and Symbols, and
+// Emblem draws it as SVG in a community's colours (Palette).
 package generation

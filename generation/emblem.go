@@ -97,18 +97,18 @@ func polygon(n int, outer, inner, rot float64) string {
 	return strings.Join(pts, " ")
 }
 
-// xmlText is s for an XML text node: at most max characters (cut at a word where
+// xmlText is s for an XML text node: at most limit characters (cut at a word where
 // one ends in the second half, an ellipsis marking the cut), without characters XML
 // 1.0 cannot carry, escaped.
-func xmlText(s string, max int) string {
+func xmlText(s string, limit int) string {
 	s = strings.Map(func(r rune) rune {
 		if r == unicode.ReplacementChar || unicode.IsControl(r) || r >= 0xFFFE || unicode.Is(unicode.Cs, r) {
 			return -1
 		}
 		return r
 	}, strings.TrimSpace(s))
-	if r := []rune(s); len(r) > max {
-		cut := string(r[:max-1])
+	if r := []rune(s); len(r) > limit {
+		cut := string(r[:limit-1])
 		if i := strings.LastIndex(cut, " "); i > len(cut)/2 {
 			cut = cut[:i]
 		}

@@ -248,19 +248,20 @@ func CommunitiesToDraft(ctx context.Context, db database.DBTX, locales []string)
 	return list, nil
 }
 
-// StoreCommunityProfile stores a composed community profile unless the community
-// already has one in that locale (a retried or concurrent job), and reports whether it
-// stored it. The check and the insert hold a transaction-scoped lock on the subject.
-func StoreCommunityProfile(ctx context.Context, db database.DBTX, d *Draft, actor string) (bool, error) {
+// StoreOnce stores a composed draft unless its subject already has content of its
+// kind and occasion in its locale (a retried or concurrent job: a community's profile,
+// a challenge's badge), and reports whether it stored it. The check and the insert
+// hold a transaction-scoped lock on the subject.
+func StoreOnce(ctx context.Context, db database.DBTX, d *Draft, actor string) (bool, error) {
 	stored := false
 	err := database.InTx(ctx, db, func(tx pgx.Tx) error {
 		q := storage.New(tx)
-		if err := q.LockDraftSubject(ctx, d.Kind+"|"+d.SubjectID+"|"+d.Locale); err != nil {
-			return fmt.Errorf("lock community profile: %w", err)
+		if err := q.LockDraftSubject(ctx, d.Kind+"|"+d.SubjectID+"|"+d.Occasion+"|"+d.Locale); err != nil {
+			return fmt.Errorf("lock %s subject: %w", d.Kind, err)
 		}
-		exists, err := q.DraftExists(ctx, storage.DraftExistsParams{Kind: d.Kind, SubjectID: d.SubjectID, Locale: d.Locale})
+		exists, err := Exists(ctx, tx, d.Kind, d.SubjectID, d.Occasion, d.Locale)
 		if err != nil {
-			return fmt.Errorf("find community profile: %w", err)
+			return err
 		}
 		if exists {
 			return nil
@@ -269,6 +270,16 @@ func StoreCommunityProfile(ctx context.Context, db database.DBTX, d *Draft, acto
 		return Store(ctx, tx, d, actor)
 	})
 	return stored, err
+}
+
+// Exists reports whether subject has content of kind and occasion in locale, in any
+// state.
+func Exists(ctx context.Context, db database.DBTX, kind, subject, occasion, locale string) (bool, error) {
+	ok, err := storage.New(db).DraftExists(ctx, storage.DraftExistsParams{Kind: kind, SubjectID: subject, Occasion: occasion, Locale: locale})
+	if err != nil {
+		return false, fmt.Errorf("find %s of %s: %w", kind, subject, err)
+	}
+	return ok, nil
 }
 
 // Get returns one draft version.

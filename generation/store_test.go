@@ -57,7 +57,7 @@ func TestCommunityProfilesOncePerLocale(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if stored, err := generation.StoreCommunityProfile(ctx, pool, &d, "generator"); err != nil || !stored {
+		if stored, err := generation.StoreOnce(ctx, pool, &d, "generator"); err != nil || !stored {
 			t.Fatalf("store %s/%s: stored %v, %v", r.Community.ID, r.Locale, stored, err)
 		}
 		if i == 0 {
@@ -70,7 +70,7 @@ func TestCommunityProfilesOncePerLocale(t *testing.T) {
 	// A retried job that composed the same profile again stores nothing.
 	again := first
 	again.ID = 0
-	if stored, err := generation.StoreCommunityProfile(ctx, pool, &again, "generator"); err != nil || stored {
+	if stored, err := generation.StoreOnce(ctx, pool, &again, "generator"); err != nil || stored {
 		t.Fatalf("a second profile for %s/%s: stored %v, %v; want nothing stored", first.SubjectID, first.Locale, stored, err)
 	}
 	ds, err := generation.Queue(ctx, pool, generation.Filter{Community: "c-1"})

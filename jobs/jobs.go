@@ -257,9 +257,11 @@ func (w *draftContent) Timeout(*river.Job[service.DraftContentArgs]) time.Durati
 func (w *draftContent) Work(ctx context.Context, job *river.Job[service.DraftContentArgs]) error {
 	_, err := w.svc.DraftContent(ctx, job.Args, func(ctx context.Context, tx pgx.Tx, d generation.Draft) error {
 		// The draft and the job's completion commit together: a rescued job never
-		// drafts twice.
-		if err := river.RecordOutput(ctx, service.DraftOutput{DraftID: d.ID}); err != nil {
-			return err
+		// drafts twice. A job drafting once finds nothing to store if it was done.
+		if d.ID != 0 {
+			if err := river.RecordOutput(ctx, service.DraftOutput{DraftID: d.ID}); err != nil {
+				return err
+			}
 		}
 		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
 		return err

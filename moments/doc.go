@@ -6,7 +6,9 @@
 // for the members of each event batch in the batch's own transaction and records
 // each firing once, in one statement (a replayed batch fires nothing); it marks the
 // one firing per member worth a message, and the caller (package service) queues its
-// recognition draft as a job.
+// recognition draft as a job. A milestone remembers the member's community then;
+// Badges lists the milestones that carry an approved badge (a challenge's, or that
+// community's for the occasion).
 //
 // Assess reads a member's history into a lifecycle stage and signals (activity trend
 // against their own baseline, disappointment, responsiveness to recognition) and picks

@@ -101,7 +101,8 @@ func Record(ctx context.Context, db database.DBTX, fs []Fired, now time.Time) ([
 	return record(ctx, q, ms, fs, now)
 }
 
-// record inserts the candidates' milestones (of members ms) and returns those
+// record inserts the candidates' milestones (of members ms, each with the community
+// the member is in now, whose badge it earns) and returns those
 // recorded for the first time, marking consent and the most notable recent one per
 // member who consented and has a name to be addressed by.
 func record(ctx context.Context, q *storage.Queries, ms []storage.MomentMembersRow, candidates []Fired, now time.Time) ([]Fired, error) {
@@ -110,19 +111,21 @@ func record(ctx context.Context, q *storage.Queries, ms []storage.MomentMembersR
 	}
 	addressable := make(map[string]bool, len(ms))
 	consenting := make(map[string]bool, len(ms))
+	community := make(map[string]string, len(ms))
 	for _, m := range ms {
 		consenting[m.ID] = m.ConsentPersonalization
 		addressable[m.ID] = m.ConsentPersonalization && strings.TrimSpace(m.Name) != ""
+		community[m.ID] = m.CommunityID
 	}
-	var mids, keys, occasions, details []string
+	var mids, keys, occasions, details, communities []string
 	var ats []time.Time
 	for _, c := range candidates {
 		mids, keys, occasions, details = append(mids, c.MemberID), append(keys, c.Key), append(occasions, c.Occasion), append(details, c.Detail)
-		ats = append(ats, c.OccurredAt)
+		ats, communities = append(ats, c.OccurredAt), append(communities, community[c.MemberID])
 	}
 	// Rows go in (member, key) order so concurrent batches lock them in one order.
 	recorded, err := q.RecordMilestones(ctx, storage.RecordMilestonesParams{
-		MemberIds: mids, Keys: keys, Occasions: occasions, Details: details, OccurredAts: ats})
+		MemberIds: mids, Keys: keys, Occasions: occasions, Details: details, OccurredAts: ats, CommunityIds: communities})
 	if err != nil {
 		return nil, fmt.Errorf("record milestones: %w", storage.Translate(err, nil))
 	}

@@ -1,12 +1,14 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/belong-loyalty/belong/challenges"
+	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/moments"
 	"github.com/belong-loyalty/belong/storage"
@@ -48,6 +50,11 @@ func (s *Service) LaunchChallenge(ctx context.Context, d challenges.Definition, 
 		var out challenges.Outcome
 		var err error
 		if id, out, err = challenges.Launch(ctx, tx, d, by, s.now()); err != nil {
+			return nil, err
+		}
+		// Its badge is drafted after commit, for review like any content.
+		badge := DraftContentArgs{DraftRequest: DraftRequest{Kind: generation.KindBadge, ChallengeID: id}, Actor: "generator", Once: true}
+		if _, err := enqueue(ctx, s.Queue, tx, []DraftContentArgs{badge}); err != nil {
 			return nil, err
 		}
 		return s.settle(ctx, tx, out)
@@ -132,6 +139,21 @@ func (s *Service) MemberChallenges(ctx context.Context, memberID string, all boo
 		return nil, members.ErrNotFound
 	}
 	return challenges.ForMember(ctx, s.DB, memberID, all, s.now())
+}
+
+// MemberBadges lists the badges a member earned (moments.Badges) in locale, by
+// default the member's language where badges are written in it, else English. A
+// member who has not consented to personalization is shown none (consent false).
+func (s *Service) MemberBadges(ctx context.Context, memberID, locale string) (awards []moments.Award, consent bool, err error) {
+	m, err := members.Get(ctx, s.DB, memberID)
+	if err != nil {
+		return nil, false, err
+	}
+	if !m.Consent.Personalization {
+		return []moments.Award{}, false, nil
+	}
+	awards, err = moments.Badges(ctx, s.DB, memberID, cmp.Or(locale, recognitionLocale(m.Locale)))
+	return awards, true, err
 }
 
 // MaintainChallenges starts the next instance of recurring challenges whose window

@@ -20,7 +20,8 @@ import (
 
 // DraftRecognition drafts the recognition of one recorded milestone and links it;
 // a draft by the reviewed templates with no guardrail findings is approved at once,
-// anything else waits for review. It does nothing, successfully, when there is
+// anything else waits for review. The first recognition of an occasion in a community
+// also queues the community's badge for it. It does nothing, successfully, when there is
 // nothing to say: the member was erased, has withdrawn consent, has no first name or
 // no community yet, or the milestone already has its draft (a retried job).
 func (s *Service) DraftRecognition(ctx context.Context, memberID, key string) error {
@@ -40,12 +41,28 @@ func (s *Service) DraftRecognition(ctx context.Context, memberID, key string) er
 	if err != nil {
 		return fmt.Errorf("draft recognition %s of %s: %w", key, memberID, err)
 	}
+	// The first recognition of its kind in a community asks for the community's
+	// badge for the occasion (a challenge's is drafted when it is launched).
+	var badge []DraftContentArgs
+	if sub.Occasion != moments.OccasionChallenge {
+		exists, err := generation.Exists(ctx, s.DB, generation.KindBadge, sub.Community.ID, sub.Occasion, d.Locale)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			badge = append(badge, DraftContentArgs{DraftRequest: DraftRequest{Kind: generation.KindBadge, CommunityID: sub.Community.ID,
+				Occasion: sub.Occasion, Locale: d.Locale}, Actor: "generator", Once: true})
+		}
+	}
 	var attached bool
 	err = s.write(ctx, []string{changes.Member(memberID)}, func(tx pgx.Tx) error {
 		var err error
 		approve := d.Reviewed()
 		attached, err = moments.AttachDraft(ctx, tx, memberID, key, &d, approve, "moments")
-		if err != nil || !attached || !approve {
+		if err != nil || !attached {
+			return err
+		}
+		if _, err := enqueue(ctx, s.Queue, tx, badge); err != nil || !approve {
 			return err
 		}
 		if _, err := enqueue(ctx, s.Queue, tx, []AnnounceRecognitionsArgs{{}}); err != nil {
@@ -92,7 +109,7 @@ func (s *Service) DraftCommunity(ctx context.Context, kind, communityID, locale,
 		return d, false, err
 	}
 	if kind == generation.KindCommunityProfile {
-		stored, err = generation.StoreCommunityProfile(ctx, s.DB, &d, actor)
+		stored, err = generation.StoreOnce(ctx, s.DB, &d, actor)
 		return d, stored, err
 	}
 	if err := generation.Store(ctx, s.DB, &d, actor); err != nil {

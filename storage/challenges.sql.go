@@ -318,7 +318,7 @@ func (q *Queries) EndChallenge(ctx context.Context, arg EndChallengeParams) (int
 }
 
 const getChallenge = `-- name: GetChallenge :one
-SELECT id, content_id, series_id, instance, target_kind, target_id, kind, goal, adaptive, starts_on, ends_on, timezone, recurrence, enrolment, thresholds, progress, notified, completed_at, ended_at, created_by, created_at, participants, completed, body, locale FROM challenge_summaries WHERE id = $1
+SELECT id, content_id, series_id, instance, target_kind, target_id, kind, goal, adaptive, starts_on, ends_on, timezone, recurrence, enrolment, thresholds, progress, notified, completed_at, ended_at, created_by, created_at, participants, completed, body, locale, community_id FROM challenge_summaries WHERE id = $1
 `
 
 func (q *Queries) GetChallenge(ctx context.Context, id int64) (ChallengeSummary, error) {
@@ -350,6 +350,7 @@ func (q *Queries) GetChallenge(ctx context.Context, id int64) (ChallengeSummary,
 		&i.Completed,
 		&i.Body,
 		&i.Locale,
+		&i.CommunityID,
 	)
 	return i, err
 }
@@ -425,7 +426,7 @@ func (q *Queries) LeaveChallenge(ctx context.Context, arg LeaveChallengeParams) 
 }
 
 const listChallenges = `-- name: ListChallenges :many
-SELECT id, content_id, series_id, instance, target_kind, target_id, kind, goal, adaptive, starts_on, ends_on, timezone, recurrence, enrolment, thresholds, progress, notified, completed_at, ended_at, created_by, created_at, participants, completed, body, locale FROM challenge_summaries
+SELECT id, content_id, series_id, instance, target_kind, target_id, kind, goal, adaptive, starts_on, ends_on, timezone, recurrence, enrolment, thresholds, progress, notified, completed_at, ended_at, created_by, created_at, participants, completed, body, locale, community_id FROM challenge_summaries
 WHERE ($1::date IS NULL OR ends_on >= $1::date)
   AND ($2::bigint = 0 OR id < $2::bigint)
 ORDER BY id DESC LIMIT $3
@@ -474,6 +475,7 @@ func (q *Queries) ListChallenges(ctx context.Context, arg ListChallengesParams) 
 			&i.Completed,
 			&i.Body,
 			&i.Locale,
+			&i.CommunityID,
 		); err != nil {
 			return nil, err
 		}
@@ -576,7 +578,7 @@ func (q *Queries) LockMembers(ctx context.Context, ids []string) error {
 }
 
 const memberChallenges = `-- name: MemberChallenges :many
-SELECT c.id, c.content_id, c.series_id, c.instance, c.target_kind, c.target_id, c.kind, c.goal, c.adaptive, c.starts_on, c.ends_on, c.timezone, c.recurrence, c.enrolment, c.thresholds, c.progress, c.notified, c.completed_at, c.ended_at, c.created_by, c.created_at, c.participants, c.completed, c.body, c.locale, p.goal AS member_goal, p.progress AS member_progress,
+SELECT c.id, c.content_id, c.series_id, c.instance, c.target_kind, c.target_id, c.kind, c.goal, c.adaptive, c.starts_on, c.ends_on, c.timezone, c.recurrence, c.enrolment, c.thresholds, c.progress, c.notified, c.completed_at, c.ended_at, c.created_by, c.created_at, c.participants, c.completed, c.body, c.locale, c.community_id, p.goal AS member_goal, p.progress AS member_progress,
 	p.completed_at AS member_completed_at, p.joined_at,
 	(SELECT count(*) + 1 FROM challenge_participants o WHERE o.challenge_id = p.challenge_id AND o.left_at IS NULL
 		AND CASE WHEN c.kind = 'group' THEN o.progress > p.progress
@@ -638,6 +640,7 @@ func (q *Queries) MemberChallenges(ctx context.Context, arg MemberChallengesPara
 			&i.ChallengeSummary.Completed,
 			&i.ChallengeSummary.Body,
 			&i.ChallengeSummary.Locale,
+			&i.ChallengeSummary.CommunityID,
 			&i.MemberGoal,
 			&i.MemberProgress,
 			&i.MemberCompletedAt,

@@ -239,17 +239,23 @@ func (q *Queries) DecideDraft(ctx context.Context, arg DecideDraftParams) error 
 }
 
 const draftExists = `-- name: DraftExists :one
-SELECT EXISTS (SELECT 1 FROM content_drafts WHERE kind = $1 AND subject_id = $2 AND locale = $3)
+SELECT EXISTS (SELECT 1 FROM content_drafts WHERE kind = $1 AND subject_id = $2 AND occasion = $3 AND locale = $4)
 `
 
 type DraftExistsParams struct {
 	Kind      string
 	SubjectID string
+	Occasion  string
 	Locale    string
 }
 
 func (q *Queries) DraftExists(ctx context.Context, arg DraftExistsParams) (bool, error) {
-	row := q.db.QueryRow(ctx, draftExists, arg.Kind, arg.SubjectID, arg.Locale)
+	row := q.db.QueryRow(ctx, draftExists,
+		arg.Kind,
+		arg.SubjectID,
+		arg.Occasion,
+		arg.Locale,
+	)
 	var exists bool
 	err := row.Scan(&exists)
 	return exists, err

@@ -82,6 +82,7 @@ type ChallengeSummary struct {
 	Completed    int32
 	Body         json.RawMessage
 	Locale       string
+	CommunityID  string
 }
 
 type ClusterRun struct {
@@ -244,6 +245,7 @@ type MemberMilestone struct {
 	ID          int64
 	AnnouncedAt *time.Time
 	HoldUntil   *time.Time
+	CommunityID *string
 }
 
 type MemberVector struct {

@@ -331,9 +331,75 @@ func (q *Queries) LockRecognition(ctx context.Context, id int64) (LockRecognitio
 	return i, err
 }
 
+const memberBadges = `-- name: MemberBadges :many
+SELECT ms.key, ms.occasion, ms.detail, ms.occurred_at, c.id AS challenge_id,
+		b.id AS badge_id, b.subject_id AS community_id, b.locale, b.body
+	FROM member_milestones ms
+	LEFT JOIN challenges c ON c.id = CASE WHEN ms.occasion = 'challenge' THEN substring(ms.key FROM 11)::bigint END
+	JOIN LATERAL (SELECT d.id, d.subject_id, d.locale, d.body FROM content_drafts d WHERE d.kind = 'badge' AND d.status = 'approved'
+		AND CASE WHEN ms.occasion = 'challenge' THEN d.occasion = 'challenge:' || coalesce(c.series_id, c.id)
+			ELSE d.occasion = ms.occasion AND d.subject_id = ms.community_id END
+		ORDER BY d.locale = $1 DESC, d.locale = 'en' DESC, d.id DESC LIMIT 1) b ON true
+	WHERE ms.member_id = $2
+	ORDER BY ms.occurred_at DESC, ms.key
+`
+
+type MemberBadgesParams struct {
+	Locale   string
+	MemberID string
+}
+
+type MemberBadgesRow struct {
+	Key         string
+	Occasion    string
+	Detail      string
+	OccurredAt  time.Time
+	ChallengeID *int64
+	BadgeID     int64
+	CommunityID string
+	Locale      string
+	Body        json.RawMessage
+}
+
+// MemberBadges lists a member's milestones that carry an approved badge, newest
+// first, each with its badge in the locale asked for (else English, else the newest):
+// a completed challenge's is its series' badge; any other milestone's is the badge
+// for its occasion of the community the member was in when they reached it.
+func (q *Queries) MemberBadges(ctx context.Context, arg MemberBadgesParams) ([]MemberBadgesRow, error) {
+	rows, err := q.db.Query(ctx, memberBadges, arg.Locale, arg.MemberID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []MemberBadgesRow
+	for rows.Next() {
+		var i MemberBadgesRow
+		if err := rows.Scan(
+			&i.Key,
+			&i.Occasion,
+			&i.Detail,
+			&i.OccurredAt,
+			&i.ChallengeID,
+			&i.BadgeID,
+			&i.CommunityID,
+			&i.Locale,
+			&i.Body,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const momentMembers = `-- name: MomentMembers :many
 
-SELECT id, timezone, joined_at, consent_personalization, name FROM members WHERE id = ANY($1::text[]) ORDER BY id
+SELECT m.id, m.timezone, m.joined_at, m.consent_personalization, m.name, coalesce(x.community_id, '')::text AS community_id
+	FROM members m LEFT JOIN memberships x ON x.run_id = (SELECT run_id FROM current_run) AND x.member_id = m.id AND x.rank = 1
+	WHERE m.id = ANY($1::text[]) ORDER BY m.id
 `
 
 type MomentMembersRow struct {
@@ -342,12 +408,14 @@ type MomentMembersRow struct {
 	JoinedAt               *time.Time
 	ConsentPersonalization bool
 	Name                   string
+	CommunityID            string
 }
 
 // Recognition moments: milestone detection, the milestones a member has, and the
 // member snapshot the moment endpoint reads.
 // MomentMembers reads the time zone and joining date of the members Detect evaluates,
-// and whether a message may be written to them (consent and a name to address).
+// whether a message may be written to them (consent and a name to address) and their
+// primary community in the current run (” when none).
 func (q *Queries) MomentMembers(ctx context.Context, ids []string) ([]MomentMembersRow, error) {
 	rows, err := q.db.Query(ctx, momentMembers, ids)
 	if err != nil {
@@ -363,6 +431,7 @@ func (q *Queries) MomentMembers(ctx context.Context, ids []string) ([]MomentMemb
 			&i.JoinedAt,
 			&i.ConsentPersonalization,
 			&i.Name,
+			&i.CommunityID,
 		); err != nil {
 			return nil, err
 		}
@@ -560,18 +629,19 @@ func (q *Queries) RecognitionSubject(ctx context.Context, arg RecognitionSubject
 }
 
 const recordMilestones = `-- name: RecordMilestones :many
-INSERT INTO member_milestones (member_id, key, occasion, detail, occurred_at)
+INSERT INTO member_milestones (member_id, key, occasion, detail, occurred_at, community_id)
 	SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
-		unnest($4::text[]), unnest($5::timestamptz[]) ORDER BY 1, 2
+		unnest($4::text[]), unnest($5::timestamptz[]), nullif(unnest($6::text[]), '') ORDER BY 1, 2
 	ON CONFLICT DO NOTHING RETURNING member_id, key, id
 `
 
 type RecordMilestonesParams struct {
-	MemberIds   []string
-	Keys        []string
-	Occasions   []string
-	Details     []string
-	OccurredAts []time.Time
+	MemberIds    []string
+	Keys         []string
+	Occasions    []string
+	Details      []string
+	OccurredAts  []time.Time
+	CommunityIds []string
 }
 
 type RecordMilestonesRow struct {
@@ -590,6 +660,7 @@ func (q *Queries) RecordMilestones(ctx context.Context, arg RecordMilestonesPara
 		arg.Occasions,
 		arg.Details,
 		arg.OccurredAts,
+		arg.CommunityIds,
 	)
 	if err != nil {
 		return nil, err

@@ -30,7 +30,7 @@ ORDER BY c.id, l.locale;
 SELECT pg_advisory_xact_lock(hashtextextended(@key::text, 0));
 
 -- name: DraftExists :one
-SELECT EXISTS (SELECT 1 FROM content_drafts WHERE kind = @kind AND subject_id = @subject_id AND locale = @locale);
+SELECT EXISTS (SELECT 1 FROM content_drafts WHERE kind = @kind AND subject_id = @subject_id AND occasion = @occasion AND locale = @locale);
 
 -- name: GetDraft :one
 SELECT sqlc.embed(d) FROM content_drafts d WHERE d.id = @id;

@@ -3,16 +3,19 @@
 
 -- name: MomentMembers :many
 -- MomentMembers reads the time zone and joining date of the members Detect evaluates,
--- and whether a message may be written to them (consent and a name to address).
-SELECT id, timezone, joined_at, consent_personalization, name FROM members WHERE id = ANY(@ids::text[]) ORDER BY id;
+-- whether a message may be written to them (consent and a name to address) and their
+-- primary community in the current run ('' when none).
+SELECT m.id, m.timezone, m.joined_at, m.consent_personalization, m.name, coalesce(x.community_id, '')::text AS community_id
+	FROM members m LEFT JOIN memberships x ON x.run_id = (SELECT run_id FROM current_run) AND x.member_id = m.id AND x.rank = 1
+	WHERE m.id = ANY(@ids::text[]) ORDER BY m.id;
 
 -- name: RecordMilestones :many
 -- RecordMilestones inserts the milestones given as parallel arrays (PostgreSQL zips
 -- the unnest calls), in (member, key) order so that concurrent batches lock rows in
 -- one order, and returns those that were not recorded before.
-INSERT INTO member_milestones (member_id, key, occasion, detail, occurred_at)
+INSERT INTO member_milestones (member_id, key, occasion, detail, occurred_at, community_id)
 	SELECT unnest(@member_ids::text[]), unnest(@keys::text[]), unnest(@occasions::text[]),
-		unnest(@details::text[]), unnest(@occurred_ats::timestamptz[]) ORDER BY 1, 2
+		unnest(@details::text[]), unnest(@occurred_ats::timestamptz[]), nullif(unnest(@community_ids::text[]), '') ORDER BY 1, 2
 	ON CONFLICT DO NOTHING RETURNING member_id, key, id;
 
 -- name: AnniversaryCandidates :many
@@ -149,3 +152,19 @@ FROM (SELECT ms.member_id, avg(((SELECT count(*) FROM member_events e WHERE e.me
 	GROUP BY ms.member_id) r
 WHERE m.id = r.member_id AND m.responsiveness IS DISTINCT FROM r.resp
 RETURNING m.id;
+
+-- name: MemberBadges :many
+-- MemberBadges lists a member's milestones that carry an approved badge, newest
+-- first, each with its badge in the locale asked for (else English, else the newest):
+-- a completed challenge's is its series' badge; any other milestone's is the badge
+-- for its occasion of the community the member was in when they reached it.
+SELECT ms.key, ms.occasion, ms.detail, ms.occurred_at, c.id AS challenge_id,
+		b.id AS badge_id, b.subject_id AS community_id, b.locale, b.body
+	FROM member_milestones ms
+	LEFT JOIN challenges c ON c.id = CASE WHEN ms.occasion = 'challenge' THEN substring(ms.key FROM 11)::bigint END
+	JOIN LATERAL (SELECT d.id, d.subject_id, d.locale, d.body FROM content_drafts d WHERE d.kind = 'badge' AND d.status = 'approved'
+		AND CASE WHEN ms.occasion = 'challenge' THEN d.occasion = 'challenge:' || coalesce(c.series_id, c.id)
+			ELSE d.occasion = ms.occasion AND d.subject_id = ms.community_id END
+		ORDER BY d.locale = @locale DESC, d.locale = 'en' DESC, d.id DESC LIMIT 1) b ON true
+	WHERE ms.member_id = @member_id
+	ORDER BY ms.occurred_at DESC, ms.key;
