@@ -2,8 +2,6 @@ package api_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"net/url"
 	"os"
@@ -171,14 +169,7 @@ func TestConsoleDryRunAndCommunityPage(t *testing.T) {
 	dryRuns := countRows(t, f.pool, "dry_runs")
 	post := func(key, path string, form url.Values, withCSRF bool) (int, string) {
 		t.Helper()
-		session := signIn(t, f.url, key)
-		if withCSRF {
-			sum := sha256.Sum256([]byte("belong-console-csrf|" + session))
-			form.Set("csrf", hex.EncodeToString(sum[:]))
-		}
-		resp, body := raw(t, "POST", f.url+path, form.Encode(), "Cookie", "belong_session="+session,
-			"Content-Type", "application/x-www-form-urlencoded")
-		return resp.StatusCode, body
+		return consolePost(t, f.url, key, path, form, withCSRF)
 	}
 	reviewer := newKey(t, f.pool, apikey.ScopeContentReview)
 	if code, body := post(reviewer, "/console/dry-runs", url.Values{"target_size": {"20"}}, true); code != http.StatusForbidden || !strings.Contains(body, "admin keys") {

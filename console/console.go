@@ -46,6 +46,9 @@ var templatesFS embed.FS
 
 var consoleTmpl = template.Must(template.New("console").Funcs(template.FuncMap{
 	"inc":     func(i int) int { return i + 1 },
+	"emblem":  emblem,
+	"number":  number,
+	"list":    func(xs ...string) []string { return xs },
 	"percent": func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
 }).ParseFS(templatesFS, "templates/*.html"))
 
@@ -228,6 +231,11 @@ func (s *Console) routes(r gin.IRouter) {
 	g.GET("/communities/:id", s.consoleCommunity)
 	g.GET("/trends", s.consoleTrends)
 	g.GET("/pilots", s.consolePilots)
+	g.GET("/challenges", s.consoleChallenges)
+	g.GET("/challenges/new", s.consoleLaunchForm)
+	g.POST("/challenges", s.consoleLaunch)
+	g.GET("/challenges/:id", s.consoleChallenge)
+	g.POST("/challenges/:id/end", s.consoleEndChallenge)
 }
 
 // consoleLogin checks the key and opens a server-side session: the cookie holds the
@@ -286,7 +294,7 @@ func (s *Console) consoleQueue(c *gin.Context) {
 	if err != nil {
 		p.Error = "The queue could not be read: " + err.Error()
 	}
-	s.render(c, http.StatusOK, "queue", queuePage{p, ds, f, generation.Kinds, statuses})
+	s.render(c, http.StatusOK, "queue", queuePage{page: p, Drafts: ds, Filter: f, Kinds: generation.Kinds, Statuses: statuses, Admin: isAdmin(c)})
 }
 
 // queuePage is what the review queue template shows.
@@ -295,6 +303,8 @@ type queuePage struct {
 	Drafts          []generation.Draft
 	Filter          generation.Filter
 	Kinds, Statuses []string
+	// Admin may launch challenges from approved challenge content.
+	Admin bool
 }
 
 var statuses = generation.Statuses
@@ -339,14 +349,8 @@ func (s *Console) consoleBulk(c *gin.Context) {
 // and the vocabulary's message; anything else is logged and shown as an internal error.
 func (s *Console) consoleFail(c *gin.Context, err error) {
 	p := s.signedIn(c, "Review queue")
-	var be *belong.Error
-	if errors.As(err, &be) && be.Kind != belong.EINTERNAL {
-		p.Error = be.Message
-	} else {
-		s.logger.ErrorContext(c.Request.Context(), "console request failed", slog.String("error", err.Error()))
-		p.Error = "Something went wrong on our side; it has been logged."
-	}
-	s.render(c, api.StatusOf(err), "queue", queuePage{p, nil, generation.Filter{}, generation.Kinds, statuses})
+	p.Error = s.messageOf(c, err)
+	s.render(c, api.StatusOf(err), "queue", queuePage{page: p, Kinds: generation.Kinds, Statuses: statuses})
 }
 
 type field struct {

@@ -298,7 +298,9 @@ func Get(ctx context.Context, db database.DBTX, id int64) (Draft, error) {
 // Filter narrows the review queue; empty fields match everything.
 type Filter struct {
 	Kind, Status, Community string
-	Limit                   int
+	// Occasion narrows badges and recognitions ("challenge:7", "streak").
+	Occasion string
+	Limit    int
 }
 
 // Queue lists the latest version of each draft group, newest first.
@@ -308,7 +310,7 @@ func Queue(ctx context.Context, db database.DBTX, f Filter) ([]Draft, error) {
 		limit = 100
 	}
 	rows, err := storage.New(db).QueueDrafts(ctx, storage.QueueDraftsParams{Kind: f.Kind, Status: f.Status,
-		SubjectID: f.Community, Lim: int64(limit)})
+		SubjectID: f.Community, Occasion: f.Occasion, Lim: int64(limit)})
 	if err != nil {
 		return nil, fmt.Errorf("review queue: %w", err)
 	}

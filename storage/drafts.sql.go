@@ -396,14 +396,15 @@ const queueDrafts = `-- name: QueueDrafts :many
 SELECT d.id, d.kind, d.subject_id, d.locale, d.body, d.generator, d.prompt_version, d.status, d.version, d.created_at, d.group_id, d.member_id, d.occasion, d.findings, d.fallback, d.reason, d.decided_by, d.decided_at FROM content_drafts d
 WHERE d.version = (SELECT max(version) FROM content_drafts g WHERE g.group_id = d.group_id)
   AND ($1::text = '' OR d.kind = $1) AND ($2::text = '' OR d.status = $2)
-  AND ($3::text = '' OR d.subject_id = $3)
-ORDER BY d.id DESC LIMIT $4::bigint
+  AND ($3::text = '' OR d.subject_id = $3) AND ($4::text = '' OR d.occasion = $4)
+ORDER BY d.id DESC LIMIT $5::bigint
 `
 
 type QueueDraftsParams struct {
 	Kind      string
 	Status    string
 	SubjectID string
+	Occasion  string
 	Lim       int64
 }
 
@@ -418,6 +419,7 @@ func (q *Queries) QueueDrafts(ctx context.Context, arg QueueDraftsParams) ([]Que
 		arg.Kind,
 		arg.Status,
 		arg.SubjectID,
+		arg.Occasion,
 		arg.Lim,
 	)
 	if err != nil {

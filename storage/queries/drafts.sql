@@ -41,7 +41,7 @@ SELECT sqlc.embed(d) FROM content_drafts d WHERE d.id = @id;
 SELECT sqlc.embed(d) FROM content_drafts d
 WHERE d.version = (SELECT max(version) FROM content_drafts g WHERE g.group_id = d.group_id)
   AND (@kind::text = '' OR d.kind = @kind) AND (@status::text = '' OR d.status = @status)
-  AND (@subject_id::text = '' OR d.subject_id = @subject_id)
+  AND (@subject_id::text = '' OR d.subject_id = @subject_id) AND (@occasion::text = '' OR d.occasion = @occasion)
 ORDER BY d.id DESC LIMIT @lim::bigint;
 
 -- name: GetDraftForUpdate :one
