@@ -56,7 +56,7 @@ test: deps
 	CGO_ENABLED=0 $(GO) build ./...; \
 	$(GO) test -race -count=1 -tags '$(TAGS)' ./...; \
 	for target in members:FuzzDecodeMembers:100000x members:FuzzDecodeEvents:100000x \
-		api:FuzzDecodeMatchRequest:25000x api:FuzzAPIRequests:5000x; do \
+		api:FuzzDecodeMatchRequest:25000x api:FuzzAPIRequests:5000x generation:FuzzEmblem:50000x; do \
 		pkg=$${target%%:*}; rest=$${target#*:}; name=$${rest%%:*}; n=$${rest#*:}; \
 		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime "$(if $(FUZZTIME),$(FUZZTIME),$$n)" -fuzzminimizetime 100x ./$$pkg || exit 1; \
 	done
