@@ -13,14 +13,14 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/belong-loyalty/belong/apikey"
+	"github.com/belong-loyalty/belong/accounts"
 )
 
 // consolePost posts a console form as a browser signed in with key does, with the
 // session's CSRF token unless withCSRF is false.
-func consolePost(t *testing.T, base, key, path string, form url.Values, withCSRF bool) (int, string) {
+func consolePost(t *testing.T, base string, who person, path string, form url.Values, withCSRF bool) (int, string) {
 	t.Helper()
-	session := signIn(t, base, key)
+	session := signIn(t, base, who)
 	if withCSRF {
 		sum := sha256.Sum256([]byte("belong-console-csrf|" + session))
 		form.Set("csrf", hex.EncodeToString(sum[:]))
@@ -61,8 +61,9 @@ func TestConsoleChallenges(t *testing.T) {
 	var launchURL, status, progress, refused, event string
 	err := chromedp.Run(bctx,
 		chromedp.Navigate(f.url+"/console/login"),
-		chromedp.WaitVisible("#key", chromedp.ByID),
-		chromedp.SendKeys("#key", f.key, chromedp.ByID),
+		chromedp.WaitVisible("#email", chromedp.ByID),
+		chromedp.SendKeys("#email", f.admin.email, chromedp.ByID),
+		chromedp.SendKeys("#password", f.admin.password, chromedp.ByID),
 		chromedp.Click("#signin", chromedp.ByID),
 		chromedp.WaitVisible("#bulk-approve", chromedp.ByID),
 		// From the approved draft in the queue to the launch form.
@@ -149,22 +150,22 @@ func TestConsoleChallenges(t *testing.T) {
 
 	// A reviewer may read the pages but not launch or end; no form goes without its
 	// token; none of these writes anything.
-	reviewer := newKey(t, f.pool, apikey.ScopeContentReview)
+	reviewer := newPerson(t, f.pool, accounts.RoleReviewer)
 	before := count(t, f, "SELECT count(*) FROM challenges")
 	form := url.Values{"content": {content}, "target_kind": {"community"}, "target_id": {community}, "kind": {"group"},
 		"goal_type": {"count"}, "event": {"walk"}, "target": {"3"}, "starts_on": {time.Now().Format(time.DateOnly)},
 		"ends_on": {time.Now().Format(time.DateOnly)}}
 	if code, body := consolePost(t, f.url, reviewer, "/console/challenges", form, true); code != http.StatusForbidden ||
-		!strings.Contains(body, "admin keys") || !strings.Contains(body, `value="walk"`) {
+		!strings.Contains(body, "for admins") || !strings.Contains(body, `value="walk"`) {
 		t.Errorf("a reviewer's launch: %d", code)
 	}
-	if code, _ := consolePost(t, f.url, f.key, "/console/challenges", form, false); code != http.StatusForbidden {
+	if code, _ := consolePost(t, f.url, f.admin, "/console/challenges", form, false); code != http.StatusForbidden {
 		t.Errorf("a launch without the form's token: %d, want 403", code)
 	}
 	if code, body := consoleGet(t, f.url+"/console/challenges/"+id, reviewer); code != 200 || strings.Contains(body, "end-button") {
 		t.Errorf("a reviewer's challenge page: %d, with the end button: %v", code, strings.Contains(body, "end-button"))
 	}
-	if code, _ := consoleGet(t, f.url+"/console/challenges/999999", f.key); code != http.StatusNotFound {
+	if code, _ := consoleGet(t, f.url+"/console/challenges/999999", f.admin); code != http.StatusNotFound {
 		t.Errorf("an unknown challenge's page: %d, want 404", code)
 	}
 	if after := count(t, f, "SELECT count(*) FROM challenges"); after != before {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/belong-loyalty/belong/apikey"
+	"github.com/belong-loyalty/belong/accounts"
 )
 
 // newBrowser starts headless Chromium for one test, closed at its end.
@@ -87,8 +87,9 @@ func TestConsoleDryRunAndCommunityPage(t *testing.T) {
 	var communityText, dryURL, status, report, published string
 	err = chromedp.Run(bctx,
 		chromedp.Navigate(f.url+"/console/communities"),
-		chromedp.WaitVisible("#key", chromedp.ByID),
-		chromedp.SendKeys("#key", f.key, chromedp.ByID),
+		chromedp.WaitVisible("#email", chromedp.ByID),
+		chromedp.SendKeys("#email", f.admin.email, chromedp.ByID),
+		chromedp.SendKeys("#password", f.admin.password, chromedp.ByID),
 		chromedp.Click("#signin", chromedp.ByID),
 		chromedp.WaitVisible("#bulk-approve", chromedp.ByID),
 		chromedp.Navigate(f.url+"/console/communities"),
@@ -167,12 +168,12 @@ func TestConsoleDryRunAndCommunityPage(t *testing.T) {
 	// Forms: a reviewer may not request or read dry runs; nobody may without the
 	// form's token; a bad setting is refused with its reason. None writes anything.
 	dryRuns := countRows(t, f.pool, "dry_runs")
-	post := func(key, path string, form url.Values, withCSRF bool) (int, string) {
+	post := func(who person, path string, form url.Values, withCSRF bool) (int, string) {
 		t.Helper()
-		return consolePost(t, f.url, key, path, form, withCSRF)
+		return consolePost(t, f.url, who, path, form, withCSRF)
 	}
-	reviewer := newKey(t, f.pool, apikey.ScopeContentReview)
-	if code, body := post(reviewer, "/console/dry-runs", url.Values{"target_size": {"20"}}, true); code != http.StatusForbidden || !strings.Contains(body, "admin keys") {
+	reviewer := newPerson(t, f.pool, accounts.RoleReviewer)
+	if code, body := post(reviewer, "/console/dry-runs", url.Values{"target_size": {"20"}}, true); code != http.StatusForbidden || !strings.Contains(body, "for admins") {
 		t.Errorf("a reviewer's dry run: %d", code)
 	}
 	if code, _ := consoleGet(t, f.url+"/console/dry-runs/1", reviewer); code != http.StatusForbidden {
@@ -181,17 +182,17 @@ func TestConsoleDryRunAndCommunityPage(t *testing.T) {
 	if code, body := consoleGet(t, f.url+"/console/runs", reviewer); code != 200 || strings.Contains(body, "dry-run-form") {
 		t.Errorf("a reviewer's runs page: %d, with the dry run form: %v", code, strings.Contains(body, "dry-run-form"))
 	}
-	if code, _ := post(f.key, "/console/dry-runs", url.Values{"target_size": {"20"}}, false); code != http.StatusForbidden {
+	if code, _ := post(f.admin, "/console/dry-runs", url.Values{"target_size": {"20"}}, false); code != http.StatusForbidden {
 		t.Errorf("a dry run without the form's token: %d, want 403", code)
 	}
-	if code, body := post(f.key, "/console/dry-runs", url.Values{"min_size": {"20"}, "target_size": {"30"}, "max_size": {"30"}}, true); code != http.StatusBadRequest ||
+	if code, body := post(f.admin, "/console/dry-runs", url.Values{"min_size": {"20"}, "target_size": {"30"}, "max_size": {"30"}}, true); code != http.StatusBadRequest ||
 		!strings.Contains(body, "at least twice min_size") || !strings.Contains(body, `value="30"`) {
 		t.Errorf("max below twice min: %d", code)
 	}
-	if code, body := post(f.key, "/console/dry-runs", url.Values{"target_size": {"ten"}}, true); code != http.StatusBadRequest || !strings.Contains(body, "whole number") {
+	if code, body := post(f.admin, "/console/dry-runs", url.Values{"target_size": {"ten"}}, true); code != http.StatusBadRequest || !strings.Contains(body, "whole number") {
 		t.Errorf("a target size that is not a number: %d", code)
 	}
-	if code, body := post(f.key, strings.TrimPrefix(dryURL, f.url)+"/publish", url.Values{}, true); code != http.StatusConflict || !strings.Contains(body, "published already") {
+	if code, body := post(f.admin, strings.TrimPrefix(dryURL, f.url)+"/publish", url.Values{}, true); code != http.StatusConflict || !strings.Contains(body, "published already") {
 		t.Errorf("publishing twice: %d", code)
 	}
 	if n := countRows(t, f.pool, "dry_runs"); n != dryRuns {

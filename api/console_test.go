@@ -15,7 +15,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/belong-loyalty/belong/apikey"
+	"github.com/belong-loyalty/belong/accounts"
 )
 
 // chromium is Debian's headless browser, installed by scripts/deps.sh.
@@ -37,7 +37,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 	if err := f.pool.QueryRow(ctx, `SELECT id::text, subject_id FROM content_drafts ORDER BY id LIMIT 1`).Scan(&id, &community); err != nil {
 		t.Fatal(err)
 	}
-	reviewer := newKey(t, f.pool, apikey.ScopeContentReview)
+	reviewer := newPerson(t, f.pool, accounts.RoleReviewer)
 
 	// Chromium may still be writing its profile as it exits, which t.TempDir's strict
 	// cleanup reports as a failure; this directory is removed best-effort instead.
@@ -62,8 +62,9 @@ func TestConsoleEndToEnd(t *testing.T) {
 	var queueText, communitiesText string
 	err = chromedp.Run(bctx,
 		chromedp.Navigate(f.url+"/console/queue"), // not signed in: sent to sign-in
-		chromedp.WaitVisible("#key", chromedp.ByID),
-		chromedp.SendKeys("#key", reviewer, chromedp.ByID),
+		chromedp.WaitVisible("#email", chromedp.ByID),
+		chromedp.SendKeys("#email", reviewer.email, chromedp.ByID),
+		chromedp.SendKeys("#password", reviewer.password, chromedp.ByID),
 		chromedp.Click("#signin", chromedp.ByID),
 		chromedp.WaitVisible("#draft-"+id, chromedp.ByID),
 		chromedp.Text("main", &queueText, chromedp.ByQuery),
@@ -126,7 +127,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 	}
 	// A sign-in form posted from elsewhere (no login CSRF token) is refused before the
 	// key is even looked at: no login CSRF.
-	resp, err = client.PostForm(f.url+"/console/login", url.Values{"key": {reviewer}})
+	resp, err = client.PostForm(f.url+"/console/login", url.Values{"email": {reviewer.email}, "password": {reviewer.password}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +139,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 		t.Fatalf("no nosniff header: %v", resp.Header)
 	}
 	// A review key sees no member feedback (admin's, as in the API), and no pilots.
-	if code, page := consoleGet(t, f.url+"/console/pilots", reviewer); code != http.StatusForbidden || !strings.Contains(page, "admin keys") {
+	if code, page := consoleGet(t, f.url+"/console/pilots", reviewer); code != http.StatusForbidden || !strings.Contains(page, "for admins") {
 		t.Fatalf("pilots for a review key: %d", code)
 	}
 	csrf := sha256.Sum256([]byte("belong-console-csrf|" + session))

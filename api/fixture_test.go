@@ -3,11 +3,13 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/belong-loyalty/belong/accounts"
 	"github.com/belong-loyalty/belong/api"
 	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/console"
@@ -37,6 +40,7 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 type fixture struct {
 	url   string
 	key   string // an admin key
+	admin person // an admin's console account
 	pool  *pgxpool.Pool
 	brand demo.Brand
 	svc   *service.Service
@@ -90,11 +94,12 @@ func setup(t *testing.T, n int) fixture {
 	f.queue = f.svc.Queue.(*river.Client[pgx.Tx])
 	keys := &apikey.Verifier{DB: pool}
 	router := api.New(api.Config{DB: pool, Embedder: embeddings.NewLocal(), Service: f.svc, Keys: keys})
-	console.Register(router, console.Config{DB: pool, Keys: keys, Service: f.svc})
+	console.Register(router, console.Config{DB: pool, Service: f.svc})
 	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)
 	f.url = srv.URL
 	f.key = newKey(t, pool, apikey.ScopeAdmin)
+	f.admin = newPerson(t, pool, accounts.RoleAdmin)
 	return f
 }
 
@@ -229,3 +234,18 @@ func jsonString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// person is a console account and the password it signs in with.
+type person struct{ email, password string }
+
+// newPerson makes a console account with role.
+func newPerson(t *testing.T, pool *pgxpool.Pool, role string) person {
+	t.Helper()
+	p := person{email: fmt.Sprintf("%s-%d@brand.example", role, personSeq.Add(1)), password: accounts.GeneratePassword()}
+	if _, err := accounts.Create(t.Context(), pool, p.email, "Test "+strings.ToUpper(role[:1])+role[1:], role, p.password); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var personSeq atomic.Int64

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/belong-loyalty/belong/apikey"
+	"github.com/belong-loyalty/belong/accounts"
 )
 
 func TestPilotsAndFeedback(t *testing.T) {
@@ -95,17 +95,17 @@ func TestPilotsAndFeedback(t *testing.T) {
 	if code, cs := call(t, f.key, "GET", f.url+"/v1/communities/"+comm+"/feedback", ""); code != 200 || cs["count"].(float64) < 2 {
 		t.Fatalf("community feedback: %d %v", code, cs)
 	}
-	if code, page := consoleGet(t, f.url+"/console/communities", f.key); code != 200 || !strings.Contains(page, "★ 5") {
+	if code, page := consoleGet(t, f.url+"/console/communities", f.admin); code != 200 || !strings.Contains(page, "★ 5") {
 		t.Fatalf("console communities lacks the feedback summary: %d", code)
 	}
 	// A review key (not admin) sees the communities but not members' feedback, as in
 	// the API, where the community feedback route is admin's.
-	reviewer := newKey(t, f.pool, apikey.ScopeContentReview)
+	reviewer := newPerson(t, f.pool, accounts.RoleReviewer)
 	if code, page := consoleGet(t, f.url+"/console/communities", reviewer); code != 200 || strings.Contains(page, "★ 5") {
 		t.Fatalf("console communities for a review key: %d, feedback shown: %v", code, strings.Contains(page, "★ 5"))
 	}
 	// The console lists the pilot with its summary.
-	if code, page := consoleGet(t, f.url+"/console/pilots", f.key); code != 200 || !strings.Contains(page, "Trail kit test") || !strings.Contains(page, ">5<") {
+	if code, page := consoleGet(t, f.url+"/console/pilots", f.admin); code != 200 || !strings.Contains(page, "Trail kit test") || !strings.Contains(page, ">5<") {
 		t.Fatalf("console pilots: %d\n%s", code, page)
 	}
 	// Closing frees the members and refuses further pilot feedback.

@@ -70,7 +70,7 @@ func TestTrendsOnConstructedHistories(t *testing.T) {
 		t.Fatalf("terms: rising %q falling %q", names("terms_rising"), names("terms_falling"))
 	}
 	// The console draws the same trends as bars.
-	code, page := consoleGet(t, f.url+"/console/trends", f.key)
+	code, page := consoleGet(t, f.url+"/console/trends", f.admin)
 	if code != 200 || !strings.Contains(page, "<svg") || !strings.Contains(page, "padel (") || !strings.Contains(page, "c-2 (") {
 		t.Fatalf("console trends: %d\n%s", code, page)
 	}
@@ -78,16 +78,17 @@ func TestTrendsOnConstructedHistories(t *testing.T) {
 
 // consoleGet fetches a console page with a session for key.
 // consoleGet signs in to the console with key and gets url.
-func consoleGet(t *testing.T, url, key string) (int, string) {
+func consoleGet(t *testing.T, url string, who person) (int, string) {
 	t.Helper()
 	base, _, _ := strings.Cut(url, "/console")
-	resp, body := raw(t, "GET", url, "", "Cookie", "belong_session="+signIn(t, base, key))
+	resp, body := raw(t, "GET", url, "", "Cookie", "belong_session="+signIn(t, base, who))
 	return resp.StatusCode, body
 }
 
 // signIn signs in to the console as a browser does — the form's CSRF token from its
-// cookie and hidden field, then the key — and returns the session token.
-func signIn(t *testing.T, base, key string) string {
+// cookie and hidden field, then the e-mail address and password — and returns the
+// session token.
+func signIn(t *testing.T, base string, who person) string {
 	t.Helper()
 	resp, body := raw(t, "GET", base+"/console/login", "")
 	var login string
@@ -99,7 +100,7 @@ func signIn(t *testing.T, base, key string) string {
 	if login == "" || !strings.Contains(body, `name="csrf" value="`+login+`"`) {
 		t.Fatalf("sign-in form: no CSRF token (cookie %q)", login)
 	}
-	req, _ := http.NewRequest("POST", base+"/console/login", strings.NewReader(url.Values{"key": {key}, "csrf": {login}}.Encode()))
+	req, _ := http.NewRequest("POST", base+"/console/login", strings.NewReader(url.Values{"email": {who.email}, "password": {who.password}, "csrf": {login}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Cookie", "belong_login="+login)
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -110,8 +111,8 @@ func signIn(t *testing.T, base, key string) string {
 	defer resp.Body.Close()
 	for _, c := range resp.Cookies() {
 		if c.Name == "belong_session" && c.Value != "" {
-			if c.Value == key {
-				t.Fatal("the session cookie holds the API key itself")
+			if strings.Contains(c.Value, who.password) {
+				t.Fatal("the session cookie holds the password")
 			}
 			return c.Value
 		}

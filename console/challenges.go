@@ -19,9 +19,9 @@ import (
 
 // The challenge pages: the list, the launch form (from an approved challenge draft),
 // one challenge with its live progress, leaderboard and badge, and ending one early.
-// Launching and ending are for admin keys, as in the API.
+// Launching and ending are for admins, as in the API (admin scope).
 
-var errChallengeAdminOnly = belong.New(belong.EINVALID, "admin_only", "Launching and ending challenges are for admin keys, as in the API.")
+var errChallengeAdminOnly = belong.New(belong.EINVALID, "admin_only", "Launching and ending challenges are for admins, as in the API (admin scope).")
 
 // challengeRefresh is how often an active challenge's page reloads, in seconds.
 const challengeRefresh = 15
@@ -67,7 +67,7 @@ type launchPage struct {
 
 func (s *Console) consoleLaunchForm(c *gin.Context) {
 	if !isAdmin(c) {
-		s.consoleFail(c, errChallengeAdminOnly)
+		s.forbid(c, errChallengeAdminOnly)
 		return
 	}
 	s.renderLaunch(c, http.StatusOK, "", nil)
@@ -216,7 +216,7 @@ func (s *Console) consoleChallenge(c *gin.Context) {
 
 func (s *Console) consoleEndChallenge(c *gin.Context) {
 	if !isAdmin(c) {
-		s.consoleFail(c, errChallengeAdminOnly)
+		s.forbid(c, errChallengeAdminOnly)
 		return
 	}
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)

@@ -1,10 +1,9 @@
 // Package console is the review console: server-rendered pages under /console for
-// loyalty teams. A reviewer signs in with an API key that has the content:review
-// scope (checked by the same apikey.Verifier as the API); the key lives in a Secure,
-// HttpOnly, SameSite=Strict cookie, and every form carries a CSRF token derived from
-// it (HMAC with a per-process secret: with several replicas, a form posted to another
-// replica than the one that rendered it is refused and the reviewer signs in again).
-// Errors get the API's statuses (api.StatusOf).
+// loyalty teams. People sign in with their own account (package accounts: an e-mail
+// address and a password; a reviewer or an admin role mapped to the API's scopes), and
+// the audit trail names them. The session's random token lives in a Secure, HttpOnly,
+// SameSite=Strict cookie, and every form carries a CSRF token derived from it, so any
+// replica can check it. Errors get the API's statuses (api.StatusOf).
 package console
 
 import (
@@ -31,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belong-loyalty/belong"
+	"github.com/belong-loyalty/belong/accounts"
 	"github.com/belong-loyalty/belong/api"
 	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/generation"
@@ -57,8 +57,10 @@ const sessionCookie = "belong_session"
 type page struct {
 	Title    string
 	SignedIn bool
-	CSRF     string
-	Error    string
+	// Person is who is signed in.
+	Person accounts.User
+	CSRF   string
+	Error  string
 	// Refresh, when above zero, reloads the page after that many seconds (while a
 	// job it shows is under way).
 	Refresh int
@@ -84,25 +86,26 @@ func (s *Console) render(c *gin.Context, status int, name string, data any) {
 	}
 }
 
-// reviewer admits console requests with a live server-side session of a key carrying
-// content:review, and checks the CSRF token of every POST. Others go to sign-in.
+// reviewer admits console requests with a live server-side session of an enabled
+// account (every role reviews), and checks the CSRF token of every POST. Others go to
+// sign-in.
 func (s *Console) reviewer(c *gin.Context) {
 	token, err := c.Cookie(sessionCookie)
 	if err == nil {
-		var key apikey.Key
+		var u accounts.User
 		ctx, cancel := s.ctx(c)
-		key, err = apikey.SessionKey(ctx, s.db, token)
+		u, err = accounts.SessionUser(ctx, s.db, token)
 		cancel()
-		if err == nil && !key.Allows(apikey.ScopeContentReview) {
+		if err == nil && !u.Allows(apikey.ScopeContentReview) {
 			err = errors.New("scope")
 		}
 		if err == nil {
 			if c.Request.Method == http.MethodPost && !hmac.Equal([]byte(c.PostForm("csrf")), []byte(csrfToken(token))) {
-				s.render(c, http.StatusForbidden, "login", s.loginPage(c, "The form expired or did not come from this console; sign in again."))
+				s.render(c, http.StatusForbidden, "login", s.loginPage(c, "The form expired or did not come from this console; sign in again.", ""))
 				c.Abort()
 				return
 			}
-			c.Set(keyContext, key)
+			c.Set(userContext, u)
 			c.Set("csrf", csrfToken(token))
 			c.Set(sessionContext, token)
 			c.Next()
@@ -148,21 +151,25 @@ const (
 	loginCookie = "belong_login"
 )
 
-// loginPage renders the sign-in form with a fresh login CSRF token in a cookie and
-// the form.
-func (s *Console) loginPage(c *gin.Context, msg string) page {
+// loginPage is the sign-in form with msg as its error, the address as typed, and a
+// fresh login CSRF token (also set in a cookie).
+type loginPage struct {
+	page
+	Email string
+}
+
+func (s *Console) loginPage(c *gin.Context, msg, email string) loginPage {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
 	token := hex.EncodeToString(b)
 	c.SetSameSite(http.SameSiteStrictMode)
 	c.SetCookie(loginCookie, token, int((15 * time.Minute).Seconds()), "/console", "", true, true)
-	return page{Title: "Sign in", CSRF: token, Error: msg}
+	return loginPage{page: page{Title: "Sign in", CSRF: token, Error: msg}, Email: email}
 }
 
 // Config wires the console to its dependencies.
 type Config struct {
-	DB   *pgxpool.Pool
-	Keys *apikey.Verifier
+	DB *pgxpool.Pool
 	// Service runs the review use cases (the same as the API's).
 	Service *service.Service
 	Logger  *slog.Logger
@@ -173,35 +180,33 @@ type Config struct {
 // Console serves the pages.
 type Console struct {
 	db      *pgxpool.Pool
-	keys    *apikey.Verifier
 	svc     *service.Service
 	logger  *slog.Logger
 	timeout time.Duration
 }
 
-const keyContext = "belong.console_key"
+const userContext = "belong.console_user"
 
 func (s *Console) ctx(c *gin.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(c.Request.Context(), s.timeout)
 }
 
-// isAdmin reports whether the signed-in key has the admin scope.
-func isAdmin(c *gin.Context) bool {
-	k, _ := c.Get(keyContext)
-	key, _ := k.(apikey.Key)
-	return key.Allows(apikey.ScopeAdmin)
+// userOf is the signed-in person.
+func userOf(c *gin.Context) accounts.User {
+	v, _ := c.Get(userContext)
+	u, _ := v.(accounts.User)
+	return u
 }
 
-// actorOf names the signed-in reviewer in the audit trail.
-func actorOf(c *gin.Context) string {
-	k, _ := c.Get(keyContext)
-	key, _ := k.(apikey.Key)
-	return "key:" + key.Prefix + " (" + key.Name + ")"
-}
+// isAdmin reports whether the signed-in person is an admin.
+func isAdmin(c *gin.Context) bool { return userOf(c).Allows(apikey.ScopeAdmin) }
+
+// actorOf names the signed-in person in the audit trail.
+func actorOf(c *gin.Context) string { return userOf(c).Actor() }
 
 // Register adds the console's routes to r.
 func Register(r gin.IRouter, cfg Config) {
-	s := &Console{db: cfg.DB, keys: cfg.Keys, svc: cfg.Service, logger: cfg.Logger, timeout: cfg.Timeout}
+	s := &Console{db: cfg.DB, svc: cfg.Service, logger: cfg.Logger, timeout: cfg.Timeout}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -213,7 +218,7 @@ func Register(r gin.IRouter, cfg Config) {
 
 func (s *Console) routes(r gin.IRouter) {
 	r.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/queue") })
-	r.GET("/console/login", func(c *gin.Context) { s.render(c, http.StatusOK, "login", s.loginPage(c, "")) })
+	r.GET("/console/login", func(c *gin.Context) { s.render(c, http.StatusOK, "login", s.loginPage(c, "", "")) })
 	r.POST("/console/login", s.consoleLogin)
 	g := r.Group("/console", s.reviewer, s.cleanForm)
 	g.POST("/logout", s.consoleLogout)
@@ -231,6 +236,9 @@ func (s *Console) routes(r gin.IRouter) {
 	g.GET("/communities/:id", s.consoleCommunity)
 	g.GET("/trends", s.consoleTrends)
 	g.GET("/pilots", s.consolePilots)
+	g.GET("/people", s.consolePeople)
+	g.POST("/people", s.consoleAddPerson)
+	g.POST("/people/:id/:action", s.consolePersonAction)
 	g.GET("/challenges", s.consoleChallenges)
 	g.GET("/challenges/new", s.consoleLaunchForm)
 	g.POST("/challenges", s.consoleLaunch)
@@ -241,24 +249,25 @@ func (s *Console) routes(r gin.IRouter) {
 // consoleLogin checks the key and opens a server-side session: the cookie holds the
 // session's random token, never the key, and signing out ends it everywhere.
 func (s *Console) consoleLogin(c *gin.Context) {
+	email := strings.TrimSpace(c.PostForm("email"))
 	want, err := c.Cookie(loginCookie)
 	if err != nil || want == "" || !hmac.Equal([]byte(c.PostForm("csrf")), []byte(want)) {
-		s.render(c, http.StatusForbidden, "login", s.loginPage(c, "The sign-in form expired or did not come from this console; try again."))
-		return
-	}
-	secret := strings.TrimSpace(c.PostForm("key"))
-	key, err := s.keys.Verify(c.Request.Context(), secret)
-	if err != nil || !key.Allows(apikey.ScopeContentReview) {
-		s.render(c, http.StatusUnauthorized, "login", s.loginPage(c, "That key is unknown, revoked, or lacks the content:review scope."))
+		s.render(c, http.StatusForbidden, "login", s.loginPage(c, "The sign-in form expired or did not come from this console; try again.", email))
 		return
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	token, err := apikey.StartSession(ctx, s.db, key, sessionTTL)
+	u, err := accounts.Authenticate(ctx, s.db, email, c.PostForm("password"), time.Now())
 	if err != nil {
-		s.render(c, api.StatusOf(err), "login", s.loginPage(c, "Signing in failed; try again."))
+		s.render(c, api.StatusOf(err), "login", s.loginPage(c, s.messageOf(c, err), email))
 		return
 	}
+	token, err := accounts.StartSession(ctx, s.db, u, sessionTTL)
+	if err != nil {
+		s.render(c, api.StatusOf(err), "login", s.loginPage(c, "Signing in failed; try again.", email))
+		return
+	}
+	s.logger.InfoContext(ctx, "console sign-in", slog.Int64("user_id", u.ID))
 	c.SetSameSite(http.SameSiteStrictMode)
 	c.SetCookie(loginCookie, "", -1, "/console", "", true, true)
 	c.SetCookie(sessionCookie, token, int(sessionTTL.Seconds()), "/console", "", true, true)
@@ -269,7 +278,7 @@ func (s *Console) consoleLogin(c *gin.Context) {
 func (s *Console) consoleLogout(c *gin.Context) {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	if err := apikey.EndSession(ctx, s.db, c.GetString(sessionContext)); err != nil {
+	if err := accounts.EndSession(ctx, s.db, c.GetString(sessionContext)); err != nil {
 		s.consoleFail(c, err)
 		return
 	}
@@ -279,7 +288,7 @@ func (s *Console) consoleLogout(c *gin.Context) {
 }
 
 func (s *Console) signedIn(c *gin.Context, title string) page {
-	return page{Title: title, SignedIn: true, CSRF: c.GetString("csrf")}
+	return page{Title: title, SignedIn: true, CSRF: c.GetString("csrf"), Person: userOf(c)}
 }
 
 func (s *Console) consoleQueue(c *gin.Context) {
@@ -343,6 +352,14 @@ func (s *Console) consoleBulk(c *gin.Context) {
 		}
 	}
 	c.Redirect(http.StatusSeeOther, "/console/queue")
+}
+
+// forbid refuses what the signed-in person's role may not do (403), saying why on
+// the queue page.
+func (s *Console) forbid(c *gin.Context, err *belong.Error) {
+	p := s.signedIn(c, "Review queue")
+	p.Error = err.Message
+	s.render(c, http.StatusForbidden, "queue", queuePage{page: p, Kinds: generation.Kinds, Statuses: statuses})
 }
 
 // consoleFail shows an error on the queue page, with the status the API would give
@@ -456,8 +473,8 @@ func (s *Console) consoleCommunities(c *gin.Context) {
 	if err != nil {
 		p.Error = err.Error()
 	}
-	// Feedback is members' own words: the API keeps it for admin keys, and so does
-	// the console.
+	// Feedback is members' own words: the API keeps it for admin keys, and the console
+	// for admins.
 	var feedback map[string]pilots.Summary
 	if isAdmin(c) {
 		var ferr error
@@ -573,7 +590,7 @@ type pilotRow struct {
 func (s *Console) consolePilots(c *gin.Context) {
 	if !isAdmin(c) {
 		p := s.signedIn(c, "Pilots")
-		p.Error = "Pilots and their feedback are for admin keys, as in the API."
+		p.Error = "Pilots and their feedback are for admins, as in the API (admin scope)."
 		s.render(c, http.StatusForbidden, "pilots", struct {
 			page
 			Pilots []pilotRow

@@ -77,8 +77,8 @@ func facetsText(fs []string) string {
 	return strings.Join(fs, ", ")
 }
 
-// errAdminOnly refuses what only admin keys may do, as in the API.
-var errAdminOnly = belong.New(belong.EINVALID, "admin_only", "Dry runs and publishing a run are for admin keys, as in the API.")
+// errAdminOnly refuses what only admins may do, as in the API.
+var errAdminOnly = belong.New(belong.EINVALID, "admin_only", "Dry runs and publishing a run are for admins, as in the API (admin scope).")
 
 // settingsForm reads the dry run form: a blank field keeps the server's setting;
 // facets are comma-separated, "none" for none.

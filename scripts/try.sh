@@ -12,6 +12,15 @@ if [ -z "$key" ] || ! psql "$DATABASE_URL" -qtAX -c "SELECT 1 FROM api_keys WHER
   key=$("$root/bin/belong" keys create --name make-run --scopes admin 2>/dev/null)
   (umask 077 && echo "$key" >"$keyfile")
 fi
+# A developer's console account (admin), its password kept the same way.
+pwfile="$root/.data/dev-console-password"
+if ! "$root/bin/belong" users list 2>/dev/null | grep -q '^admin@belong.localhost '; then
+  pw=$("$root/bin/belong" users create --email admin@belong.localhost --name "Dev Admin" --role admin 2>/dev/null)
+  (umask 077 && echo "$pw" >"$pwfile")
+elif [ ! -s "$pwfile" ]; then
+  pw=$("$root/bin/belong" users set-password admin@belong.localhost 2>/dev/null)
+  (umask 077 && echo "$pw" >"$pwfile")
+fi
 # A member placed by the current run who consented to community features, so that
 # every line below has something to show (peers need that consent).
 member=$(psql "$DATABASE_URL" -qtAX -c "SELECT member_id FROM memberships ms JOIN current_run r USING (run_id)
@@ -36,7 +45,8 @@ Belong is starting on http://$addr — try (your admin key is in .data/dev-api-k
   curl -s -H "Authorization: Bearer \$KEY" "http://$addr/v1/exports/members?limit=3"
   curl -s -H "Authorization: Bearer \$KEY" http://$addr/openapi.json
 
-The review console: http://$addr/console (sign in with the key in .data/dev-api-key).
+The console: http://$addr/console (sign in as admin@belong.localhost with the password
+in .data/dev-console-password; add people with belong users create or its People page).
 
 Ctrl-C stops the server; the database keeps running (make db-stop stops it).
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/belong-loyalty/belong/accounts"
 	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/storage"
@@ -43,7 +44,7 @@ func (s *Service) Prune(ctx context.Context) (PruneResult, error) {
 	ttl := cmp.Or(s.IdempotencyTTL, 24*time.Hour)
 	var errKeys, errRuns, errSessions, errEvents, errDry error
 	res.IdempotencyKeys, errKeys = apikey.PruneIdempotency(ctx, s.DB, s.now().Add(-ttl))
-	res.ConsoleSessions, errSessions = apikey.PruneSessions(ctx, s.DB)
+	res.ConsoleSessions, errSessions = accounts.PruneSessions(ctx, s.DB)
 	res.Memberships, errRuns = matching.PruneMemberships(ctx, s.DB, cmp.Or(s.KeepRuns, 7))
 	res.Events, errEvents = webhooks.Prune(ctx, s.DB, s.now().Add(-cmp.Or(s.Webhooks.Retention, 30*24*time.Hour)))
 	res.DryRuns, errDry = storage.New(s.DB).PruneDryRuns(ctx, s.now().Add(-DryRunRetention))

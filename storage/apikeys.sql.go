@@ -62,36 +62,6 @@ func (q *Queries) ClaimIdempotencyKey(ctx context.Context, arg ClaimIdempotencyK
 	return claimed, err
 }
 
-const consoleSessionKey = `-- name: ConsoleSessionKey :one
-SELECT k.id, k.prefix, k.name, k.scopes, k.created_at, k.revoked_at
-FROM console_sessions s JOIN api_keys k ON k.id = s.api_key_id
-WHERE s.token_hash = $1 AND s.expires_at > now() AND k.revoked_at IS NULL
-`
-
-type ConsoleSessionKeyRow struct {
-	ID        int64
-	Prefix    string
-	Name      string
-	Scopes    []string
-	CreatedAt time.Time
-	RevokedAt *time.Time
-}
-
-// ConsoleSessionKey finds the live key of a live session.
-func (q *Queries) ConsoleSessionKey(ctx context.Context, tokenHash []byte) (ConsoleSessionKeyRow, error) {
-	row := q.db.QueryRow(ctx, consoleSessionKey, tokenHash)
-	var i ConsoleSessionKeyRow
-	err := row.Scan(
-		&i.ID,
-		&i.Prefix,
-		&i.Name,
-		&i.Scopes,
-		&i.CreatedAt,
-		&i.RevokedAt,
-	)
-	return i, err
-}
-
 const createAPIKey = `-- name: CreateAPIKey :one
 
 INSERT INTO api_keys (prefix, hash, name, scopes) VALUES ($1, $2, $3, $4)
@@ -121,15 +91,6 @@ func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (Cre
 	var i CreateAPIKeyRow
 	err := row.Scan(&i.ID, &i.CreatedAt)
 	return i, err
-}
-
-const endConsoleSession = `-- name: EndConsoleSession :exec
-DELETE FROM console_sessions WHERE token_hash = $1
-`
-
-func (q *Queries) EndConsoleSession(ctx context.Context, tokenHash []byte) error {
-	_, err := q.db.Exec(ctx, endConsoleSession, tokenHash)
-	return err
 }
 
 const finishIdempotencyKey = `-- name: FinishIdempotencyKey :exec
@@ -222,18 +183,6 @@ func (q *Queries) ListAPIKeys(ctx context.Context) ([]ListAPIKeysRow, error) {
 	return items, nil
 }
 
-const pruneConsoleSessions = `-- name: PruneConsoleSessions :execrows
-DELETE FROM console_sessions WHERE expires_at < now()
-`
-
-func (q *Queries) PruneConsoleSessions(ctx context.Context) (int64, error) {
-	result, err := q.db.Exec(ctx, pruneConsoleSessions)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const pruneIdempotencyKeys = `-- name: PruneIdempotencyKeys :execrows
 DELETE FROM idempotency_keys WHERE created_at < $1
 `
@@ -273,19 +222,4 @@ func (q *Queries) RevokeAPIKey(ctx context.Context, prefixOrID string) (int64, e
 		return 0, err
 	}
 	return result.RowsAffected(), nil
-}
-
-const startConsoleSession = `-- name: StartConsoleSession :exec
-INSERT INTO console_sessions (token_hash, api_key_id, expires_at) VALUES ($1, $2, $3)
-`
-
-type StartConsoleSessionParams struct {
-	TokenHash []byte
-	ApiKeyID  int64
-	ExpiresAt time.Time
-}
-
-func (q *Queries) StartConsoleSession(ctx context.Context, arg StartConsoleSessionParams) error {
-	_, err := q.db.Exec(ctx, startConsoleSession, arg.TokenHash, arg.ApiKeyID, arg.ExpiresAt)
-	return err
 }

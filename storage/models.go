@@ -117,9 +117,22 @@ type Community struct {
 
 type ConsoleSession struct {
 	TokenHash []byte
-	ApiKeyID  int64
+	UserID    int64
 	CreatedAt time.Time
 	ExpiresAt time.Time
+}
+
+type ConsoleUser struct {
+	ID            int64
+	Email         string
+	Name          string
+	Role          string
+	PasswordHash  string
+	FailedSignIns int32
+	LockedUntil   *time.Time
+	LastSignInAt  *time.Time
+	DisabledAt    *time.Time
+	CreatedAt     time.Time
 }
 
 type ContentDraft struct {

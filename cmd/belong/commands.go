@@ -366,7 +366,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	svc.Changes().Reset(false)
 	go (&changes.Listener{URL: e.cfg.DatabaseURL, Apply: svc.Changes().Changed, Reset: svc.Changes().Reset,
 		Logger: e.logger}).Run(watch)
-	console.Register(handler, console.Config{DB: pool, Keys: keys, Service: svc, Logger: e.logger})
+	console.Register(handler, console.Config{DB: pool, Service: svc, Logger: e.logger})
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@
 //	belong worker
 //	belong jobs [-failures 20] | jobs retry ID
 //	belong keys create --name NAME --scopes SCOPES | list | revoke PREFIX
+//	belong users create --email EMAIL --name NAME --role reviewer|admin | list | ...
 //
 // Configuration comes from the environment; settings.go declares every variable once
 // and `belong -h` lists them.

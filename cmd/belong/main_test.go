@@ -294,6 +294,27 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := belong(t, getenv, "", "keys", "create", "--name", "x", "--scopes", "match:write"); err == nil {
 		t.Fatal("unknown scope accepted")
 	}
+	// Console accounts: a generated password is printed once and never logged; one
+	// from stdin is not printed; the list names people, never passwords.
+	pw, logs, err := belongLogs(t, getenv, "", "users", "create", "--email", "ana@brand.example", "--name", "Ana Lima", "--role", "reviewer")
+	pw = strings.TrimSpace(pw)
+	if err != nil || len(pw) < 12 || strings.Contains(logs, pw) {
+		t.Fatalf("users create: %q %v (logged: %v)", pw, err, strings.Contains(logs, pw))
+	}
+	if out, err := belong(t, getenv, "my own long password\n", "users", "create", "--email", "bo@brand.example", "--name", "Bo",
+		"--role", "admin", "--password-stdin"); err != nil || out != "" {
+		t.Fatalf("users create --password-stdin: %q %v", out, err)
+	}
+	if _, err := belong(t, getenv, "", "users", "create", "--email", "ANA@brand.example", "--name", "Ana", "--role", "reviewer"); err == nil {
+		t.Fatal("a second account for one address")
+	}
+	if out, err := belong(t, getenv, "", "users", "list"); err != nil || !strings.Contains(out, "ana@brand.example") ||
+		!strings.Contains(out, "Bo") || strings.Contains(out, pw) || strings.Contains(out, "argon2") {
+		t.Fatalf("users list: %q %v", out, err)
+	}
+	if out, err := belong(t, getenv, "", "users", "disable", "ana@brand.example"); err != nil || !strings.Contains(out, "disable done") {
+		t.Fatalf("users disable: %q %v", out, err)
+	}
 	// Graceful shutdown: a batch in flight when the server is told to stop still
 	// gets its answer.
 	wkey, err := belong(t, getenv, "", "keys", "create", "--name", "writer", "--scopes", "members:write")

@@ -240,6 +240,7 @@ var commands = map[string]command{
 	"worker":   {"work jobs: drafts, webhooks, the nightly pipeline, anniversaries, signals, retention", runWorker},
 	"jobs":     {"show the job queue and failing jobs; jobs retry ID runs a parked job again", runJobs},
 	"keys":     {"create|list|revoke API keys", runKeys},
+	"users":    {"create|list|set-password|role|sign-out|disable|enable console accounts", runUsers},
 	"webhooks": {"create|list|enable|disable|delete|rotate|replay webhook endpoints; deliveries ID shows their log", runWebhooks},
 }
 

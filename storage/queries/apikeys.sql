@@ -42,17 +42,3 @@ UPDATE idempotency_keys SET status = @status, body = @body WHERE api_key_id = @a
 -- name: ReleaseIdempotencyKey :exec
 DELETE FROM idempotency_keys WHERE api_key_id = @api_key_id AND key = @key AND status = 0;
 
--- name: StartConsoleSession :exec
-INSERT INTO console_sessions (token_hash, api_key_id, expires_at) VALUES (@token_hash, @api_key_id, @expires_at);
-
--- name: ConsoleSessionKey :one
--- ConsoleSessionKey finds the live key of a live session.
-SELECT k.id, k.prefix, k.name, k.scopes, k.created_at, k.revoked_at
-FROM console_sessions s JOIN api_keys k ON k.id = s.api_key_id
-WHERE s.token_hash = @token_hash AND s.expires_at > now() AND k.revoked_at IS NULL;
-
--- name: EndConsoleSession :exec
-DELETE FROM console_sessions WHERE token_hash = @token_hash;
-
--- name: PruneConsoleSessions :execrows
-DELETE FROM console_sessions WHERE expires_at < now();
