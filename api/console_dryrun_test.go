@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/belong-loyalty/belong/accounts"
+	"github.com/belong-loyalty/belong/generation"
 )
 
 // newBrowser starts headless Chromium for one test, closed at its end.
@@ -59,7 +60,7 @@ func TestConsoleDryRunAndCommunityPage(t *testing.T) {
 		ORDER BY d.id LIMIT 1`).Scan(&draft, &community, &name); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.Decide(ctx, []int64{draft}, true, "", "test"); err != nil {
+	if err := f.svc.Decide(ctx, []int64{draft}, generation.Decision{Approve: true, Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	var approvedName string

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/service"
 )
@@ -135,8 +136,9 @@ func (s *server) editDraft(c *gin.Context) {
 func (s *server) decide(approve bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var req struct {
-			IDs    []string `json:"ids"`
-			Reason string   `json:"reason"`
+			IDs      []string `json:"ids"`
+			Reason   string   `json:"reason"`
+			Override bool     `json:"override"`
 		}
 		if c.Request.ContentLength != 0 {
 			if err := decodeJSON(http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBody), &req); err != nil {
@@ -166,9 +168,15 @@ func (s *server) decide(approve bool) gin.HandlerFunc {
 				return
 			}
 		}
+		if req.Override && (!approve || !keyOf(c).Allows(apikey.ScopeAdmin)) {
+			s.writeError(c, &apiError{http.StatusForbidden, Error{Code: "forbidden",
+				Message: "only an approval overrides blocking findings, and only with an admin key"}})
+			return
+		}
 		ctx, cancel := s.ctx(c)
 		defer cancel()
-		if err := s.svc.Decide(ctx, ids, approve, strings.TrimSpace(req.Reason), actorOf(c)); err != nil {
+		dec := generation.Decision{Approve: approve, Override: req.Override, Reason: strings.TrimSpace(req.Reason), Actor: actorOf(c)}
+		if err := s.svc.Decide(ctx, ids, dec); err != nil {
 			s.writeError(c, err)
 			return
 		}

@@ -318,6 +318,8 @@ type queuePage struct {
 
 var statuses = generation.Statuses
 
+var errOverrideAdminOnly = belong.New(belong.EINVALID, "admin_only", "Only an admin may approve a draft despite blocking findings.")
+
 func (s *Console) consoleDecide(approve bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
@@ -325,9 +327,15 @@ func (s *Console) consoleDecide(approve bool) gin.HandlerFunc {
 			c.Redirect(http.StatusSeeOther, "/console/queue")
 			return
 		}
+		override := c.PostForm("override") != ""
+		if override && (!approve || !isAdmin(c)) {
+			s.forbid(c, errOverrideAdminOnly)
+			return
+		}
 		ctx, cancel := s.ctx(c)
 		defer cancel()
-		if err := s.svc.Decide(ctx, []int64{id}, approve, strings.TrimSpace(c.PostForm("reason")), actorOf(c)); err != nil {
+		dec := generation.Decision{Approve: approve, Override: override, Reason: strings.TrimSpace(c.PostForm("reason")), Actor: actorOf(c)}
+		if err := s.svc.Decide(ctx, []int64{id}, dec); err != nil {
 			s.consoleFail(c, err)
 			return
 		}
@@ -346,7 +354,7 @@ func (s *Console) consoleBulk(c *gin.Context) {
 	if len(ids) > 0 {
 		ctx, cancel := s.ctx(c)
 		defer cancel()
-		if err := s.svc.Decide(ctx, ids, true, "", actorOf(c)); err != nil {
+		if err := s.svc.Decide(ctx, ids, generation.Decision{Approve: true, Actor: actorOf(c)}); err != nil {
 			s.consoleFail(c, err)
 			return
 		}

@@ -53,6 +53,9 @@ type Request struct {
 	// A badge's detail is only the challenge's title (one badge serves every
 	// milestone of its occasion).
 	Occasion, Detail string
+	// Voice and Tone are the brand's (Brand): a model writes in them; the templates
+	// are reviewed copy already.
+	Voice, Tone string
 }
 
 // Validate reports a request no generator can serve.

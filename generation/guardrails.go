@@ -2,6 +2,7 @@ package generation
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,13 +13,53 @@ type Finding struct {
 	Field   string `json:"field"`
 	Rule    string `json:"rule"`
 	Message string `json:"message"`
+	// Severity is SeverityBlock or SeverityWarn.
+	Severity string `json:"severity"`
+}
+
+// Severities of findings: a blocking one keeps a draft from approval unless an admin
+// overrides it with a reason; a warning is for the reviewer to weigh.
+const (
+	SeverityBlock = "block"
+	SeverityWarn  = "warn"
+)
+
+// severityOf is how much a finding of rule weighs in content of kind: personal data,
+// markup and the brand's banned phrases block everywhere, transactional language
+// blocks a recognition (a message to one person) and warns elsewhere; lengths and
+// empty fields warn.
+func severityOf(kind, rule string) string {
+	switch rule {
+	case "personal_data", "markup", "banned_phrase":
+		return SeverityBlock
+	case "belonging_not_bargains":
+		if kind == KindRecognition {
+			return SeverityBlock
+		}
+	}
+	return SeverityWarn
+}
+
+// Blocking returns the findings that block approval.
+func Blocking(fs []Finding) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if f.Severity == SeverityBlock {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // Guardrails are the checks every draft goes through. The zero value checks lengths,
-// personal data and transactional language; brands add banned phrases.
+// personal data and transactional language; brands add banned phrases and channel
+// limits (Brand.Guardrails).
 type Guardrails struct {
-	// Banned phrases from the brand's configuration, matched case-insensitively.
+	// Banned phrases from the brand's settings, matched case-insensitively.
 	Banned []string
+	// ChannelLimits are the most characters a recognition's message may have on each
+	// channel it may go out on.
+	ChannelLimits map[string]int
 }
 
 // maxLen is each field's limit, in characters.
@@ -46,7 +87,7 @@ var (
 func (g Guardrails) Check(kind string, b Body, otherNames ...string) []Finding {
 	out := []Finding{}
 	add := func(field, rule, format string, args ...any) {
-		out = append(out, Finding{Field: field, Rule: rule, Message: fmt.Sprintf(format, args...)})
+		out = append(out, Finding{Field: field, Rule: rule, Message: fmt.Sprintf(format, args...), Severity: severityOf(kind, rule)})
 	}
 	fields := make([]string, 0, len(b))
 	for f := range b {
@@ -88,6 +129,14 @@ func (g Guardrails) Check(kind string, b Body, otherNames ...string) []Finding {
 			if (kind == KindRecognition || kind == KindChallenge || kind == KindBadge) && transactionalRe.MatchString(text) {
 				add(name, "belonging_not_bargains", "transactional language (%q): recognise the person, not a deal",
 					transactionalRe.FindString(text))
+			}
+		}
+	}
+	if msg, ok := b["message"].(string); ok && kind == KindRecognition {
+		n := len([]rune(msg))
+		for _, ch := range slices.Sorted(maps.Keys(g.ChannelLimits)) {
+			if limit := g.ChannelLimits[ch]; n > limit {
+				add("message", "channel_length", "%d characters: too long for %s (%d)", n, ch, limit)
 			}
 		}
 	}

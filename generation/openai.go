@@ -21,8 +21,6 @@ type OpenAIConfig struct {
 	BaseURL string
 	APIKey  string // a secret: never logged
 	Model   string
-	// Voice is the brand-voice guide, sent as the system prompt's second half.
-	Voice string
 	// Timeout bounds each attempt; 20 s when zero.
 	Timeout time.Duration
 	// Retries after a 429 or 5xx, with exponential backoff from Backoff (500 ms).
@@ -100,8 +98,11 @@ func (o *OpenAI) Generate(ctx context.Context, r Request) (Body, error) {
 		"first_name": r.FirstName, "occasion": r.Occasion, "detail": r.Detail,
 	})
 	sys := systemPrompt
-	if o.cfg.Voice != "" {
-		sys += "\n\nBrand voice:\n" + o.cfg.Voice
+	if r.Voice != "" {
+		sys += "\n\nBrand voice:\n" + r.Voice
+	}
+	if r.Tone != "" {
+		sys += "\n\nTone: " + r.Tone
 	}
 	req := openai.ChatCompletionRequest{
 		Model: o.cfg.Model,

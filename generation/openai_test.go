@@ -42,11 +42,11 @@ func TestOpenAIGeneratorAsksForSchemaAndRetries(t *testing.T) {
 		}
 		answer(w, `{"prompt":"What brought you to the mat?"}`)
 	})
-	g, err := generation.NewOpenAI(generation.OpenAIConfig{BaseURL: srv.URL, Model: "m", Voice: "Warm and plain.",
-		Retries: 2, Backoff: 10 * time.Millisecond})
+	g, err := generation.NewOpenAI(generation.OpenAIConfig{BaseURL: srv.URL, Model: "m", Retries: 2, Backoff: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Voice = "Warm and plain."
 	b, err := g.Generate(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,10 +25,12 @@ const (
 	StatusRejected = "rejected"
 	// StatusWithdrawn is approved content taken out of service.
 	StatusWithdrawn = "withdrawn"
+	// StatusSuperseded is approved content replaced by an approved edit of it.
+	StatusSuperseded = "superseded"
 )
 
 // Statuses are the review states, in the order a draft goes through them.
-var Statuses = []string{StatusDraft, StatusApproved, StatusRejected, StatusWithdrawn}
+var Statuses = []string{StatusDraft, StatusApproved, StatusRejected, StatusWithdrawn, StatusSuperseded}
 
 // Errors of the review workflow.
 var (
@@ -34,6 +38,8 @@ var (
 	ErrState          = belong.New(belong.ECONFLICT, "draft_not_reviewable", "only the latest version of a draft still awaiting review can be decided or edited")
 	ErrReasonRequired = belong.New(belong.EINVALID, "reason_required", "a rejection needs a reason")
 	ErrNotApproved    = belong.New(belong.ECONFLICT, "draft_not_approved", "only approved content can be withdrawn")
+	ErrBlocked        = belong.New(belong.EUNPROCESSABLE, "draft_blocked", "the draft has blocking guardrail findings: edit it, or an admin overrides them with a reason")
+	ErrNotEditable    = belong.New(belong.ECONFLICT, "draft_not_editable", "only the latest version of a draft, awaiting review or approved, can be edited")
 )
 
 // Draft is one version of a piece of generated content.
@@ -85,6 +91,11 @@ func draftOf(r storage.ContentDraft) (Draft, error) {
 	}
 	if d.Findings == nil {
 		d.Findings = []Finding{}
+	}
+	for i, f := range d.Findings {
+		if f.Severity == "" { // stored before findings had severities
+			d.Findings[i].Severity = severityOf(d.Kind, f.Rule)
+		}
 	}
 	return d, nil
 }
@@ -160,11 +171,13 @@ func insertDraft(ctx context.Context, q *storage.Queries, d *Draft, group int64,
 	return nil
 }
 
-// Drafting composes new drafts: it generates, falls back to the template generator
-// when the configured one fails (unless NoFallback), and runs the guardrails.
+// Drafting composes new drafts: it generates in the brand's voice and tone, falls back
+// to the template generator when the configured one fails (unless NoFallback), and
+// runs the brand's guardrails.
 type Drafting struct {
-	Generator  Generator
-	Guardrails Guardrails
+	Generator Generator
+	// Brand is the brand's settings in force (CurrentBrand).
+	Brand Brand
 	// NoFallback makes a failing generator an error instead of a template draft: jobs
 	// set it, so a model outage is retried with backoff and, if it lasts, parked with
 	// its error for an operator rather than papered over.
@@ -179,6 +192,7 @@ func (dr Drafting) Compose(ctx context.Context, r Request, memberID string, othe
 	if err := r.Validate(); err != nil {
 		return Draft{}, err
 	}
+	r.Voice, r.Tone = dr.Brand.Voice, dr.Brand.Tone
 	gen := dr.Generator
 	if gen == nil {
 		gen = Template{}
@@ -200,7 +214,7 @@ func (dr Drafting) Compose(ctx context.Context, r Request, memberID string, othe
 	}
 	return Draft{Kind: r.Kind, SubjectID: r.Community.ID, MemberID: memberID, Occasion: r.Occasion, Locale: r.Locale,
 		Body: body, Generator: gen.Name(), PromptVersion: gen.PromptVersion(), Fallback: fallback,
-		Findings: dr.Guardrails.Check(r.Kind, body, otherNames...), Status: StatusDraft, Version: 1}, nil
+		Findings: dr.Brand.Guardrails().Check(r.Kind, body, otherNames...), Status: StatusDraft, Version: 1}, nil
 }
 
 // Reviewed reports whether d may skip review: written by the reviewed templates (not
@@ -324,6 +338,15 @@ func Queue(ctx context.Context, db database.DBTX, f Filter) ([]Draft, error) {
 // latestForUpdate locks a draft version and checks it is its group's latest awaiting
 // review.
 func latestForUpdate(ctx context.Context, q *storage.Queries, id int64) (Draft, error) {
+	d, err := latestVersion(ctx, q, id)
+	if err == nil && d.Status != StatusDraft {
+		err = ErrState
+	}
+	return d, err
+}
+
+// latestVersion locks a draft version and checks it is its group's latest.
+func latestVersion(ctx context.Context, q *storage.Queries, id int64) (Draft, error) {
 	row, err := q.GetDraftForUpdate(ctx, id)
 	if err != nil {
 		return Draft{}, storage.Translate(err, ErrNotFound)
@@ -336,37 +359,98 @@ func latestForUpdate(ctx context.Context, q *storage.Queries, id int64) (Draft, 
 	if err != nil {
 		return Draft{}, err
 	}
-	if d.Version != int(latest) || d.Status != StatusDraft {
+	if d.Version != int(latest) {
 		return Draft{}, ErrState
 	}
 	return d, nil
 }
 
+// Decision is a reviewer's decision on drafts.
+type Decision struct {
+	Approve bool
+	// Override approves drafts despite blocking findings; it needs a reason, and only
+	// admins may ask for it (the API and the console check).
+	Override bool
+	Reason   string
+	Actor    string
+}
+
+// Decided is the outcome of a decision: the versions decided, and the approved ones
+// they superseded (no longer served).
+type Decided struct {
+	Drafts, Superseded []Draft
+}
+
 // Decide approves or rejects draft versions in one transaction: all of them or none.
-// A rejection needs a reason.
-func Decide(ctx context.Context, db database.DBTX, ids []int64, approve bool, reason, actor string) error {
-	if !approve && reason == "" {
-		return ErrReasonRequired
+// A rejection needs a reason; a draft with blocking findings is approved only with an
+// override, which needs a reason and is audited with the rules it overrode. Approving
+// an edit of approved content supersedes the version before it.
+func Decide(ctx context.Context, db database.DBTX, ids []int64, dec Decision) (Decided, error) {
+	if (!dec.Approve || dec.Override) && dec.Reason == "" {
+		return Decided{}, ErrReasonRequired
 	}
 	status, action := StatusApproved, "approved"
-	if !approve {
+	if !dec.Approve {
 		status, action = StatusRejected, "rejected"
 	}
-	return database.InTx(ctx, db, func(tx pgx.Tx) error {
+	var out Decided
+	err := database.InTx(ctx, db, func(tx pgx.Tx) error {
 		q := storage.New(tx)
 		for _, id := range ids {
-			if _, err := latestForUpdate(ctx, q, id); err != nil {
+			d, err := latestForUpdate(ctx, q, id)
+			if err != nil {
 				return fmt.Errorf("draft %d: %w", id, err)
 			}
-			if err := q.DecideDraft(ctx, storage.DecideDraftParams{ID: id, Status: status, Reason: reason, DecidedBy: actor}); err != nil {
+			var changes map[string]any
+			if blocking := Blocking(d.Findings); dec.Approve && len(blocking) > 0 {
+				if !dec.Override {
+					return ErrBlocked.With("draft %d has blocking findings (%s): edit it, or an admin overrides them with a reason", id, rules(blocking))
+				}
+				changes = map[string]any{"override": rules(blocking)}
+			}
+			if err := q.DecideDraft(ctx, storage.DecideDraftParams{ID: id, Status: status, Reason: dec.Reason, DecidedBy: dec.Actor}); err != nil {
 				return err
 			}
-			if err := audit(ctx, q, id, action, actor, reason, nil); err != nil {
+			if err := audit(ctx, q, id, action, dec.Actor, dec.Reason, changes); err != nil {
 				return err
+			}
+			d.Status, d.Reason, d.DecidedBy = status, dec.Reason, dec.Actor
+			out.Drafts = append(out.Drafts, d)
+			if !dec.Approve {
+				continue
+			}
+			old, err := q.SupersedeGroup(ctx, storage.SupersedeGroupParams{GroupID: d.GroupID, ID: id, Version: int32(d.Version), DecidedBy: dec.Actor})
+			if err != nil {
+				return err
+			}
+			for _, o := range old {
+				sd, err := Get(ctx, tx, o)
+				if err != nil {
+					return err
+				}
+				if err := audit(ctx, q, o, "superseded", dec.Actor, sd.Reason, nil); err != nil {
+					return err
+				}
+				out.Superseded = append(out.Superseded, sd)
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return Decided{}, err
+	}
+	return out, nil
+}
+
+// rules names findings' rules, each once, in order: "personal_data, markup".
+func rules(fs []Finding) string {
+	var names []string
+	for _, f := range fs {
+		if !slices.Contains(names, f.Rule) {
+			names = append(names, f.Rule)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // maxReason bounds a withdrawal's reason: it travels in every content.withdrawn.
@@ -403,12 +487,19 @@ func Withdraw(ctx context.Context, tx pgx.Tx, id int64, reason, actor string) (D
 }
 
 // Edit stores a reviewer's change as a new version awaiting review (guardrails run
-// again) and audits what changed. Only the latest version awaiting review is edited.
+// again) and audits what changed. The latest version is edited, awaiting review or
+// approved: an approved one stays served until its edit is approved in its place.
 func Edit(ctx context.Context, db database.DBTX, id int64, body Body, g Guardrails, actor string) (Draft, error) {
 	var next Draft
 	err := database.InTx(ctx, db, func(tx pgx.Tx) error {
 		q := storage.New(tx)
-		d, err := latestForUpdate(ctx, q, id)
+		d, err := latestVersion(ctx, q, id)
+		if err == nil && d.Status != StatusDraft && d.Status != StatusApproved {
+			err = ErrNotEditable
+		}
+		if errors.Is(err, ErrState) {
+			err = ErrNotEditable
+		}
 		if err != nil {
 			return err
 		}

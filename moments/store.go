@@ -472,7 +472,7 @@ func AttachDraft(ctx context.Context, db database.DBTX, memberID, key string, d 
 			return err
 		}
 		if approve {
-			if err := generation.Decide(ctx, tx, []int64{d.ID}, true, "", actor+" (approved template)"); err != nil {
+			if _, err := generation.Decide(ctx, tx, []int64{d.ID}, generation.Decision{Approve: true, Actor: actor + " (approved template)"}); err != nil {
 				return err
 			}
 			d.Status = generation.StatusApproved

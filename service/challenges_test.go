@@ -25,7 +25,7 @@ func challengeContent(t testing.TB, pool *pgxpool.Pool, title string) int64 {
 	if err := generation.Store(ctx, pool, &d, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := generation.Decide(ctx, pool, []int64{d.ID}, true, "", "test"); err != nil {
+	if _, err := generation.Decide(ctx, pool, []int64{d.ID}, generation.Decision{Approve: true, Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	return d.ID

@@ -192,7 +192,7 @@ func (s *Service) DraftContent(ctx context.Context, args DraftContentArgs, done 
 	if err != nil {
 		return generation.Draft{}, err
 	}
-	d, err := s.Drafting.Compose(ctx, rs.Request, args.MemberID, rs.others)
+	d, err := s.compose(ctx, rs.Request, args.MemberID, rs.others)
 	if err != nil {
 		return generation.Draft{}, err
 	}

@@ -36,7 +36,7 @@ func (s *Service) DraftRecognition(ctx context.Context, memberID, key string) er
 	if sub.Drafted || !sub.Consent || sub.Community == nil || len(names) == 0 {
 		return nil
 	}
-	d, err := s.Drafting.Compose(ctx, generation.Request{Kind: generation.KindRecognition, Locale: recognitionLocale(sub.Locale),
+	d, err := s.compose(ctx, generation.Request{Kind: generation.KindRecognition, Locale: recognitionLocale(sub.Locale),
 		Community: *sub.Community, FirstName: names[0], Occasion: sub.Occasion, Detail: sub.Detail}, memberID, names[1:])
 	if err != nil {
 		return fmt.Errorf("draft recognition %s of %s: %w", key, memberID, err)
@@ -103,7 +103,7 @@ func (s *Service) DraftCommunity(ctx context.Context, kind, communityID, locale,
 	if err != nil {
 		return d, false, err
 	}
-	d, err = s.Drafting.Compose(ctx, generation.Request{Kind: kind, Locale: locale, Community: generation.CommunityFacts{
+	d, err = s.compose(ctx, generation.Request{Kind: kind, Locale: locale, Community: generation.CommunityFacts{
 		ID: c.ID, Name: c.Name, Labels: c.Labels, Size: c.Size, SkillMix: mix}}, "", nil)
 	if err != nil {
 		return d, false, err

@@ -37,38 +37,68 @@ func (s *Service) DraftForReview(ctx context.Context, id int64) (Review, error) 
 // EditDraft stores a reviewer's edit as a new version awaiting review, with the
 // guardrails run again.
 func (s *Service) EditDraft(ctx context.Context, id int64, body generation.Body, actor string) (generation.Draft, error) {
+	b, err := s.Brand(ctx)
+	if err != nil {
+		return generation.Draft{}, err
+	}
 	var d generation.Draft
-	err := s.write(ctx, []string{changes.Content}, func(tx pgx.Tx) error {
+	err = s.write(ctx, []string{changes.Content}, func(tx pgx.Tx) error {
 		var err error
-		d, err = generation.Edit(ctx, tx, id, body, s.Drafting.Guardrails, actor)
+		d, err = generation.Edit(ctx, tx, id, body, b.Guardrails(), actor)
 		return err
 	})
 	return d, err
 }
 
-// Decide approves or rejects draft versions, all of them or none. Approvals write
-// content.approved, and an approved recognition is announced (recognition.due) by
-// a job once this commits.
-func (s *Service) Decide(ctx context.Context, ids []int64, approve bool, reason, actor string) error {
+// Brand returns the brand settings in force: the newest saved, else the environment's.
+func (s *Service) Brand(ctx context.Context) (generation.Brand, error) {
+	return generation.CurrentBrand(ctx, s.DB, s.Drafting.Brand)
+}
+
+// SaveBrand stores new brand settings as the newest version: drafts and edits from
+// now on are checked against them, and a model writes in their voice and tone.
+func (s *Service) SaveBrand(ctx context.Context, b generation.Brand, actor string) (generation.Brand, error) {
+	return generation.SaveBrand(ctx, s.DB, b, actor)
+}
+
+// BrandHistory lists the saved brand settings, newest first.
+func (s *Service) BrandHistory(ctx context.Context, limit int) ([]generation.Brand, error) {
+	return generation.BrandHistory(ctx, s.DB, limit)
+}
+
+// compose drafts with the brand settings in force (generation.Drafting.Compose).
+func (s *Service) compose(ctx context.Context, r generation.Request, memberID string, others []string) (generation.Draft, error) {
+	dr := s.Drafting
+	var err error
+	if dr.Brand, err = s.Brand(ctx); err != nil {
+		return generation.Draft{}, err
+	}
+	return dr.Compose(ctx, r, memberID, others)
+}
+
+// Decide approves or rejects draft versions, all of them or none (generation.Decide:
+// blocking findings need an override). Approvals write content.approved, what they
+// supersede content.withdrawn, and an approved recognition is announced
+// (recognition.due) by a job once this commits.
+func (s *Service) Decide(ctx context.Context, ids []int64, dec generation.Decision) error {
 	return s.write(ctx, []string{changes.Content}, func(tx pgx.Tx) error {
-		if err := generation.Decide(ctx, tx, ids, approve, reason, actor); err != nil || !approve {
+		out, err := generation.Decide(ctx, tx, ids, dec)
+		if err != nil || !dec.Approve {
 			return err
 		}
-		ds := make([]generation.Draft, len(ids))
-		recognitions := false
-		for i, id := range ids {
-			var err error
-			if ds[i], err = generation.Get(ctx, tx, id); err != nil {
-				return err
-			}
-			recognitions = recognitions || ds[i].Kind == generation.KindRecognition
-		}
-		if recognitions {
-			if _, err := enqueue(ctx, s.Queue, tx, []AnnounceRecognitionsArgs{{}}); err != nil {
-				return err
+		for _, d := range out.Drafts {
+			if d.Kind == generation.KindRecognition {
+				if _, err := enqueue(ctx, s.Queue, tx, []AnnounceRecognitionsArgs{{}}); err != nil {
+					return err
+				}
+				break
 			}
 		}
-		return s.emit(ctx, tx, contentEvents(webhooks.ContentApproved, ds, ""))
+		evs := contentEvents(webhooks.ContentApproved, out.Drafts, "")
+		for _, d := range out.Superseded {
+			evs = append(evs, contentEvents(webhooks.ContentWithdrawn, []generation.Draft{d}, d.Reason)...)
+		}
+		return s.emit(ctx, tx, evs)
 	})
 }
 

@@ -90,6 +90,38 @@ func (q *Queries) ApprovedProfileNames(ctx context.Context) ([]ApprovedProfileNa
 	return items, nil
 }
 
+const brandHistory = `-- name: BrandHistory :many
+SELECT version, banned_phrases, voice, tone, channel_limits, created_by, created_at FROM brand_settings ORDER BY version DESC LIMIT $1::int
+`
+
+func (q *Queries) BrandHistory(ctx context.Context, lim int32) ([]BrandSetting, error) {
+	rows, err := q.db.Query(ctx, brandHistory, lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []BrandSetting
+	for rows.Next() {
+		var i BrandSetting
+		if err := rows.Scan(
+			&i.Version,
+			&i.BannedPhrases,
+			&i.Voice,
+			&i.Tone,
+			&i.ChannelLimits,
+			&i.CreatedBy,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const communitiesToDraft = `-- name: CommunitiesToDraft :many
 SELECT c.id, c.name, c.labels, c.size, l.locale::text AS locale,
 	coalesce(c.composition->'facets', '[]')::jsonb AS facets
@@ -214,6 +246,25 @@ func (q *Queries) CreateDraftReview(ctx context.Context, arg CreateDraftReviewPa
 		arg.Changes,
 	)
 	return err
+}
+
+const currentBrand = `-- name: CurrentBrand :one
+SELECT version, banned_phrases, voice, tone, channel_limits, created_by, created_at FROM brand_settings ORDER BY version DESC LIMIT 1
+`
+
+func (q *Queries) CurrentBrand(ctx context.Context) (BrandSetting, error) {
+	row := q.db.QueryRow(ctx, currentBrand)
+	var i BrandSetting
+	err := row.Scan(
+		&i.Version,
+		&i.BannedPhrases,
+		&i.Voice,
+		&i.Tone,
+		&i.ChannelLimits,
+		&i.CreatedBy,
+		&i.CreatedAt,
+	)
+	return i, err
 }
 
 const decideDraft = `-- name: DecideDraft :exec
@@ -459,6 +510,40 @@ func (q *Queries) QueueDrafts(ctx context.Context, arg QueueDraftsParams) ([]Que
 	return items, nil
 }
 
+const saveBrand = `-- name: SaveBrand :one
+INSERT INTO brand_settings (banned_phrases, voice, tone, channel_limits, created_by)
+VALUES ($1, $2, $3, $4, $5) RETURNING version, banned_phrases, voice, tone, channel_limits, created_by, created_at
+`
+
+type SaveBrandParams struct {
+	BannedPhrases []string
+	Voice         string
+	Tone          string
+	ChannelLimits json.RawMessage
+	CreatedBy     string
+}
+
+func (q *Queries) SaveBrand(ctx context.Context, arg SaveBrandParams) (BrandSetting, error) {
+	row := q.db.QueryRow(ctx, saveBrand,
+		arg.BannedPhrases,
+		arg.Voice,
+		arg.Tone,
+		arg.ChannelLimits,
+		arg.CreatedBy,
+	)
+	var i BrandSetting
+	err := row.Scan(
+		&i.Version,
+		&i.BannedPhrases,
+		&i.Voice,
+		&i.Tone,
+		&i.ChannelLimits,
+		&i.CreatedBy,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const setDraftGroup = `-- name: SetDraftGroup :exec
 UPDATE content_drafts SET group_id = id WHERE id = $1
 `
@@ -467,4 +552,44 @@ UPDATE content_drafts SET group_id = id WHERE id = $1
 func (q *Queries) SetDraftGroup(ctx context.Context, id int64) error {
 	_, err := q.db.Exec(ctx, setDraftGroup, id)
 	return err
+}
+
+const supersedeGroup = `-- name: SupersedeGroup :many
+UPDATE content_drafts SET status = 'superseded', decided_by = $1, decided_at = now(),
+	reason = 'superseded by version ' || $2::int
+WHERE group_id = $3 AND id <> $4 AND status = 'approved' RETURNING id
+`
+
+type SupersedeGroupParams struct {
+	DecidedBy string
+	Version   int32
+	GroupID   int64
+	ID        int64
+}
+
+// SupersedeGroup takes the approved versions of a group other than id out of service
+// (a newer version was approved) and returns them.
+func (q *Queries) SupersedeGroup(ctx context.Context, arg SupersedeGroupParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, supersedeGroup,
+		arg.DecidedBy,
+		arg.Version,
+		arg.GroupID,
+		arg.ID,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

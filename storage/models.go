@@ -21,6 +21,16 @@ type ApiKey struct {
 	RevokedAt *time.Time
 }
 
+type BrandSetting struct {
+	Version       int32
+	BannedPhrases []string
+	Voice         string
+	Tone          string
+	ChannelLimits json.RawMessage
+	CreatedBy     string
+	CreatedAt     time.Time
+}
+
 type Challenge struct {
 	ID          int64
 	ContentID   int64

@@ -111,20 +111,20 @@ func (e *env) openMigrated(ctx context.Context) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// drafting is the configured generator and guardrails.
+// drafting is the configured generator, and the brand settings from the environment
+// (BELONG_BANNED_PHRASES, BELONG_VOICE_FILE) that hold until some are saved.
 func (e *env) drafting() (generation.Drafting, error) {
-	d := generation.Drafting{Generator: generation.Template{}, Guardrails: generation.Guardrails{Banned: e.cfg.BannedPhrases},
-		Logger: e.logger}
-	if e.cfg.Generator == "openai" {
-		var voice []byte
-		if e.cfg.VoiceFile != "" {
-			var err error
-			if voice, err = os.ReadFile(e.cfg.VoiceFile); err != nil {
-				return d, fmt.Errorf("BELONG_VOICE_FILE: %w", err)
-			}
+	d := generation.Drafting{Generator: generation.Template{}, Brand: generation.Brand{Banned: e.cfg.BannedPhrases}, Logger: e.logger}
+	if e.cfg.VoiceFile != "" {
+		voice, err := os.ReadFile(e.cfg.VoiceFile)
+		if err != nil {
+			return d, fmt.Errorf("BELONG_VOICE_FILE: %w", err)
 		}
+		d.Brand.Voice = string(voice)
+	}
+	if e.cfg.Generator == "openai" {
 		g, err := generation.NewOpenAI(generation.OpenAIConfig{BaseURL: e.cfg.OpenAIBaseURL, APIKey: e.cfg.OpenAIAPIKey,
-			Model: e.cfg.ChatModel, Voice: string(voice), Retries: 2})
+			Model: e.cfg.ChatModel, Retries: 2})
 		if err != nil {
 			return d, err
 		}

@@ -73,3 +73,20 @@ SELECT DISTINCT ON (subject_id, locale) subject_id, locale, coalesce(body->>'nam
 FROM content_drafts
 WHERE kind = 'community_profile' AND status = 'approved' AND member_id IS NULL AND coalesce(body->>'name', '') <> ''
 ORDER BY subject_id, locale, id DESC;
+
+-- name: SupersedeGroup :many
+-- SupersedeGroup takes the approved versions of a group other than id out of service
+-- (a newer version was approved) and returns them.
+UPDATE content_drafts SET status = 'superseded', decided_by = @decided_by, decided_at = now(),
+	reason = 'superseded by version ' || @version::int
+WHERE group_id = @group_id AND id <> @id AND status = 'approved' RETURNING id;
+
+-- name: CurrentBrand :one
+SELECT * FROM brand_settings ORDER BY version DESC LIMIT 1;
+
+-- name: SaveBrand :one
+INSERT INTO brand_settings (banned_phrases, voice, tone, channel_limits, created_by)
+VALUES (@banned_phrases, @voice, @tone, @channel_limits, @created_by) RETURNING *;
+
+-- name: BrandHistory :many
+SELECT * FROM brand_settings ORDER BY version DESC LIMIT @lim::int;
