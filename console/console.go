@@ -45,11 +45,13 @@ import (
 var templatesFS embed.FS
 
 var consoleTmpl = template.Must(template.New("console").Funcs(template.FuncMap{
-	"inc":     func(i int) int { return i + 1 },
-	"emblem":  emblem,
-	"number":  number,
-	"list":    func(xs ...string) []string { return xs },
-	"percent": func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
+	"inc":      func(i int) int { return i + 1 },
+	"emblem":   emblem,
+	"changes":  changeLines,
+	"blocking": func(d generation.Draft) bool { return len(generation.Blocking(d.Findings)) > 0 },
+	"number":   number,
+	"list":     func(xs ...string) []string { return xs },
+	"percent":  func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
 }).ParseFS(templatesFS, "templates/*.html"))
 
 const sessionCookie = "belong_session"
@@ -225,6 +227,9 @@ func (s *Console) routes(r gin.IRouter) {
 	g.GET("/queue", s.consoleQueue)
 	g.POST("/drafts/:id/approve", s.consoleDecide(true))
 	g.POST("/drafts/:id/reject", s.consoleDecide(false))
+	g.POST("/drafts/:id/withdraw", s.consoleWithdraw)
+	g.GET("/brand", s.consoleBrand)
+	g.POST("/brand", s.consoleSaveBrand)
 	g.POST("/bulk-approve", s.consoleBulk)
 	g.GET("/drafts/:id/edit", s.consoleEditForm)
 	g.POST("/drafts/:id/edit", s.consoleEdit)
@@ -392,27 +397,39 @@ func (s *Console) consoleEditForm(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	d, hist := r.Draft, r.History
+	s.renderEdit(c, http.StatusOK, r, nil, "")
+}
+
+// renderEdit shows the edit form of a draft: its fields as typed (typed, by field
+// name) or as stored, its findings and its history, with msg as the error.
+func (s *Console) renderEdit(c *gin.Context, status int, r service.Review, typed map[string]string, msg string) {
+	d := r.Draft
 	var fields []field
 	for _, k := range sortedKeys(d.Body) {
-		v := d.Body[k]
-		switch t := v.(type) {
+		var f field
+		switch t := d.Body[k].(type) {
 		case []any:
 			lines := make([]string, len(t))
 			for i, x := range t {
 				lines[i] = fmt.Sprint(x)
 			}
-			fields = append(fields, field{k, strings.Join(lines, "\n"), len(lines) + 1})
+			f = field{k, strings.Join(lines, "\n"), len(lines) + 1}
 		default:
-			fields = append(fields, field{k, fmt.Sprint(t), 3})
+			f = field{k, fmt.Sprint(t), 3}
 		}
+		if v, ok := typed[k]; ok {
+			f.Value = v
+		}
+		fields = append(fields, f)
 	}
-	s.render(c, http.StatusOK, "edit", struct {
+	p := s.signedIn(c, "Edit draft")
+	p.Error = msg
+	s.render(c, status, "edit", struct {
 		page
 		Draft   generation.Draft
 		Fields  []field
 		History []generation.Review
-	}{s.signedIn(c, "Edit draft"), d, fields, hist})
+	}{p, d, fields, r.History})
 }
 
 func (s *Console) consoleEdit(c *gin.Context) {
@@ -424,10 +441,11 @@ func (s *Console) consoleEdit(c *gin.Context) {
 		s.consoleFail(c, err)
 		return
 	}
-	d := r.Draft
+	typed := map[string]string{}
 	body := generation.Body{}
-	for k, v := range d.Body {
+	for k, v := range r.Draft.Body {
 		val := strings.TrimSpace(c.PostForm("f_" + k))
+		typed[k] = val
 		switch v.(type) {
 		case []any:
 			var lines []string
@@ -440,7 +458,7 @@ func (s *Console) consoleEdit(c *gin.Context) {
 		case float64:
 			n, err := strconv.Atoi(val)
 			if err != nil {
-				s.consoleFail(c, belong.Errorf(belong.EINVALID, "invalid_draft", "%s must be a whole number", k))
+				s.renderEdit(c, http.StatusBadRequest, r, typed, k+" must be a whole number; nothing was saved.")
 				return
 			}
 			body[k] = n
@@ -449,10 +467,25 @@ func (s *Console) consoleEdit(c *gin.Context) {
 		}
 	}
 	if _, err := s.svc.EditDraft(ctx, id, body, actorOf(c)); err != nil {
-		s.consoleFail(c, err)
+		s.renderEdit(c, api.StatusOf(err), r, typed, s.messageOf(c, err)+" Nothing was saved; your edits are below.")
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/console/queue")
+}
+
+// changeLines reads an audit entry's changes as lines a person reads: "narrative:
+// “old” → “new”", or "override: personal_data, markup".
+func changeLines(changes map[string]any) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(changes)) {
+		switch v := changes[k].(type) {
+		case map[string]any:
+			out = append(out, fmt.Sprintf("%s: “%v” → “%v”", k, v["from"], v["to"]))
+		default:
+			out = append(out, fmt.Sprintf("%s: %v", k, v))
+		}
+	}
+	return out
 }
 
 type mapPoint struct {

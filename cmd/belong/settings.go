@@ -71,7 +71,7 @@ var settings = []setting{
 			c.RateLimit = r
 			return nil
 		}},
-	{name: "BELONG_BANNED_PHRASES", doc: "phrases no draft may use, separated by |",
+	{name: "BELONG_BANNED_PHRASES", doc: "phrases no draft may use, separated by | (the default until brand settings are saved in the console)",
 		set: func(c *Config, v string) error {
 			for _, p := range strings.Split(v, "|") {
 				if p = strings.TrimSpace(p); p != "" {
@@ -84,7 +84,7 @@ var settings = []setting{
 		set: oneOf(func(c *Config) *string { return &c.Generator }, "template", "openai")},
 	{name: "BELONG_CHAT_MODEL", def: "gpt-4o-mini", doc: "chat model of the openai generator and sentiment",
 		set: func(c *Config, v string) error { c.ChatModel = v; return nil }},
-	{name: "BELONG_VOICE_FILE", doc: "the brand-voice guide sent to the chat model",
+	{name: "BELONG_VOICE_FILE", doc: "the brand-voice guide sent to the chat model (the default until brand settings are saved in the console)",
 		set: func(c *Config, v string) error { c.VoiceFile = v; return nil }},
 	{name: "BELONG_SENTIMENT", def: "lexicon", doc: "lexicon (offline) or openai",
 		set: oneOf(func(c *Config) *string { return &c.Sentiment }, "lexicon", "openai")},
