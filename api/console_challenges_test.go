@@ -65,7 +65,7 @@ func TestConsoleChallenges(t *testing.T) {
 		chromedp.SendKeys("#email", f.admin.email, chromedp.ByID),
 		chromedp.SendKeys("#password", f.admin.password, chromedp.ByID),
 		chromedp.Click("#signin", chromedp.ByID),
-		chromedp.WaitVisible("#bulk-approve", chromedp.ByID),
+		chromedp.WaitVisible("#queue", chromedp.ByID),
 		// From the approved draft in the queue to the launch form.
 		chromedp.Navigate(f.url+"/console/queue?kind=challenge&status=approved"),
 		chromedp.Click("#launch-"+content, chromedp.ByID),

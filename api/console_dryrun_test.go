@@ -92,7 +92,7 @@ func TestConsoleDryRunAndCommunityPage(t *testing.T) {
 		chromedp.SendKeys("#email", f.admin.email, chromedp.ByID),
 		chromedp.SendKeys("#password", f.admin.password, chromedp.ByID),
 		chromedp.Click("#signin", chromedp.ByID),
-		chromedp.WaitVisible("#bulk-approve", chromedp.ByID),
+		chromedp.WaitVisible("#queue", chromedp.ByID),
 		chromedp.Navigate(f.url+"/console/communities"),
 		chromedp.WaitVisible("svg a circle", chromedp.ByQuery),
 		chromedp.Click(`a[id="community-`+community+`"]`, chromedp.ByQuery),

@@ -44,10 +44,14 @@ import (
 //go:embed templates/*.html
 var templatesFS embed.FS
 
+//go:embed static/*.js
+var staticFS embed.FS
+
 var consoleTmpl = template.Must(template.New("console").Funcs(template.FuncMap{
 	"inc":      func(i int) int { return i + 1 },
 	"emblem":   emblem,
 	"changes":  changeLines,
+	"length":   lengthClass,
 	"blocking": func(d generation.Draft) bool { return len(generation.Blocking(d.Findings)) > 0 },
 	"number":   number,
 	"list":     func(xs ...string) []string { return xs },
@@ -222,6 +226,12 @@ func (s *Console) routes(r gin.IRouter) {
 	r.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/queue") })
 	r.GET("/console/login", func(c *gin.Context) { s.render(c, http.StatusOK, "login", s.loginPage(c, "", "")) })
 	r.POST("/console/login", s.consoleLogin)
+	static := http.FileServerFS(staticFS)
+	r.GET("/console/static/:file", func(c *gin.Context) {
+		c.Header("Cache-Control", "public, max-age=86400")
+		c.Request.URL.Path = "/static/" + c.Param("file")
+		static.ServeHTTP(c.Writer, c.Request)
+	})
 	g := r.Group("/console", s.reviewer, s.cleanForm)
 	g.POST("/logout", s.consoleLogout)
 	g.GET("/queue", s.consoleQueue)
@@ -230,7 +240,8 @@ func (s *Console) routes(r gin.IRouter) {
 	g.POST("/drafts/:id/withdraw", s.consoleWithdraw)
 	g.GET("/brand", s.consoleBrand)
 	g.POST("/brand", s.consoleSaveBrand)
-	g.POST("/bulk-approve", s.consoleBulk)
+	g.POST("/bulk-approve", s.consoleBulk(true))
+	g.POST("/bulk-reject", s.consoleBulk(false))
 	g.GET("/drafts/:id/edit", s.consoleEditForm)
 	g.POST("/drafts/:id/edit", s.consoleEdit)
 	g.GET("/communities", s.consoleCommunities)
@@ -294,93 +305,6 @@ func (s *Console) consoleLogout(c *gin.Context) {
 
 func (s *Console) signedIn(c *gin.Context, title string) page {
 	return page{Title: title, SignedIn: true, CSRF: c.GetString("csrf"), Person: userOf(c)}
-}
-
-func (s *Console) consoleQueue(c *gin.Context) {
-	f := generation.Filter{Kind: c.Query("kind"), Status: c.Query("status"), Community: c.Query("community"), Limit: 200}
-	if _, ok := c.GetQuery("status"); !ok {
-		f.Status = generation.StatusDraft
-	}
-	ctx, cancel := s.ctx(c)
-	defer cancel()
-	ds, err := s.svc.ReviewQueue(ctx, f)
-	p := s.signedIn(c, "Review queue")
-	if err != nil {
-		p.Error = "The queue could not be read: " + err.Error()
-	}
-	s.render(c, http.StatusOK, "queue", queuePage{page: p, Drafts: ds, Filter: f, Kinds: generation.Kinds, Statuses: statuses, Admin: isAdmin(c)})
-}
-
-// queuePage is what the review queue template shows.
-type queuePage struct {
-	page
-	Drafts          []generation.Draft
-	Filter          generation.Filter
-	Kinds, Statuses []string
-	// Admin may launch challenges from approved challenge content.
-	Admin bool
-}
-
-var statuses = generation.Statuses
-
-var errOverrideAdminOnly = belong.New(belong.EINVALID, "admin_only", "Only an admin may approve a draft despite blocking findings.")
-
-func (s *Console) consoleDecide(approve bool) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-		if err != nil {
-			c.Redirect(http.StatusSeeOther, "/console/queue")
-			return
-		}
-		override := c.PostForm("override") != ""
-		if override && (!approve || !isAdmin(c)) {
-			s.forbid(c, errOverrideAdminOnly)
-			return
-		}
-		ctx, cancel := s.ctx(c)
-		defer cancel()
-		dec := generation.Decision{Approve: approve, Override: override, Reason: strings.TrimSpace(c.PostForm("reason")), Actor: actorOf(c)}
-		if err := s.svc.Decide(ctx, []int64{id}, dec); err != nil {
-			s.consoleFail(c, err)
-			return
-		}
-		c.Redirect(http.StatusSeeOther, "/console/queue")
-	}
-}
-
-func (s *Console) consoleBulk(c *gin.Context) {
-	var ids []int64
-	for _, raw := range c.PostFormArray("id") {
-		id, err := strconv.ParseInt(raw, 10, 64)
-		if err == nil {
-			ids = append(ids, id)
-		}
-	}
-	if len(ids) > 0 {
-		ctx, cancel := s.ctx(c)
-		defer cancel()
-		if err := s.svc.Decide(ctx, ids, generation.Decision{Approve: true, Actor: actorOf(c)}); err != nil {
-			s.consoleFail(c, err)
-			return
-		}
-	}
-	c.Redirect(http.StatusSeeOther, "/console/queue")
-}
-
-// forbid refuses what the signed-in person's role may not do (403), saying why on
-// the queue page.
-func (s *Console) forbid(c *gin.Context, err *belong.Error) {
-	p := s.signedIn(c, "Review queue")
-	p.Error = err.Message
-	s.render(c, http.StatusForbidden, "queue", queuePage{page: p, Kinds: generation.Kinds, Statuses: statuses})
-}
-
-// consoleFail shows an error on the queue page, with the status the API would give
-// and the vocabulary's message; anything else is logged and shown as an internal error.
-func (s *Console) consoleFail(c *gin.Context, err error) {
-	p := s.signedIn(c, "Review queue")
-	p.Error = s.messageOf(c, err)
-	s.render(c, api.StatusOf(err), "queue", queuePage{page: p, Kinds: generation.Kinds, Statuses: statuses})
 }
 
 type field struct {

@@ -311,20 +311,44 @@ func Get(ctx context.Context, db database.DBTX, id int64) (Draft, error) {
 
 // Filter narrows the review queue; empty fields match everything.
 type Filter struct {
-	Kind, Status, Community string
+	Kind, Status, Community, Locale string
 	// Occasion narrows badges and recognitions ("challenge:7", "streak").
 	Occasion string
-	Limit    int
+	// Search finds drafts whose copy contains it, case-insensitively.
+	Search string
+	// Limit (100 when zero) and Offset page through the queue.
+	Limit, Offset int
 }
 
-// Queue lists the latest version of each draft group, newest first.
+// Count is how many drafts (latest versions) have a kind, status and locale.
+type Count struct {
+	Kind, Status, Locale string
+	N                    int
+}
+
+// Counts counts the latest versions by kind, status and locale, among those of
+// f.Community matching f.Search (the other filters are left to the caller).
+func Counts(ctx context.Context, db database.DBTX, f Filter) ([]Count, error) {
+	rows, err := storage.New(db).QueueCounts(ctx, storage.QueueCountsParams{SubjectID: f.Community, Q: f.Search})
+	if err != nil {
+		return nil, fmt.Errorf("queue counts: %w", storage.Translate(err, nil))
+	}
+	out := make([]Count, len(rows))
+	for i, r := range rows {
+		out[i] = Count{Kind: r.Kind, Status: r.Status, Locale: r.Locale, N: int(r.N)}
+	}
+	return out, nil
+}
+
+// Queue lists the latest version of each draft group, the locales of one piece of
+// content together, the newest piece first.
 func Queue(ctx context.Context, db database.DBTX, f Filter) ([]Draft, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
 	}
 	rows, err := storage.New(db).QueueDrafts(ctx, storage.QueueDraftsParams{Kind: f.Kind, Status: f.Status,
-		SubjectID: f.Community, Occasion: f.Occasion, Lim: int64(limit)})
+		SubjectID: f.Community, Occasion: f.Occasion, Locale: f.Locale, Q: f.Search, Lim: int64(limit), Off: int64(max(f.Offset, 0))})
 	if err != nil {
 		return nil, fmt.Errorf("review queue: %w", err)
 	}

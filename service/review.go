@@ -21,6 +21,11 @@ func (s *Service) ReviewQueue(ctx context.Context, f generation.Filter) ([]gener
 	return generation.Queue(ctx, s.DB, f)
 }
 
+// QueueCounts counts the review queue by kind, status and locale (generation.Counts).
+func (s *Service) QueueCounts(ctx context.Context, f generation.Filter) ([]generation.Count, error) {
+	return generation.Counts(ctx, s.DB, f)
+}
+
 // DraftForReview returns a draft version and its audit trail.
 func (s *Service) DraftForReview(ctx context.Context, id int64) (Review, error) {
 	d, err := generation.Get(ctx, s.DB, id)

@@ -443,12 +443,60 @@ func (q *Queries) LockDraftSubject(ctx context.Context, key string) error {
 	return err
 }
 
+const queueCounts = `-- name: QueueCounts :many
+SELECT d.kind, d.status, d.locale, count(*)::int AS n FROM content_drafts d
+WHERE d.version = (SELECT max(version) FROM content_drafts g WHERE g.group_id = d.group_id)
+  AND ($1::text = '' OR d.subject_id = $1) AND ($2::text = '' OR strpos(lower(d.body::text), lower($2)) > 0)
+GROUP BY 1, 2, 3
+`
+
+type QueueCountsParams struct {
+	SubjectID string
+	Q         string
+}
+
+type QueueCountsRow struct {
+	Kind   string
+	Status string
+	Locale string
+	N      int32
+}
+
+// QueueCounts counts the latest versions by kind, status and locale, for the
+// community and search filters.
+func (q *Queries) QueueCounts(ctx context.Context, arg QueueCountsParams) ([]QueueCountsRow, error) {
+	rows, err := q.db.Query(ctx, queueCounts, arg.SubjectID, arg.Q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []QueueCountsRow
+	for rows.Next() {
+		var i QueueCountsRow
+		if err := rows.Scan(
+			&i.Kind,
+			&i.Status,
+			&i.Locale,
+			&i.N,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const queueDrafts = `-- name: QueueDrafts :many
 SELECT d.id, d.kind, d.subject_id, d.locale, d.body, d.generator, d.prompt_version, d.status, d.version, d.created_at, d.group_id, d.member_id, d.occasion, d.findings, d.fallback, d.reason, d.decided_by, d.decided_at FROM content_drafts d
 WHERE d.version = (SELECT max(version) FROM content_drafts g WHERE g.group_id = d.group_id)
   AND ($1::text = '' OR d.kind = $1) AND ($2::text = '' OR d.status = $2)
   AND ($3::text = '' OR d.subject_id = $3) AND ($4::text = '' OR d.occasion = $4)
-ORDER BY d.id DESC LIMIT $5::bigint
+  AND ($5::text = '' OR d.locale = $5) AND ($6::text = '' OR strpos(lower(d.body::text), lower($6)) > 0)
+ORDER BY max(d.id) OVER (PARTITION BY d.kind, d.subject_id, d.occasion, d.member_id) DESC, d.locale, d.id DESC
+LIMIT $8::bigint OFFSET $7::bigint
 `
 
 type QueueDraftsParams struct {
@@ -456,6 +504,9 @@ type QueueDraftsParams struct {
 	Status    string
 	SubjectID string
 	Occasion  string
+	Locale    string
+	Q         string
+	Off       int64
 	Lim       int64
 }
 
@@ -465,12 +516,18 @@ type QueueDraftsRow struct {
 
 // QueueDrafts lists the latest version of each draft group, newest first; empty
 // filters match everything.
+// QueueDrafts lists the latest version of each draft group matching the filters (q
+// searches the copy, case-insensitively), the locales of one piece of content (same
+// kind, subject, occasion and member) together, the newest piece first.
 func (q *Queries) QueueDrafts(ctx context.Context, arg QueueDraftsParams) ([]QueueDraftsRow, error) {
 	rows, err := q.db.Query(ctx, queueDrafts,
 		arg.Kind,
 		arg.Status,
 		arg.SubjectID,
 		arg.Occasion,
+		arg.Locale,
+		arg.Q,
+		arg.Off,
 		arg.Lim,
 	)
 	if err != nil {

@@ -38,11 +38,24 @@ SELECT sqlc.embed(d) FROM content_drafts d WHERE d.id = @id;
 -- QueueDrafts lists the latest version of each draft group, newest first; empty
 -- filters match everything.
 -- name: QueueDrafts :many
+-- QueueDrafts lists the latest version of each draft group matching the filters (q
+-- searches the copy, case-insensitively), the locales of one piece of content (same
+-- kind, subject, occasion and member) together, the newest piece first.
 SELECT sqlc.embed(d) FROM content_drafts d
 WHERE d.version = (SELECT max(version) FROM content_drafts g WHERE g.group_id = d.group_id)
   AND (@kind::text = '' OR d.kind = @kind) AND (@status::text = '' OR d.status = @status)
   AND (@subject_id::text = '' OR d.subject_id = @subject_id) AND (@occasion::text = '' OR d.occasion = @occasion)
-ORDER BY d.id DESC LIMIT @lim::bigint;
+  AND (@locale::text = '' OR d.locale = @locale) AND (@q::text = '' OR strpos(lower(d.body::text), lower(@q)) > 0)
+ORDER BY max(d.id) OVER (PARTITION BY d.kind, d.subject_id, d.occasion, d.member_id) DESC, d.locale, d.id DESC
+LIMIT @lim::bigint OFFSET @off::bigint;
+
+-- name: QueueCounts :many
+-- QueueCounts counts the latest versions by kind, status and locale, for the
+-- community and search filters.
+SELECT d.kind, d.status, d.locale, count(*)::int AS n FROM content_drafts d
+WHERE d.version = (SELECT max(version) FROM content_drafts g WHERE g.group_id = d.group_id)
+  AND (@subject_id::text = '' OR d.subject_id = @subject_id) AND (@q::text = '' OR strpos(lower(d.body::text), lower(@q)) > 0)
+GROUP BY 1, 2, 3;
 
 -- name: GetDraftForUpdate :one
 SELECT sqlc.embed(d) FROM content_drafts d WHERE d.id = @id FOR UPDATE;
