@@ -51,6 +51,7 @@ var consoleTmpl = template.Must(template.New("console").Funcs(template.FuncMap{
 	"inc":      func(i int) int { return i + 1 },
 	"emblem":   emblem,
 	"changes":  changeLines,
+	"diff":     diffRows,
 	"length":   lengthClass,
 	"blocking": func(d generation.Draft) bool { return len(generation.Blocking(d.Findings)) > 0 },
 	"number":   number,
