@@ -59,7 +59,7 @@ func (s *server) listChallenges(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	cs, err := s.svc.Challenges(ctx, st != "all", int64(before), limit)
+	cs, err := s.svc.Challenges(ctx, challenges.ListFilter{Current: st != "all", Before: int64(before), Limit: limit})
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -143,15 +143,26 @@ func Get(ctx context.Context, db database.DBTX, id int64, now time.Time) (Challe
 	return challengeOf(r, now)
 }
 
-// List reads challenges newest first: all of them, or (current) those whose window has
-// not ended more than a week ago; before pages (0: from the newest).
-func List(ctx context.Context, db database.DBTX, current bool, before int64, limit int, now time.Time) ([]Challenge, error) {
+// ListFilter narrows List.
+type ListFilter struct {
+	// Current keeps those whose window has not ended more than a week ago.
+	Current bool
+	// Before pages (0: from the newest); Limit caps the page.
+	Before int64
+	Limit  int
+	// Community keeps those for it or launched from its content.
+	Community string
+}
+
+// List reads challenges newest first.
+func List(ctx context.Context, db database.DBTX, f ListFilter, now time.Time) ([]Challenge, error) {
 	var since *time.Time
-	if current {
+	if f.Current {
 		s := day(now).Add(-Grace)
 		since = &s
 	}
-	rs, err := storage.New(db).ListChallenges(ctx, storage.ListChallengesParams{Since: since, Before: before, Max: int32(limit)})
+	rs, err := storage.New(db).ListChallenges(ctx, storage.ListChallengesParams{Since: since, Before: f.Before, Max: int32(f.Limit),
+		Community: f.Community})
 	if err != nil {
 		return nil, fmt.Errorf("list challenges: %w", storage.Translate(err, nil))
 	}

@@ -40,7 +40,7 @@ func (s *Console) consoleChallenges(c *gin.Context) {
 	defer cancel()
 	p := challengesPage{page: s.signedIn(c, "Challenges"), Admin: isAdmin(c), All: c.Query("status") == "all"}
 	var err error
-	p.Challenges, err = s.svc.Challenges(ctx, !p.All, 0, 100)
+	p.Challenges, err = s.svc.Challenges(ctx, challenges.ListFilter{Current: !p.All, Limit: 100})
 	if err == nil && p.Admin {
 		p.Launchable, err = s.svc.ReviewQueue(ctx, generation.Filter{Kind: generation.KindChallenge, Status: generation.StatusApproved, Limit: 50})
 	}

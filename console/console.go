@@ -52,6 +52,7 @@ var consoleTmpl = template.Must(template.New("console").Funcs(template.FuncMap{
 	"emblem":   emblem,
 	"changes":  changeLines,
 	"diff":     diffRows,
+	"barWidth": func(n, top int) int { return 200 * n / max(top, 1) },
 	"length":   lengthClass,
 	"blocking": func(d generation.Draft) bool { return len(generation.Blocking(d.Findings)) > 0 },
 	"number":   number,
@@ -251,6 +252,7 @@ func (s *Console) routes(r gin.IRouter) {
 	g.GET("/dry-runs/:id", s.consoleDryRun)
 	g.POST("/dry-runs/:id/publish", s.consolePublishDryRun)
 	g.GET("/communities/:id", s.consoleCommunity)
+	g.GET("/tribes", s.consoleTribes)
 	g.GET("/trends", s.consoleTrends)
 	g.GET("/pilots", s.consolePilots)
 	g.GET("/people", s.consolePeople)
@@ -454,7 +456,11 @@ func (s *Console) consoleCommunities(c *gin.Context) {
 		minX, maxX = math.Min(minX, q[0]), math.Max(maxX, q[0])
 		minY, maxY = math.Min(minY, q[1]), math.Max(maxY, q[1])
 	}
-	tribes := map[string]int{}
+	legend := tribeLegend(cs)
+	colour := map[string]string{}
+	for _, t := range legend {
+		colour[t.ID] = t.Color
+	}
 	var points []mapPoint
 	for _, cm := range cs {
 		q, ok := pts[cm.ID]
@@ -463,10 +469,7 @@ func (s *Console) consoleCommunities(c *gin.Context) {
 		}
 		color := tribeColors[0]
 		if cm.Tribe != nil {
-			if _, seen := tribes[cm.Tribe.ID]; !seen {
-				tribes[cm.Tribe.ID] = len(tribes)
-			}
-			color = tribeColors[tribes[cm.Tribe.ID]%len(tribeColors)]
+			color = colour[cm.Tribe.ID]
 		}
 		points = append(points, mapPoint{
 			X: pad + (q[0]-minX)/math.Max(maxX-minX, 1e-9)*(w-2*pad), Y: pad + (q[1]-minY)/math.Max(maxY-minY, 1e-9)*(h-2*pad),
@@ -478,8 +481,55 @@ func (s *Console) consoleCommunities(c *gin.Context) {
 		Compositions map[string]matching.Composition
 		Feedback     map[string]pilots.Summary
 		Points       []mapPoint
+		Legend       []tribeEntry
 		MapW, MapH   float64
-	}{p, cs, comps, feedback, points, w, h})
+	}{p, cs, comps, feedback, points, legend, w, h})
+}
+
+// tribeEntry is a tribe as the map's legend and the tribes page show it.
+type tribeEntry struct {
+	ID, Name, Color string
+	Communities     []matching.Community
+	Members         int
+}
+
+// tribeLegend lists the tribes of communities cs in order of first appearance, each
+// with its colour, communities and members.
+func tribeLegend(cs []matching.Community) []tribeEntry {
+	var out []tribeEntry
+	at := map[string]int{}
+	for _, cm := range cs {
+		if cm.Tribe == nil {
+			continue
+		}
+		i, ok := at[cm.Tribe.ID]
+		if !ok {
+			i = len(out)
+			at[cm.Tribe.ID] = i
+			out = append(out, tribeEntry{ID: cm.Tribe.ID, Name: cm.Tribe.Name, Color: tribeColors[i%len(tribeColors)]})
+		}
+		out[i].Communities = append(out[i].Communities, cm)
+		out[i].Members += cm.Size
+	}
+	return out
+}
+
+// consoleTribes lists the tribes with their communities.
+func (s *Console) consoleTribes(c *gin.Context) {
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	p := s.signedIn(c, "Tribes")
+	var tribes []tribeEntry
+	v, err := s.svc.View(ctx)
+	if err != nil {
+		p.Error = s.messageOf(c, err)
+	} else {
+		tribes = tribeLegend(matching.ListCommunities(v, "", 500))
+	}
+	s.render(c, http.StatusOK, "tribes", struct {
+		page
+		Tribes []tribeEntry
+	}{p, tribes})
 }
 
 func sortedKeys(b generation.Body) []string { return slices.Sorted(maps.Keys(b)) }

@@ -12,8 +12,10 @@ import (
 
 	"github.com/belong-loyalty/belong"
 	"github.com/belong-loyalty/belong/api"
+	"github.com/belong-loyalty/belong/challenges"
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/matching"
+	"github.com/belong-loyalty/belong/pilots"
 	"github.com/belong-loyalty/belong/service"
 )
 
@@ -261,6 +263,16 @@ type communityPage struct {
 	Pending  []generation.Draft
 	// FirstNames are a few members who consented to be seen by their community.
 	FirstNames []string
+	// Profile is its approved profile (in English if there is one), if any.
+	Profile *generation.Draft
+	// Sizes are its sizes in the last runs, newest first, with the largest.
+	Sizes   []matching.RunSize
+	MaxSize int
+	// Stages count its members by lifecycle stage.
+	Stages     []service.StageCount
+	Challenges []challenges.Challenge
+	// Feedback summarises what its members said in pilots (admins only).
+	Feedback *pilots.Summary
 }
 
 // sampleMembers is how many first names a community's page shows.
@@ -310,6 +322,39 @@ func (s *Console) consoleCommunity(c *gin.Context) {
 	if p.FirstNames, err = matching.FirstNames(ctx, s.db, v.ID, cm.ID, sampleMembers); err != nil {
 		fail(err)
 		return
+	}
+	for i, d := range p.Approved {
+		if d.Kind == generation.KindCommunityProfile && (p.Profile == nil || d.Locale == "en") {
+			p.Profile = &p.Approved[i]
+		}
+	}
+	if p.Profile != nil {
+		if name, _ := p.Profile.Body["name"].(string); name != "" {
+			p.Title = name
+		}
+	}
+	if p.Sizes, err = matching.SizeHistory(ctx, s.db, cm.ID, 10); err != nil {
+		fail(err)
+		return
+	}
+	for _, rs := range p.Sizes {
+		p.MaxSize = max(p.MaxSize, rs.Size)
+	}
+	if p.Stages, err = s.svc.LifecycleMix(ctx, v.ID, cm.ID); err != nil {
+		fail(err)
+		return
+	}
+	if p.Challenges, err = s.svc.Challenges(ctx, challenges.ListFilter{Community: cm.ID, Limit: 20}); err != nil {
+		fail(err)
+		return
+	}
+	if isAdmin(c) {
+		f, err := pilots.Summarize(ctx, s.db, 0, cm.ID)
+		if err != nil {
+			fail(err)
+			return
+		}
+		p.Feedback = &f
 	}
 	s.render(c, http.StatusOK, "community", p)
 }

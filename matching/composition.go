@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/members"
@@ -308,4 +309,34 @@ func FirstNames(ctx context.Context, db database.DBTX, run int64, id string, n i
 		return nil, fmt.Errorf("read members of %s: %w", id, storage.Translate(err, nil))
 	}
 	return names, nil
+}
+
+// RunSize is a community's size in one published run.
+type RunSize struct {
+	RunID int64     `json:"run_id,string"`
+	At    time.Time `json:"at"`
+	Size  int       `json:"size"`
+}
+
+// SizeHistory is a community's size in the last n published runs that had it,
+// newest first (ids are kept across runs, so this is its growth).
+func SizeHistory(ctx context.Context, db database.DBTX, id string, n int) ([]RunSize, error) {
+	rows, err := storage.New(db).CommunitySizeHistory(ctx, storage.CommunitySizeHistoryParams{ID: id, Lim: int32(n)})
+	if err != nil {
+		return nil, fmt.Errorf("sizes of %s: %w", id, storage.Translate(err, nil))
+	}
+	out := make([]RunSize, len(rows))
+	for i, r := range rows {
+		out[i] = RunSize{RunID: r.RunID, At: r.StartedAt, Size: int(r.Size)}
+	}
+	return out, nil
+}
+
+// PrimaryMembers lists the members whose primary community id is in run.
+func PrimaryMembers(ctx context.Context, db database.DBTX, run int64, id string) ([]string, error) {
+	ids, err := storage.New(db).CommunityMemberIDs(ctx, storage.CommunityMemberIDsParams{RunID: run, CommunityID: id})
+	if err != nil {
+		return nil, fmt.Errorf("members of %s: %w", id, storage.Translate(err, nil))
+	}
+	return ids, nil
 }

@@ -124,9 +124,9 @@ func (s *Service) Challenge(ctx context.Context, id int64, limit int) (challenge
 	return c, board, err
 }
 
-// Challenges lists challenges newest first (current: those not ended over a week ago).
-func (s *Service) Challenges(ctx context.Context, current bool, before int64, limit int) ([]challenges.Challenge, error) {
-	return challenges.List(ctx, s.DB, current, before, limit, s.now())
+// Challenges lists challenges newest first (challenges.List).
+func (s *Service) Challenges(ctx context.Context, f challenges.ListFilter) ([]challenges.Challenge, error) {
+	return challenges.List(ctx, s.DB, f, s.now())
 }
 
 // MemberChallenges lists a member's challenges (all: not only the active ones).

@@ -277,7 +277,7 @@ func TestRecurringChallenge(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	list, err := svc.Challenges(ctx, false, 0, 10)
+	list, err := svc.Challenges(ctx, challenges.ListFilter{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

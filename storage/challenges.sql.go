@@ -429,19 +429,28 @@ const listChallenges = `-- name: ListChallenges :many
 SELECT id, content_id, series_id, instance, target_kind, target_id, kind, goal, adaptive, starts_on, ends_on, timezone, recurrence, enrolment, thresholds, progress, notified, completed_at, ended_at, created_by, created_at, participants, completed, body, locale, community_id FROM challenge_summaries
 WHERE ($1::date IS NULL OR ends_on >= $1::date)
   AND ($2::bigint = 0 OR id < $2::bigint)
-ORDER BY id DESC LIMIT $3
+  AND ($3::text = '' OR community_id = $3 OR (target_kind = 'community' AND target_id = $3))
+ORDER BY id DESC LIMIT $4
 `
 
 type ListChallengesParams struct {
-	Since  *time.Time
-	Before int64
-	Max    int32
+	Since     *time.Time
+	Before    int64
+	Community string
+	Max       int32
 }
 
 // ListChallenges lists challenges newest first, those whose window ends on or after
 // since (all when since is NULL), before the given id.
+// ListChallenges lists challenges newest first; with a community, those for it or
+// launched from its content.
 func (q *Queries) ListChallenges(ctx context.Context, arg ListChallengesParams) ([]ChallengeSummary, error) {
-	rows, err := q.db.Query(ctx, listChallenges, arg.Since, arg.Before, arg.Max)
+	rows, err := q.db.Query(ctx, listChallenges,
+		arg.Since,
+		arg.Before,
+		arg.Community,
+		arg.Max,
+	)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ package storage
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	pgvector "github.com/pgvector/pgvector-go"
 )
@@ -88,6 +89,73 @@ func (q *Queries) CommunityFirstNames(ctx context.Context, arg CommunityFirstNam
 			return nil, err
 		}
 		items = append(items, first_name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const communityMemberIDs = `-- name: CommunityMemberIDs :many
+SELECT member_id FROM memberships WHERE run_id = $1 AND community_id = $2 AND rank = 1 ORDER BY member_id
+`
+
+type CommunityMemberIDsParams struct {
+	RunID       int64
+	CommunityID string
+}
+
+// CommunityMemberIDs lists the members whose primary community it is in a run.
+func (q *Queries) CommunityMemberIDs(ctx context.Context, arg CommunityMemberIDsParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, communityMemberIDs, arg.RunID, arg.CommunityID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var member_id string
+		if err := rows.Scan(&member_id); err != nil {
+			return nil, err
+		}
+		items = append(items, member_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const communitySizeHistory = `-- name: CommunitySizeHistory :many
+SELECT r.id AS run_id, r.started_at, c.size FROM communities c JOIN cluster_runs r ON r.id = c.run_id
+WHERE c.id = $1 AND r.status = 'published' ORDER BY r.id DESC LIMIT $2::int
+`
+
+type CommunitySizeHistoryParams struct {
+	ID  string
+	Lim int32
+}
+
+type CommunitySizeHistoryRow struct {
+	RunID     int64
+	StartedAt time.Time
+	Size      int32
+}
+
+// CommunitySizeHistory is a community's size in each of the last published runs that had it.
+func (q *Queries) CommunitySizeHistory(ctx context.Context, arg CommunitySizeHistoryParams) ([]CommunitySizeHistoryRow, error) {
+	rows, err := q.db.Query(ctx, communitySizeHistory, arg.ID, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CommunitySizeHistoryRow
+	for rows.Next() {
+		var i CommunitySizeHistoryRow
+		if err := rows.Scan(&i.RunID, &i.StartedAt, &i.Size); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

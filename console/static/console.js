@@ -42,3 +42,29 @@
   // A decided row is replaced in place; the next one becomes current.
   document.body.addEventListener("htmx:afterSwap", function () { if (current >= 0) { focusRow(current + 1); } });
 })();
+
+// The community map: zoom with the buttons or the mouse wheel (the viewBox shrinks
+// around the centre, or around the pointer), drag-free; reset shows it whole.
+(function () {
+  "use strict";
+  var svg = document.getElementById("community-map");
+  if (!svg) { return; }
+  var W = parseFloat(svg.dataset.w), H = parseFloat(svg.dataset.h);
+  var box = { x: 0, y: 0, w: W, h: H };
+  function set() { svg.setAttribute("viewBox", [box.x, box.y, box.w, box.h].join(" ")); }
+  function zoom(f, cx, cy) {
+    var w = Math.min(W, Math.max(W / 16, box.w * f)), h = w * H / W;
+    box.x = Math.min(W - w, Math.max(0, cx - (cx - box.x) * w / box.w));
+    box.y = Math.min(H - h, Math.max(0, cy - (cy - box.y) * h / box.h));
+    box.w = w; box.h = h; set();
+  }
+  function centre() { return [box.x + box.w / 2, box.y + box.h / 2]; }
+  document.getElementById("zoom-in").addEventListener("click", function () { var c = centre(); zoom(0.5, c[0], c[1]); });
+  document.getElementById("zoom-out").addEventListener("click", function () { var c = centre(); zoom(2, c[0], c[1]); });
+  document.getElementById("zoom-reset").addEventListener("click", function () { box = { x: 0, y: 0, w: W, h: H }; set(); });
+  svg.addEventListener("wheel", function (e) {
+    e.preventDefault();
+    var r = svg.getBoundingClientRect();
+    zoom(e.deltaY < 0 ? 0.8 : 1.25, box.x + (e.clientX - r.left) / r.width * box.w, box.y + (e.clientY - r.top) / r.height * box.h);
+  }, { passive: false });
+})();

@@ -17,9 +17,12 @@ SELECT * FROM challenge_summaries WHERE id = @id;
 -- ListChallenges lists challenges newest first, those whose window ends on or after
 -- since (all when since is NULL), before the given id.
 -- name: ListChallenges :many
+-- ListChallenges lists challenges newest first; with a community, those for it or
+-- launched from its content.
 SELECT * FROM challenge_summaries
 WHERE (sqlc.narg(since)::date IS NULL OR ends_on >= sqlc.narg(since)::date)
   AND (@before::bigint = 0 OR id < @before::bigint)
+  AND (@community::text = '' OR community_id = @community OR (target_kind = 'community' AND target_id = @community))
 ORDER BY id DESC LIMIT @max;
 
 -- name: EndChallenge :execrows

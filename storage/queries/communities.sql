@@ -76,3 +76,12 @@ FROM memberships ms JOIN members m ON m.id = ms.member_id
 WHERE ms.run_id = @run_id AND ms.community_id = @community_id AND ms.rank = 1
 	AND m.consent_personalization AND m.consent_community AND btrim(m.name) <> ''
 ORDER BY ms.score DESC, ms.member_id LIMIT @lim;
+
+-- name: CommunitySizeHistory :many
+-- CommunitySizeHistory is a community's size in each of the last published runs that had it.
+SELECT r.id AS run_id, r.started_at, c.size FROM communities c JOIN cluster_runs r ON r.id = c.run_id
+WHERE c.id = @id AND r.status = 'published' ORDER BY r.id DESC LIMIT @lim::int;
+
+-- name: CommunityMemberIDs :many
+-- CommunityMemberIDs lists the members whose primary community it is in a run.
+SELECT member_id FROM memberships WHERE run_id = @run_id AND community_id = @community_id AND rank = 1 ORDER BY member_id;
