@@ -21,8 +21,8 @@ var (
 // palettes are the colour pairs communities wear: a fill, dark enough for white text
 // on it, and an accent for outlines.
 var palettes = [][2]string{
-	{"#364fc7", "#f59f00"}, {"#2b8a3e", "#fab005"}, {"#c2255c", "#4c6ef5"}, {"#0b7285", "#f76707"},
-	{"#5f3dc4", "#12b886"}, {"#e8590c", "#1864ab"}, {"#862e9c", "#f08c00"}, {"#1d2230", "#e64980"},
+	{"#364fc7", "#f59f00"}, {"#2b7a3d", "#fab005"}, {"#c2255c", "#4c6ef5"}, {"#0b7285", "#f76707"},
+	{"#5f3dc4", "#12b886"}, {"#c2410c", "#1864ab"}, {"#862e9c", "#f08c00"}, {"#1d2230", "#e64980"},
 }
 
 // Palette is a community's colours: a fill and an accent, the same every time for
