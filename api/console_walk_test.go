@@ -118,7 +118,7 @@ func TestConsoleReviewWalk(t *testing.T) {
 	bctx := newBrowser(t)
 	var vs []violation
 	var summary, filtered, page2, marker, rowStatus, blockedText string
-	err = steps(t, bctx,
+	err = steps(bctx, t,
 		emulation.SetDeviceMetricsOverride(1366, 900, 1, false),
 		chromedp.Navigate(f.url+"/console/queue"),
 		chromedp.WaitVisible("#email", chromedp.ByID),
@@ -188,7 +188,7 @@ func TestConsoleReviewWalk(t *testing.T) {
 	// An admin overrides the block with a reason, withdraws what the reviewer approved,
 	// and saves brand settings.
 	var overridden, withdrawn, saved, communityName string
-	err = steps(t, bctx,
+	err = steps(bctx, t,
 		chromedp.Navigate(f.url+"/console/queue"),
 		chromedp.Click(`header button`, chromedp.ByQuery), // sign out
 		chromedp.WaitVisible("#email", chromedp.ByID),
@@ -295,7 +295,7 @@ func firstDraft(t *testing.T, f fixture) string {
 }
 
 // steps runs actions one at a time, each within 20 s, and says which one failed.
-func steps(t *testing.T, bctx context.Context, actions ...chromedp.Action) error {
+func steps(bctx context.Context, t *testing.T, actions ...chromedp.Action) error {
 	t.Helper()
 	if err := chromedp.Run(bctx); err != nil { // the tab belongs to bctx, not to a step
 		return err
