@@ -278,20 +278,19 @@ func (s *Console) consoleBulk(approve bool) gin.HandlerFunc {
 	}
 }
 
-// forbid refuses what the signed-in person's role may not do (403), saying why on
-// the queue page.
+// forbid refuses what the signed-in person's role may not do (403), saying why.
 func (s *Console) forbid(c *gin.Context, err *belong.Error) {
-	p := s.signedIn(c, "Review queue")
+	p := s.signedIn(c, "Not allowed")
 	p.Error = err.Message
-	s.render(c, http.StatusForbidden, "queue", queuePage{page: p, AllKinds: generation.Kinds, AllStatuses: generation.Statuses})
+	s.render(c, http.StatusForbidden, "error", p)
 }
 
-// consoleFail shows an error on the queue page, with the status the API would give
-// and the vocabulary's message; anything else is logged and shown as an internal error.
+// consoleFail shows an error page with the status the API would give and the
+// vocabulary's message; anything else is logged and shown as an internal error.
 func (s *Console) consoleFail(c *gin.Context, err error) {
-	p := s.signedIn(c, "Review queue")
+	p := s.signedIn(c, "Something went wrong")
 	p.Error = s.messageOf(c, err)
-	s.render(c, api.StatusOf(err), "queue", queuePage{page: p, AllKinds: generation.Kinds, AllStatuses: generation.Statuses})
+	s.render(c, api.StatusOf(err), "error", p)
 }
 
 // lengthClass marks a channel length over its limit.
