@@ -59,6 +59,7 @@ func TestConsoleChallenges(t *testing.T) {
 
 	bctx := newBrowser(t)
 	var launchURL, status, progress, refused, event string
+	var launchVs []violation
 	err := chromedp.Run(bctx,
 		chromedp.Navigate(f.url+"/console/login"),
 		chromedp.WaitVisible("#email", chromedp.ByID),
@@ -70,6 +71,7 @@ func TestConsoleChallenges(t *testing.T) {
 		chromedp.Navigate(f.url+"/console/queue?kind=challenge&status=approved"),
 		chromedp.Click("#launch-"+content, chromedp.ByID),
 		chromedp.WaitVisible("#launch", chromedp.ByID),
+		axeCheck(t, "launch form", &launchVs),
 		// A target that is not a number comes back refused, with what was typed.
 		chromedp.SetValue("#kind", "group", chromedp.ByID),
 		chromedp.SetValue("#event", "walk", chromedp.ByID),
@@ -108,8 +110,14 @@ func TestConsoleChallenges(t *testing.T) {
 	f.settle(t) // the badge's draft job
 
 	var board, badge, list, still, ended string
+	var vs []violation
 	var shot []byte
+	var reloaded string
 	err = chromedp.Run(bctx,
+		// The open page catches up by itself (its live region polls), without a reload.
+		chromedp.Evaluate(`window.stayed = "yes"`, nil),
+		chromedp.Poll(`document.querySelector("#progress").innerText.includes("2 of 3")`, nil, chromedp.WithPollingTimeout(40*time.Second)),
+		chromedp.Evaluate(`window.stayed || "reloaded"`, &reloaded),
 		chromedp.Navigate(launchURL),
 		chromedp.WaitVisible("#leaderboard", chromedp.ByID),
 		chromedp.Text("#progress", &progress, chromedp.ByID),
@@ -117,6 +125,7 @@ func TestConsoleChallenges(t *testing.T) {
 		chromedp.WaitVisible(".badge svg", chromedp.ByQuery),
 		chromedp.Text(".badge", &badge, chromedp.ByQuery),
 		chromedp.FullScreenshot(&shot, 100),
+		axeCheck(t, "a challenge", &vs),
 		chromedp.Navigate(f.url+"/console/challenges"),
 		chromedp.WaitVisible("#challenge-"+id, chromedp.ByID),
 		chromedp.Text("#challenge-"+id, &list, chromedp.ByID),
@@ -135,6 +144,9 @@ func TestConsoleChallenges(t *testing.T) {
 	}
 	if dir := os.Getenv("BELONG_SCREENSHOTS"); dir != "" {
 		os.WriteFile(dir+"/console-challenge.png", shot, 0o644)
+	}
+	if reloaded != "yes" {
+		t.Fatal("the challenge page reloaded itself instead of updating its progress")
 	}
 	if !strings.Contains(progress, "2 of 3") || !strings.Contains(board, firstName) || !strings.Contains(badge, "draft") ||
 		!strings.Contains(list, title) || !strings.Contains(list, "2 of 3") {

@@ -125,11 +125,13 @@ func TestConsoleDryRunAndCommunityPage(t *testing.T) {
 		t.Fatalf("after requesting a dry run: %s, status %q", dryURL, status)
 	}
 
+	var vs []violation
 	f.settle(t)
 	var shot []byte
 	err = chromedp.Run(bctx,
 		chromedp.Navigate(dryURL),
 		chromedp.WaitVisible("#summary", chromedp.ByID),
+		axeCheck(t, "a dry run", &vs),
 		chromedp.Text("main", &report, chromedp.ByQuery),
 		chromedp.FullScreenshot(&shot, 100),
 		chromedp.Click("#publish", chromedp.ByID),

@@ -23,7 +23,7 @@ import (
 
 var errChallengeAdminOnly = belong.New(belong.EINVALID, "admin_only", "Launching and ending challenges are for admins, as in the API (admin scope).")
 
-// challengeRefresh is how often an active challenge's page reloads, in seconds.
+// challengeRefresh is how often an active challenge's progress updates, in seconds.
 const challengeRefresh = 15
 
 type challengesPage struct {

@@ -69,9 +69,11 @@ type page struct {
 	Person accounts.User
 	CSRF   string
 	Error  string
-	// Refresh, when above zero, reloads the page after that many seconds (while a
-	// job it shows is under way).
+	// Refresh, when above zero, updates the page's live region (template "live")
+	// every that many seconds while something it shows is under way; Self is the
+	// page's URL, which the region is fetched from.
 	Refresh int
+	Self    string
 }
 
 // csrfToken is the CSRF token of the forms of a session: derived from its token,
@@ -307,7 +309,7 @@ func (s *Console) consoleLogout(c *gin.Context) {
 }
 
 func (s *Console) signedIn(c *gin.Context, title string) page {
-	return page{Title: title, SignedIn: true, CSRF: c.GetString("csrf"), Person: userOf(c)}
+	return page{Title: title, SignedIn: true, CSRF: c.GetString("csrf"), Person: userOf(c), Self: c.Request.URL.RequestURI()}
 }
 
 type field struct {
