@@ -117,7 +117,7 @@ func TestConsoleReviewWalk(t *testing.T) {
 
 	bctx := newBrowser(t)
 	var vs []violation
-	var summary, filtered, page2, marker, rowStatus, blockedText string
+	var summary, filtered, page2, marker, rowStatus, rejected, blockedText string
 	err = steps(bctx, t,
 		emulation.SetDeviceMetricsOverride(1366, 900, 1, false),
 		chromedp.Navigate(f.url+"/console/queue"),
@@ -148,8 +148,13 @@ func TestConsoleReviewWalk(t *testing.T) {
 		chromedp.KeyEvent("j"),
 		chromedp.KeyEvent("a"),
 		chromedp.WaitVisible("tr.draft td.status-approved .note", chromedp.ByQuery),
-		chromedp.Evaluate(`window.notReloaded || "reloaded"`, &marker),
 		chromedp.Text("tr.draft td.status-approved", &rowStatus, chromedp.ByQuery),
+		// The next draft is current now: r, a reason, Enter rejects it in place.
+		chromedp.KeyEvent("r"),
+		chromedp.KeyEvent("not our voice\r"),
+		chromedp.WaitVisible("tr.draft td.status-rejected .note", chromedp.ByQuery),
+		chromedp.Text("tr.draft td.status-rejected", &rejected, chromedp.ByQuery),
+		chromedp.Evaluate(`window.notReloaded || "reloaded"`, &marker),
 		// The blocked draft offers the reviewer no approval.
 		chromedp.Navigate(f.url+"/console/queue?q=ana%40example.com"),
 		chromedp.WaitVisible("#blocked-"+blocked, chromedp.ByID),
@@ -173,8 +178,8 @@ func TestConsoleReviewWalk(t *testing.T) {
 	if !strings.Contains(page2, "page 2 of") {
 		t.Errorf("after next: %q", page2)
 	}
-	if marker != "yes" || !strings.Contains(rowStatus, "approved") {
-		t.Fatalf("approve with the keyboard: reload marker %q, row status %q", marker, rowStatus)
+	if marker != "yes" || !strings.Contains(rowStatus, "approved") || !strings.Contains(rejected, "not our voice") {
+		t.Fatalf("approve and reject with the keyboard: reload marker %q, rows %q and %q", marker, rowStatus, rejected)
 	}
 	if !strings.Contains(blockedText, "personal_data") || strings.Contains(blockedText, "Approve") {
 		t.Fatalf("the blocked draft's row: %q", blockedText)
