@@ -46,7 +46,7 @@ func ParseConfig(url string) (*pgxpool.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
-	cfg.AfterConnect = pgxvec.RegisterTypes
+	cfg.AfterConnect = registerTypes
 	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	}
@@ -123,4 +123,61 @@ func BadText(err error) bool {
 func Gone(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23503"
+}
+
+// Errors of preparing a database for pgvector.
+var (
+	// ErrNoVector means pgvector is not enabled in the database and could not be.
+	ErrNoVector = errors.New("pgvector is not enabled in the database")
+)
+
+// EnsureVector makes sure the pgvector extension is enabled in the database at url,
+// enabling it when the role may (CREATE EXTENSION IF NOT EXISTS vector). When it may
+// not, or the server lacks pgvector, the error says exactly what to run, and where.
+// It connects without registering pgvector's types, which need the extension.
+func EnsureVector(ctx context.Context, url string) error {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return fmt.Errorf("parse database url: %w", err)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("connect to database: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var db, role string
+	var enabled bool
+	if err := conn.QueryRow(ctx, `SELECT current_database(), current_user,
+		EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector')`).Scan(&db, &role, &enabled); err != nil {
+		return fmt.Errorf("check for pgvector: %w", err)
+	}
+	if enabled {
+		return nil
+	}
+	_, err = conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector")
+	var pe *pgconn.PgError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &pe) && pe.Code == "42501": // insufficient_privilege
+		return fmt.Errorf("%w, and role %q may not enable it: as a superuser, run\n\n    psql -d %s -c 'CREATE EXTENSION vector;'\n\nthen `belong migrate` again",
+			ErrNoVector, role, db)
+	case errors.As(err, &pe) && (pe.Code == "58P01" || pe.Code == "0A000" || pe.Code == "42704"): // not installed
+		return fmt.Errorf("%w, and this PostgreSQL server does not have it installed: install pgvector on the server "+
+			"(Debian/Ubuntu: apt-get install postgresql-<version>-pgvector; or scripts/db.sh builds it), then run "+
+			"`belong migrate` again (%s)", ErrNoVector, pe.Message)
+	}
+	return fmt.Errorf("enable pgvector: %w", err)
+}
+
+// registerTypes registers pgvector's types on a new connection; without the
+// extension it says how to get it.
+func registerTypes(ctx context.Context, conn *pgx.Conn) error {
+	if err := pgxvec.RegisterTypes(ctx, conn); err != nil {
+		if strings.Contains(err.Error(), "vector type not found") {
+			return fmt.Errorf("%w: run `belong migrate`, which enables it (or says what to run)", ErrNoVector)
+		}
+		return err
+	}
+	return nil
 }

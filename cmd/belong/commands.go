@@ -23,6 +23,7 @@ import (
 	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/changes"
 	"github.com/belong-loyalty/belong/console"
+	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/demo"
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/jobs"
@@ -34,6 +35,10 @@ import (
 
 func runMigrate(ctx context.Context, e *env, args []string) error {
 	if err := newFlags("migrate", e).Parse(args); err != nil {
+		return err
+	}
+	// pgvector first: the pool registers its types on every connection.
+	if err := database.EnsureVector(ctx, e.cfg.DatabaseURL); err != nil {
 		return err
 	}
 	pool, err := e.open(ctx)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -349,5 +350,57 @@ func TestEndToEnd(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop on cancel")
+	}
+}
+
+// `belong migrate` on a fresh database (the README's DATABASE_URL path) enables
+// pgvector itself when the role may; when it may not, it fails saying exactly what a
+// superuser must run, and applies nothing.
+func TestMigrateFreshDatabase(t *testing.T) {
+	admin := dbtest.URL(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) }) // after the drops below
+	suffix := fmt.Sprintf("%d", time.Now().UnixNano())
+	fresh, limited := "fresh_"+suffix, "limited_"+suffix
+	for _, q := range []string{"CREATE DATABASE " + fresh, "CREATE DATABASE " + limited,
+		"CREATE ROLE " + limited + " LOGIN PASSWORD 'pw'", "ALTER DATABASE " + limited + " OWNER TO " + limited} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, q := range []string{"DROP DATABASE IF EXISTS " + fresh + " WITH (FORCE)", "DROP DATABASE IF EXISTS " + limited + " WITH (FORCE)",
+			"DROP ROLE IF EXISTS " + limited} {
+			if _, err := conn.Exec(context.Background(), q); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	withDB := func(url, db, user string) func(string) string {
+		u, err := neturl.Parse(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Path = "/" + db
+		if user != "" {
+			u.User = neturl.UserPassword(user, "pw")
+		}
+		return func(k string) string {
+			if k == "DATABASE_URL" {
+				return u.String()
+			}
+			return ""
+		}
+	}
+	if out, err := belong(t, withDB(admin, fresh, ""), "", "migrate"); err != nil || !strings.Contains(out, "applied") {
+		t.Fatalf("migrate a fresh database: %q %v", out, err)
+	}
+	out, err := belong(t, withDB(admin, limited, limited), "", "migrate")
+	if err == nil || !strings.Contains(err.Error(), "CREATE EXTENSION vector;") || !strings.Contains(err.Error(), limited) {
+		t.Fatalf("migrate as a role that may not enable pgvector: %q %v", out, err)
 	}
 }
