@@ -144,7 +144,7 @@ func EnsureVector(ctx context.Context, url string) error {
 	if err != nil {
 		return fmt.Errorf("connect to database: %w", err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	var db, role string
 	var enabled bool
 	if err := conn.QueryRow(ctx, `SELECT current_database(), current_user,
