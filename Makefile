@@ -26,8 +26,12 @@ deps:
 	@command -v $(GO) >/dev/null || { echo "Go is not installed: see https://go.dev/doc/install" >&2; exit 1; }
 	@scripts/deps.sh
 
+# VERSION is what `belong version` prints (git describe when this is a checkout); the
+# VCS revision is stamped too (-buildvcs=auto: a machine's GOFLAGS may turn it off).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+
 build: deps
-	$(GO) build -tags '$(TAGS)' -o bin/belong ./cmd/belong
+	$(GO) build -buildvcs=auto -tags '$(TAGS)' -ldflags '-X main.version=$(VERSION)' -o bin/belong ./cmd/belong
 
 db:
 	@$(DB) up

@@ -64,7 +64,7 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if fs.NArg() != 2 || (fs.Arg(0) != "members" && fs.Arg(0) != "events") {
-		return errors.New("usage: belong ingest members|events FILE|-")
+		return usagef("usage: belong ingest members|events FILE|-")
 	}
 	in, err := openInput(e, fs.Arg(1))
 	if err != nil {
@@ -446,7 +446,7 @@ func runJobs(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 && (fs.Arg(0) != "retry" || fs.NArg() != 2) {
-		return errors.New("usage: belong jobs [-failures N] | belong jobs retry ID")
+		return usagef("usage: belong jobs [-failures N] | belong jobs retry ID")
 	}
 	if *limit < 1 || *limit > 1000 {
 		return errors.New("-failures must be between 1 and 1000")

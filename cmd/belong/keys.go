@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -15,7 +14,7 @@ import (
 //	belong keys list
 //	belong keys revoke PREFIX
 func runKeys(ctx context.Context, e *env, args []string) error {
-	usage := errors.New("usage: belong keys create --name NAME --scopes SCOPE[,SCOPE] | list | revoke PREFIX")
+	usage := usagef("usage: belong keys create --name NAME --scopes SCOPE[,SCOPE] | list | revoke PREFIX")
 	if len(args) == 0 {
 		return usage
 	}

@@ -13,6 +13,10 @@
 //	belong jobs [-failures 20] | jobs retry ID
 //	belong keys create --name NAME --scopes SCOPES | list | revoke PREFIX
 //	belong users create --email EMAIL --name NAME --role reviewer|admin | list | ...
+//	belong version
+//
+// Every command's -h prints how to call it and exits 0 without touching the
+// database; belong exits 1 when a command fails and 2 when it is called the wrong way.
 //
 // Configuration comes from the environment; settings.go declares every variable once
 // and `belong -h` lists them.
@@ -33,6 +37,6 @@ func main() {
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "belong:", err)
-		os.Exit(1)
 	}
+	os.Exit(exitCode(err))
 }

@@ -404,3 +404,41 @@ func TestMigrateFreshDatabase(t *testing.T) {
 		t.Fatalf("migrate as a role that may not enable pgvector: %q %v", out, err)
 	}
 }
+
+// Every command's -h says how to call it and exits 0 without configuration or a
+// database; a command called the wrong way exits 2, a failing one 1; version needs
+// nothing.
+func TestCLIHelpAndExitCodes(t *testing.T) {
+	none := func(string) string { return "" }
+	for name, cmd := range commands {
+		for _, h := range []string{"-h", "--help"} {
+			out, err := belong(t, none, "", name, h)
+			if err != nil || exitCode(err) != 0 || !strings.Contains(out, "usage: "+strings.SplitN(cmd.synopsis, " ", 3)[0]+" "+name) {
+				t.Errorf("belong %s %s: %q %v", name, h, out, err)
+			}
+		}
+	}
+	if out, err := belong(t, none, "", "ingest", "members", "-h"); err != nil || !strings.Contains(out, "usage: belong ingest") {
+		t.Errorf("belong ingest members -h: %q %v", out, err)
+	}
+	if out, err := belong(t, none, "", "version"); err != nil || !strings.HasPrefix(out, "belong ") || !strings.Contains(out, "revision") {
+		t.Errorf("belong version: %q %v", out, err)
+	}
+	if _, err := belong(t, none, "", "bogus"); exitCode(err) != 2 {
+		t.Errorf("an unknown command: %v, exit %d", err, exitCode(err))
+	}
+	db := func(k string) string {
+		if k == "DATABASE_URL" {
+			return "postgres://nobody@127.0.0.1:1/nothing" // never reached: the calls are wrong first
+		}
+		return ""
+	}
+	for _, args := range [][]string{{"keys"}, {"cluster", "-target-size", "x"}, {"ingest", "members"}, {"version", "extra"}} {
+		if _, err := belong(t, db, "", args...); exitCode(err) != 2 {
+			t.Errorf("belong %v: %v, exit %d, want 2", args, err, exitCode(err))
+		}
+	}
+	if _, err := belong(t, db, "", "migrate"); exitCode(err) != 1 {
+		t.Errorf("migrate without a database: %v, exit %d, want 1", err, exitCode(err))
+	}
+}

@@ -226,22 +226,68 @@ func (e *env) innerEmbedder(ctx context.Context, db database.DBTX) (embeddings.E
 
 type command struct {
 	summary string
-	run     func(ctx context.Context, e *env, args []string) error
+	// synopsis is how to call it, printed by `belong COMMAND -h`.
+	synopsis string
+	run      func(ctx context.Context, e *env, args []string) error
 }
 
 var commands = map[string]command{
-	"migrate":  {"apply pending database migrations", runMigrate},
-	"ingest":   {"ingest members|events FILE|- (JSONL; - reads stdin)", runIngest},
-	"embed":    {"embed consenting members whose profile changed", runEmbed},
-	"cluster":  {"cluster members into micro-communities and publish the run", runCluster},
-	"generate": {"draft names and descriptions for new communities", runGenerate},
-	"demo":     {"generate and load a synthetic demo brand", runDemo},
-	"serve":    {"serve the HTTP API (and work jobs, unless -workers=false)", runServe},
-	"worker":   {"work jobs: drafts, webhooks, the nightly pipeline, anniversaries, signals, retention", runWorker},
-	"jobs":     {"show the job queue and failing jobs; jobs retry ID runs a parked job again", runJobs},
-	"keys":     {"create|list|revoke API keys", runKeys},
-	"users":    {"create|list|set-password|role|sign-out|disable|enable console accounts", runUsers},
-	"webhooks": {"create|list|enable|disable|delete|rotate|replay webhook endpoints; deliveries ID shows their log", runWebhooks},
+	"migrate": {"apply pending database migrations (enabling pgvector when the role may)", "belong migrate", runMigrate},
+	"ingest":  {"ingest members|events FILE|- (JSONL; - reads stdin)", "belong ingest members|events FILE|-\n\nFILE is JSON Lines (see Data formats in the README); - reads stdin.", runIngest},
+	"embed":   {"embed consenting members whose profile changed", "belong embed [-refit]\n\n  -refit  retrain the term model on all consenting members first", runEmbed},
+	"cluster": {"cluster members into micro-communities and publish the run",
+		"belong cluster [-target-size N] [-min-size N] [-max-size N] [-seed N] [-if-changed] [-dry-run]\n\n" +
+			"Sizes and seed left out are the current settings; -if-changed skips when no vector changed;\n" +
+			"-dry-run computes and reports the run without publishing it.", runCluster},
+	"generate": {"draft names and descriptions for new communities",
+		"belong generate [-locales en,sv,it] [-kind KIND -community ID]", runGenerate},
+	"demo":   {"generate and load a synthetic demo brand", "belong demo [-members 5000] [-seed 1] [-if-empty]", runDemo},
+	"serve":  {"serve the HTTP API (and work jobs, unless -workers=false)", "belong serve [-addr 127.0.0.1:8080] [-workers=true]", runServe},
+	"worker": {"work jobs: drafts, webhooks, the nightly pipeline, anniversaries, signals, retention", "belong worker", runWorker},
+	"jobs":   {"show the job queue and failing jobs; jobs retry ID runs a parked job again", "belong jobs [-failures 20] | belong jobs retry ID", runJobs},
+	"keys":   {"create|list|revoke API keys", "belong keys create --name NAME --scopes SCOPE[,SCOPE] | list | revoke PREFIX", runKeys},
+	"users": {"create|list|set-password|role|sign-out|disable|enable console accounts",
+		"belong users create --email EMAIL --name NAME --role reviewer|admin [--password-stdin]\n" +
+			"belong users list | set-password EMAIL [--password-stdin] | role EMAIL ROLE | sign-out EMAIL | disable EMAIL | enable EMAIL\n\n" +
+			"Without --password-stdin a password is generated and printed once.", runUsers},
+	"webhooks": {"create|list|enable|disable|delete|rotate|replay webhook endpoints; deliveries ID shows their log",
+		"belong webhooks create --url URL --events TYPE[,TYPE] [--description TEXT] | list | enable ID | disable ID | delete ID\n" +
+			"belong webhooks rotate ID [--keep 24h] | replay ID --from TIME [--until TIME] | deliveries ID [--status failed]", runWebhooks},
+	"version": {"print the version and the VCS revision it was built from", "belong version", runVersion},
+}
+
+// usageError is a command called the wrong way: belong exits 2 for it.
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+// usagef is a usageError.
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// ExitCode is the process's exit code for err: 0 for none, 2 for a command called
+// the wrong way, 1 for any other failure.
+func exitCode(err error) int {
+	var u usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &u):
+		return 2
+	}
+	return 1
+}
+
+// asksHelp reports whether args ask for help (-h, -help, --help before any "--").
+func asksHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }
 
 func usage(w io.Writer) {
@@ -266,7 +312,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	cmd, ok := commands[args[0]]
 	if !ok {
 		usage(stderr)
-		return fmt.Errorf("unknown command %q", args[0])
+		return usagef("unknown command %q", args[0])
+	}
+	if asksHelp(args[1:]) { // before any configuration or database
+		fmt.Fprintf(stdout, "%s\n\nusage: %s\n", cmd.summary, cmd.synopsis)
+		return nil
+	}
+	if args[0] == "version" { // needs no configuration
+		return runVersion(ctx, &env{stdout: stdout, stderr: stderr}, args[1:])
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -274,16 +327,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	err = cmd.run(ctx, &env{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr, logger: logger}, args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return nil // -h printed the command's flags: asked for, so not a failure
+	var fe flagError
+	if errors.As(err, &fe) {
+		return usageError{fe.Error()}
 	}
 	return err
 }
 
-func newFlags(name string, e *env) *flag.FlagSet {
+// flagError is a flag the FlagSet refused (it printed the flags already).
+type flagError struct{ error }
+
+func newFlags(name string, e *env) *flagSet {
 	fs := flag.NewFlagSet("belong "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stdout)
-	return fs
+	fs.SetOutput(e.stderr)
+	return &flagSet{fs}
+}
+
+// flagSet is a flag.FlagSet whose parse errors are usage errors.
+type flagSet struct{ *flag.FlagSet }
+
+// Parse parses args; a refused flag is a usage error (exit 2).
+func (f *flagSet) Parse(args []string) error {
+	if err := f.FlagSet.Parse(args); err != nil {
+		return flagError{err}
+	}
+	return nil
 }
 
 // openInput opens FILE, or stdin for "-".

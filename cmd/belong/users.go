@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -20,7 +19,7 @@ import (
 //
 // Without --password-stdin a password is generated and printed once, on stdout.
 func runUsers(ctx context.Context, e *env, args []string) error {
-	usage := errors.New("usage: belong users create --email EMAIL --name NAME --role reviewer|admin [--password-stdin] | list | " +
+	usage := usagef("usage: belong users create --email EMAIL --name NAME --role reviewer|admin [--password-stdin] | list | " +
 		"set-password EMAIL [--password-stdin] | role EMAIL ROLE | sign-out EMAIL | disable EMAIL | enable EMAIL")
 	if len(args) == 0 {
 		return usage

@@ -20,7 +20,7 @@ import (
 //	belong webhooks replay ID --from TIME [--until TIME]
 //	belong webhooks deliveries ID [--status failed]
 func runWebhooks(ctx context.Context, e *env, args []string) error {
-	usage := errors.New("usage: belong webhooks create --url URL --events TYPE[,TYPE] [--description TEXT] | list | " +
+	usage := usagef("usage: belong webhooks create --url URL --events TYPE[,TYPE] [--description TEXT] | list | " +
 		"enable ID | disable ID | delete ID | rotate ID [--keep 24h] | replay ID --from TIME [--until TIME] | deliveries ID [--status S]")
 	if len(args) == 0 {
 		return usage
