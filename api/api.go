@@ -33,6 +33,7 @@ import (
 	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/changes"
 	"github.com/belong-loyalty/belong/embeddings"
+	"github.com/belong-loyalty/belong/internal/logctx"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/migrations"
@@ -105,6 +106,8 @@ func New(cfg Config) *gin.Engine {
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
+	// Lines logged with a request's context carry its id, route and key.
+	s.logger = slog.New(logctx.Handler(s.logger.Handler()))
 	if s.maxBatch <= 0 {
 		s.maxBatch = 10_000
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/belong-loyalty/belong/apikey"
+	"github.com/belong-loyalty/belong/internal/logctx"
 )
 
 // limiter is a token bucket per key: Rate requests a second with bursts of Burst.
@@ -87,6 +89,7 @@ func (s *server) require(scope string) gin.HandlerFunc {
 			return
 		}
 		c.Set(ctxKey, key)
+		c.Request = c.Request.WithContext(logctx.With(c.Request.Context(), slog.String("key", key.Name+" ("+key.Prefix+")")))
 		c.Next()
 	}
 }

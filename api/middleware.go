@@ -19,6 +19,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/belong-loyalty/belong/internal/logctx"
 )
 
 // cacheControl lets journey platforms cache answers briefly: communities change at
@@ -84,13 +86,15 @@ func (s *server) requestID(c *gin.Context) {
 	}
 	c.Header("X-Request-Id", id)
 	c.Set("request_id", id)
+	// Every line logged while serving it, in any layer, names the request and route.
+	c.Request = c.Request.WithContext(logctx.With(c.Request.Context(), slog.String("request_id", id), slog.String("route", route(c))))
 	c.Next()
 }
 
 func requestIDOf(c *gin.Context) string { return c.GetString("request_id") }
 
-// accessLog logs each request once, by route template, with its id; never headers
-// (keys live there) and never bodies.
+// accessLog logs each request once, by route template, with its id and the key's
+// name (from the context); never headers (keys live there) and never bodies.
 func (s *server) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
@@ -98,8 +102,7 @@ func (s *server) accessLog(c *gin.Context) {
 	if c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz" || c.Request.URL.Path == "/metrics" {
 		level = slog.LevelDebug
 	}
-	s.logger.Log(c.Request.Context(), level, "http request", slog.String("request_id", requestIDOf(c)),
-		slog.String("method", c.Request.Method), slog.String("route", route(c)),
+	s.logger.Log(c.Request.Context(), level, "http request", slog.String("method", c.Request.Method),
 		slog.Int("status", c.Writer.Status()), slog.Duration("duration", time.Since(start)))
 }
 

@@ -116,8 +116,10 @@ func TestLogsCarryRequestIDsAndNeverKeys(t *testing.T) {
 	raw(t, "GET", srv.URL+"/v1/members/m-1/communities", "", append(bearer(key), "X-Request-Id", "req-77")...)
 	raw(t, "GET", srv.URL+"/v1/communities", "", "Authorization", "Bearer "+key+"x")
 	out := logs.String()
-	if !strings.Contains(out, "request_id=req-77") || !strings.Contains(out, `route=/v1/members/:id/communities`) {
-		t.Fatalf("log lacks the request id or route template:\n%s", out)
+	prefix := strings.Split(key, "_")[1]
+	if !strings.Contains(out, "request_id=req-77") || !strings.Contains(out, `route=/v1/members/:id/communities`) ||
+		!strings.Contains(out, "("+prefix+")") {
+		t.Fatalf("log lacks the request id, route template or the key's name and prefix:\n%s", out)
 	}
 	if strings.Contains(out, key) || strings.Contains(out, "blg_") || strings.Contains(out, "m-1") {
 		t.Fatalf("a key or a raw member path reached the log:\n%s", out)

@@ -34,6 +34,7 @@ import (
 	"github.com/belong-loyalty/belong/api"
 	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/generation"
+	"github.com/belong-loyalty/belong/internal/logctx"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
 	"github.com/belong-loyalty/belong/pilots"
@@ -116,6 +117,7 @@ func (s *Console) reviewer(c *gin.Context) {
 				return
 			}
 			c.Set(userContext, u)
+			c.Request = c.Request.WithContext(logctx.With(c.Request.Context(), slog.Int64("user_id", u.ID)))
 			c.Set("csrf", csrfToken(token))
 			c.Set(sessionContext, token)
 			c.Next()
@@ -220,6 +222,7 @@ func Register(r gin.IRouter, cfg Config) {
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
+	s.logger = slog.New(logctx.Handler(s.logger.Handler()))
 	if s.timeout <= 0 {
 		s.timeout = 5 * time.Second
 	}

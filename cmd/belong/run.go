@@ -19,6 +19,7 @@ import (
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/generation"
+	"github.com/belong-loyalty/belong/internal/logctx"
 	"github.com/belong-loyalty/belong/jobs"
 	"github.com/belong-loyalty/belong/migrations"
 	"github.com/belong-loyalty/belong/moments"
@@ -31,6 +32,7 @@ type Config struct {
 	DatabaseURL string
 	Addr        string
 	LogLevel    slog.Level
+	LogFormat   string
 	// Embedder is "auto" (the default: the learned model once one is fitted, else
 	// hashing), "local" (hashing), "learned" or "openai" (any OpenAI-compatible
 	// /v1/embeddings endpoint).
@@ -325,7 +327,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	var handler slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})
+	if cfg.LogFormat == "json" {
+		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})
+	}
+	logger := slog.New(logctx.Handler(handler))
 	err = cmd.run(ctx, &env{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr, logger: logger}, args[1:])
 	var fe flagError
 	if errors.As(err, &fe) {

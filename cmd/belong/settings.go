@@ -32,6 +32,8 @@ var settings = []setting{
 		set: func(c *Config, v string) error { c.Addr = v; return nil }},
 	{name: "BELONG_LOG_LEVEL", def: "info", doc: "debug, info, warn or error",
 		set: func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+	{name: "BELONG_LOG_FORMAT", def: "text", doc: "text (logfmt-like, for people) or json (one object a line, for log pipelines)",
+		set: oneOf(func(c *Config) *string { return &c.LogFormat }, "text", "json")},
 	{name: "BELONG_EMBEDDER", def: "auto", doc: "auto (learned once fitted, else hashing), local, learned or openai",
 		set: oneOf(func(c *Config) *string { return &c.Embedder }, "auto", "local", "learned", "openai")},
 	{name: "BELONG_CENTER", def: "on", doc: "on: learn the membership's common vector direction once 1,000 members consent and remove it (unrelated members then score near 0); off",
