@@ -36,6 +36,7 @@ import (
 	"github.com/belong-loyalty/belong/internal/logctx"
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/metrics"
 	"github.com/belong-loyalty/belong/migrations"
 	"github.com/belong-loyalty/belong/service"
 )
@@ -65,6 +66,9 @@ type Config struct {
 	// changes.Listener to hear other processes' writes.
 	AnswerCacheSize int
 	AnswerTTL       time.Duration
+	// Metrics is the process's registry (/metrics, scope metrics:read); one over DB
+	// when nil.
+	Metrics *metrics.Metrics
 }
 
 // embedTimeout bounds embedding a profile on the request path.
@@ -84,7 +88,7 @@ type server struct {
 	timeout   time.Duration
 	keys      *apikey.Verifier
 	limit     limiter
-	metrics   metrics
+	metrics   *metrics.Metrics
 	svc       *service.Service
 	batchTime time.Duration
 	answers   *answers
@@ -95,7 +99,7 @@ func New(cfg Config) *gin.Engine {
 	s := &server{db: cfg.DB, embedder: cfg.Embedder, logger: cfg.Logger, maxBatch: cfg.MaxBatch, timeout: cfg.QueryTimeout,
 		limit: limiter{rate: cfg.RateLimit, burst: 2 * cfg.RateLimit}}
 	s.svc, s.batchTime = cfg.Service, cmp.Or(cfg.BatchTimeout, 25*time.Second)
-	s.keys = cfg.Keys
+	s.keys, s.metrics = cfg.Keys, cfg.Metrics
 	s.answers = newAnswers(cmp.Or(cfg.AnswerCacheSize, 100_000), cmp.Or(cfg.AnswerTTL, time.Minute))
 	if s.answers != nil {
 		s.svc.Changes().Subscribe(s.answers)
@@ -108,6 +112,9 @@ func New(cfg Config) *gin.Engine {
 	}
 	// Lines logged with a request's context carry its id, route and key.
 	s.logger = slog.New(logctx.Handler(s.logger.Handler()))
+	if s.metrics == nil {
+		s.metrics = metrics.New(cfg.DB, metrics.Build{Version: "devel", Revision: "unknown"}, s.logger)
+	}
 	if s.maxBatch <= 0 {
 		s.maxBatch = 10_000
 	}
@@ -118,7 +125,7 @@ func New(cfg Config) *gin.Engine {
 	r.HandleMethodNotAllowed = true
 	// No proxy is trusted unless configured: client addresses are the socket's.
 	_ = r.SetTrustedProxies(nil)
-	r.Use(s.requestID, s.accessLog, s.metrics.observe, s.recover, s.cleanText)
+	r.Use(s.requestID, s.accessLog, s.observe, s.recover, s.cleanText)
 	r.NoRoute(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": Error{Code: "route_not_found", Message: "no such endpoint: " + c.Request.URL.Path}})
 	})
@@ -131,10 +138,8 @@ func New(cfg Config) *gin.Engine {
 	r.GET("/openapi.json", s.require(""), func(c *gin.Context) {
 		c.Data(http.StatusOK, "application/json; charset=utf-8", OpenAPI)
 	})
-	r.GET("/metrics", s.require(apikey.ScopeAdmin), func(c *gin.Context) {
-		c.Header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		s.metrics.write(c.Writer)
-	})
+	metricsHandler := s.metrics.Handler()
+	r.GET("/metrics", s.require(apikey.ScopeMetricsRead), func(c *gin.Context) { metricsHandler.ServeHTTP(c.Writer, c.Request) })
 
 	read := s.require(apikey.ScopeMatchRead)
 	write := s.require(apikey.ScopeMembersWrite)

@@ -5,15 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -115,77 +110,11 @@ func route(c *gin.Context) string {
 	return "unmatched"
 }
 
-// metrics counts requests and their latency by method, route template and status, and
-// writes them in Prometheus' text format.
-type metrics struct {
-	mu       sync.Mutex
-	requests map[[3]string]uint64 // method, route, status
-	hist     map[[2]string]*histogram
-}
-
-var latencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
-
-type histogram struct {
-	counts []uint64 // per bucket, plus +Inf last
-	sum    float64
-	n      uint64
-}
-
-func (m *metrics) observe(c *gin.Context) {
+// observe counts each request in the metrics, by route template.
+func (s *server) observe(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	d := time.Since(start).Seconds()
-	r := route(c)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.requests == nil {
-		m.requests = map[[3]string]uint64{}
-		m.hist = map[[2]string]*histogram{}
-	}
-	m.requests[[3]string{c.Request.Method, r, strconv.Itoa(c.Writer.Status())}]++
-	h := m.hist[[2]string{c.Request.Method, r}]
-	if h == nil {
-		h = &histogram{counts: make([]uint64, len(latencyBuckets)+1)}
-		m.hist[[2]string{c.Request.Method, r}] = h
-	}
-	i := sort.SearchFloat64s(latencyBuckets, d)
-	h.counts[i]++
-	h.sum += d
-	h.n++
-}
-
-func (m *metrics) write(w io.Writer) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	fmt.Fprintln(w, "# HELP belong_http_requests_total HTTP requests by method, route template and status.")
-	fmt.Fprintln(w, "# TYPE belong_http_requests_total counter")
-	keys := make([][3]string, 0, len(m.requests))
-	for k := range m.requests {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return strings.Join(keys[i][:], " ") < strings.Join(keys[j][:], " ") })
-	for _, k := range keys {
-		fmt.Fprintf(w, "belong_http_requests_total{method=%q,route=%q,status=%q} %d\n", k[0], k[1], k[2], m.requests[k])
-	}
-	fmt.Fprintln(w, "# HELP belong_http_request_duration_seconds HTTP request latency by method and route template.")
-	fmt.Fprintln(w, "# TYPE belong_http_request_duration_seconds histogram")
-	hk := make([][2]string, 0, len(m.hist))
-	for k := range m.hist {
-		hk = append(hk, k)
-	}
-	sort.Slice(hk, func(i, j int) bool { return hk[i][0]+hk[i][1] < hk[j][0]+hk[j][1] })
-	for _, k := range hk {
-		h := m.hist[k]
-		var cum uint64
-		for i, b := range latencyBuckets {
-			cum += h.counts[i]
-			fmt.Fprintf(w, "belong_http_request_duration_seconds_bucket{method=%q,route=%q,le=%q} %d\n", k[0], k[1], strconv.FormatFloat(b, 'g', -1, 64), cum)
-		}
-		cum += h.counts[len(latencyBuckets)]
-		fmt.Fprintf(w, "belong_http_request_duration_seconds_bucket{method=%q,route=%q,le=\"+Inf\"} %d\n", k[0], k[1], cum)
-		fmt.Fprintf(w, "belong_http_request_duration_seconds_sum{method=%q,route=%q} %g\n", k[0], k[1], h.sum)
-		fmt.Fprintf(w, "belong_http_request_duration_seconds_count{method=%q,route=%q} %d\n", k[0], k[1], h.n)
-	}
+	s.metrics.ObserveRequest(c.Request.Method, route(c), c.Writer.Status(), time.Since(start))
 }
 
 // cleanText refuses a request whose path parameters or query string hold a NUL byte,

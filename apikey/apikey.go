@@ -27,11 +27,12 @@ const (
 	ScopeMatchRead     = "match:read"
 	ScopeMembersWrite  = "members:write"
 	ScopeContentReview = "content:review"
-	ScopeAdmin         = "admin" // every scope
+	ScopeMetricsRead   = "metrics:read" // /metrics only: what Prometheus holds
+	ScopeAdmin         = "admin"        // every scope
 )
 
 // Scopes lists every scope.
-var Scopes = []string{ScopeMatchRead, ScopeMembersWrite, ScopeContentReview, ScopeAdmin}
+var Scopes = []string{ScopeMatchRead, ScopeMembersWrite, ScopeContentReview, ScopeMetricsRead, ScopeAdmin}
 
 // Errors of key handling.
 var (

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # deps.sh [test] — install the build's system libraries when missing: Debian's
 # OpenBLAS (for the -tags openblas build) and a C compiler for cgo; with "test", also
-# Chromium (the console's browser tests run it headless) and the pinned golangci-lint
+# Chromium (the console's browser tests run it headless), Prometheus (for promtool,
+# which checks and unit-tests the shipped alert rules) and the pinned golangci-lint
 # and sqlc (built from the Go module proxy into .data/bin). Idempotent and quiet when
 # everything is present.
 set -euo pipefail
 missing=()
 want=(libopenblas-dev gcc)
-[ "${1:-}" = test ] && want+=(chromium)
+[ "${1:-}" = test ] && want+=(chromium prometheus)
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

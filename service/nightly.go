@@ -2,9 +2,11 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/matching/clustering"
 	"github.com/belong-loyalty/belong/members"
+	"github.com/belong-loyalty/belong/storage"
 	"github.com/belong-loyalty/belong/webhooks"
 )
 
@@ -176,17 +179,42 @@ func (s *Service) Cluster(ctx context.Context, p ClusterParams, ifChanged bool, 
 
 // Nightly is the nightly pipeline: embed changed members, cluster if anything changed,
 // and queue profile drafts for communities that have none. Each step is idempotent, so
-// a retried night picks up where the last try stopped.
+// a retried night picks up where the last try stopped. Its outcome (and each stage's
+// time) is recorded in pipeline_status, which /metrics reads from any process.
 func (s *Service) Nightly(ctx context.Context) error {
-	emb, err := s.Embed(ctx, false)
+	stages := map[string]float64{}
+	timed := func(stage string, fn func() error) error {
+		start := time.Now()
+		err := fn()
+		stages[stage] = time.Since(start).Seconds()
+		return err
+	}
+	err := s.nightly(ctx, timed)
+	q := storage.New(s.DB)
 	if err != nil {
+		if rerr := q.PipelineFailed(context.WithoutCancel(ctx), storage.PipelineFailedParams{Name: "nightly", At: s.now(), Error: err.Error()}); rerr != nil {
+			s.logger().WarnContext(ctx, "nightly: record the failure", slog.String("error", rerr.Error()))
+		}
+		return err
+	}
+	raw, err := json.Marshal(stages)
+	if err != nil {
+		return err
+	}
+	return storage.Translate(q.PipelineSucceeded(ctx, storage.PipelineSucceededParams{Name: "nightly", At: s.now(), Stages: raw}), nil)
+}
+
+func (s *Service) nightly(ctx context.Context, timed func(string, func() error) error) error {
+	var emb EmbedResult
+	if err := timed("embed", func() (err error) { emb, err = s.Embed(ctx, false); return err }); err != nil {
 		return fmt.Errorf("nightly: embed: %w", err)
 	}
 	st, err := s.CurrentSettings(ctx)
 	if err != nil {
 		return fmt.Errorf("nightly: %w", err)
 	}
-	cl, err := s.Cluster(ctx, st.params(false), true, nil)
+	var cl ClusterResult
+	err = timed("cluster", func() (err error) { cl, err = s.Cluster(ctx, st.params(false), true, nil); return err })
 	if errors.Is(err, matching.ErrNoVectors) {
 		s.logger().InfoContext(ctx, "nightly: nothing to cluster yet")
 		return nil
@@ -194,8 +222,8 @@ func (s *Service) Nightly(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("nightly: cluster: %w", err)
 	}
-	queued, err := s.QueueCommunityDrafts(ctx)
-	if err != nil {
+	var queued int
+	if err := timed("drafts", func() (err error) { queued, err = s.QueueCommunityDrafts(ctx); return err }); err != nil {
 		return fmt.Errorf("nightly: %w", err)
 	}
 	s.logger().InfoContext(ctx, "nightly pipeline done", slog.Int("embedded", emb.Embedded),

@@ -313,6 +313,14 @@ type PilotInvitation struct {
 	InvitedAt time.Time
 }
 
+type PipelineStatus struct {
+	Name          string
+	LastSuccessAt *time.Time
+	Stages        json.RawMessage
+	LastFailureAt *time.Time
+	LastError     string
+}
+
 type RunPeer struct {
 	RunID       int64
 	MemberID    string

@@ -343,17 +343,22 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	m := e.metrics(pool)
 	if *work {
 		client, err := e.withWorkers(svc)
 		if err != nil {
 			return err
 		}
+		m.WatchJobs(ctx, client)
 		// Started on a context the signal does not cancel: on SIGTERM stopWorkers
 		// lets running jobs finish first (cancelling Start's context would abort them).
 		if err := client.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("start workers: %w", err)
 		}
 		defer stopWorkers(ctx, e, client)
+	}
+	if err := e.serveMetrics(ctx, m); err != nil {
+		return err
 	}
 	// The current cluster run is served from memory, loaded before the first request
 	// (not by it); a run another process publishes is picked up within a second.
@@ -365,7 +370,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	go svc.WatchRuns(watch, time.Second)
 	keys := &apikey.Verifier{DB: pool}
 	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit,
-		Service: svc, Keys: keys, AnswerCacheSize: e.cfg.AnswerCacheSize, AnswerTTL: e.cfg.AnswerTTL})
+		Service: svc, Keys: keys, AnswerCacheSize: e.cfg.AnswerCacheSize, AnswerTTL: e.cfg.AnswerTTL, Metrics: m})
 	// Other processes' writes reach the answer cache through NOTIFY; until the
 	// listener is connected, nothing is cached.
 	svc.Changes().Reset(false)
@@ -427,6 +432,11 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	defer svc.DB.Close()
 	client, err := e.withWorkers(svc)
 	if err != nil {
+		return err
+	}
+	m := e.metrics(svc.DB)
+	m.WatchJobs(ctx, client)
+	if err := e.serveMetrics(ctx, m); err != nil {
 		return err
 	}
 	if err := client.Start(context.WithoutCancel(ctx)); err != nil { // see runServe

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -21,6 +23,7 @@ import (
 	"github.com/belong-loyalty/belong/generation"
 	"github.com/belong-loyalty/belong/internal/logctx"
 	"github.com/belong-loyalty/belong/jobs"
+	"github.com/belong-loyalty/belong/metrics"
 	"github.com/belong-loyalty/belong/migrations"
 	"github.com/belong-loyalty/belong/moments"
 	"github.com/belong-loyalty/belong/pilots"
@@ -33,6 +36,7 @@ type Config struct {
 	Addr        string
 	LogLevel    slog.Level
 	LogFormat   string
+	MetricsAddr string
 	// Embedder is "auto" (the default: the learned model once one is fitted, else
 	// hashing), "local" (hashing), "learned" or "openai" (any OpenAI-compatible
 	// /v1/embeddings endpoint).
@@ -180,6 +184,38 @@ func (e *env) withWorkers(svc *service.Service) (*river.Client[pgx.Tx], error) {
 	}
 	svc.Queue = client
 	return client, nil
+}
+
+// metrics is the process's metrics registry, naming this build.
+func (e *env) metrics(pool *pgxpool.Pool) *metrics.Metrics {
+	ver, rev, _ := buildVersion()
+	return metrics.New(pool, metrics.Build{Version: ver, Revision: rev}, e.logger)
+}
+
+// serveMetrics serves /metrics without a key on BELONG_METRICS_ADDR, when it is set
+// (for workers, which have no API, and scrapers on a private network), until ctx ends.
+func (e *env) serveMetrics(ctx context.Context, m *metrics.Metrics) error {
+	if e.cfg.MetricsAddr == "" {
+		return nil
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", e.cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("BELONG_METRICS_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.logger.Error("metrics server stopped", slog.String("error", err.Error()))
+		}
+	}()
+	e.logger.InfoContext(ctx, "metrics served", slog.String("addr", ln.Addr().String()))
+	return nil
 }
 
 func (e *env) jobsConfig() jobs.Config {

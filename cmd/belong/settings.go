@@ -34,6 +34,8 @@ var settings = []setting{
 		set: func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 	{name: "BELONG_LOG_FORMAT", def: "text", doc: "text (logfmt-like, for people) or json (one object a line, for log pipelines)",
 		set: oneOf(func(c *Config) *string { return &c.LogFormat }, "text", "json")},
+	{name: "BELONG_METRICS_ADDR", doc: "also serve /metrics without a key on this address (workers have no API; bind it to a private interface); off when empty",
+		set: func(c *Config, v string) error { c.MetricsAddr = v; return nil }},
 	{name: "BELONG_EMBEDDER", def: "auto", doc: "auto (learned once fitted, else hashing), local, learned or openai",
 		set: oneOf(func(c *Config) *string { return &c.Embedder }, "auto", "local", "learned", "openai")},
 	{name: "BELONG_CENTER", def: "on", doc: "on: learn the membership's common vector direction once 1,000 members consent and remove it (unrelated members then score near 0); off",
