@@ -28,10 +28,24 @@ type bucket struct {
 	last   time.Time
 }
 
-// allow takes a token for key id, or says how long until one is free.
-func (l *limiter) allow(id int64, now time.Time) (bool, time.Duration) {
+// quota is what the RateLimit headers say after a request: the burst, the requests
+// left in it, and the seconds until it is whole again.
+type quota struct {
+	limit, remaining, reset int
+}
+
+// headers sets the IETF RateLimit headers (draft-ietf-httpapi-ratelimit-headers).
+func (q quota) headers(c *gin.Context) {
+	c.Header("RateLimit-Limit", strconv.Itoa(q.limit))
+	c.Header("RateLimit-Remaining", strconv.Itoa(q.remaining))
+	c.Header("RateLimit-Reset", strconv.Itoa(q.reset))
+}
+
+// allow takes a token for key id, or says how long until one is free; either way it
+// returns the quota left.
+func (l *limiter) allow(id int64, now time.Time) (bool, time.Duration, quota) {
 	if l.rate <= 0 {
-		return true, 0
+		return true, 0, quota{}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -45,11 +59,15 @@ func (l *limiter) allow(id int64, now time.Time) (bool, time.Duration) {
 	}
 	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
 	b.last = now
-	if b.tokens >= 1 {
+	ok = b.tokens >= 1
+	if ok {
 		b.tokens--
-		return true, 0
 	}
-	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	q := quota{limit: int(l.burst), remaining: int(b.tokens), reset: int(math.Ceil((l.burst - b.tokens) / l.rate))}
+	if ok {
+		return true, 0, q
+	}
+	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second)), q
 }
 
 const ctxKey = "belong.api_key"
@@ -82,7 +100,11 @@ func (s *server) require(scope string) gin.HandlerFunc {
 				Message: "this API key lacks the " + scope + " scope"}})
 			return
 		}
-		if ok, wait := s.limit.allow(key.ID, now); !ok {
+		ok, wait, q := s.limit.allow(key.ID, now)
+		if s.limit.rate > 0 {
+			q.headers(c)
+		}
+		if !ok {
 			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			s.writeError(c, &apiError{http.StatusTooManyRequests, Error{Code: "rate_limited",
 				Message: "too many requests for this API key; retry after the Retry-After seconds"}})

@@ -44,17 +44,21 @@ func TestKeysAndScopes(t *testing.T) {
 
 	// Rate limit 1/s with bursts of 2: the writer has spent one; the next goes
 	// through, the one after is a 429 with Retry-After.
-	statuses := []int{}
+	// Every answer says the quota: RateLimit-Limit (the burst), -Remaining, -Reset.
+	statuses, remaining := []int{}, []string{}
 	var retry string
 	for i := 0; i < 3; i++ {
 		resp, _ := raw(t, "DELETE", srv.URL+"/v1/members/nobody", "", bearer(writer)...)
-		statuses = append(statuses, resp.StatusCode)
+		statuses, remaining = append(statuses, resp.StatusCode), append(remaining, resp.Header.Get("RateLimit-Remaining"))
+		if resp.Header.Get("RateLimit-Limit") != "2" || resp.Header.Get("RateLimit-Reset") == "" {
+			t.Fatalf("answer %d: RateLimit-Limit %q, -Reset %q", i, resp.Header.Get("RateLimit-Limit"), resp.Header.Get("RateLimit-Reset"))
+		}
 		if resp.StatusCode == 429 {
 			retry = resp.Header.Get("Retry-After")
 		}
 	}
-	if statuses[len(statuses)-1] != 429 || retry == "" {
-		t.Fatalf("statuses %v, Retry-After %q: want a 429 with Retry-After once the burst is spent", statuses, retry)
+	if statuses[len(statuses)-1] != 429 || retry == "" || remaining[len(remaining)-1] != "0" {
+		t.Fatalf("statuses %v, remaining %v, Retry-After %q: want a 429 with Retry-After once the burst is spent", statuses, remaining, retry)
 	}
 
 	// A revoked key stops working (this one was never cached by the server).
