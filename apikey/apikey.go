@@ -49,6 +49,10 @@ type Key struct {
 	Scopes    []string   `json:"scopes"`
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// ExpiresAt, when set, is when the key stops working.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// LastUsedAt is when the key last authenticated a request (to the minute).
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 }
 
 // Allows reports whether the key carries scope (admin carries all).
@@ -61,6 +65,14 @@ var enc = base32.StdEncoding.WithPadding(base32.NoPadding)
 // Create makes a key with a name and scopes and returns it with its secret, which is
 // never stored and cannot be shown again. Keys look like blg_<prefix>_<secret>.
 func Create(ctx context.Context, db database.DBTX, name string, scopes []string) (Key, string, error) {
+	return CreateExpiring(ctx, db, name, scopes, nil)
+}
+
+// CreateExpiring is Create for a key that stops working at expires (never when nil).
+func CreateExpiring(ctx context.Context, db database.DBTX, name string, scopes []string, expires *time.Time) (Key, string, error) {
+	if expires != nil && !expires.After(time.Now()) {
+		return Key{}, "", errors.New("a key's expiry is in the future")
+	}
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 100 {
 		return Key{}, "", errors.New("a key needs a name of 1 to 100 characters")
@@ -80,11 +92,12 @@ func Create(ctx context.Context, db database.DBTX, name string, scopes []string)
 	prefix := strings.ToLower(enc.EncodeToString(raw[:5]))
 	secret := "blg_" + prefix + "_" + strings.ToLower(enc.EncodeToString(raw[5:]))
 	sum := sha256.Sum256([]byte(secret))
-	r, err := storage.New(db).CreateAPIKey(ctx, storage.CreateAPIKeyParams{Prefix: prefix, Hash: sum[:], Name: name, Scopes: scopes})
+	r, err := storage.New(db).CreateAPIKey(ctx, storage.CreateAPIKeyParams{Prefix: prefix, Hash: sum[:], Name: name, Scopes: scopes,
+		ExpiresAt: expires})
 	if err != nil {
 		return Key{}, "", fmt.Errorf("create API key: %w", storage.Translate(err, nil))
 	}
-	return Key{ID: r.ID, Prefix: prefix, Name: name, Scopes: scopes, CreatedAt: r.CreatedAt}, secret, nil
+	return Key{ID: r.ID, Prefix: prefix, Name: name, Scopes: scopes, CreatedAt: r.CreatedAt, ExpiresAt: expires}, secret, nil
 }
 
 // parse splits a presented key into its prefix, or reports it malformed.
@@ -114,10 +127,11 @@ func Verify(ctx context.Context, db database.DBTX, secret string) (Key, error) {
 		return Key{}, fmt.Errorf("verify API key: %w", storage.Translate(err, nil))
 	}
 	sum := sha256.Sum256([]byte(secret))
-	if subtle.ConstantTimeCompare(sum[:], r.Hash) != 1 || r.RevokedAt != nil {
+	if subtle.ConstantTimeCompare(sum[:], r.Hash) != 1 || r.RevokedAt != nil || r.ExpiresAt != nil && !time.Now().Before(*r.ExpiresAt) {
 		return Key{}, ErrInvalid
 	}
-	return Key{ID: r.ID, Prefix: r.Prefix, Name: r.Name, Scopes: r.Scopes, CreatedAt: r.CreatedAt, RevokedAt: r.RevokedAt}, nil
+	return Key{ID: r.ID, Prefix: r.Prefix, Name: r.Name, Scopes: r.Scopes, CreatedAt: r.CreatedAt, RevokedAt: r.RevokedAt,
+		ExpiresAt: r.ExpiresAt, LastUsedAt: r.LastUsedAt}, nil
 }
 
 // List returns every key, newest first, without secrets.
@@ -128,7 +142,8 @@ func List(ctx context.Context, db database.DBTX) ([]Key, error) {
 	}
 	keys := make([]Key, 0, len(rows))
 	for _, r := range rows {
-		keys = append(keys, Key{ID: r.ID, Prefix: r.Prefix, Name: r.Name, Scopes: r.Scopes, CreatedAt: r.CreatedAt, RevokedAt: r.RevokedAt})
+		keys = append(keys, Key{ID: r.ID, Prefix: r.Prefix, Name: r.Name, Scopes: r.Scopes, CreatedAt: r.CreatedAt, RevokedAt: r.RevokedAt,
+			ExpiresAt: r.ExpiresAt, LastUsedAt: r.LastUsedAt})
 	}
 	return keys, nil
 }

@@ -3,10 +3,13 @@ package apikey
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/belong-loyalty/belong/database"
+	"github.com/belong-loyalty/belong/storage"
 )
 
 // CacheTTL is how long a verified key is trusted without asking the database again:
@@ -24,6 +27,7 @@ type Verifier struct {
 
 	mu      sync.Mutex
 	entries map[[32]byte]cachedKey
+	used    map[int64]time.Time // uses not yet written (FlushUses)
 }
 
 type cachedKey struct {
@@ -38,7 +42,8 @@ func (v *Verifier) Verify(ctx context.Context, secret string) (Key, error) {
 	v.mu.Lock()
 	e, ok := v.entries[sum]
 	v.mu.Unlock()
-	if ok && now.Before(e.expires) {
+	if ok && now.Before(e.expires) && (e.key.ExpiresAt == nil || now.Before(*e.key.ExpiresAt)) {
+		v.noteUse(e.key.ID, now)
 		return e.key, nil
 	}
 	timeout := v.Timeout
@@ -57,5 +62,56 @@ func (v *Verifier) Verify(ctx context.Context, secret string) (Key, error) {
 	}
 	v.entries[sum] = cachedKey{k, now.Add(CacheTTL)}
 	v.mu.Unlock()
+	v.noteUse(k.ID, now)
 	return k, nil
+}
+
+func (v *Verifier) noteUse(id int64, at time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.used == nil {
+		v.used = map[int64]time.Time{}
+	}
+	v.used[id] = at
+}
+
+// FlushUses writes when each key was last used, as noted since the last flush: one
+// statement for all of them, off the request path (a request never writes for it).
+func (v *Verifier) FlushUses(ctx context.Context) error {
+	v.mu.Lock()
+	used := v.used
+	v.used = nil
+	v.mu.Unlock()
+	if len(used) == 0 {
+		return nil
+	}
+	ids, ats := make([]int64, 0, len(used)), make([]time.Time, 0, len(used))
+	for id, at := range used {
+		ids, ats = append(ids, id), append(ats, at)
+	}
+	if err := storage.New(v.DB).NoteKeysUsed(ctx, storage.NoteKeysUsedParams{Ids: ids, Ats: ats}); err != nil {
+		return fmt.Errorf("note API key uses: %w", storage.Translate(err, nil))
+	}
+	return nil
+}
+
+// RecordUses flushes uses every interval until ctx ends, then once more.
+func (v *Verifier) RecordUses(ctx context.Context, interval time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if err := v.FlushUses(flush); err != nil {
+				logger.Warn("api keys: last uses", slog.String("error", err.Error()))
+			}
+			cancel()
+			return
+		case <-t.C:
+			if err := v.FlushUses(ctx); err != nil {
+				logger.WarnContext(ctx, "api keys: last uses", slog.String("error", err.Error()))
+			}
+		}
+	}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 const aPIKeyByPrefix = `-- name: APIKeyByPrefix :one
-SELECT id, prefix, hash, name, scopes, created_at, revoked_at
+SELECT id, prefix, hash, name, scopes, created_at, revoked_at, expires_at, last_used_at
 	FROM api_keys WHERE prefix = $1
 `
 
@@ -26,6 +26,8 @@ func (q *Queries) APIKeyByPrefix(ctx context.Context, prefix string) (ApiKey, er
 		&i.Scopes,
 		&i.CreatedAt,
 		&i.RevokedAt,
+		&i.ExpiresAt,
+		&i.LastUsedAt,
 	)
 	return i, err
 }
@@ -64,15 +66,16 @@ func (q *Queries) ClaimIdempotencyKey(ctx context.Context, arg ClaimIdempotencyK
 
 const createAPIKey = `-- name: CreateAPIKey :one
 
-INSERT INTO api_keys (prefix, hash, name, scopes) VALUES ($1, $2, $3, $4)
+INSERT INTO api_keys (prefix, hash, name, scopes, expires_at) VALUES ($1, $2, $3, $4, $5)
 	RETURNING id, created_at
 `
 
 type CreateAPIKeyParams struct {
-	Prefix string
-	Hash   []byte
-	Name   string
-	Scopes []string
+	Prefix    string
+	Hash      []byte
+	Name      string
+	Scopes    []string
+	ExpiresAt *time.Time
 }
 
 type CreateAPIKeyRow struct {
@@ -87,6 +90,7 @@ func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (Cre
 		arg.Hash,
 		arg.Name,
 		arg.Scopes,
+		arg.ExpiresAt,
 	)
 	var i CreateAPIKeyRow
 	err := row.Scan(&i.ID, &i.CreatedAt)
@@ -144,16 +148,18 @@ func (q *Queries) IdempotencyKey(ctx context.Context, arg IdempotencyKeyParams) 
 }
 
 const listAPIKeys = `-- name: ListAPIKeys :many
-SELECT id, prefix, name, scopes, created_at, revoked_at FROM api_keys ORDER BY id DESC
+SELECT id, prefix, name, scopes, created_at, revoked_at, expires_at, last_used_at FROM api_keys ORDER BY id DESC
 `
 
 type ListAPIKeysRow struct {
-	ID        int64
-	Prefix    string
-	Name      string
-	Scopes    []string
-	CreatedAt time.Time
-	RevokedAt *time.Time
+	ID         int64
+	Prefix     string
+	Name       string
+	Scopes     []string
+	CreatedAt  time.Time
+	RevokedAt  *time.Time
+	ExpiresAt  *time.Time
+	LastUsedAt *time.Time
 }
 
 func (q *Queries) ListAPIKeys(ctx context.Context) ([]ListAPIKeysRow, error) {
@@ -172,6 +178,8 @@ func (q *Queries) ListAPIKeys(ctx context.Context) ([]ListAPIKeysRow, error) {
 			&i.Scopes,
 			&i.CreatedAt,
 			&i.RevokedAt,
+			&i.ExpiresAt,
+			&i.LastUsedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -181,6 +189,22 @@ func (q *Queries) ListAPIKeys(ctx context.Context) ([]ListAPIKeysRow, error) {
 		return nil, err
 	}
 	return items, nil
+}
+
+const noteKeysUsed = `-- name: NoteKeysUsed :exec
+UPDATE api_keys k SET last_used_at = greatest(k.last_used_at, u.at)
+	FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::timestamptz[]) AS at) u WHERE k.id = u.id
+`
+
+type NoteKeysUsedParams struct {
+	Ids []int64
+	Ats []time.Time
+}
+
+// NoteKeysUsed records when keys were last used (a later time never goes back).
+func (q *Queries) NoteKeysUsed(ctx context.Context, arg NoteKeysUsedParams) error {
+	_, err := q.db.Exec(ctx, noteKeysUsed, arg.Ids, arg.Ats)
+	return err
 }
 
 const pruneIdempotencyKeys = `-- name: PruneIdempotencyKeys :execrows

@@ -12,13 +12,15 @@ import (
 )
 
 type ApiKey struct {
-	ID        int64
-	Prefix    string
-	Hash      []byte
-	Name      string
-	Scopes    []string
-	CreatedAt time.Time
-	RevokedAt *time.Time
+	ID         int64
+	Prefix     string
+	Hash       []byte
+	Name       string
+	Scopes     []string
+	CreatedAt  time.Time
+	RevokedAt  *time.Time
+	ExpiresAt  *time.Time
+	LastUsedAt *time.Time
 }
 
 type BrandSetting struct {

@@ -369,6 +369,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	defer stopWatch()
 	go svc.WatchRuns(watch, time.Second)
 	keys := &apikey.Verifier{DB: pool}
+	go keys.RecordUses(watch, time.Minute, e.logger) // last-used times, written off the request path
 	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit,
 		Service: svc, Keys: keys, AnswerCacheSize: e.cfg.AnswerCacheSize, AnswerTTL: e.cfg.AnswerTTL, Metrics: m})
 	// Other processes' writes reach the answer cache through NOTIFY; until the

@@ -442,3 +442,25 @@ func TestCLIHelpAndExitCodes(t *testing.T) {
 		t.Errorf("migrate without a database: %v, exit %d, want 1", err, exitCode(err))
 	}
 }
+
+func TestParseExpiry(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"2027-03-01": time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC),
+		"90d":        now.AddDate(0, 0, 90),
+		"36h":        now.Add(36 * time.Hour),
+	} {
+		got, err := parseExpiry(in, now)
+		if err != nil || got == nil || !got.Equal(want) {
+			t.Errorf("%q: %v %v, want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"soon", "-3d", "0d", "-1h"} {
+		if _, err := parseExpiry(bad, now); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if got, err := parseExpiry("", now); got != nil || err != nil {
+		t.Errorf("empty: %v %v", got, err)
+	}
+}

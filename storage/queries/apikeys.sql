@@ -1,15 +1,20 @@
 -- API keys (only their hashes) and the answers stored per Idempotency-Key.
 
 -- name: CreateAPIKey :one
-INSERT INTO api_keys (prefix, hash, name, scopes) VALUES (@prefix, @hash, @name, @scopes)
+INSERT INTO api_keys (prefix, hash, name, scopes, expires_at) VALUES (@prefix, @hash, @name, @scopes, sqlc.narg(expires_at))
 	RETURNING id, created_at;
 
 -- name: APIKeyByPrefix :one
-SELECT id, prefix, hash, name, scopes, created_at, revoked_at
+SELECT id, prefix, hash, name, scopes, created_at, revoked_at, expires_at, last_used_at
 	FROM api_keys WHERE prefix = @prefix;
 
 -- name: ListAPIKeys :many
-SELECT id, prefix, name, scopes, created_at, revoked_at FROM api_keys ORDER BY id DESC;
+SELECT id, prefix, name, scopes, created_at, revoked_at, expires_at, last_used_at FROM api_keys ORDER BY id DESC;
+
+-- name: NoteKeysUsed :exec
+-- NoteKeysUsed records when keys were last used (a later time never goes back).
+UPDATE api_keys k SET last_used_at = greatest(k.last_used_at, u.at)
+	FROM (SELECT unnest(@ids::bigint[]) AS id, unnest(@ats::timestamptz[]) AS at) u WHERE k.id = u.id;
 
 -- name: RevokeAPIKey :execrows
 -- RevokeAPIKey revokes the key with the given prefix or numeric id; revoking twice
