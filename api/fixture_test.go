@@ -207,6 +207,7 @@ func raw(t *testing.T, method, url, body string, headers ...string) (*http.Respo
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	checkContract(t, resp.Request, resp, b)
 	return resp, string(b)
 }
 

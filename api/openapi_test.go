@@ -34,9 +34,15 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	key := newKey(t, pool, apikey.ScopeAdmin)
 
 	documented := map[string]bool{}
+	ids := map[string]bool{}
 	for path, item := range doc.Paths.Map() {
-		for method := range item.Operations() {
+		for method, op := range item.Operations() {
 			documented[method+" "+path] = true
+			// A generated client names its methods by operationId and groups them by tag.
+			if op.OperationID == "" || ids[op.OperationID] || len(op.Tags) == 0 {
+				t.Errorf("%s %s: operationId %q (unique, required) and tags %v (required)", method, path, op.OperationID, op.Tags)
+			}
+			ids[op.OperationID] = true
 		}
 	}
 	served := map[string]bool{}
