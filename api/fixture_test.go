@@ -162,6 +162,7 @@ func call(t *testing.T, key, method, url, body string) (int, map[string]any) {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	checkContract(t, resp.Request, resp, raw)
 	var out map[string]any
 	if err := json.Unmarshal(raw, &out); err != nil {
 		t.Fatalf("%s %s: %d, body %q is not a JSON object", method, url, resp.StatusCode, raw)
