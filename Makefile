@@ -57,6 +57,7 @@ test: deps
 	$(GO) vet ./...; \
 	(cd storage && ../.data/bin/sqlc diff) || { echo "storage: generated code is stale: run make generate" >&2; exit 1; }; \
 	.data/bin/golangci-lint run ./...; \
+	.data/npm/node_modules/.bin/redocly lint --config api/redocly.yaml api/openapi.json; \
 	CGO_ENABLED=0 $(GO) build ./...; \
 	$(GO) test -race -count=1 -tags '$(TAGS)' ./...; \
 	for target in members:FuzzDecodeMembers:100000x members:FuzzDecodeEvents:100000x \
