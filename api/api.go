@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -298,17 +297,43 @@ type peersResponse struct {
 	Peers       []matching.Peer `json:"peers"`
 }
 
+// Page is what every list answer carries, the one pagination style of the API:
+// has_more, and when it is true next_cursor, which ?cursor= takes to read the next
+// page (the lists' older ?before= and ?after= still read it too).
+type Page struct {
+	HasMore    bool   `json:"has_more"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// pageOf trims a list read with one item more than limit and says whether more
+// follow, with the cursor of the last item kept.
+func pageOf[T any](items []T, limit int, cursor func(T) string) ([]T, Page) {
+	if len(items) <= limit {
+		return items, Page{}
+	}
+	items = items[:limit]
+	return items, Page{HasMore: true, NextCursor: cursor(items[limit-1])}
+}
+
+// cursorParam is a list's ?cursor=, else the older parameter it replaces.
+func cursorParam(c *gin.Context, older string) string {
+	if v := c.Query("cursor"); v != "" {
+		return v
+	}
+	return c.Query(older)
+}
+
 // communityListResponse is the answer of GET /v1/communities.
 type communityListResponse struct {
 	RunID       string               `json:"run_id"`
 	Communities []matching.Community `json:"communities"`
-	NextAfter   string               `json:"next_after,omitempty"`
+	Page
 }
 
 // runListResponse is the answer of GET /v1/cluster-runs.
 type runListResponse struct {
-	Runs       []matching.Run `json:"cluster_runs"`
-	NextBefore string         `json:"next_before,omitempty"`
+	Runs []matching.Run `json:"cluster_runs"`
+	Page
 }
 
 // communitiesResponse is the answer of both match endpoints.
@@ -496,12 +521,8 @@ func (s *server) listCommunities(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	cs := matching.ListCommunities(v, c.Query("after"), limit)
-	body := communityListResponse{RunID: strconv.FormatInt(v.ID, 10), Communities: cs}
-	if len(cs) == limit {
-		body.NextAfter = cs[len(cs)-1].ID
-	}
-	s.cached(c, body)
+	cs, page := pageOf(matching.ListCommunities(v, cursorParam(c, "after"), limit+1), limit, func(cm matching.Community) string { return cm.ID })
+	s.cached(c, communityListResponse{RunID: strconv.FormatInt(v.ID, 10), Communities: cs, Page: page})
 }
 
 func (s *server) getCommunity(c *gin.Context) {
@@ -523,15 +544,25 @@ func (s *server) getCommunity(c *gin.Context) {
 	s.cached(c, cm)
 }
 
-// newestFirst reads the paging of a newest-first list: limit (1–200, 20) and the id
-// the page starts before (0: the newest).
+// newestFirst reads the paging of a newest-first list: limit (1–200, 20) and the
+// cursor, the id the page starts before (0: the newest; ?before= reads it too).
 func newestFirst(c *gin.Context) (limit, before int, err error) {
 	if limit, err = intParam(c, "limit", 20, 1, 200); err != nil {
 		return 0, 0, err
 	}
-	before, err = intParam(c, "before", 0, 1, math.MaxInt)
-	return limit, before, err
+	raw := cursorParam(c, "before")
+	if raw == "" {
+		return limit, 0, nil
+	}
+	before, err = strconv.Atoi(raw)
+	if err != nil || before < 1 {
+		return 0, 0, badRequest("invalid_cursor", "cursor is a next_cursor from the previous page")
+	}
+	return limit, before, nil
 }
+
+// idCursor is the cursor of an item of a newest-first list: its id.
+func idCursor(id int64) string { return strconv.FormatInt(id, 10) }
 
 func (s *server) listRuns(c *gin.Context) {
 	limit, before, err := newestFirst(c)
@@ -541,16 +572,13 @@ func (s *server) listRuns(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	runs, err := matching.ListRuns(ctx, s.db, int64(before), limit)
+	runs, err := matching.ListRuns(ctx, s.db, int64(before), limit+1)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	body := runListResponse{Runs: runs}
-	if len(runs) == limit {
-		body.NextBefore = strconv.FormatInt(runs[len(runs)-1].ID, 10)
-	}
-	s.cached(c, body)
+	runs, page := pageOf(runs, limit, func(r matching.Run) string { return idCursor(r.ID) })
+	s.cached(c, runListResponse{Runs: runs, Page: page})
 }
 
 func (s *server) getRun(c *gin.Context) {

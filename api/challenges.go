@@ -41,7 +41,7 @@ func (s *server) launchChallenge(c *gin.Context) {
 // challengeListResponse is the answer of GET /v1/challenges.
 type challengeListResponse struct {
 	Challenges []challenges.Challenge `json:"challenges"`
-	NextBefore string                 `json:"next_before,omitempty"`
+	Page
 }
 
 // listChallenges answers GET /v1/challenges: newest first, the current ones (not
@@ -59,16 +59,13 @@ func (s *server) listChallenges(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	cs, err := s.svc.Challenges(ctx, challenges.ListFilter{Current: st != "all", Before: int64(before), Limit: limit})
+	cs, err := s.svc.Challenges(ctx, challenges.ListFilter{Current: st != "all", Before: int64(before), Limit: limit + 1})
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	body := challengeListResponse{Challenges: cs}
-	if len(cs) == limit {
-		body.NextBefore = strconv.FormatInt(cs[len(cs)-1].ID, 10)
-	}
-	s.cached(c, body)
+	cs, page := pageOf(cs, limit, func(ch challenges.Challenge) string { return idCursor(ch.ID) })
+	s.cached(c, challengeListResponse{Challenges: cs, Page: page})
 }
 
 // challengeResponse is the answer of GET /v1/challenges/{id}.

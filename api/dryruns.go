@@ -13,8 +13,8 @@ import (
 
 // dryRunListResponse is the answer of GET /v1/cluster-runs/dry-runs.
 type dryRunListResponse struct {
-	DryRuns    []service.DryRun `json:"dry_runs"`
-	NextBefore string           `json:"next_before,omitempty"`
+	DryRuns []service.DryRun `json:"dry_runs"`
+	Page
 }
 
 // publishResponse is the answer of POST /v1/cluster-runs/dry-runs/{id}/publish.
@@ -83,17 +83,14 @@ func (s *server) listDryRuns(c *gin.Context) {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	ds, err := s.svc.DryRuns(ctx, int64(before), limit)
+	ds, err := s.svc.DryRuns(ctx, int64(before), limit+1)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	body := dryRunListResponse{DryRuns: ds}
-	if len(ds) == limit {
-		body.NextBefore = strconv.FormatInt(ds[len(ds)-1].ID, 10)
-	}
+	ds, page := pageOf(ds, limit, func(d service.DryRun) string { return idCursor(d.ID) })
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, body)
+	c.JSON(http.StatusOK, dryRunListResponse{DryRuns: ds, Page: page})
 }
 
 // publishDryRun queues a cluster run with a done dry run's settings: 202 with the

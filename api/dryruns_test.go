@@ -125,12 +125,14 @@ func TestDryRunEndpoints(t *testing.T) {
 		code, list := call(t, f.key, "GET", f.url+"/v1/cluster-runs/dry-runs?limit=1", "")
 		page, _ := list["dry_runs"].([]any)
 		if code != 200 || len(page) != 1 || page[0].(map[string]any)["settings"].(map[string]any)["target_size"] != 50.0 ||
-			page[0].(map[string]any)["report"] != nil || list["next_before"] == nil {
+			page[0].(map[string]any)["report"] != nil || list["next_cursor"] == nil || list["has_more"] != true {
 			t.Fatalf("first page: %d %v", code, list)
 		}
-		code, list = call(t, f.key, "GET", f.url+"/v1/cluster-runs/dry-runs?before="+list["next_before"].(string), "")
+		code, list = call(t, f.key, "GET", f.url+"/v1/cluster-runs/dry-runs?limit=1&cursor="+list["next_cursor"].(string), "")
 		page, _ = list["dry_runs"].([]any)
-		if code != 200 || len(page) != 1 || page[0].(map[string]any)["id"] != d["id"] || list["next_before"] != nil {
+		// The last page says so: has_more false, no cursor (a page exactly the limit
+		// long is not taken for a full one).
+		if code != 200 || len(page) != 1 || page[0].(map[string]any)["id"] != d["id"] || list["next_cursor"] != nil || list["has_more"] != false {
 			t.Fatalf("second page: %d %v", code, list)
 		}
 		if code, body := call(t, f.key, "GET", f.url+"/v1/cluster-runs/dry-runs?limit=0", ""); code != 400 || errCode(body) != "invalid_limit" {

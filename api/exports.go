@@ -15,17 +15,18 @@ import (
 )
 
 // exportMembers answers GET /v1/exports/members: NDJSON, one line per member in id
-// order, streamed page by page from one snapshot, with the next page's cursor in
-// X-Next-After and a Link header.
+// order, streamed page by page from one snapshot. The API's one pagination style, in
+// headers (the body is lines): X-Has-More, X-Next-Cursor and a Link header to the
+// next page (?cursor=; ?after= reads it too).
 func (s *server) exportMembers(c *gin.Context) {
 	limit, err := intParam(c, "limit", 10_000, 1, 100_000)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	q := service.ExportQuery{After: c.Query("after"), Limit: limit}
+	q := service.ExportQuery{After: cursorParam(c, "after"), Limit: limit}
 	if len(q.After) > 128 {
-		s.writeError(c, badRequest("invalid_after", "after is a member id from X-Next-After"))
+		s.writeError(c, badRequest("invalid_cursor", "cursor is the X-Next-Cursor of the previous page"))
 		return
 	}
 	if raw := c.Query("since"); raw != "" {
@@ -44,12 +45,13 @@ func (s *server) exportMembers(c *gin.Context) {
 	err = s.svc.Export(ctx, q, func(next string, more bool) error {
 		c.Header("Content-Type", "application/x-ndjson")
 		c.Header("Cache-Control", "no-store")
+		c.Header("X-Has-More", strconv.FormatBool(more))
 		if more {
-			u := url.Values{"after": {next}, "limit": {strconv.Itoa(limit)}}
+			u := url.Values{"cursor": {next}, "limit": {strconv.Itoa(limit)}}
 			if q.Since != nil {
 				u.Set("since", q.Since.Format(time.RFC3339))
 			}
-			c.Header("X-Next-After", next)
+			c.Header("X-Next-Cursor", next)
 			c.Header("Link", "</v1/exports/members?"+u.Encode()+`>; rel="next"`)
 		}
 		c.Status(http.StatusOK)

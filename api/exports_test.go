@@ -37,8 +37,11 @@ func exportPage(t *testing.T, f fixture, query string) ([]map[string]any, string
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	next := resp.Header.Get("X-Next-After")
-	if next != "" && !strings.Contains(resp.Header.Get("Link"), "after="+url.QueryEscape(next)) {
+	next := resp.Header.Get("X-Next-Cursor")
+	if (next != "") != (resp.Header.Get("X-Has-More") == "true") {
+		t.Fatalf("X-Has-More %q with X-Next-Cursor %q", resp.Header.Get("X-Has-More"), next)
+	}
+	if next != "" && !strings.Contains(resp.Header.Get("Link"), "cursor="+url.QueryEscape(next)) {
 		t.Fatalf("Link %q does not carry the cursor %q", resp.Header.Get("Link"), next)
 	}
 	return lines, next
@@ -53,7 +56,7 @@ func TestExportPagesEveryMemberOnce(t *testing.T) {
 	seen := map[string]bool{}
 	last, pages := "", 0
 	for after := ""; ; {
-		lines, next := exportPage(t, f, "limit=120&after="+url.QueryEscape(after))
+		lines, next := exportPage(t, f, "limit=120&cursor="+url.QueryEscape(after))
 		pages++
 		for _, l := range lines {
 			id := l["member_id"].(string)
@@ -126,7 +129,7 @@ func TestExportPagesEveryMemberOnce(t *testing.T) {
 		t.Fatalf("changed since: %v, want %v", ids, want)
 	}
 	for q, code := range map[string]string{"limit=0": "invalid_limit", "limit=100001": "invalid_limit", "since=yesterday": "invalid_since",
-		"after=" + strings.Repeat("x", 200): "invalid_after"} {
+		"cursor=" + strings.Repeat("x", 200): "invalid_cursor"} {
 		if c, b := call(t, f.key, "GET", f.url+"/v1/exports/members?"+q, ""); c != 400 || errCode(b) != code {
 			t.Fatalf("export %s: %d %v", q, c, b)
 		}

@@ -77,7 +77,8 @@ func TestLooseParametersAreRefused(t *testing.T) {
 		{"GET", "/v1/communities/c-1/content?locale=xx", "", 400, "invalid_locale"},
 		{"GET", "/v1/members/" + f.brand.Members[0].ID + "/content?locale=fr", "", 400, "invalid_locale"},
 		{"GET", "/v1/cluster-runs?before=1099511627776", "", 200, ""},
-		{"GET", "/v1/cluster-runs?before=99999999999999999999999", "", 400, "invalid_before"},
+		{"GET", "/v1/cluster-runs?before=99999999999999999999999", "", 400, "invalid_cursor"},
+		{"GET", "/v1/challenges?cursor=x1", "", 400, "invalid_cursor"},
 		{"GET", "/v1/communities/c-99999/feedback", "", 404, "community_not_found"},
 		{"POST", "/v1/content/drafts", `{"kind":"challenge","community_id":"c-1","locale":"sv-` + strings.Repeat("x", 100) + `"}`, 400, "invalid_request"},
 	}

@@ -93,7 +93,7 @@ func TestMatchingEndpoints(t *testing.T) {
 	seen := map[string]bool{}
 	after := ""
 	for page := 0; page < 100; page++ {
-		code, body := call(t, f.key, "GET", f.url+"/v1/communities?limit=7&after="+after, "")
+		code, body := call(t, f.key, "GET", f.url+"/v1/communities?limit=7&cursor="+after, "")
 		if code != 200 {
 			t.Fatalf("list: %d %v", code, body)
 		}
@@ -104,7 +104,10 @@ func TestMatchingEndpoints(t *testing.T) {
 			}
 			seen[id] = true
 		}
-		next, ok := body["next_after"].(string)
+		next, ok := body["next_cursor"].(string)
+		if ok != (body["has_more"] == true) {
+			t.Fatalf("has_more %v with next_cursor %q", body["has_more"], next)
+		}
 		if !ok {
 			break
 		}

@@ -200,24 +200,27 @@ func (s *server) endpointDeliveries(c *gin.Context) {
 		return
 	}
 	var before int64
-	if b := c.Query("before"); b != "" {
+	if b := cursorParam(c, "before"); b != "" {
 		if before, err = strconv.ParseInt(b, 10, 64); err != nil || before < 1 {
-			s.writeError(c, badRequest("invalid_before", "before is a delivery id"))
+			s.writeError(c, badRequest("invalid_cursor", "cursor is a next_cursor from the previous page"))
 			return
 		}
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	ds, err := s.svc.EndpointDeliveries(ctx, id, status, before, limit)
+	ds, err := s.svc.EndpointDeliveries(ctx, id, status, before, limit+1)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	resp := gin.H{"deliveries": ds}
-	if len(ds) == limit {
-		resp["next_before"] = strconv.FormatInt(ds[len(ds)-1].ID, 10)
-	}
-	c.JSON(http.StatusOK, resp)
+	ds, page := pageOf(ds, limit, func(d webhooks.DeliveryInfo) string { return idCursor(d.ID) })
+	c.JSON(http.StatusOK, deliveriesResponse{Deliveries: ds, Page: page})
+}
+
+// deliveriesResponse is the answer of GET /v1/webhook-endpoints/{id}/deliveries.
+type deliveriesResponse struct {
+	Deliveries []webhooks.DeliveryInfo `json:"deliveries"`
+	Page
 }
 
 // withdraw answers POST /v1/content/drafts/{id}/withdraw.
