@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -87,5 +89,92 @@ func checkContract(t *testing.T, req *http.Request, resp *http.Response, body []
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		t.Errorf("%s %s answered %d, which openapi.json does not allow: %v\nbody: %.300s", req.Method, req.URL.Path, resp.StatusCode, err, body)
+		return
+	}
+	recordExample(route, resp, body)
+}
+
+// examples keeps the first successful JSON answer of each operation the tests make;
+// with BELONG_UPDATE_OPENAPI_EXAMPLES=1, writeExamples puts them in openapi.json as
+// each operation's example (TestOpenAPIExamples checks every operation has one).
+var examples sync.Map // "METHOD /path" → example
+
+type example struct {
+	status int
+	body   any
+}
+
+func recordExample(route *routers.Route, resp *http.Response, body []byte) {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") ||
+		route.Path == "/openapi.json" { // the document itself: an example of it would hold itself
+		return
+	}
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return
+	}
+	examples.LoadOrStore(route.Method+" "+route.Path, example{resp.StatusCode, trim(v)})
+}
+
+// trim shortens lists to two items and hides secrets, for a readable example.
+func trim(v any) any {
+	switch t := v.(type) {
+	case []any:
+		if len(t) > 2 {
+			t = t[:2]
+		}
+		for i := range t {
+			t[i] = trim(t[i])
+		}
+		return t
+	case map[string]any:
+		for k, x := range t {
+			if k == "secret" || k == "previous_secret" || k == "svg" {
+				if s, ok := x.(string); ok && len(s) > 12 {
+					t[k] = s[:12] + "…"
+				}
+				continue
+			}
+			t[k] = trim(x)
+		}
+	}
+	return v
+}
+
+// writeExamples puts the recorded examples into api/openapi.json, when asked to.
+func writeExamples() {
+	if os.Getenv("BELONG_UPDATE_OPENAPI_EXAMPLES") != "1" {
+		return
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(api.OpenAPI, &doc); err != nil {
+		panic(err)
+	}
+	paths := doc["paths"].(map[string]any)
+	examples.Range(func(k, v any) bool {
+		method, path, _ := strings.Cut(k.(string), " ")
+		ex := v.(example)
+		op, _ := paths[path].(map[string]any)[strings.ToLower(method)].(map[string]any)
+		if op == nil {
+			return true
+		}
+		r, _ := op["responses"].(map[string]any)[strconv.Itoa(ex.status)].(map[string]any)
+		if r == nil {
+			return true
+		}
+		if c, ok := r["content"].(map[string]any)["application/json"].(map[string]any); ok {
+			c["example"] = ex.body
+		}
+		return true
+	})
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", " ")
+	if err := enc.Encode(doc); err != nil {
+		panic(err)
+	}
+	if err := os.WriteFile("openapi.json", buf.Bytes(), 0o644); err != nil {
+		panic(err)
 	}
 }

@@ -6,4 +6,4 @@ import (
 	"github.com/belong-loyalty/belong/internal/leaktest"
 )
 
-func TestMain(m *testing.M) { leaktest.Main(m) }
+func TestMain(m *testing.M) { leaktest.Main(m, writeExamples) }

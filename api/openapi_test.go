@@ -43,6 +43,19 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 				t.Errorf("%s %s: operationId %q (unique, required) and tags %v (required)", method, path, op.OperationID, op.Tags)
 			}
 			ids[op.OperationID] = true
+			// Every answer with a body has an example (validated against its schema by
+			// doc.Validate above); BELONG_UPDATE_OPENAPI_EXAMPLES=1 go test ./api
+			// records them from the tests' own answers.
+			for code, r := range op.Responses.Map() {
+				if !strings.HasPrefix(code, "2") || r.Value == nil {
+					continue
+				}
+				for ct, mt := range r.Value.Content {
+					if mt.Example == nil && len(mt.Examples) == 0 {
+						t.Errorf("%s %s: the %s %s answer has no example", method, path, code, ct)
+					}
+				}
+			}
 		}
 	}
 	served := map[string]bool{}

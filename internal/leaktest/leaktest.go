@@ -12,9 +12,13 @@ import (
 	"go.uber.org/goleak"
 )
 
-// Main runs m and exits with its code, or 1 when goroutines leaked.
-func Main(m *testing.M) {
+// Main runs m and exits with its code, or 1 when goroutines leaked; after, when
+// given, run once the tests are done.
+func Main(m *testing.M, after ...func()) {
 	code := m.Run()
+	for _, f := range after {
+		f()
+	}
 	http.DefaultClient.CloseIdleConnections()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
