@@ -10,6 +10,7 @@ import (
 	"net/http"
 	neturl "net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -463,4 +464,38 @@ func TestParseExpiry(t *testing.T) {
 	if got, err := parseExpiry("", now); got != nil || err != nil {
 		t.Errorf("empty: %v %v", got, err)
 	}
+}
+
+// The image builds with podman from a binary built here, with no registry
+// (deploy/Containerfile.local); deploy/Containerfile, which starts from registry
+// images, is the same binary on Debian slim.
+func TestContainerImageBuilds(t *testing.T) {
+	podman, err := exec.LookPath("podman")
+	if err != nil {
+		t.Fatal("podman is missing: make test installs Debian's podman (scripts/deps.sh)")
+	}
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-buildvcs=false", "-trimpath", "-o", filepath.Join(dir, "belong"), ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("static build: %v\n%s", err, out)
+	}
+	recipe, err := os.ReadFile("../../deploy/Containerfile.local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Containerfile"), recipe, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tag := fmt.Sprintf("localhost/belong-test:%d", time.Now().UnixNano())
+	storage := []string{"--root", filepath.Join(dir, "storage"), "--runroot", filepath.Join(dir, "run"), "--storage-driver", "vfs"}
+	cmd := exec.Command(podman, append(storage, "build", "-q", "-t", tag, "-f", filepath.Join(dir, "Containerfile"), dir)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("podman build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(podman, append(storage, "image", "inspect", "--format", "{{.Config.User}} {{json .Config.Entrypoint}}", tag)...).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `10001 ["/belong"]`) {
+		t.Fatalf("the image: %s %v", out, err)
+	}
+	t.Cleanup(func() { _ = exec.Command(podman, append(storage, "rmi", "-f", tag)...).Run() })
 }
