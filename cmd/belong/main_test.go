@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -397,12 +398,33 @@ func TestMigrateFreshDatabase(t *testing.T) {
 			return ""
 		}
 	}
-	if out, err := belong(t, withDB(admin, fresh, ""), "", "migrate"); err != nil || !strings.Contains(out, "applied") {
-		t.Fatalf("migrate a fresh database: %q %v", out, err)
+	// The real binary, as an operator runs it.
+	bin := filepath.Join(t.TempDir(), "belong")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
 	}
-	out, err := belong(t, withDB(admin, limited, limited), "", "migrate")
-	if err == nil || !strings.Contains(err.Error(), "CREATE EXTENSION vector;") || !strings.Contains(err.Error(), limited) {
-		t.Fatalf("migrate as a role that may not enable pgvector: %q %v", out, err)
+	migrate := func(getenv func(string) string) (string, int) {
+		cmd := exec.Command(bin, "migrate")
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+getenv("DATABASE_URL"))
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return string(out), exit.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	if out, code := migrate(withDB(admin, fresh, "")); code != 0 || !strings.Contains(out, "applied") {
+		t.Fatalf("migrate a fresh database: exit %d %q", code, out)
+	}
+	if out, code := migrate(withDB(admin, fresh, "")); code != 0 || !strings.Contains(out, "up to date") {
+		t.Fatalf("migrate it again: exit %d %q", code, out)
+	}
+	out, code := migrate(withDB(admin, limited, limited))
+	if code != 1 || !strings.Contains(out, "CREATE EXTENSION vector;") || !strings.Contains(out, limited) {
+		t.Fatalf("migrate as a role that may not enable pgvector: exit %d %q", code, out)
 	}
 }
 
