@@ -95,18 +95,14 @@ func (v *Verifier) FlushUses(ctx context.Context) error {
 	return nil
 }
 
-// RecordUses flushes uses every interval until ctx ends, then once more.
+// RecordUses flushes uses every interval until ctx ends; the caller flushes the last
+// ones (FlushUses) once it stops serving, while the database is still open.
 func (v *Verifier) RecordUses(ctx context.Context, interval time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			if err := v.FlushUses(flush); err != nil {
-				logger.Warn("api keys: last uses", slog.String("error", err.Error()))
-			}
-			cancel()
 			return
 		case <-t.C:
 			if err := v.FlushUses(ctx); err != nil {

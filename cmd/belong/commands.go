@@ -403,6 +403,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := srv.Shutdown(shutdown); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	if err := keys.FlushUses(shutdown); err != nil {
+		e.logger.WarnContext(ctx, "api keys: last uses", slog.String("error", err.Error()))
+	}
 	e.logger.InfoContext(ctx, "server stopped")
 	return nil
 }

@@ -16,7 +16,7 @@ import (
 //	belong keys list
 //	belong keys revoke PREFIX
 func runKeys(ctx context.Context, e *env, args []string) error {
-	usage := usagef("usage: belong keys create --name NAME --scopes SCOPE[,SCOPE] | list | revoke PREFIX")
+	usage := usagef("usage: belong keys create --name NAME --scopes SCOPE[,SCOPE] [--expires 90d|2027-03-01|720h] | list | revoke PREFIX")
 	if len(args) == 0 {
 		return usage
 	}

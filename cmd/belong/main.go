@@ -11,7 +11,7 @@
 //	belong serve [-addr 127.0.0.1:8080] [-workers=true]
 //	belong worker
 //	belong jobs [-failures 20] | jobs retry ID
-//	belong keys create --name NAME --scopes SCOPES | list | revoke PREFIX
+//	belong keys create --name NAME --scopes SCOPES [--expires 90d] | list | revoke PREFIX
 //	belong users create --email EMAIL --name NAME --role reviewer|admin | list | ...
 //	belong version
 //

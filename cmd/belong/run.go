@@ -283,7 +283,7 @@ var commands = map[string]command{
 	"serve":  {"serve the HTTP API (and work jobs, unless -workers=false)", "belong serve [-addr 127.0.0.1:8080] [-workers=true]", runServe},
 	"worker": {"work jobs: drafts, webhooks, the nightly pipeline, anniversaries, signals, retention", "belong worker", runWorker},
 	"jobs":   {"show the job queue and failing jobs; jobs retry ID runs a parked job again", "belong jobs [-failures 20] | belong jobs retry ID", runJobs},
-	"keys":   {"create|list|revoke API keys", "belong keys create --name NAME --scopes SCOPE[,SCOPE] | list | revoke PREFIX", runKeys},
+	"keys":   {"create|list|revoke API keys", "belong keys create --name NAME --scopes SCOPE[,SCOPE] [--expires 90d|2027-03-01|720h] | list | revoke PREFIX", runKeys},
 	"users": {"create|list|set-password|role|sign-out|disable|enable console accounts",
 		"belong users create --email EMAIL --name NAME --role reviewer|admin [--password-stdin]\n" +
 			"belong users list | set-password EMAIL [--password-stdin] | role EMAIL ROLE | sign-out EMAIL | disable EMAIL | enable EMAIL\n\n" +
