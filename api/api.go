@@ -31,6 +31,7 @@ import (
 
 	"github.com/belong-loyalty/belong/apikey"
 	"github.com/belong-loyalty/belong/changes"
+	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/embeddings"
 	"github.com/belong-loyalty/belong/internal/logctx"
 	"github.com/belong-loyalty/belong/matching"
@@ -50,8 +51,11 @@ type Config struct {
 	// QueryTimeout bounds each request's database work; 5 s when zero.
 	QueryTimeout time.Duration
 	// RateLimit is each API key's sustained requests per second (bursts of twice
-	// that); 0 means no limit.
+	// that); 0 means no limit. Ignored when Limiter is set.
 	RateLimit float64
+	// Limiter is the keys' rate limit, shared with other nodes when its Share runs;
+	// one of RateLimit for this process alone when nil.
+	Limiter *apikey.Limiter
 	// Keys verifies API keys; the console shares it. A verifier over DB when nil.
 	Keys *apikey.Verifier
 	// Service runs the use cases that write (ingest); its jobs do what follows.
@@ -68,6 +72,10 @@ type Config struct {
 	// Metrics is the process's registry (/metrics, scope metrics:read); one over DB
 	// when nil.
 	Metrics *metrics.Metrics
+	// Replicas, when set, answers the real-time reads (a member's communities, peers
+	// and moment, a community, the export) from read replicas caught up with what
+	// each answer depends on; writes and everything else stay on DB.
+	Replicas *database.Replicas
 }
 
 // embedTimeout bounds embedding a profile on the request path.
@@ -86,22 +94,31 @@ type server struct {
 	maxBatch  int
 	timeout   time.Duration
 	keys      *apikey.Verifier
-	limit     limiter
+	limit     *apikey.Limiter
 	metrics   *metrics.Metrics
 	svc       *service.Service
 	batchTime time.Duration
 	answers   *answers
+	replicas  *database.Replicas
+	fresh     *freshness
 }
 
 // New returns the router. gin's mode is the caller's choice (gin.SetMode).
 func New(cfg Config) *gin.Engine {
 	s := &server{db: cfg.DB, embedder: cfg.Embedder, logger: cfg.Logger, maxBatch: cfg.MaxBatch, timeout: cfg.QueryTimeout,
-		limit: limiter{rate: cfg.RateLimit, burst: 2 * cfg.RateLimit}}
+		limit: cfg.Limiter}
+	if s.limit == nil {
+		s.limit = apikey.NewLimiter(cfg.RateLimit)
+	}
 	s.svc, s.batchTime = cfg.Service, cmp.Or(cfg.BatchTimeout, 25*time.Second)
 	s.keys, s.metrics = cfg.Keys, cfg.Metrics
 	s.answers = newAnswers(cmp.Or(cfg.AnswerCacheSize, 100_000), cmp.Or(cfg.AnswerTTL, time.Minute))
 	if s.answers != nil {
 		s.svc.Changes().Subscribe(s.answers)
+	}
+	if cfg.Replicas != nil {
+		s.replicas, s.fresh = cfg.Replicas, newFreshness(time.Minute)
+		s.svc.Changes().Subscribe(s.fresh)
 	}
 	if s.keys == nil {
 		s.keys = &apikey.Verifier{DB: cfg.DB, Timeout: cfg.QueryTimeout}
@@ -358,7 +375,13 @@ func (s *server) memberCommunities(c *gin.Context) {
 	if done {
 		return
 	}
-	mm, err := matching.MemberCommunities(ctx, s.db, v, id, limit)
+	deps := []string{changes.Member(id), changes.Content}
+	var mm matching.MemberMatches
+	err = s.fromReplica(ctx, v.ID, func(ctx context.Context, db database.DBTX) ([]string, error) {
+		var err error
+		mm, err = matching.MemberCommunities(ctx, db, v, id, limit)
+		return deps, err
+	})
 	if err == nil {
 		err = s.svc.NameCommunities(ctx, mm.Communities, mm.Locale)
 	}
@@ -367,7 +390,7 @@ func (s *server) memberCommunities(c *gin.Context) {
 		return
 	}
 	// Names come from approved content: the answer goes when content changes.
-	s.answer(c, key, t, []string{changes.Member(id), changes.Content}, communitiesResponse{MemberID: id,
+	s.answer(c, key, t, deps, communitiesResponse{MemberID: id,
 		RunID: strconv.FormatInt(v.ID, 10), Communities: mm.Communities, Reason: mm.Reason})
 }
 
@@ -488,22 +511,30 @@ func (s *server) peers(c *gin.Context) {
 	if done {
 		return
 	}
-	res, err := matching.Peers(ctx, s.db, v, q)
+	// The answer goes stale when the member, any peer it shows, or any member of the
+	// communities it searched changes (one who consents again belongs in it).
+	var res matching.PeerResult
+	var deps []string
+	err = s.fromReplica(ctx, v.ID, func(ctx context.Context, db database.DBTX) ([]string, error) {
+		var err error
+		if res, err = matching.Peers(ctx, db, v, q); err != nil {
+			return nil, err
+		}
+		deps = []string{changes.Member(q.MemberID)}
+		for _, p := range res.Peers {
+			deps = append(deps, changes.Member(p.MemberID))
+		}
+		for _, id := range res.Communities {
+			deps = append(deps, changes.Community(id))
+		}
+		if res.Scope == matching.ScopeAll {
+			deps = append(deps, changes.Everyone)
+		}
+		return deps, nil
+	})
 	if err != nil {
 		s.writeError(c, err)
 		return
-	}
-	// The answer goes stale when the member, any peer it shows, or any member of the
-	// communities it searched changes (one who consents again belongs in it).
-	deps := []string{changes.Member(q.MemberID)}
-	for _, p := range res.Peers {
-		deps = append(deps, changes.Member(p.MemberID))
-	}
-	for _, id := range res.Communities {
-		deps = append(deps, changes.Community(id))
-	}
-	if res.Scope == matching.ScopeAll {
-		deps = append(deps, changes.Everyone)
 	}
 	s.answer(c, key, t, deps, peersResponse{MemberID: q.MemberID, Scope: res.Scope, CommunityID: q.Community, Peers: res.Peers})
 }
@@ -535,7 +566,11 @@ func (s *server) getCommunity(c *gin.Context) {
 	}
 	cm, err := matching.GetCommunity(v, c.Param("id"))
 	if err == nil {
-		cm.Composition, err = matching.CommunityComposition(ctx, s.db, v.ID, cm.ID)
+		err = s.fromReplica(ctx, v.ID, func(ctx context.Context, db database.DBTX) ([]string, error) {
+			var err error
+			cm.Composition, err = matching.CommunityComposition(ctx, db, v.ID, cm.ID)
+			return nil, err
+		})
 	}
 	if err != nil {
 		s.writeError(c, err)

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -16,58 +15,11 @@ import (
 	"github.com/belong-loyalty/belong/internal/logctx"
 )
 
-// limiter is a token bucket per key: Rate requests a second with bursts of Burst.
-type limiter struct {
-	rate, burst float64
-	mu          sync.Mutex
-	buckets     map[int64]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// quota is what the RateLimit headers say after a request: the burst, the requests
-// left in it, and the seconds until it is whole again.
-type quota struct {
-	limit, remaining, reset int
-}
-
 // headers sets the IETF RateLimit headers (draft-ietf-httpapi-ratelimit-headers).
-func (q quota) headers(c *gin.Context) {
-	c.Header("RateLimit-Limit", strconv.Itoa(q.limit))
-	c.Header("RateLimit-Remaining", strconv.Itoa(q.remaining))
-	c.Header("RateLimit-Reset", strconv.Itoa(q.reset))
-}
-
-// allow takes a token for key id, or says how long until one is free; either way it
-// returns the quota left.
-func (l *limiter) allow(id int64, now time.Time) (bool, time.Duration, quota) {
-	if l.rate <= 0 {
-		return true, 0, quota{}
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.buckets == nil {
-		l.buckets = map[int64]*bucket{}
-	}
-	b, ok := l.buckets[id]
-	if !ok {
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[id] = b
-	}
-	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	ok = b.tokens >= 1
-	if ok {
-		b.tokens--
-	}
-	q := quota{limit: int(l.burst), remaining: int(b.tokens), reset: int(math.Ceil((l.burst - b.tokens) / l.rate))}
-	if ok {
-		return true, 0, q
-	}
-	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second)), q
+func headers(c *gin.Context, q apikey.Quota) {
+	c.Header("RateLimit-Limit", strconv.Itoa(q.Limit))
+	c.Header("RateLimit-Remaining", strconv.Itoa(q.Remaining))
+	c.Header("RateLimit-Reset", strconv.Itoa(q.Reset))
 }
 
 const ctxKey = "belong.api_key"
@@ -100,9 +52,9 @@ func (s *server) require(scope string) gin.HandlerFunc {
 				Message: "this API key lacks the " + scope + " scope"}})
 			return
 		}
-		ok, wait, q := s.limit.allow(key.ID, now)
-		if s.limit.rate > 0 {
-			q.headers(c)
+		ok, wait, q := s.limit.Allow(key.ID, now)
+		if s.limit != nil {
+			headers(c, q)
 		}
 		if !ok {
 			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))

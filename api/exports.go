@@ -39,6 +39,16 @@ func (s *server) exportMembers(c *gin.Context) {
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), exportTimeout)
 	defer cancel()
+	// A page is one snapshot, streamed: it is read from a replica caught up with the
+	// current run and the change listener (lagging at most BELONG_REPLICA_MAX_LAG), with
+	// no retry once it has started.
+	if v, err := s.svc.View(ctx); err == nil && s.replicas != nil {
+		if since, ok := s.fresh.since(v.ID); ok {
+			if db, _, ok := s.replicas.Pick(since); ok {
+				q.Reader = db
+			}
+		}
+	}
 	w := bufio.NewWriterSize(c.Writer, 64<<10)
 	enc := json.NewEncoder(w)
 	started := false

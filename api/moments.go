@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/belong-loyalty/belong/changes"
+	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/moments"
 	"github.com/belong-loyalty/belong/service"
 )
@@ -54,12 +56,18 @@ func (s *server) moment(c *gin.Context) {
 		return
 	}
 	id := c.Param("id")
-	m, err := s.svc.Moment(ctx, service.MomentQuery{MemberID: id, Channel: channel, Now: now, Zone: zone})
+	deps := []string{changes.Member(id), changes.Content}
+	var m service.Moment
+	err = s.fromReplica(ctx, run, func(ctx context.Context, db database.DBTX) ([]string, error) {
+		var err error
+		m, err = s.svc.Moment(ctx, service.MomentQuery{MemberID: id, Channel: channel, Now: now, Zone: zone, Reader: db})
+		return deps, err
+	})
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	s.answer(c, key, t, []string{changes.Member(id), changes.Content}, m)
+	s.answer(c, key, t, deps, m)
 }
 
 // channelRe is a channel name: a short word such as app, email or push.

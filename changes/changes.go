@@ -10,7 +10,11 @@
 package changes
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -73,17 +77,36 @@ func Publish(ctx context.Context, db database.DBTX, keys []string) error {
 }
 
 // Listener receives the keys every process publishes.
+//
+// It trusts what it hears only once it has heard itself: every ProbeEvery it
+// publishes a probe through DB, the connection writes go through, and until that
+// probe comes back on its own LISTEN connection, or when one fails to within
+// ProbeTimeout, it reports a reset and nothing is cached. So a listen URL that hears
+// nothing (a transaction-pooling PgBouncer, where LISTEN lasts one transaction) turns
+// the cache off instead of serving stale answers.
 type Listener struct {
 	// URL is the database to listen on; it needs a session of its own (not a
 	// transaction-pooling PgBouncer).
 	URL string
+	// DB is where writes go, and so the probes; without it what is heard is trusted
+	// from the LISTEN on.
+	DB database.DBTX
 	// Apply hears each notification's keys.
 	Apply func(keys []string)
 	// Reset hears that notifications may have been lost (up is false: until the next
 	// call with up true, nothing heard can be trusted).
 	Reset  func(up bool)
 	Logger *slog.Logger
+	// ProbeEvery and ProbeTimeout pace the probes: 10 s and 5 s when zero.
+	ProbeEvery, ProbeTimeout time.Duration
 }
+
+// probePrefix starts the payload of a probe; no change key starts with it.
+const probePrefix = "probe:"
+
+// errDeaf is a listen connection that does not hear what is published.
+var errDeaf = errors.New("change notices published through the database do not arrive on the listen connection " +
+	"(behind a transaction-pooling PgBouncer? set BELONG_LISTEN_URL to a direct connection)")
 
 // Run listens until ctx ends, reconnecting with a backoff of up to 5 s.
 func (l *Listener) Run(ctx context.Context) {
@@ -105,7 +128,9 @@ func (l *Listener) Run(ctx context.Context) {
 	}
 }
 
-func (l *Listener) listen(ctx context.Context) error {
+func (l *Listener) listen(parent context.Context) error {
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
 	conn, err := pgx.Connect(ctx, l.URL)
 	if err != nil {
 		return err
@@ -114,13 +139,67 @@ func (l *Listener) listen(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
 		return err
 	}
-	l.Reset(true)
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:])
+	probe := probePrefix + hex.EncodeToString(nonce[:])
+	heard := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if l.DB == nil {
+		l.Reset(true)
+	} else {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.probe(ctx, cancel, probe, heard)
+		}()
+	}
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
+			if c := context.Cause(ctx); c != nil && parent.Err() == nil {
+				return c
+			}
 			return err
 		}
-		l.Apply(strings.Split(n.Payload, "\n"))
+		switch {
+		case n.Payload == probe:
+			select {
+			case heard <- struct{}{}:
+			default:
+			}
+		case strings.HasPrefix(n.Payload, probePrefix): // another process's
+		default:
+			l.Apply(strings.Split(n.Payload, "\n"))
+		}
+	}
+}
+
+// probe publishes the probe every ProbeEvery and ends the listen (cancel) when one
+// is not heard in time; the first one heard reports the listener up.
+func (l *Listener) probe(ctx context.Context, cancel context.CancelCauseFunc, probe string, heard <-chan struct{}) {
+	every, timeout := cmp.Or(l.ProbeEvery, 10*time.Second), cmp.Or(l.ProbeTimeout, 5*time.Second)
+	for up := false; ; up = true {
+		if _, err := l.DB.Exec(ctx, "SELECT pg_notify($1, $2)", Channel, probe); err != nil {
+			cancel(fmt.Errorf("publish a probe: %w", err))
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(timeout):
+			cancel(errDeaf)
+			return
+		case <-heard:
+			if !up {
+				l.Reset(true)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
 	}
 }
 

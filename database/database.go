@@ -53,6 +53,17 @@ func ParseConfig(url string) (*pgxpool.Config, error) {
 	return cfg, nil
 }
 
+// ForTransactionPooler adapts cfg to a transaction-pooling proxy such as PgBouncer
+// (before 1.21, which cannot follow prepared statements), where each transaction may
+// run on another server connection: no statement is prepared by name (pgx describes
+// each once and runs it unnamed), and no session setting is sent at connection time,
+// which a pooler refuses or drops (so plan_cache_mode is left to the server; unnamed
+// statements are planned for their parameters each time anyway).
+func ForTransactionPooler(cfg *pgxpool.Config) {
+	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+	delete(cfg.ConnConfig.RuntimeParams, "plan_cache_mode")
+}
+
 // Open connects to url and checks the connection.
 func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg, err := ParseConfig(url)
@@ -180,4 +191,44 @@ func registerTypes(ctx context.Context, conn *pgx.Conn) error {
 		return err
 	}
 	return nil
+}
+
+// Lock is an advisory lock held by a transaction of its own (pg_advisory_xact_lock),
+// so it needs no session state: it works through a transaction-pooling PgBouncer,
+// which keeps the transaction's server connection for it alone, and it is released
+// when Release ends the transaction or the connection dies. The transaction takes no
+// snapshot between statements and writes nothing, so holding it for a long run keeps
+// nothing from vacuum.
+type Lock struct{ tx pgx.Tx }
+
+// TryLock takes the advisory lock whose bigint key the SQL expression key gives,
+// without waiting; ok is false when another holds it.
+func TryLock(ctx context.Context, db DBTX, key string) (l *Lock, ok bool, err error) {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock("+key+")").Scan(&ok); err != nil || !ok {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return nil, false, err
+	}
+	return &Lock{tx}, true, nil
+}
+
+// WaitLock takes the advisory lock of key, waiting for it.
+func WaitLock(ctx context.Context, db DBTX, key string) (*Lock, error) {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock("+key+")"); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return &Lock{tx}, nil
+}
+
+// Release lets the lock go.
+func (l *Lock) Release(ctx context.Context) {
+	_ = l.tx.Rollback(context.WithoutCancel(ctx))
 }

@@ -53,7 +53,10 @@ type Config struct {
 	// RetryPolicy decides when a failed job runs again; River's exponential backoff
 	// (attempt⁴ seconds) when nil.
 	RetryPolicy river.ClientRetryPolicy
-	Logger      *slog.Logger
+	// PollOnly polls for new jobs rather than LISTEN for them: for a database reached
+	// through a transaction-pooling PgBouncer, where a LISTEN hears nothing.
+	PollOnly bool
+	Logger   *slog.Logger
 }
 
 // Timeouts of each kind of job: a draft is one model call (with its own retries); a
@@ -169,7 +172,7 @@ func base(cfg Config) *river.Config {
 		// their own work, so River's lines below warn only show at debug.
 		logger = slog.New(atLeast{cfg.Logger.Handler(), slog.LevelWarn})
 	}
-	return &river.Config{Logger: logger, MaxAttempts: cmp.Or(cfg.MaxAttempts, 10)}
+	return &river.Config{Logger: logger, MaxAttempts: cmp.Or(cfg.MaxAttempts, 10), PollOnly: cfg.PollOnly}
 }
 
 // errorLog puts every failed attempt on the service's log at warn, and a job's last

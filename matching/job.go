@@ -170,19 +170,21 @@ func (j *Job) RunOnce(ctx context.Context) (RunResult, error) {
 	cfg.SecondaryQuantile = cmp.Or(cfg.SecondaryQuantile, 0.5)
 	cfg.SilhouetteSample = cmp.Or(cfg.SilhouetteSample, 2000)
 
-	conn, err := j.DB.Acquire(ctx)
-	if err != nil {
-		return RunResult{}, fmt.Errorf("cluster run: %w", err)
-	}
-	defer conn.Release()
-	locked, err := storage.TryRunLock(ctx, conn)
+	// The lock is a transaction's, on a connection of its own for the whole run, so
+	// it holds behind a transaction-pooling PgBouncer too.
+	lock, locked, err := database.TryLock(ctx, j.DB, RunLockKey)
 	if err != nil {
 		return RunResult{}, fmt.Errorf("cluster run: lock: %w", storage.Translate(err, nil))
 	}
 	if !locked {
 		return RunResult{}, ErrRunning
 	}
-	defer storage.RunUnlock(context.WithoutCancel(ctx), conn) //nolint:errcheck
+	defer lock.Release(ctx)
+	conn, err := j.DB.Acquire(ctx)
+	if err != nil {
+		return RunResult{}, fmt.Errorf("cluster run: %w", err)
+	}
+	defer conn.Release()
 
 	q := storage.New(conn)
 	params, err := json.Marshal(paramsOf(cfg))

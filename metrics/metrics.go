@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/riverqueue/river"
 
+	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/storage"
 )
 
@@ -41,6 +42,7 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	jobRuns  *prometheus.HistogramVec
 	jobEnds  *prometheus.CounterVec
+	reads    *prometheus.CounterVec
 	logger   *slog.Logger
 }
 
@@ -63,12 +65,15 @@ func New(pool *pgxpool.Pool, build Build, logger *slog.Logger) *Metrics {
 		jobEnds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "belong_jobs_finished_total",
 			Help: "Jobs this process worked, by kind and outcome (completed, failed: to be retried, discarded: given up, cancelled)."},
 			[]string{"kind", "outcome"}),
+		reads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "belong_db_reads_total",
+			Help: "Real-time reads by where they were answered: replica, or primary (no replica configured, none caught up far enough, or the replica failed)."},
+			[]string{"source"}),
 	}
 	info := prometheus.NewGauge(prometheus.GaugeOpts{Name: "belong_build_info", Help: "The build that runs (always 1).",
 		ConstLabels: prometheus.Labels{"version": build.Version, "revision": build.Revision}})
 	info.Set(1)
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		info, m.requests, m.latency, m.jobRuns, m.jobEnds)
+		info, m.requests, m.latency, m.jobRuns, m.jobEnds, m.reads)
 	if pool != nil {
 		m.reg.MustRegister(poolCollector{pool}, &dbCollector{pool: pool, logger: logger})
 	}
@@ -103,6 +108,37 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) ObserveRequest(method, route string, status int, took time.Duration) {
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(method, route).Observe(took.Seconds())
+}
+
+// ObserveRead counts a real-time read answered by source (replica or primary).
+func (m *Metrics) ObserveRead(source string) { m.reads.WithLabelValues(source).Inc() }
+
+// WatchReplicas exports each read replica's lag and whether it serves, as status
+// reports them at each scrape.
+func (m *Metrics) WatchReplicas(status func() []database.ReplicaStatus) {
+	m.reg.MustRegister(replicaCollector(status))
+}
+
+var (
+	replicaLag = prometheus.NewDesc("belong_db_replica_lag_seconds",
+		"How far a read replica is behind the primary: the time since the newest primary WAL position it has replayed was sampled.", []string{"replica"}, nil)
+	replicaServing = prometheus.NewDesc("belong_db_replica_serving",
+		"1 when reads go to the replica (it answers, is in recovery and lags at most BELONG_REPLICA_MAX_LAG), else 0.", []string{"replica"}, nil)
+)
+
+type replicaCollector func() []database.ReplicaStatus
+
+func (c replicaCollector) Describe(ch chan<- *prometheus.Desc) { ch <- replicaLag; ch <- replicaServing }
+
+func (c replicaCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, r := range c() {
+		serving := 0.0
+		if r.Serving {
+			serving = 1
+		}
+		ch <- prometheus.MustNewConstMetric(replicaLag, prometheus.GaugeValue, r.Lag.Seconds(), r.Name)
+		ch <- prometheus.MustNewConstMetric(replicaServing, prometheus.GaugeValue, serving, r.Name)
+	}
 }
 
 // WatchJobs counts the jobs client works, as it finishes them, until ctx ends.

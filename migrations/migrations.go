@@ -24,6 +24,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/belong-loyalty/belong"
+	"github.com/belong-loyalty/belong/database"
 )
 
 //go:embed *.sql
@@ -76,15 +77,18 @@ type Applied struct {
 // one advisory lock (River takes none of its own).
 func Up(ctx context.Context, pool *pgxpool.Pool) (Applied, error) {
 	var out Applied
+	// The lock is a transaction's, held apart from the migrations' own transactions,
+	// so it holds behind a transaction-pooling PgBouncer too.
+	lock, err := database.WaitLock(ctx, pool, strconv.FormatInt(lockKey, 10))
+	if err != nil {
+		return out, fmt.Errorf("migrate: lock: %w", err)
+	}
+	defer lock.Release(ctx)
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return out, fmt.Errorf("migrate: %w", err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
-		return out, fmt.Errorf("migrate: lock: %w", err)
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockKey) //nolint:errcheck
 
 	ran, err := up(ctx, conn.Conn())
 	out.Belong = ran

@@ -3,7 +3,8 @@
 # OpenBLAS (for the -tags openblas build) and a C compiler for cgo; with "test", also
 # Chromium (the console's browser tests run it headless), Prometheus (for promtool,
 # which checks and unit-tests the shipped alert rules), Podman (the image's build is
-# tested from a local binary), Node.js with the pinned Redocly
+# tested from a local binary), PgBouncer (the stateless-nodes test runs API nodes
+# behind it in transaction mode), Node.js with the pinned Redocly
 # CLI (the OpenAPI linter, from the npm registry into .data/npm; it needs Node.js 20.19
 # or later: Debian trixie's, or NodeSource's on bookworm) and the pinned golangci-lint
 # and sqlc (built from the Go module proxy into .data/bin). Idempotent and quiet when
@@ -12,7 +13,7 @@ set -euo pipefail
 missing=()
 want=(libopenblas-dev gcc)
 if [ "${1:-}" = test ]; then
-  want+=(chromium prometheus podman)
+  want+=(chromium prometheus podman pgbouncer)
   command -v npm >/dev/null || want+=(nodejs npm) # a machine's own Node.js will do
 fi
 for p in "${want[@]}"; do

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/members"
@@ -53,6 +54,8 @@ type ExportQuery struct {
 	After string
 	Limit int
 	Since *time.Time
+	// Reader is where the page is read (a read replica); the primary when nil.
+	Reader *pgxpool.Pool
 }
 
 // exportPage is how many members one query reads: memory stays bounded whatever the
@@ -72,7 +75,11 @@ func (s *Service) Export(ctx context.Context, q ExportQuery, start func(next str
 		return err
 	}
 	now := s.now()
-	tx, err := s.DB.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	db := s.DB
+	if q.Reader != nil {
+		db = q.Reader
+	}
+	tx, err := db.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return storage.Translate(err, nil)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/belong-loyalty/belong/challenges"
+	"github.com/belong-loyalty/belong/database"
 
 	"github.com/jackc/pgx/v5"
 
@@ -50,6 +51,9 @@ type MomentQuery struct {
 	MemberID, Channel string
 	Now               time.Time
 	Zone              *time.Location
+	// Reader is where the member's state is read (a read replica); the primary when
+	// nil.
+	Reader database.DBTX
 }
 
 // Held says why a due recognition waits and until when.
@@ -109,7 +113,11 @@ func (s *Service) Moment(ctx context.Context, q MomentQuery) (Moment, error) {
 	if err != nil {
 		return Moment{}, err
 	}
-	snap, err := moments.Read(ctx, s.DB, v.ID, memberID, now)
+	var db database.DBTX = s.DB
+	if q.Reader != nil {
+		db = q.Reader
+	}
+	snap, err := moments.Read(ctx, db, v.ID, memberID, now)
 	if err != nil {
 		return Moment{}, err
 	}
@@ -129,7 +137,7 @@ func (s *Service) Moment(ctx context.Context, q MomentQuery) (Moment, error) {
 			out.Reason, snap.Due = reason, nil
 		}
 	}
-	ps, err := challenges.ForMember(ctx, s.DB, memberID, false, now)
+	ps, err := challenges.ForMember(ctx, db, memberID, false, now)
 	if err != nil {
 		return Moment{}, err
 	}

@@ -8,6 +8,8 @@ package storage
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const aPIKeyByPrefix = `-- name: APIKeyByPrefix :one
@@ -219,6 +221,19 @@ func (q *Queries) PruneIdempotencyKeys(ctx context.Context, cutoff time.Time) (i
 	return result.RowsAffected(), nil
 }
 
+const pruneKeyUsage = `-- name: PruneKeyUsage :execrows
+DELETE FROM api_key_usage WHERE updated_at < now() - interval '10 minutes'
+`
+
+// PruneKeyUsage drops the counts of nodes silent for ten minutes (stopped ones).
+func (q *Queries) PruneKeyUsage(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneKeyUsage)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const releaseIdempotencyKey = `-- name: ReleaseIdempotencyKey :exec
 DELETE FROM idempotency_keys WHERE api_key_id = $1 AND key = $2 AND status = 0
 `
@@ -246,4 +261,48 @@ func (q *Queries) RevokeAPIKey(ctx context.Context, prefixOrID string) (int64, e
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const shareKeyUsage = `-- name: ShareKeyUsage :many
+WITH mine AS (
+	INSERT INTO api_key_usage AS u (node, api_key_id, served, updated_at)
+		SELECT $1::uuid, unnest($2::bigint[]), unnest($3::bigint[]), now()
+	ON CONFLICT (node, api_key_id) DO UPDATE SET served = excluded.served, updated_at = excluded.updated_at
+)
+SELECT node, api_key_id, served FROM api_key_usage
+	WHERE node <> $1::uuid AND updated_at > now() - interval '1 minute'
+`
+
+type ShareKeyUsageParams struct {
+	Node   pgtype.UUID
+	Ids    []int64
+	Served []int64
+}
+
+type ShareKeyUsageRow struct {
+	Node     pgtype.UUID
+	ApiKeyID int64
+	Served   int64
+}
+
+// ShareKeyUsage writes this node's running count of admitted requests per key and
+// returns the other live nodes' counts (a node silent for a minute no longer counts).
+func (q *Queries) ShareKeyUsage(ctx context.Context, arg ShareKeyUsageParams) ([]ShareKeyUsageRow, error) {
+	rows, err := q.db.Query(ctx, shareKeyUsage, arg.Node, arg.Ids, arg.Served)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ShareKeyUsageRow
+	for rows.Next() {
+		var i ShareKeyUsageRow
+		if err := rows.Scan(&i.Node, &i.ApiKeyID, &i.Served); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	pgvector "github.com/pgvector/pgvector-go"
 )
 
@@ -21,6 +22,13 @@ type ApiKey struct {
 	RevokedAt  *time.Time
 	ExpiresAt  *time.Time
 	LastUsedAt *time.Time
+}
+
+type ApiKeyUsage struct {
+	Node      pgtype.UUID
+	ApiKeyID  int64
+	Served    int64
+	UpdatedAt time.Time
 }
 
 type BrandSetting struct {

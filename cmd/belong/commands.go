@@ -370,12 +370,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	go svc.WatchRuns(watch, time.Second)
 	keys := &apikey.Verifier{DB: pool}
 	go keys.RecordUses(watch, time.Minute, e.logger) // last-used times, written off the request path
-	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, RateLimit: e.cfg.RateLimit,
+	limiter := apikey.NewLimiter(e.cfg.RateLimit)
+	go limiter.Share(watch, pool, 200*time.Millisecond, e.logger) // with every other serve process
+	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, Limiter: limiter,
 		Service: svc, Keys: keys, AnswerCacheSize: e.cfg.AnswerCacheSize, AnswerTTL: e.cfg.AnswerTTL, Metrics: m})
 	// Other processes' writes reach the answer cache through NOTIFY; until the
 	// listener is connected, nothing is cached.
 	svc.Changes().Reset(false)
-	go (&changes.Listener{URL: e.cfg.DatabaseURL, Apply: svc.Changes().Changed, Reset: svc.Changes().Reset,
+	go (&changes.Listener{URL: cmp.Or(e.cfg.ListenURL, e.cfg.DatabaseURL), DB: pool, Apply: svc.Changes().Changed, Reset: svc.Changes().Reset,
 		Logger: e.logger}).Run(watch)
 	console.Register(handler, console.Config{DB: pool, Service: svc, Logger: e.logger})
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)

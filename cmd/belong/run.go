@@ -33,6 +33,12 @@ import (
 // Config is everything belong reads from the environment.
 type Config struct {
 	DatabaseURL string
+	// Pooler is "none" or "transaction": DatabaseURL reaches PostgreSQL through a
+	// transaction-pooling PgBouncer (database.ForTransactionPooler; the job queue polls).
+	Pooler string
+	// ListenURL is a connection with a session of its own, for LISTEN (the answer
+	// cache's change notices); DatabaseURL when empty.
+	ListenURL string
 	Addr        string
 	LogLevel    slog.Level
 	LogFormat   string
@@ -101,7 +107,14 @@ type env struct {
 }
 
 func (e *env) open(ctx context.Context) (*pgxpool.Pool, error) {
-	return database.Open(ctx, e.cfg.DatabaseURL)
+	cfg, err := database.ParseConfig(e.cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if e.cfg.Pooler == "transaction" {
+		database.ForTransactionPooler(cfg)
+	}
+	return database.OpenConfig(ctx, cfg)
 }
 
 // openMigrated opens the database and refuses one with pending migrations.
@@ -219,7 +232,8 @@ func (e *env) serveMetrics(ctx context.Context, m *metrics.Metrics) error {
 }
 
 func (e *env) jobsConfig() jobs.Config {
-	return jobs.Config{NightlySchedule: e.cfg.NightlySchedule, MaxAttempts: e.cfg.JobMaxAttempts, Logger: e.logger}
+	return jobs.Config{NightlySchedule: e.cfg.NightlySchedule, MaxAttempts: e.cfg.JobMaxAttempts,
+		PollOnly: e.cfg.Pooler == "transaction", Logger: e.logger}
 }
 
 // sentiment is the configured feedback model, or nil for the offline lexicon alone

@@ -28,6 +28,10 @@ type setting struct {
 var settings = []setting{
 	{name: "DATABASE_URL", doc: "PostgreSQL 15+ with pgvector 0.8 (required; make run and make test set it)", secret: true,
 		set: func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+	{name: "BELONG_POOLER", def: "none", doc: "transaction: DATABASE_URL goes through a transaction-pooling PgBouncer (no named prepared statements or session settings; the job queue polls; set BELONG_LISTEN_URL for the answer cache); none",
+		set: oneOf(func(c *Config) *string { return &c.Pooler }, "none", "transaction")},
+	{name: "BELONG_LISTEN_URL", doc: "a connection with a session of its own (straight to PostgreSQL) on which serve hears other nodes' writes for its answer cache; DATABASE_URL when empty (through a transaction pooler nothing is heard, so nothing is cached)", secret: true,
+		set: func(c *Config, v string) error { c.ListenURL = v; return nil }},
 	{name: "BELONG_ADDR", def: "127.0.0.1:8080", doc: "listen address of belong serve",
 		set: func(c *Config, v string) error { c.Addr = v; return nil }},
 	{name: "BELONG_LOG_LEVEL", def: "info", doc: "debug, info, warn or error",

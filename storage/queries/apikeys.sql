@@ -47,3 +47,18 @@ UPDATE idempotency_keys SET status = @status, body = @body WHERE api_key_id = @a
 -- name: ReleaseIdempotencyKey :exec
 DELETE FROM idempotency_keys WHERE api_key_id = @api_key_id AND key = @key AND status = 0;
 
+
+-- name: ShareKeyUsage :many
+-- ShareKeyUsage writes this node's running count of admitted requests per key and
+-- returns the other live nodes' counts (a node silent for a minute no longer counts).
+WITH mine AS (
+	INSERT INTO api_key_usage AS u (node, api_key_id, served, updated_at)
+		SELECT @node::uuid, unnest(@ids::bigint[]), unnest(@served::bigint[]), now()
+	ON CONFLICT (node, api_key_id) DO UPDATE SET served = excluded.served, updated_at = excluded.updated_at
+)
+SELECT node, api_key_id, served FROM api_key_usage
+	WHERE node <> @node::uuid AND updated_at > now() - interval '1 minute';
+
+-- name: PruneKeyUsage :execrows
+-- PruneKeyUsage drops the counts of nodes silent for ten minutes (stopped ones).
+DELETE FROM api_key_usage WHERE updated_at < now() - interval '10 minutes';
