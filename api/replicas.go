@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -116,6 +117,9 @@ func (s *server) fromReplica(ctx context.Context, run int64, read func(ctx conte
 				if err == nil && !s.fresh.changedAfter(deps, caughtUp) {
 					s.metrics.ObserveRead("replica")
 					return nil
+				}
+				if err != nil && ctx.Err() == nil {
+					s.logger.WarnContext(ctx, "read replica failed; reading from the primary", slog.String("error", err.Error()))
 				}
 			}
 		}

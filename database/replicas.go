@@ -84,7 +84,7 @@ func OpenReplicas(primary *pgxpool.Pool, urls []string, maxLag, interval time.Du
 			r.Close()
 			return nil, fmt.Errorf("replica %d: %w", i+1, err)
 		}
-		r.reps = append(r.reps, &replica{name: strconv.Itoa(i + 1) + " (" + cfg.ConnConfig.Host + ":" +
+		r.reps = append(r.reps, &replica{name: strconv.Itoa(i+1) + " (" + cfg.ConnConfig.Host + ":" +
 			strconv.Itoa(int(cfg.ConnConfig.Port)) + ")", pool: pool})
 	}
 	return r, nil

@@ -128,7 +128,10 @@ var (
 
 type replicaCollector func() []database.ReplicaStatus
 
-func (c replicaCollector) Describe(ch chan<- *prometheus.Desc) { ch <- replicaLag; ch <- replicaServing }
+func (c replicaCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- replicaLag
+	ch <- replicaServing
+}
 
 func (c replicaCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, r := range c() {

@@ -370,10 +370,19 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	go svc.WatchRuns(watch, time.Second)
 	keys := &apikey.Verifier{DB: pool}
 	go keys.RecordUses(watch, time.Minute, e.logger) // last-used times, written off the request path
+	reps, err := e.replicas(pool)
+	if err != nil {
+		return err
+	}
+	defer reps.Close()
+	if reps != nil {
+		go reps.Run(watch)
+		m.WatchReplicas(reps.Status)
+	}
 	limiter := apikey.NewLimiter(e.cfg.RateLimit)
 	go limiter.Share(watch, pool, 200*time.Millisecond, e.logger) // with every other serve process
 	handler := api.New(api.Config{DB: pool, Embedder: emb, Logger: e.logger, Limiter: limiter,
-		Service: svc, Keys: keys, AnswerCacheSize: e.cfg.AnswerCacheSize, AnswerTTL: e.cfg.AnswerTTL, Metrics: m})
+		Service: svc, Keys: keys, Replicas: reps, AnswerCacheSize: e.cfg.AnswerCacheSize, AnswerTTL: e.cfg.AnswerTTL, Metrics: m})
 	// Other processes' writes reach the answer cache through NOTIFY; until the
 	// listener is connected, nothing is cached.
 	svc.Changes().Reset(false)

@@ -36,9 +36,13 @@ type Config struct {
 	// Pooler is "none" or "transaction": DatabaseURL reaches PostgreSQL through a
 	// transaction-pooling PgBouncer (database.ForTransactionPooler; the job queue polls).
 	Pooler string
+	// ReadURLs are streaming replicas for the real-time reads (DATABASE_READ_URL).
+	ReadURLs []string
+	// ReplicaMaxLag is how far behind a replica may fall and still serve.
+	ReplicaMaxLag time.Duration
 	// ListenURL is a connection with a session of its own, for LISTEN (the answer
 	// cache's change notices); DatabaseURL when empty.
-	ListenURL string
+	ListenURL   string
 	Addr        string
 	LogLevel    slog.Level
 	LogFormat   string
@@ -111,10 +115,28 @@ func (e *env) open(ctx context.Context) (*pgxpool.Pool, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.configurePool(cfg)
+	return database.OpenConfig(ctx, cfg)
+}
+
+// configurePool adapts a pool to BELONG_POOLER.
+func (e *env) configurePool(cfg *pgxpool.Config) {
 	if e.cfg.Pooler == "transaction" {
 		database.ForTransactionPooler(cfg)
 	}
-	return database.OpenConfig(ctx, cfg)
+}
+
+// replicas prepares DATABASE_READ_URL's replicas (nil when there are none); the
+// caller runs and closes them.
+func (e *env) replicas(primary *pgxpool.Pool) (*database.Replicas, error) {
+	if len(e.cfg.ReadURLs) == 0 {
+		return nil, nil
+	}
+	r, err := database.OpenReplicas(primary, e.cfg.ReadURLs, e.cfg.ReplicaMaxLag, 250*time.Millisecond, e.configurePool, e.logger)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_READ_URL: %w", err)
+	}
+	return r, nil
 }
 
 // openMigrated opens the database and refuses one with pending migrations.

@@ -28,6 +28,20 @@ type setting struct {
 var settings = []setting{
 	{name: "DATABASE_URL", doc: "PostgreSQL 15+ with pgvector 0.8 (required; make run and make test set it)", secret: true,
 		set: func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+	{name: "DATABASE_READ_URL", doc: "one or more PostgreSQL streaming replicas (hot standbys), separated by spaces or commas: serve answers the real-time reads (communities, peers, moment, a community, the export) from one caught up with what each answer depends on; writes and everything else stay on DATABASE_URL", secret: true,
+		set: func(c *Config, v string) error {
+			c.ReadURLs = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })
+			return nil
+		}},
+	{name: "BELONG_REPLICA_MAX_LAG", def: "2s", doc: "how far behind the primary a read replica may fall and still serve (measured every 250 ms); a replica further behind, down or not in recovery is skipped until it is back",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 100*time.Millisecond {
+				return fmt.Errorf("want a duration of at least 100ms, such as 2s")
+			}
+			c.ReplicaMaxLag = d
+			return nil
+		}},
 	{name: "BELONG_POOLER", def: "none", doc: "transaction: DATABASE_URL goes through a transaction-pooling PgBouncer (no named prepared statements or session settings; the job queue polls; set BELONG_LISTEN_URL for the answer cache); none",
 		set: oneOf(func(c *Config) *string { return &c.Pooler }, "none", "transaction")},
 	{name: "BELONG_LISTEN_URL", doc: "a connection with a session of its own (straight to PostgreSQL) on which serve hears other nodes' writes for its answer cache; DATABASE_URL when empty (through a transaction pooler nothing is heard, so nothing is cached)", secret: true,

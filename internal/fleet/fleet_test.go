@@ -305,12 +305,6 @@ func (p *proc) stop() {
 	}
 }
 
-// kill ends the process at once, as a crash would.
-func (p *proc) kill() {
-	_ = p.cmd.Process.Kill()
-	<-p.done
-}
-
 // call sends a request to a node with the key and returns the status, headers and
 // body.
 func call(t *testing.T, method, url, key, body string, header ...string) (int, http.Header, string) {
@@ -348,4 +342,104 @@ func newKey(t *testing.T, env []string, name string) string {
 	}
 	t.Fatalf("keys create printed no key: %q", out)
 	return ""
+}
+
+// pgBin is where Debian keeps PostgreSQL 15's server programs.
+const pgBin = "/usr/lib/postgresql/15/bin"
+
+// server is a PostgreSQL server the test started.
+type server struct {
+	port int
+	dir  string
+	proc *exec.Cmd
+	done chan struct{}
+	log  *lines
+}
+
+// url is the server's URL for database db.
+func (s *server) url(db string) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, db)
+}
+
+// startServer starts postgres on data directory dir (extra settings on its command
+// line) and waits until it accepts connections; it is stopped when the test ends.
+func startServer(t *testing.T, dir string, settings ...string) *server {
+	t.Helper()
+	s := &server{port: freePort(t), dir: dir, done: make(chan struct{}), log: &lines{}}
+	args := []string{"-D", dir, "-c", "listen_addresses=127.0.0.1", "-c", "port=" + strconv.Itoa(s.port),
+		"-c", "unix_socket_directories=" + filepath.Dir(dir), "-c", "fsync=off", "-c", "shared_buffers=32MB"}
+	for _, kv := range settings {
+		args = append(args, "-c", kv)
+	}
+	s.proc = asPostgres(t, filepath.Join(pgBin, "postgres"), args...)
+	s.proc.Stdout, s.proc.Stderr = s.log, s.log
+	if err := s.proc.Start(); err != nil {
+		t.Fatalf("start postgres: %v", err)
+	}
+	go func() { _ = s.proc.Wait(); close(s.done) }()
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("postgres on %d:\n%s", s.port, s.log)
+		}
+	})
+	waitFor(t, 30*time.Second, "postgres to accept connections", func() bool {
+		c, err := pgx.Connect(context.Background(), s.url("postgres"))
+		if err == nil {
+			c.Close(context.Background())
+		}
+		return err == nil
+	})
+	return s
+}
+
+// stop shuts the server down fast (SIGINT), as an operator or a crash of the host
+// would take a replica away.
+func (s *server) stop() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.proc.Process.Signal(syscall.SIGINT)
+	select {
+	case <-s.done:
+	case <-time.After(20 * time.Second):
+		_ = s.proc.Process.Kill()
+		<-s.done
+	}
+}
+
+// run runs a PostgreSQL client or server program to its end, as postgres.
+func runPG(t *testing.T, name string, args ...string) {
+	t.Helper()
+	cmd := asPostgres(t, filepath.Join(pgBin, name), args...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+// primaryAndStandby starts a fresh primary with a database named db (pgvector
+// enabled), and a hot standby streaming from it through PostgreSQL's own
+// replication (pg_basebackup -R), which applies what it receives only after
+// applyDelay (recovery_min_apply_delay), so that it is always that far behind.
+func primaryAndStandby(t *testing.T, db string, applyDelay time.Duration) (primary, standby *server) {
+	t.Helper()
+	dir := sharedDir(t)
+	pdir, sdir := filepath.Join(dir, "primary"), filepath.Join(dir, "standby")
+	runPG(t, "initdb", "-D", pdir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8")
+	primary = startServer(t, pdir, "wal_level=replica", "max_wal_senders=4")
+	conn, err := pgx.Connect(context.Background(), primary.url("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"CREATE DATABASE " + db} {
+		if _, err := conn.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn.Close(context.Background())
+	runPG(t, "pg_basebackup", "-h", "127.0.0.1", "-p", strconv.Itoa(primary.port), "-U", "postgres", "-D", sdir, "-R", "-X", "stream", "-c", "fast")
+	standby = startServer(t, sdir, "hot_standby=on", fmt.Sprintf("recovery_min_apply_delay=%dms", applyDelay.Milliseconds()))
+	return primary, standby
 }

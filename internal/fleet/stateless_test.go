@@ -35,7 +35,7 @@ func TestStatelessNodes(t *testing.T) {
 	prefix := strings.SplitN(key, "_", 3)[1]
 	belong(t, viaPooler, "correct horse battery staple\n", "users", "create", "--email", "ana@brand.example", "--name", "Ana", "--role", "admin", "--password-stdin")
 
-	node := append(viaPooler, "BELONG_LISTEN_URL="+direct, "BELONG_RATE_LIMIT=5") // bursts of 10
+	node := append(append([]string{}, viaPooler...), "BELONG_LISTEN_URL="+direct, "BELONG_RATE_LIMIT=5") // bursts of 10
 	a := start(t, "node a", append(node, "BELONG_ADDR=127.0.0.1:0"), "serve", "-workers=false")
 	b := start(t, "node b", append(node, "BELONG_ADDR=127.0.0.1:0"), "serve", "-workers=false")
 	start(t, "worker", viaPooler, "worker")
