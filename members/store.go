@@ -89,6 +89,12 @@ func InsertEvents(ctx context.Context, db database.DBTX, es []Event, lines []int
 		if err := storage.StageEvents(ctx, tx, in); err != nil {
 			return err
 		}
+		// The members are locked against erasure until commit (member_events has no
+		// foreign key to take the lock row by row), then the batch is checked for
+		// members not stored: one erased while this waited is not stored.
+		if err := storage.LockStagedMembers(ctx, tx); err != nil {
+			return fmt.Errorf("lock event members: %w", err)
+		}
 		missing, err := storage.StagedOrphans(ctx, tx, maxReported+1)
 		if err != nil {
 			return fmt.Errorf("check event members: %w", err)
@@ -143,7 +149,7 @@ func Count(ctx context.Context, db database.DBTX) (int, error) {
 }
 
 // Erase removes a member and every trace of them, in one transaction: the profile,
-// and by the foreign keys their events, vector, memberships, milestones, drafts about
+// their events, and by the foreign keys their vector, memberships, milestones, drafts about
 // them (with their audit), feedback and pilot invitations; then what does not
 // cascade: their jobs, stored idempotency answers that quote their id or name, their
 // full name where a reviewer typed it into other content, and their place in their
@@ -163,6 +169,9 @@ func Erase(ctx context.Context, db database.DBTX, id string) error {
 		}
 		if n, err := q.DeleteMember(ctx, id); err != nil || n == 0 {
 			return fmt.Errorf("erase member %s: %w", id, storage.Translate(err, nil))
+		}
+		if err := q.DeleteMemberEvents(ctx, id); err != nil {
+			return fmt.Errorf("erase member %s: events: %w", id, storage.Translate(err, nil))
 		}
 		if _, err := storage.DeleteMemberJobs(ctx, tx, id); err != nil {
 			return fmt.Errorf("erase member %s: jobs: %w", id, storage.Translate(err, nil))

@@ -28,14 +28,26 @@ const deleteMember = `-- name: DeleteMember :execrows
 DELETE FROM members WHERE id = $1
 `
 
-// DeleteMember erases a member; the foreign keys cascade to their events, vector,
-// memberships and milestones.
+// DeleteMember erases a member; the foreign keys cascade to their vector,
+// memberships and milestones (their events go with DeleteMemberEvents).
 func (q *Queries) DeleteMember(ctx context.Context, id string) (int64, error) {
 	result, err := q.db.Exec(ctx, deleteMember, id)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const deleteMemberEvents = `-- name: DeleteMemberEvents :exec
+DELETE FROM member_events WHERE member_id = $1
+`
+
+// DeleteMemberEvents deletes an erased member's behaviour events (member_events has
+// no foreign key: see migration 0030). Run after DeleteMember, it sees every batch
+// that held the member before erasure locked it.
+func (q *Queries) DeleteMemberEvents(ctx context.Context, memberID string) error {
+	_, err := q.db.Exec(ctx, deleteMemberEvents, memberID)
+	return err
 }
 
 const getMember = `-- name: GetMember :one

@@ -8,9 +8,15 @@ SELECT id, name, locale, timezone, joined_at, interests, causes, skill_level,
 	attributes, consent_personalization, consent_community FROM members WHERE id = @id;
 
 -- name: DeleteMember :execrows
--- DeleteMember erases a member; the foreign keys cascade to their events, vector,
--- memberships and milestones.
+-- DeleteMember erases a member; the foreign keys cascade to their vector,
+-- memberships and milestones (their events go with DeleteMemberEvents).
 DELETE FROM members WHERE id = @id;
+
+-- name: DeleteMemberEvents :exec
+-- DeleteMemberEvents deletes an erased member's behaviour events (member_events has
+-- no foreign key: see migration 0030). Run after DeleteMember, it sees every batch
+-- that held the member before erasure locked it.
+DELETE FROM member_events WHERE member_id = @member_id;
 
 -- Erasure (members.Erase): what the foreign keys do not cascade to.
 
