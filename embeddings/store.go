@@ -28,6 +28,23 @@ type Backfill struct {
 	Now func() time.Time
 	// BatchSize is how many members each read and write handles; 2,000 when zero.
 	BatchSize int
+	// Shard, when set, embeds only the members whose ids lie in it, and leaves
+	// removing vectors without consent and the bulk-load index drop to the caller (a
+	// shard of the nightly pipeline, beside others).
+	Shard *Shard
+	// At is when activity is aged to; Now() when zero. Shards of one pipeline share it.
+	At time.Time
+}
+
+// Shard is a range of member ids: after After (all when empty), up to and including
+// Until (to the end when empty).
+type Shard struct {
+	After, Until string
+}
+
+// contains reports whether id lies in the shard.
+func (s *Shard) contains(id string) bool {
+	return s == nil || s.Until == "" || id <= s.Until
 }
 
 // BackfillResult counts what a run did.
@@ -65,15 +82,16 @@ func (b *Backfill) RunOnce(ctx context.Context) (res BackfillResult, err error) 
 	}
 
 	q := storage.New(b.DB)
-	removed, err := q.DeleteVectorsWithoutConsent(ctx)
-	if err != nil {
-		return res, fmt.Errorf("remove vectors without consent: %w", storage.Translate(err, nil))
-	}
-	res.Removed = int(removed)
-
-	rebuild, err := b.dropIndexesForBulk(ctx)
-	if err != nil {
-		return res, err
+	var rebuild func(context.Context) error
+	if b.Shard == nil {
+		removed, err := q.DeleteVectorsWithoutConsent(ctx)
+		if err != nil {
+			return res, fmt.Errorf("remove vectors without consent: %w", storage.Translate(err, nil))
+		}
+		res.Removed = int(removed)
+		if rebuild, err = b.dropIndexesForBulk(ctx); err != nil {
+			return res, err
+		}
 	}
 	if rebuild != nil {
 		// However the load ends, the indexes come back.
@@ -84,14 +102,32 @@ func (b *Backfill) RunOnce(ctx context.Context) (res BackfillResult, err error) 
 		}()
 	}
 
-	at := now()
+	at := b.At
+	if at.IsZero() {
+		at = now()
+	}
 	after := ""
+	if b.Shard != nil {
+		after = b.Shard.After
+	}
 	for {
-		todo, last, seen, err := b.readBatch(ctx, model, at, after, batch)
+		all, last, seen, err := b.read(ctx, model, at, after, batch, 1)
 		if err != nil {
 			return res, err
 		}
-		res.Unchanged += seen - len(todo)
+		var todo []pending
+		inShard := 0
+		for _, p := range all {
+			if !b.Shard.contains(p.id) { // ids come in order: the shard ends here
+				seen = 0
+				break
+			}
+			inShard++
+			if p.stale {
+				todo = append(todo, p)
+			}
+		}
+		res.Unchanged += inShard - len(todo)
 		if len(todo) > 0 {
 			if err := b.write(ctx, model, todo); err != nil {
 				return res, err
@@ -153,18 +189,6 @@ func (b *Backfill) dropIndexesForBulk(ctx context.Context) (func(context.Context
 // bulkMinRows is the membership below which indexes are never dropped: small loads
 // are fast either way.
 const bulkMinRows = 1000
-
-// readBatch reads the next batch of consenting members after id `after`, with their
-// recency-decayed activity, and returns those whose vector is stale.
-func (b *Backfill) readBatch(ctx context.Context, model string, at time.Time, after string, limit int) (todo []pending, last string, seen int, err error) {
-	all, last, seen, err := b.read(ctx, model, at, after, limit, 1)
-	for _, p := range all {
-		if p.stale {
-			todo = append(todo, p)
-		}
-	}
-	return todo, last, seen, err
-}
 
 // read reads the next batch of consenting members after id `after` (about one in
 // every, by a hash of the id, when every is above 1), with their recency-decayed

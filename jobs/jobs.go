@@ -56,6 +56,9 @@ type Config struct {
 	// PollOnly polls for new jobs rather than LISTEN for them: for a database reached
 	// through a transaction-pooling PgBouncer, where a LISTEN hears nothing.
 	PollOnly bool
+	// ClientID names this process in the jobs it works (river_job.attempted_by);
+	// River's own (host and start time) when empty.
+	ClientID string
 	Logger   *slog.Logger
 }
 
@@ -64,6 +67,7 @@ type Config struct {
 const (
 	draftTimeout     = 2 * time.Minute
 	nightlyTimeout   = 55 * time.Minute
+	shardTimeout     = 5 * time.Minute // a shard of 50,000 members embeds in about 10 s here
 	retentionTimeout = 30 * time.Minute
 	webhookTimeout   = 10 * time.Minute
 	defaultRescue    = time.Hour
@@ -101,6 +105,10 @@ func New(pool *pgxpool.Pool, svc *service.Service, cfg Config) (*river.Client[pg
 	river.AddWorker(workers, &draftContent{svc: svc})
 	river.AddWorker(workers, &scoreFeedback{svc: svc})
 	river.AddWorker(workers, &nightlyWorker{svc: svc})
+	// A shard is short, so its timeout (after which a killed worker's shard is rescued
+	// and run again) is too: at most the rescue delay.
+	river.AddWorker(workers, &embedShard{svc: svc, timeout: min(shardTimeout, cmp.Or(cfg.RescueAfter, defaultRescue))})
+	river.AddWorker(workers, &nightlyCluster{svc: svc})
 	river.AddWorker(workers, &anniversaries{svc: svc})
 	river.AddWorker(workers, &signals{svc: svc})
 	river.AddWorker(workers, &retention{svc: svc})
@@ -141,13 +149,18 @@ func New(pool *pgxpool.Pool, svc *service.Service, cfg Config) (*river.Client[pg
 		river.QueueDefault:    {MaxWorkers: 2},
 		service.QueueDrafting: {MaxWorkers: cmp.Or(cfg.DraftingWorkers, 4)},
 		service.QueueNightly:  {MaxWorkers: 1},
+		service.QueueShards:   {MaxWorkers: 1}, // embedding is CPU-bound: a shard per worker at a time
 		service.QueueWebhooks: {MaxWorkers: cmp.Or(cfg.WebhookWorkers, 4)},
 	}
 	rc.Workers = workers
+	rc.ID = cfg.ClientID
 	if !cfg.NoPeriodic {
 		rc.PeriodicJobs = periodic
 	}
 	rc.RescueStuckJobsAfter = cmp.Or(cfg.RescueAfter, defaultRescue)
+	// River refuses a rescue sooner than its default job timeout (a minute), which
+	// jobs without a timeout of their own run under.
+	rc.JobTimeout = min(time.Minute, rc.RescueStuckJobsAfter)
 	rc.RetryPolicy = cfg.RetryPolicy
 	rc.ErrorHandler = errorLog{cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))}
 	// Finished jobs are pruned by River's cleaner: completed after a day, discarded
@@ -303,8 +316,47 @@ type nightlyWorker struct {
 
 func (w *nightlyWorker) Timeout(*river.Job[service.NightlyArgs]) time.Duration { return nightlyTimeout }
 
+// Work starts the night: its shards and, after them, its clustering are jobs of
+// their own, which any worker takes.
 func (w *nightlyWorker) Work(ctx context.Context, _ *river.Job[service.NightlyArgs]) error {
-	return w.svc.Nightly(ctx)
+	_, _, err := w.svc.StartNightly(ctx)
+	return err
+}
+
+type embedShard struct {
+	river.WorkerDefaults[service.EmbedShardArgs]
+	svc     *service.Service
+	timeout time.Duration
+}
+
+func (w *embedShard) Timeout(*river.Job[service.EmbedShardArgs]) time.Duration { return w.timeout }
+
+func (w *embedShard) Work(ctx context.Context, job *river.Job[service.EmbedShardArgs]) error {
+	err := w.svc.EmbedShard(ctx, job.Args, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+		return err
+	})
+	if errors.Is(err, service.ErrNightGone) {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+type nightlyCluster struct {
+	river.WorkerDefaults[service.NightlyClusterArgs]
+	svc *service.Service
+}
+
+func (w *nightlyCluster) Timeout(*river.Job[service.NightlyClusterArgs]) time.Duration {
+	return nightlyTimeout
+}
+
+func (w *nightlyCluster) Work(ctx context.Context, job *river.Job[service.NightlyClusterArgs]) error {
+	return w.svc.NightlyCluster(ctx, job.Args.Night)
+}
+
+func (w *nightlyCluster) NextRetry(job *river.Job[service.NightlyClusterArgs]) time.Time {
+	return time.Now().Add(time.Duration(job.Attempt) * 10 * time.Minute)
 }
 
 // NextRetry spaces a failed night's attempts by 10 and 20 minutes: long enough for a

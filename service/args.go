@@ -17,6 +17,9 @@ var whileWaiting = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
 const (
 	QueueDrafting = "drafting"
 	QueueNightly  = "nightly"
+	// QueueShards holds the nightly pipeline's embedding shards, which every worker
+	// takes in parallel.
+	QueueShards = "nightly_shards"
 )
 
 // The jobs the use cases queue. Each is idempotent: a retried job (after a crash, a
@@ -62,6 +65,38 @@ func (NightlyArgs) Kind() string { return "nightly" }
 // failed night is tried a few times, not for days.
 func (NightlyArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueNightly, MaxAttempts: 3, UniqueOpts: whileWaiting}
+}
+
+// EmbedShardArgs embeds one shard of a night's members (StartNightly).
+type EmbedShardArgs struct {
+	Night int64      `json:"night,string"`
+	Shard embedShard `json:"shard"`
+}
+
+type embedShard struct {
+	After string `json:"after"`
+	Until string `json:"until"`
+}
+
+// Kind implements river.JobArgs.
+func (EmbedShardArgs) Kind() string { return "embed_shard" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (EmbedShardArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueShards, MaxAttempts: 5}
+}
+
+// NightlyClusterArgs clusters and publishes once a night's shards are embedded.
+type NightlyClusterArgs struct {
+	Night int64 `json:"night,string"`
+}
+
+// Kind implements river.JobArgs.
+func (NightlyClusterArgs) Kind() string { return "nightly_cluster" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (NightlyClusterArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueNightly, MaxAttempts: 3}
 }
 
 // AnniversariesArgs records the anniversaries of joining that came with the calendar.

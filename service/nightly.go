@@ -34,16 +34,27 @@ type EmbedResult struct {
 // when no term model exists yet and enough consenting members share enough terms;
 // until then it keeps the hashing embedder rather than fail.
 func (s *Service) Embed(ctx context.Context, refit bool) (EmbedResult, error) {
+	emb, res, err := s.prepareEmbedding(ctx, refit)
+	if err != nil {
+		return res, err
+	}
+	res.BackfillResult, err = (&embeddings.Backfill{DB: s.DB, Embedder: emb, Logger: s.Logger, Now: s.Now}).RunOnce(ctx)
+	return res, err
+}
+
+// prepareEmbedding learns the term model and the center when they are due (see
+// Embed) and returns the embedder to use.
+func (s *Service) prepareEmbedding(ctx context.Context, refit bool) (embeddings.Embedder, EmbedResult, error) {
 	var res EmbedResult
 	learn := refit
 	if !learn && s.LearnWhenReady {
 		m, err := embeddings.LatestTermModel(ctx, s.DB)
 		if err != nil {
-			return res, err
+			return nil, res, err
 		}
 		n, err := members.Count(ctx, s.DB)
 		if err != nil {
-			return res, err
+			return nil, res, err
 		}
 		// All members bound the consenting ones: a cheap first check.
 		learn = m == nil && n >= embeddings.LearnedMinMembers
@@ -54,14 +65,14 @@ func (s *Service) Embed(ctx context.Context, refit bool) (EmbedResult, error) {
 		case err == nil:
 			res.Learned = m
 		case refit || !errors.Is(err, embeddings.ErrTooSmall):
-			return res, fmt.Errorf("refit: %w", err)
+			return nil, res, fmt.Errorf("refit: %w", err)
 		default:
 			s.logger().InfoContext(ctx, "term model not learned yet; hashing until the membership is large enough", slog.String("reason", err.Error()))
 		}
 	}
 	emb, err := s.Embedder(ctx, s.DB)
 	if err != nil {
-		return res, err
+		return nil, res, err
 	}
 	if _, centered := emb.(*embeddings.Centered); s.Center && !centered {
 		c, err := embeddings.FitCenter(ctx, s.DB, emb, s.now())
@@ -71,15 +82,14 @@ func (s *Service) Embed(ctx context.Context, refit bool) (EmbedResult, error) {
 			s.logger().InfoContext(ctx, "vector center learned", slog.String("model", c.Model()),
 				slog.Float64("mean_cosine_before", c.SqueezeBefore), slog.Float64("mean_cosine_after", c.SqueezeAfter))
 			if emb, err = s.Embedder(ctx, s.DB); err != nil {
-				return res, err
+				return nil, res, err
 			}
 		case !errors.Is(err, embeddings.ErrCenterTooSmall):
-			return res, err
+			return nil, res, err
 		}
 	}
 	res.Model = emb.Model()
-	res.BackfillResult, err = (&embeddings.Backfill{DB: s.DB, Embedder: emb, Logger: s.Logger, Now: s.Now}).RunOnce(ctx)
-	return res, err
+	return emb, res, nil
 }
 
 // learnTerms fits and stores a new term model; embeddings.ErrTooSmall when too few

@@ -65,6 +65,9 @@ type Service struct {
 	Locales []string
 	// Clustering is the nightly run's clustering configuration.
 	Clustering ClusterParams
+	// ShardSize is how many consenting members each embedding shard of the nightly
+	// pipeline covers; DefaultShardSize when zero.
+	ShardSize int
 	// KeepRuns is how many published cluster runs keep their memberships; 7 when zero.
 	KeepRuns int
 	// IdempotencyTTL is how long an Idempotency-Key is remembered; 24 h when zero.

@@ -297,6 +297,18 @@ type Membership struct {
 	Score       float32
 }
 
+type NightlyRun struct {
+	ID         int64
+	StartedAt  time.Time
+	AgedAt     time.Time
+	Shards     int32
+	ShardsDone int32
+	Embedded   int32
+	Unchanged  int32
+	Removed    int32
+	EmbeddedAt *time.Time
+}
+
 type OutboxEvent struct {
 	ID        int64
 	Type      string

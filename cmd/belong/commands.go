@@ -470,8 +470,10 @@ func runJobs(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 && (fs.Arg(0) != "retry" || fs.NArg() != 2) {
-		return usagef("usage: belong jobs [-failures N] | belong jobs retry ID")
+	retry := fs.Arg(0) == "retry" && fs.NArg() == 2
+	runNightly := fs.Arg(0) == "run" && fs.NArg() == 2 && fs.Arg(1) == "nightly"
+	if fs.NArg() > 0 && !retry && !runNightly {
+		return usagef("usage: belong jobs [-failures N] | belong jobs retry ID | belong jobs run nightly")
 	}
 	if *limit < 1 || *limit > 1000 {
 		return errors.New("-failures must be between 1 and 1000")
@@ -484,6 +486,19 @@ func runJobs(ctx context.Context, e *env, args []string) error {
 	client, err := jobs.NewInserter(pool, e.jobsConfig())
 	if err != nil {
 		return err
+	}
+	if fs.Arg(0) == "run" {
+		// Now rather than at the schedule: the workers take it (and its shards).
+		res, err := client.Insert(ctx, service.NightlyArgs{}, nil)
+		if err != nil {
+			return fmt.Errorf("jobs run nightly: %w", err)
+		}
+		if res.UniqueSkippedAsDuplicate {
+			fmt.Fprintf(e.stdout, "jobs: the nightly pipeline is queued or running already (job %d)\n", res.Job.ID)
+			return nil
+		}
+		fmt.Fprintf(e.stdout, "jobs: nightly pipeline queued (job %d); workers run it\n", res.Job.ID)
+		return nil
 	}
 	if fs.NArg() == 2 {
 		id, err := strconv.ParseInt(fs.Arg(1), 10, 64)

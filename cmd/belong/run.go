@@ -40,6 +40,10 @@ type Config struct {
 	ReadURLs []string
 	// ReplicaMaxLag is how far behind a replica may fall and still serve.
 	ReplicaMaxLag time.Duration
+	// ShardSize is how many members a nightly embedding shard covers.
+	ShardSize int
+	// RescueAfter is how long a running job is waited for before it is taken for dead.
+	RescueAfter time.Duration
 	// ListenURL is a connection with a session of its own, for LISTEN (the answer
 	// cache's change notices); DatabaseURL when empty.
 	ListenURL   string
@@ -206,7 +210,7 @@ func (e *env) service(pool *pgxpool.Pool) (*service.Service, error) {
 	}
 	return &service.Service{DB: pool, Queue: q, Drafting: dr, Sentiment: sent, Embedder: e.embedder, LearnWhenReady: e.cfg.Embedder == "auto", Center: e.cfg.Center,
 		Clustering: service.ClusterParams{TargetSize: 50, MinSize: 12, MaxSize: 150, Seed: 1, Facets: e.cfg.Facets},
-		KeepRuns:   e.cfg.KeepRuns, IdempotencyTTL: e.cfg.IdempotencyTTL, Policy: e.cfg.Policy, Logger: e.logger}, nil
+		KeepRuns:   e.cfg.KeepRuns, ShardSize: e.cfg.ShardSize, IdempotencyTTL: e.cfg.IdempotencyTTL, Policy: e.cfg.Policy, Logger: e.logger}, nil
 }
 
 // withWorkers gives svc a River client that works its jobs; the caller starts it.
@@ -255,7 +259,17 @@ func (e *env) serveMetrics(ctx context.Context, m *metrics.Metrics) error {
 
 func (e *env) jobsConfig() jobs.Config {
 	return jobs.Config{NightlySchedule: e.cfg.NightlySchedule, MaxAttempts: e.cfg.JobMaxAttempts,
-		PollOnly: e.cfg.Pooler == "transaction", Logger: e.logger}
+		PollOnly: e.cfg.Pooler == "transaction", RescueAfter: e.cfg.RescueAfter, ClientID: clientID(), Logger: e.logger}
+}
+
+// clientID names this process in the jobs it works: host and process id, so that an
+// operator (or a test) can tell which process holds a running job.
+func clientID() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "belong"
+	}
+	return fmt.Sprintf("%s.%d", host, os.Getpid())
 }
 
 // sentiment is the configured feedback model, or nil for the offline lexicon alone
@@ -318,8 +332,9 @@ var commands = map[string]command{
 	"demo":   {"generate and load a synthetic demo brand", "belong demo [-members 5000] [-seed 1] [-if-empty]", runDemo},
 	"serve":  {"serve the HTTP API (and work jobs, unless -workers=false)", "belong serve [-addr 127.0.0.1:8080] [-workers=true]", runServe},
 	"worker": {"work jobs: drafts, webhooks, the nightly pipeline, anniversaries, signals, retention", "belong worker", runWorker},
-	"jobs":   {"show the job queue and failing jobs; jobs retry ID runs a parked job again", "belong jobs [-failures 20] | belong jobs retry ID", runJobs},
-	"keys":   {"create|list|revoke API keys", "belong keys create --name NAME --scopes SCOPE[,SCOPE] [--expires 90d|2027-03-01|720h] | list | revoke PREFIX", runKeys},
+	"jobs": {"show the job queue and failing jobs; jobs retry ID runs a parked job again; jobs run nightly queues the nightly pipeline now",
+		"belong jobs [-failures 20] | belong jobs retry ID | belong jobs run nightly", runJobs},
+	"keys": {"create|list|revoke API keys", "belong keys create --name NAME --scopes SCOPE[,SCOPE] [--expires 90d|2027-03-01|720h] | list | revoke PREFIX", runKeys},
 	"users": {"create|list|set-password|role|sign-out|disable|enable console accounts",
 		"belong users create --email EMAIL --name NAME --role reviewer|admin [--password-stdin]\n" +
 			"belong users list | set-password EMAIL [--password-stdin] | role EMAIL ROLE | sign-out EMAIL | disable EMAIL | enable EMAIL\n\n" +

@@ -118,6 +118,17 @@ var settings = []setting{
 			c.NightlySchedule = v
 			return nil
 		}},
+	{name: "BELONG_NIGHTLY_SHARD_SIZE", def: "50000", doc: "consenting members per embedding shard of the nightly pipeline (each shard is a job any worker takes)",
+		set: intUpTo(func(c *Config) *int { return &c.ShardSize }, 10_000_000)},
+	{name: "BELONG_JOB_RESCUE_AFTER", def: "1h", doc: "how long a running job is waited for before it is taken for dead (its worker killed) and run again; a nightly shard is also given at most this long (else 5m), other jobs wait out their own time limit too (the clustering: 55m)",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Second {
+				return fmt.Errorf("want a duration of at least 1s, such as 1h")
+			}
+			c.RescueAfter = d
+			return nil
+		}},
 	{name: "BELONG_JOB_MAX_ATTEMPTS", def: "10", doc: "tries before a job is parked (the nightly pipeline: 3)",
 		set: intUpTo(func(c *Config) *int { return &c.JobMaxAttempts }, 1000)},
 	{name: "BELONG_KEEP_RUNS", def: "7", doc: "published cluster runs whose memberships are kept",

@@ -305,6 +305,12 @@ func (p *proc) stop() {
 	}
 }
 
+// kill ends the process at once, as a crash would.
+func (p *proc) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
 // call sends a request to a node with the key and returns the status, headers and
 // body.
 func call(t *testing.T, method, url, key, body string, header ...string) (int, http.Header, string) {
