@@ -25,6 +25,8 @@ type PruneResult struct {
 	Events int64 `json:"events"`
 	// DryRuns are dry runs finished more than DryRunRetention ago, with their reports.
 	DryRuns int64 `json:"dry_runs"`
+	// Nights are the nightly pipeline's records of its shards, kept as long as dry runs.
+	Nights int64 `json:"nights"`
 }
 
 // DryRunRetention is how long a finished dry run's report is kept.
@@ -32,8 +34,8 @@ const DryRunRetention = 90 * 24 * time.Hour
 
 // Prune deletes what would otherwise grow forever: memberships of all but the last
 // KeepRuns published runs, Idempotency-Keys older than IdempotencyTTL, outgoing
-// events older than the webhook retention, and dry runs finished more than
-// DryRunRetention ago. Finished
+// events older than the webhook retention, and dry runs finished (and nightly
+// pipeline records started) more than DryRunRetention ago. Finished
 // jobs are River's to prune (its job cleaner, configured in package jobs).
 func (s *Service) Prune(ctx context.Context) (PruneResult, error) {
 	var (
@@ -51,7 +53,11 @@ func (s *Service) Prune(ctx context.Context) (PruneResult, error) {
 	if errDry != nil {
 		errDry = fmt.Errorf("prune dry runs: %w", storage.Translate(errDry, nil))
 	}
-	if err = errors.Join(errKeys, errSessions, errRuns, errEvents, errDry); err != nil {
+	var errNights error
+	if res.Nights, errNights = storage.New(s.DB).PruneNightlyRuns(ctx, s.now().Add(-DryRunRetention)); errNights != nil {
+		errNights = fmt.Errorf("prune nightly records: %w", storage.Translate(errNights, nil))
+	}
+	if err = errors.Join(errKeys, errSessions, errRuns, errEvents, errDry, errNights); err != nil {
 		return res, err
 	}
 	s.logger().InfoContext(ctx, "retention done", slog.Int64("memberships", res.Memberships),
