@@ -129,80 +129,103 @@ type Config struct {
 
 // Generate builds a brand. Members are "m-00001"...; events "e-<member>-<n>".
 func Generate(cfg Config) Brand {
+	var b Brand
+	_ = Stream(cfg, cfg.Members, func(part Brand) error {
+		b = part
+		return nil
+	})
+	return b
+}
+
+// Stream builds the brand Generate builds, batch members at a time (with their
+// events), and hands each part to fn before making the next: memory holds one part,
+// so a million members load on a small machine. It stops at fn's first error.
+func Stream(cfg Config, batch int, fn func(Brand) error) error {
 	if cfg.Now.IsZero() {
 		cfg.Now = time.Now().UTC().Truncate(24 * time.Hour)
 	}
+	batch = max(batch, 1)
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0xbe1009))
 	var total float64
 	for _, p := range Personas {
 		total += p.Weight
 	}
-	b := Brand{}
 	start := cfg.Now.Add(-90 * 24 * time.Hour)
-	for i := 0; i < cfg.Members; i++ {
-		pi := pickWeighted(rng, total)
-		p := Personas[pi]
-		id := fmt.Sprintf("m-%05d", i+1)
-		loc := locales[rng.IntN(len(locales))]
-		joined := cfg.Now.Add(-time.Duration(rng.IntN(3*365)+30) * 24 * time.Hour).Truncate(24 * time.Hour).UTC()
-
-		var interests []string
-		for _, t := range p.Core {
-			if rng.Float64() < 0.8 {
-				interests = append(interests, t)
-			}
+	for first := 0; first < cfg.Members; first += batch {
+		var out Brand
+		for i := first; i < min(first+batch, cfg.Members); i++ {
+			generateMember(&out, rng, total, start, i, cfg)
 		}
-		for _, t := range p.Extra {
-			if rng.Float64() < 0.3 {
-				interests = append(interests, t)
-			}
-		}
-		if len(interests) == 0 {
-			interests = append(interests, p.Core[rng.IntN(len(p.Core))])
-		}
-		for i, t := range interests {
-			if alt := synonyms[t]; len(alt) > 0 && cfg.Synonyms > 0 && rng.Float64() < cfg.Synonyms {
-				interests[i] = alt[rng.IntN(len(alt))]
-			}
-		}
-		for rng.Float64() < 0.35 {
-			interests = append(interests, noise[rng.IntN(len(noise))])
-		}
-		var causes []string
-		for _, c := range p.Causes {
-			if rng.Float64() < 0.5 {
-				causes = append(causes, c)
-			}
-		}
-		m := members.Member{
-			ID: id, Name: firstNames[rng.IntN(len(firstNames))], Locale: loc.locale, Timezone: loc.tz,
-			JoinedAt: &joined, Interests: interests, Causes: causes, SkillLevel: pickSkill(rng, p.Skill),
-			Attributes: map[string]any{"tier": tiers[rng.IntN(len(tiers))], "city": loc.cities[rng.IntN(len(loc.cities))]},
-			Consent:    members.Consent{Personalization: rng.Float64() >= cfg.NoConsentShare, Community: rng.Float64() < 0.9},
-		}
-		if err := m.Normalize(); err != nil {
-			panic(fmt.Sprintf("demo: generated an invalid member: %v", err)) // a bug in the generator
-		}
-		b.Members = append(b.Members, m)
-		b.Persona = append(b.Persona, pi)
-
-		// Events: a Poisson-ish count over 90 days around the persona's rate; some
-		// members are quiet, some keen.
-		keen := 0.3 + rng.Float64()*1.4
-		nEvents := int(p.EventsPerWeek * keen * 90 / 7 * (0.5 + rng.Float64()))
-		if rng.Float64() < 0.15 {
-			nEvents = rng.IntN(3) // lapsed
-		}
-		for e := 0; e < nEvents; e++ {
-			a := p.Activities[rng.IntN(len(p.Activities))]
-			at := start.Add(time.Duration(rng.Int64N(int64(90 * 24 * time.Hour)))).Truncate(time.Minute).UTC()
-			b.Events = append(b.Events, members.Event{
-				ID: fmt.Sprintf("e-%s-%d", id, e+1), MemberID: id, Type: a.Type, At: at,
-				Props: map[string]any{"category": a.Category, "minutes": 20 + rng.IntN(70)},
-			})
+		if err := fn(out); err != nil {
+			return err
 		}
 	}
-	return b
+	return nil
+}
+
+// generateMember appends member i (0-based) and their events to out.
+func generateMember(out *Brand, rng *rand.Rand, total float64, start time.Time, i int, cfg Config) {
+	pi := pickWeighted(rng, total)
+	p := Personas[pi]
+	id := fmt.Sprintf("m-%05d", i+1)
+	loc := locales[rng.IntN(len(locales))]
+	joined := cfg.Now.Add(-time.Duration(rng.IntN(3*365)+30) * 24 * time.Hour).Truncate(24 * time.Hour).UTC()
+
+	var interests []string
+	for _, t := range p.Core {
+		if rng.Float64() < 0.8 {
+			interests = append(interests, t)
+		}
+	}
+	for _, t := range p.Extra {
+		if rng.Float64() < 0.3 {
+			interests = append(interests, t)
+		}
+	}
+	if len(interests) == 0 {
+		interests = append(interests, p.Core[rng.IntN(len(p.Core))])
+	}
+	for i, t := range interests {
+		if alt := synonyms[t]; len(alt) > 0 && cfg.Synonyms > 0 && rng.Float64() < cfg.Synonyms {
+			interests[i] = alt[rng.IntN(len(alt))]
+		}
+	}
+	for rng.Float64() < 0.35 {
+		interests = append(interests, noise[rng.IntN(len(noise))])
+	}
+	var causes []string
+	for _, c := range p.Causes {
+		if rng.Float64() < 0.5 {
+			causes = append(causes, c)
+		}
+	}
+	m := members.Member{
+		ID: id, Name: firstNames[rng.IntN(len(firstNames))], Locale: loc.locale, Timezone: loc.tz,
+		JoinedAt: &joined, Interests: interests, Causes: causes, SkillLevel: pickSkill(rng, p.Skill),
+		Attributes: map[string]any{"tier": tiers[rng.IntN(len(tiers))], "city": loc.cities[rng.IntN(len(loc.cities))]},
+		Consent:    members.Consent{Personalization: rng.Float64() >= cfg.NoConsentShare, Community: rng.Float64() < 0.9},
+	}
+	if err := m.Normalize(); err != nil {
+		panic(fmt.Sprintf("demo: generated an invalid member: %v", err)) // a bug in the generator
+	}
+	out.Members = append(out.Members, m)
+	out.Persona = append(out.Persona, pi)
+
+	// Events: a Poisson-ish count over 90 days around the persona's rate; some
+	// members are quiet, some keen.
+	keen := 0.3 + rng.Float64()*1.4
+	nEvents := int(p.EventsPerWeek * keen * 90 / 7 * (0.5 + rng.Float64()))
+	if rng.Float64() < 0.15 {
+		nEvents = rng.IntN(3) // lapsed
+	}
+	for e := 0; e < nEvents; e++ {
+		a := p.Activities[rng.IntN(len(p.Activities))]
+		at := start.Add(time.Duration(rng.Int64N(int64(90 * 24 * time.Hour)))).Truncate(time.Minute).UTC()
+		out.Events = append(out.Events, members.Event{
+			ID: fmt.Sprintf("e-%s-%d", id, e+1), MemberID: id, Type: a.Type, At: at,
+			Props: map[string]any{"category": a.Category, "minutes": 20 + rng.IntN(70)},
+		})
+	}
 }
 
 func pickWeighted(rng *rand.Rand, total float64) int {

@@ -308,17 +308,27 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 			return nil
 		}
 	}
-	b := demo.Generate(demo.Config{Members: *n, Seed: *seed, Now: time.Now().UTC().Truncate(24 * time.Hour), NoConsentShare: 0.05, Synonyms: 0.2})
-	mres, err := members.Upsert(ctx, pool, b.Members)
-	if err != nil {
-		return err
-	}
-	eres, err := members.InsertEvents(ctx, pool, b.Events, nil, time.Now())
+	// In parts of 10,000 members with their events, each part stored before the next
+	// is made: a million members load in a few hundred MB.
+	var nm, ne, newM, newE int
+	cfg := demo.Config{Members: *n, Seed: *seed, Now: time.Now().UTC().Truncate(24 * time.Hour), NoConsentShare: 0.05, Synonyms: 0.2}
+	err = demo.Stream(cfg, 10_000, func(b demo.Brand) error {
+		mres, err := members.Upsert(ctx, pool, b.Members)
+		if err != nil {
+			return err
+		}
+		eres, err := members.InsertEvents(ctx, pool, b.Events, nil, time.Now())
+		if err != nil {
+			return err
+		}
+		nm, ne, newM, newE = nm+len(b.Members), ne+len(b.Events), newM+mres.Inserted, newE+eres.Inserted
+		return nil
+	})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "demo: %d members (%d new), %d events (%d new) from %d personas\n",
-		len(b.Members), mres.Inserted, len(b.Events), eres.Inserted, len(demo.Personas))
+		nm, newM, ne, newE, len(demo.Personas))
 	return nil
 }
 
