@@ -25,9 +25,8 @@ import (
 // that lags more than MaxLag, fails to answer or is not in recovery is skipped until
 // it is back.
 type Replicas struct {
-	primary *pgxpool.Pool
-	// MaxLag is how far behind a replica may fall and still serve.
-	maxLag   time.Duration
+	primary  *pgxpool.Pool
+	maxLag   time.Duration // how far behind a replica may fall and still serve
 	interval time.Duration
 	logger   *slog.Logger
 	reps     []*replica
@@ -99,9 +98,6 @@ func (r *Replicas) Close() {
 		rep.pool.Close()
 	}
 }
-
-// Primary is where writes and fresh reads go.
-func (r *Replicas) Primary() *pgxpool.Pool { return r.primary }
 
 // Pick returns a serving replica caught up to since (round robin among them) and its
 // caught-up time, or the primary and ok false when none is.

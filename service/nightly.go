@@ -187,56 +187,56 @@ func (s *Service) Cluster(ctx context.Context, p ClusterParams, ifChanged bool, 
 	return ClusterResult{RunResult: res}, nil
 }
 
-// Nightly is the nightly pipeline: embed changed members, cluster if anything changed,
-// and queue profile drafts for communities that have none. Each step is idempotent, so
-// a retried night picks up where the last try stopped. Its outcome (and each stage's
-// time) is recorded in pipeline_status, which /metrics reads from any process.
-func (s *Service) Nightly(ctx context.Context) error {
-	stages := map[string]float64{}
-	timed := func(stage string, fn func() error) error {
-		start := time.Now()
-		err := fn()
-		stages[stage] = time.Since(start).Seconds()
-		return err
-	}
-	err := s.nightly(ctx, timed)
-	q := storage.New(s.DB)
+// Nightly is the nightly pipeline in one process: embed changed members, cluster if
+// anything changed, and queue profile drafts for communities that have none. Each
+// step is idempotent, so a retried night picks up where the last try stopped. Its
+// outcome (and each stage's time) is recorded in pipeline_status, which /metrics reads
+// from any process. The nightly job runs the same stages spread over workers
+// (StartNightly).
+func (s *Service) Nightly(ctx context.Context) (err error) {
+	defer func() { s.recordFailure(ctx, err) }()
+	start := time.Now()
+	emb, err := s.Embed(ctx, false)
 	if err != nil {
-		if rerr := q.PipelineFailed(context.WithoutCancel(ctx), storage.PipelineFailedParams{Name: "nightly", At: s.now(), Error: err.Error()}); rerr != nil {
-			s.logger().WarnContext(ctx, "nightly: record the failure", slog.String("error", rerr.Error()))
+		return fmt.Errorf("nightly: embed: %w", err)
+	}
+	return s.finishNight(ctx, map[string]float64{"embed": time.Since(start).Seconds()}, slog.Int("embedded", emb.Embedded))
+}
+
+// finishNight is what follows a night's embedding, in one process or after its last
+// shard: cluster if any vector changed, publish, queue profiles for new communities,
+// and record the pipeline's success with each stage's time (stages holds those so
+// far). attrs describe the night on the closing log line.
+func (s *Service) finishNight(ctx context.Context, stages map[string]float64, attrs ...slog.Attr) error {
+	st, err := s.CurrentSettings(ctx)
+	if err != nil {
+		return fmt.Errorf("nightly: %w", err)
+	}
+	start := time.Now()
+	cl, err := s.Cluster(ctx, st.params(false), true, nil)
+	stages["cluster"] = time.Since(start).Seconds()
+	queued, clustered := 0, false
+	switch {
+	case errors.Is(err, matching.ErrNoVectors):
+		s.logger().InfoContext(ctx, "nightly: nothing to cluster yet")
+	case err != nil:
+		return fmt.Errorf("nightly: cluster: %w", err)
+	default:
+		clustered = !cl.Unchanged
+		start = time.Now()
+		if queued, err = s.QueueCommunityDrafts(ctx); err != nil {
+			return fmt.Errorf("nightly: %w", err)
 		}
-		return err
+		stages["drafts"] = time.Since(start).Seconds()
 	}
 	raw, err := json.Marshal(stages)
 	if err != nil {
 		return err
 	}
-	return storage.Translate(q.PipelineSucceeded(ctx, storage.PipelineSucceededParams{Name: "nightly", At: s.now(), Stages: raw}), nil)
-}
-
-func (s *Service) nightly(ctx context.Context, timed func(string, func() error) error) error {
-	var emb EmbedResult
-	if err := timed("embed", func() (err error) { emb, err = s.Embed(ctx, false); return err }); err != nil {
-		return fmt.Errorf("nightly: embed: %w", err)
+	if err := storage.New(s.DB).PipelineSucceeded(ctx, storage.PipelineSucceededParams{Name: "nightly", At: s.now(), Stages: raw}); err != nil {
+		return storage.Translate(err, nil)
 	}
-	st, err := s.CurrentSettings(ctx)
-	if err != nil {
-		return fmt.Errorf("nightly: %w", err)
-	}
-	var cl ClusterResult
-	err = timed("cluster", func() (err error) { cl, err = s.Cluster(ctx, st.params(false), true, nil); return err })
-	if errors.Is(err, matching.ErrNoVectors) {
-		s.logger().InfoContext(ctx, "nightly: nothing to cluster yet")
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("nightly: cluster: %w", err)
-	}
-	var queued int
-	if err := timed("drafts", func() (err error) { queued, err = s.QueueCommunityDrafts(ctx); return err }); err != nil {
-		return fmt.Errorf("nightly: %w", err)
-	}
-	s.logger().InfoContext(ctx, "nightly pipeline done", slog.Int("embedded", emb.Embedded),
-		slog.Bool("clustered", !cl.Unchanged), slog.Int64("run_id", cl.RunID), slog.Int("drafts_queued", queued))
+	s.logger().LogAttrs(ctx, slog.LevelInfo, "nightly pipeline done", append(attrs, slog.Bool("clustered", clustered),
+		slog.Int64("run_id", cl.RunID), slog.Int("drafts_queued", queued))...)
 	return nil
 }

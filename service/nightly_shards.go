@@ -2,18 +2,15 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/belong-loyalty/belong/database"
 	"github.com/belong-loyalty/belong/embeddings"
-	"github.com/belong-loyalty/belong/matching"
 	"github.com/belong-loyalty/belong/storage"
 )
 
@@ -135,8 +132,7 @@ func (s *Service) EmbedShard(ctx context.Context, args EmbedShardArgs, complete 
 // ErrNightGone is a shard of a night whose record was pruned: nothing to do.
 var ErrNightGone = errors.New("the night was pruned")
 
-// NightlyCluster is the last stage of a night: cluster if any vector changed, publish,
-// queue profiles for new communities, and record the pipeline's success.
+// NightlyCluster is the last stage of a night (finishNight), queued by its last shard.
 func (s *Service) NightlyCluster(ctx context.Context, night int64) (err error) {
 	defer func() { s.recordFailure(ctx, err) }()
 	n, err := storage.New(s.DB).GetNightlyRun(ctx, night)
@@ -147,37 +143,7 @@ func (s *Service) NightlyCluster(ctx context.Context, night int64) (err error) {
 	if n.EmbeddedAt != nil {
 		stages["embed"] = n.EmbeddedAt.Sub(n.StartedAt).Seconds()
 	}
-	st, err := s.CurrentSettings(ctx)
-	if err != nil {
-		return fmt.Errorf("nightly: %w", err)
-	}
-	start := time.Now()
-	cl, err := s.Cluster(ctx, st.params(false), true, nil)
-	stages["cluster"] = time.Since(start).Seconds()
-	if errors.Is(err, matching.ErrNoVectors) {
-		s.logger().InfoContext(ctx, "nightly: nothing to cluster yet")
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("nightly: cluster: %w", err)
-	}
-	start = time.Now()
-	queued, err := s.QueueCommunityDrafts(ctx)
-	if err != nil {
-		return fmt.Errorf("nightly: %w", err)
-	}
-	stages["drafts"] = time.Since(start).Seconds()
-	raw, err := json.Marshal(stages)
-	if err != nil {
-		return err
-	}
-	if err := storage.New(s.DB).PipelineSucceeded(ctx, storage.PipelineSucceededParams{Name: "nightly", At: s.now(), Stages: raw}); err != nil {
-		return storage.Translate(err, nil)
-	}
-	s.logger().InfoContext(ctx, "nightly pipeline done", slog.Int64("night", night), slog.Int("shards", int(n.Shards)),
-		slog.Int("embedded", int(n.Embedded)), slog.Bool("clustered", !cl.Unchanged), slog.Int64("run_id", cl.RunID),
-		slog.Int("drafts_queued", queued))
-	return nil
+	return s.finishNight(ctx, stages, slog.Int64("night", night), slog.Int("shards", int(n.Shards)), slog.Int("embedded", int(n.Embedded)))
 }
 
 // recordFailure notes a failed stage of the nightly pipeline in pipeline_status.

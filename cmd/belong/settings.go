@@ -34,14 +34,7 @@ var settings = []setting{
 			return nil
 		}},
 	{name: "BELONG_REPLICA_MAX_LAG", def: "2s", doc: "how far behind the primary a read replica may fall and still serve (measured every 250 ms); a replica further behind, down or not in recovery is skipped until it is back",
-		set: func(c *Config, v string) error {
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 100*time.Millisecond {
-				return fmt.Errorf("want a duration of at least 100ms, such as 2s")
-			}
-			c.ReplicaMaxLag = d
-			return nil
-		}},
+		set: durationAtLeast(func(c *Config) *time.Duration { return &c.ReplicaMaxLag }, 100*time.Millisecond, "2s")},
 	{name: "BELONG_POOLER", def: "none", doc: "transaction: DATABASE_URL goes through a transaction-pooling PgBouncer (no named prepared statements or session settings; the job queue polls; set BELONG_LISTEN_URL for the answer cache); none",
 		set: oneOf(func(c *Config) *string { return &c.Pooler }, "none", "transaction")},
 	{name: "BELONG_LISTEN_URL", doc: "a connection with a session of its own (straight to PostgreSQL) on which serve hears other nodes' writes for its answer cache; DATABASE_URL when empty (through a transaction pooler nothing is heard, so nothing is cached)", secret: true,
@@ -121,27 +114,13 @@ var settings = []setting{
 	{name: "BELONG_NIGHTLY_SHARD_SIZE", def: "50000", doc: "consenting members per embedding shard of the nightly pipeline (each shard is a job any worker takes)",
 		set: intUpTo(func(c *Config) *int { return &c.ShardSize }, 10_000_000)},
 	{name: "BELONG_JOB_RESCUE_AFTER", def: "1h", doc: "how long a running job is waited for before it is taken for dead (its worker killed) and run again; a nightly shard is also given at most this long (else 5m), other jobs wait out their own time limit too (the clustering: 55m)",
-		set: func(c *Config, v string) error {
-			d, err := time.ParseDuration(v)
-			if err != nil || d < time.Second {
-				return fmt.Errorf("want a duration of at least 1s, such as 1h")
-			}
-			c.RescueAfter = d
-			return nil
-		}},
+		set: durationAtLeast(func(c *Config) *time.Duration { return &c.RescueAfter }, time.Second, "1h")},
 	{name: "BELONG_JOB_MAX_ATTEMPTS", def: "10", doc: "tries before a job is parked (the nightly pipeline: 3)",
 		set: intUpTo(func(c *Config) *int { return &c.JobMaxAttempts }, 1000)},
 	{name: "BELONG_KEEP_RUNS", def: "7", doc: "published cluster runs whose memberships are kept",
 		set: intUpTo(func(c *Config) *int { return &c.KeepRuns }, 1000)},
 	{name: "BELONG_IDEMPOTENCY_TTL", def: "24h", doc: "how long an Idempotency-Key is remembered (at least 1m)",
-		set: func(c *Config, v string) error {
-			d, err := time.ParseDuration(v)
-			if err != nil || d < time.Minute {
-				return fmt.Errorf("want a duration of at least 1m, such as 24h")
-			}
-			c.IdempotencyTTL = d
-			return nil
-		}},
+		set: durationAtLeast(func(c *Config) *time.Duration { return &c.IdempotencyTTL }, time.Minute, "24h")},
 	{name: "BELONG_FACETS", def: "language", doc: "what an oversized community is split along first, in order: language, skill, attributes.KEY (such as attributes.city); off for none",
 		set: func(c *Config, v string) error {
 			if strings.EqualFold(v, "off") {
@@ -203,6 +182,19 @@ func weight(field func(*Config) *float64) func(*Config, string) error {
 			return fmt.Errorf("want a weight ≥ 0")
 		}
 		*field(c) = w
+		return nil
+	}
+}
+
+// durationAtLeast parses a duration of at least lo into field.
+func durationAtLeast(field func(*Config) *time.Duration, lo time.Duration, example string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < lo {
+			short := strings.TrimSuffix(strings.TrimSuffix(lo.String(), "0s"), "0m") // 1m, not 1m0s
+			return fmt.Errorf("want a duration of at least %s, such as %s", short, example)
+		}
+		*field(c) = d
 		return nil
 	}
 }
